@@ -1,0 +1,477 @@
+import datetime as dt
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from stages.models import Milestone, SalesProcess, Stage
+
+
+def visible_owner_q(user, prefix: str = "owner") -> Q:
+    """The rows owned by people whose deals `user` may read.
+
+    The single place where opportunity visibility is decided: admins see everything, everyone
+    sees their own, managers see their teams', reps see their team's when the visibility
+    setting is "team".
+    """
+    if user.is_admin:
+        return Q()
+    q = Q(**{prefix: user})
+    team_ids = user.managed_team_ids()
+    if team_ids:
+        q |= Q(**{f"{prefix}__team__in": team_ids})
+    if user.sees_team_deals():
+        q |= Q(**{f"{prefix}__team": user.team_id})
+    return q
+
+
+# --- Accounts and contacts ---------------------------------------------------------------------
+
+
+class AccountStatus(models.TextChoices):
+    TARGET = "target", "Target"
+    PROSPECT = "prospect", "Prospect"
+    CUSTOMER = "customer", "Customer"
+    FORMER_CUSTOMER = "former_customer", "Former customer"
+
+
+class EmployeeBand(models.TextChoices):
+    TINY = "1-10", "1–10"
+    SMALL = "11-50", "11–50"
+    MEDIUM = "51-200", "51–200"
+    LARGE = "201-1000", "201–1,000"
+    ENTERPRISE = "1001+", "1,001+"
+
+
+class RevenueBand(models.TextChoices):
+    UNDER_1M = "<1m", "Under 1M"
+    M1_10 = "1m-10m", "1M–10M"
+    M10_100 = "10m-100m", "10M–100M"
+    M100_1B = "100m-1b", "100M–1B"
+    OVER_1B = "1b+", "Over 1B"
+
+
+class AccountQuerySet(models.QuerySet):
+    def for_user(self, user):
+        # Accounts are company knowledge: every signed-in user may read them.
+        return self.all() if user.is_authenticated else self.none()
+
+    def search(self, text: str):
+        return self.filter(name__icontains=text) if text else self
+
+
+class Account(models.Model):
+    """A company we sell to or hope to, worked with or without an opportunity."""
+
+    name = models.CharField(max_length=200)
+    website = models.URLField(blank=True)
+    industry = models.CharField(max_length=100, blank=True)
+    employee_band = models.CharField(max_length=20, choices=EmployeeBand.choices, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    revenue_band = models.CharField(max_length=20, choices=RevenueBand.choices, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="accounts")
+    status = models.CharField(max_length=20, choices=AccountStatus.choices, default=AccountStatus.TARGET)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AccountQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def can_edit(self, user) -> bool:
+        return user.is_admin or user.is_manager or self.owner_id == user.pk
+
+
+class ContactQuerySet(models.QuerySet):
+    def for_user(self, user):
+        return self.filter(account__in=Account.objects.for_user(user))
+
+
+class Contact(models.Model):
+    """A person at an account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    title = models.CharField(max_length=150, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def name(self) -> str:
+        return str(self)
+
+    def can_edit(self, user) -> bool:
+        return self.account.can_edit(user)
+
+
+# --- Opportunities -----------------------------------------------------------------------------
+
+
+class LostReason(models.Model):
+    """An admin-maintained reason a deal can be closed lost for."""
+
+    name = models.CharField(max_length=100, unique=True)
+    is_active = models.BooleanField(default=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OpportunityStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+class OpportunityQuerySet(models.QuerySet):
+    def for_user(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(visible_owner_q(user))
+
+    def open(self):
+        return self.filter(status=OpportunityStatus.OPEN)
+
+    def closed(self):
+        return self.exclude(status=OpportunityStatus.OPEN)
+
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+    def search(self, text: str):
+        if not text:
+            return self
+        return self.filter(Q(name__icontains=text) | Q(account__name__icontains=text))
+
+    def with_list_relations(self):
+        return self.select_related("account", "process", "stage", "owner", "next_step")
+
+
+class Opportunity(models.Model):
+    """A deal: one account, one sales process, one current stage, one owner.
+
+    Stage, amount, close date, owner and status change only through `opportunities.services`,
+    which write an `OpportunityEvent` for each change and bump `version` so that concurrent
+    edits are detected instead of silently overwritten.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="opportunities")
+    process = models.ForeignKey(SalesProcess, on_delete=models.PROTECT, related_name="opportunities")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities")
+    name = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    expected_close_date = models.DateField()
+    status = models.CharField(max_length=10, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN)
+    closed_on = models.DateField(null=True, blank=True)
+    closed_stage = models.ForeignKey(
+        Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="closed_opportunities"
+    )
+    lost_reason = models.ForeignKey(LostReason, on_delete=models.PROTECT, null=True, blank=True)
+    close_notes = models.TextField(blank=True)
+    # Derived from the event history, kept on the row so lists and sweeps need no aggregation.
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    close_date_push_count = models.PositiveIntegerField(default=0)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    next_step = models.OneToOneField(
+        "NextStep", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = OpportunityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["expected_close_date", "id"]
+        verbose_name_plural = "opportunities"
+        indexes = [
+            models.Index(fields=["owner", "status", "expected_close_date"]),
+            models.Index(fields=["status", "stage"]),
+            models.Index(fields=["account", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OpportunityStatus.OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        return not self.is_open
+
+    def days_in_stage(self, now: dt.datetime | None = None) -> int:
+        return ((now or timezone.now()) - self.stage_entered_at).days
+
+    def can_edit(self, user) -> bool:
+        """Whether `user` may change this deal (reading is decided by `for_user`)."""
+        if user.is_admin or self.owner_id == user.pk:
+            return True
+        return user.is_manager and self.owner.team_id in user.managed_team_ids()
+
+    def next_step_state(self, today: dt.date | None = None) -> str:
+        """none / overdue / today / later, for the list badge."""
+        step = self.next_step
+        if step is None:
+            return "none"
+        today = today or timezone.localdate()
+        if step.due_date < today:
+            return "overdue"
+        if step.due_date == today:
+            return "today"
+        return "later"
+
+
+class BuyingRole(models.TextChoices):
+    ECONOMIC_BUYER = "economic_buyer", "Economic buyer"
+    DECISION_MAKER = "decision_maker", "Decision maker"
+    CHAMPION = "champion", "Champion"
+    TECHNICAL_EVALUATOR = "technical_evaluator", "Technical evaluator"
+    USER = "user", "User"
+    INFLUENCER = "influencer", "Influencer"
+    BLOCKER = "blocker", "Blocker"
+
+
+class BuyingTeamMember(models.Model):
+    """A contact on an opportunity's buying team, with the roles they play in this deal."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="buying_team")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="buying_roles")
+    roles = models.JSONField(default=list, help_text="BuyingRole values.")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "contact"], name="buying_team_contact_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} on {self.opportunity}"
+
+    def role_labels(self) -> list[str]:
+        labels = dict(BuyingRole.choices)
+        return [labels.get(role, role) for role in self.roles]
+
+
+class MilestoneCompletion(models.Model):
+    """A milestone ticked on an opportunity: by whom, when, and the evidence for it."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="milestone_completions")
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="completions")
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    completed_at = models.DateTimeField(default=timezone.now)
+    evidence = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "milestone"], name="milestone_completed_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.milestone} on {self.opportunity}"
+
+
+class ActivityKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    CALL = "call", "Call"
+    MEETING = "meeting", "Meeting"
+    DEMO = "demo", "Demo"
+    REFERENCE_CALL = "reference_call", "Reference call"
+    CONTENT_SHARED = "content_shared", "Content shared"
+    NOTE = "note", "Note"
+    TASK = "task", "Task"
+
+
+class ActivityQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Account-only activities are as public as accounts; deal activities follow the deal."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_admin:
+            return self
+        return self.filter(Q(opportunity__isnull=True) | Q(visible_owner_q(user, "opportunity__owner")))
+
+
+class Activity(models.Model):
+    """Something done to nurture an account or a deal: an email, a meeting, a demo, …"""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="activities")
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
+    )
+    kind = models.CharField(max_length=20, choices=ActivityKind.choices)
+    subject = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    contacts = models.ManyToManyField(Contact, blank=True, related_name="activities")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ActivityQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["opportunity", "-occurred_at"]),
+            models.Index(fields=["account", "-occurred_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.subject}"
+
+
+class NextStepKind(models.TextChoices):
+    ACTION = "action", "Action"
+    WAITING = "waiting", "Waiting on buyer"
+
+
+class NextStep(models.Model):
+    """A committed next step on a deal. At most one per opportunity is open at a time;
+    completed ones are kept as history."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="next_steps")
+    kind = models.CharField(max_length=10, choices=NextStepKind.choices, default=NextStepKind.ACTION)
+    description = models.CharField(max_length=300)
+    due_date = models.DateField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="next_steps")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity"],
+                condition=Q(completed_at__isnull=True),
+                name="one_open_next_step_per_opportunity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == NextStepKind.WAITING:
+            return f"Waiting on buyer until {self.due_date:%Y-%m-%d}"
+        return self.description
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None
+
+
+class EventVerb(models.TextChoices):
+    CREATED = "created", "Created"
+    EDITED = "edited", "Details edited"
+    STAGE_MOVED = "stage_moved", "Stage moved"
+    MILESTONE_TICKED = "milestone_ticked", "Milestone ticked"
+    MILESTONE_UNTICKED = "milestone_unticked", "Milestone unticked"
+    AMOUNT_CHANGED = "amount_changed", "Amount changed"
+    CLOSE_DATE_CHANGED = "close_date_changed", "Close date changed"
+    OWNER_CHANGED = "owner_changed", "Owner changed"
+    NEXT_STEP_SET = "next_step_set", "Next step set"
+    NEXT_STEP_COMPLETED = "next_step_completed", "Next step completed"
+    CLOSED_WON = "closed_won", "Closed won"
+    CLOSED_LOST = "closed_lost", "Closed lost"
+    REOPENED = "reopened", "Reopened"
+    OVERRIDE_USED = "override_used", "Override used"
+    BUYING_TEAM_CHANGED = "buying_team_changed", "Buying team changed"
+    ACTIVITY_LOGGED = "activity_logged", "Activity logged"
+
+
+class OpportunityEvent(models.Model):
+    """One state change of an opportunity, written in the same transaction as the change.
+
+    The history is append-only; time in stage, slips and every later analytic are computed from
+    it. `version` is the opportunity's version after the change, so a stale edit form can be
+    shown exactly what happened since it was loaded.
+    """
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verb = models.CharField(max_length=30, choices=EventVerb.choices)
+    from_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    to_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["opportunity", "created_at"]),
+            models.Index(fields=["verb", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_verb_display()} on {self.opportunity_id}"
+
+    def describe(self) -> str:
+        """A sentence for the history list; user strings are escaped by the template."""
+        d = self.data or {}
+        match self.verb:
+            case EventVerb.STAGE_MOVED:
+                text = f"Moved from {d.get('from_name', '?')} to {d.get('to_name', '?')}"
+                return text + (" (backwards)" if d.get("backwards") else "")
+            case EventVerb.MILESTONE_TICKED:
+                return f"Ticked “{d.get('milestone', '?')}”" + (f" — {d['evidence']}" if d.get("evidence") else "")
+            case EventVerb.MILESTONE_UNTICKED:
+                return f"Unticked “{d.get('milestone', '?')}”"
+            case EventVerb.AMOUNT_CHANGED:
+                return f"Amount changed from {d.get('old')} to {d.get('new')}"
+            case EventVerb.CLOSE_DATE_CHANGED:
+                pushed = f" (pushed later {d['push_count']} times)" if d.get("pushed_later") else ""
+                return f"Close date changed from {d.get('old')} to {d.get('new')}{pushed}"
+            case EventVerb.OWNER_CHANGED:
+                return f"Owner changed from {d.get('old_name')} to {d.get('new_name')}"
+            case EventVerb.NEXT_STEP_SET:
+                return f"Next step: {d.get('description')} (due {d.get('due_date')})"
+            case EventVerb.NEXT_STEP_COMPLETED:
+                return f"Completed next step: {d.get('description')}"
+            case EventVerb.CLOSED_WON:
+                return f"Closed won in {d.get('stage_name')}"
+            case EventVerb.CLOSED_LOST:
+                return f"Closed lost in {d.get('stage_name')}: {d.get('reason')}"
+            case EventVerb.REOPENED:
+                return f"Reopened (was {d.get('was')})"
+            case EventVerb.OVERRIDE_USED:
+                return f"Override of missing milestones ({', '.join(d.get('missing', []))}): {d.get('reason')}"
+            case EventVerb.EDITED:
+                return "Edited " + ", ".join(f"{k}: {v['old']} → {v['new']}" for k, v in d.get("changes", {}).items())
+            case EventVerb.BUYING_TEAM_CHANGED:
+                return f"Buying team: {d.get('action')} {d.get('contact')} {', '.join(d.get('roles', []))}".strip()
+            case EventVerb.ACTIVITY_LOGGED:
+                return f"Logged {d.get('kind')}: {d.get('subject')}"
+            case EventVerb.CREATED:
+                return f"Created in {d.get('stage_name', 'first stage')}"
+        return self.get_verb_display()

@@ -1,0 +1,793 @@
+"""Everything that changes accounts, contacts and opportunities.
+
+Every interface (HTML views, the API, the admin's actions, seed scripts that model real use)
+calls these functions. Each one checks the rules, owns its transaction and writes an
+`OpportunityEvent` for every state change inside it.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+from django.utils import timezone
+
+from stages.models import Milestone, SalesProcess, Stage
+
+from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
+from .models import (
+    Account,
+    AccountStatus,
+    Activity,
+    ActivityKind,
+    BuyingRole,
+    BuyingTeamMember,
+    Contact,
+    EventVerb,
+    LostReason,
+    MilestoneCompletion,
+    NextStep,
+    NextStepKind,
+    Opportunity,
+    OpportunityEvent,
+    OpportunityStatus,
+)
+
+EARLIEST_DATE = dt.date(2000, 1, 1)
+MAX_YEARS_AHEAD = 10
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _now(now: dt.datetime | None) -> dt.datetime:
+    return now or timezone.now()
+
+
+def _today(now: dt.datetime) -> dt.date:
+    return timezone.localdate(now)
+
+
+def _require_text(value: str | None, label: str, *, max_length: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise DomainError(f"{label} is required.", field=label.lower().replace(" ", "_"))
+    if len(value) > max_length:
+        raise DomainError(f"{label} must be at most {max_length} characters.")
+    return value
+
+
+def _clean_amount(amount) -> Decimal:
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        raise DomainError("Amount must be a number.", field="amount") from None
+    if not value.is_finite():
+        raise DomainError("Amount must be a number.", field="amount")
+    if value < 0:
+        raise DomainError("Amount cannot be negative.", field="amount")
+    if value >= Decimal("1e12"):
+        raise DomainError("Amount is too large.", field="amount")
+    return value.quantize(Decimal("0.01"))
+
+
+def _check_date(value: dt.date | None, label: str, *, today: dt.date, not_before: dt.date | None = None) -> dt.date:
+    if not isinstance(value, dt.date):
+        raise DomainError(f"{label} is required.")
+    lower = not_before or EARLIEST_DATE
+    if value < lower:
+        raise DomainError(f"{label} cannot be before {lower:%Y-%m-%d}.")
+    if value > dt.date(today.year + MAX_YEARS_AHEAD, today.month, min(today.day, 28)):
+        raise DomainError(f"{label} is more than {MAX_YEARS_AHEAD} years away.")
+    return value
+
+
+def _record(opportunity: Opportunity, *, actor, verb: str, now: dt.datetime, **fields) -> OpportunityEvent:
+    return OpportunityEvent.objects.create(
+        opportunity=opportunity, actor=actor, verb=verb, version=opportunity.version, created_at=now, **fields
+    )
+
+
+def _lock(opportunity: Opportunity) -> Opportunity:
+    """Reload the row under a write lock so rules are checked against what is stored now."""
+    return (
+        Opportunity.objects.select_for_update(of=("self",))
+        .select_related("stage", "process", "owner", "account")
+        .get(pk=opportunity.pk)
+    )
+
+
+def _ensure_can_edit(opportunity: Opportunity, actor) -> None:
+    if not opportunity.can_edit(actor):
+        raise AccessDenied("You can view this opportunity but not change it.")
+
+
+def _ensure_open(opportunity: Opportunity, doing: str) -> None:
+    if not opportunity.is_open:
+        raise DomainError(f"This opportunity is closed {opportunity.status}; reopen it before you {doing}.")
+
+
+def _may_override(opportunity: Opportunity, actor) -> bool:
+    return actor.is_admin or (actor.is_manager and actor.manages(opportunity.owner))
+
+
+def _touch(opportunity: Opportunity, now: dt.datetime, *fields: str) -> None:
+    opportunity.version += 1
+    opportunity.updated_at = now
+    opportunity.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def ordered_stages(process: SalesProcess) -> list[Stage]:
+    return list(process.stages.order_by("order", "id"))
+
+
+def missing_required_milestones(opportunity: Opportunity, stages: Iterable[Stage]) -> list[Milestone]:
+    """Required milestones of `stages` not yet ticked on `opportunity`, in process order."""
+    stage_ids = [s.pk for s in stages]
+    done = MilestoneCompletion.objects.filter(opportunity=opportunity).values("milestone_id")
+    return list(
+        Milestone.objects.filter(stage_id__in=stage_ids, is_required=True)
+        .exclude(pk__in=done)
+        .select_related("stage")
+        .order_by("stage__order", "stage_id", "order", "id")
+    )
+
+
+def _gate(opportunity: Opportunity, *, actor, stages: list[Stage], override_reason: str, action: str, now) -> dict:
+    """Refuse `action` while required milestones of `stages` are open, unless overridden.
+
+    Returns the data of the override event to write, or {} when nothing was missing.
+    """
+    missing = missing_required_milestones(opportunity, stages)
+    if not missing:
+        return {}
+    names = [f"{m.stage.name}: {m.name}" for m in missing]
+    reason = (override_reason or "").strip()
+    if not reason:
+        raise MissingMilestones(
+            f"Cannot {action}: required milestones are not done — {'; '.join(names)}.", missing=names
+        )
+    if not _may_override(opportunity, actor):
+        raise AccessDenied("Only the deal's manager or an admin may override missing milestones.")
+    return {"missing": names, "reason": reason, "action": action}
+
+
+# --- accounts and contacts ------------------------------------------------------------------------
+
+ACCOUNT_FIELDS = ("name", "website", "industry", "employee_band", "region", "revenue_band", "status")
+
+
+def _clean_account_fields(fields: dict) -> dict:
+    from .models import EmployeeBand, RevenueBand
+
+    cleaned = dict(fields)
+    cleaned["name"] = _require_text(fields.get("name"), "Name", max_length=200)
+    for key, choices in (
+        ("employee_band", EmployeeBand),
+        ("revenue_band", RevenueBand),
+        ("status", AccountStatus),
+    ):
+        value = fields.get(key) or ""
+        if value and value not in choices.values:
+            raise DomainError(f"“{value}” is not a valid {key.replace('_', ' ')}.")
+        cleaned[key] = value
+    if not cleaned.get("status"):
+        cleaned["status"] = AccountStatus.TARGET
+    for key in ("website", "industry", "region"):
+        cleaned[key] = (fields.get(key) or "").strip()
+    return cleaned
+
+
+@transaction.atomic
+def account_create(*, actor, name: str, owner=None, now: dt.datetime | None = None, **fields) -> Account:
+    data = _clean_account_fields({"name": name, **fields})
+    unknown = set(data) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise DomainError(f"Unknown account fields: {', '.join(sorted(unknown))}.")
+    return Account.objects.create(owner=owner or actor, created_at=_now(now), **data)
+
+
+@transaction.atomic
+def account_update(account: Account, *, actor, **fields) -> Account:
+    if not account.can_edit(actor):
+        raise AccessDenied("You can view this account but not change it.")
+    merged = {key: getattr(account, key) for key in ACCOUNT_FIELDS}
+    merged.update(fields)
+    data = _clean_account_fields(merged)
+    for key in ACCOUNT_FIELDS:
+        setattr(account, key, data[key])
+    account.save(update_fields=list(ACCOUNT_FIELDS))
+    return account
+
+
+CONTACT_FIELDS = ("first_name", "last_name", "title", "email", "phone")
+
+
+def _clean_contact(fields: dict) -> dict:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    data = {
+        "first_name": _require_text(fields.get("first_name"), "First name", max_length=100),
+        "last_name": _require_text(fields.get("last_name"), "Last name", max_length=100),
+        "title": (fields.get("title") or "").strip()[:150],
+        "email": (fields.get("email") or "").strip(),
+        "phone": (fields.get("phone") or "").strip()[:50],
+    }
+    if data["email"]:
+        try:
+            validate_email(data["email"])
+        except ValidationError:
+            raise DomainError(f"“{data['email']}” is not a valid email address.", field="email") from None
+    return data
+
+
+@transaction.atomic
+def contact_create(*, actor, account: Account, now: dt.datetime | None = None, **fields) -> Contact:
+    # Any signed-in user may add people to an account: accounts are shared company knowledge,
+    # and a rep building a buying team must not wait for the account owner.
+    return Contact.objects.create(account=account, created_at=_now(now), **_clean_contact(fields))
+
+
+@transaction.atomic
+def contact_update(contact: Contact, *, actor, **fields) -> Contact:
+    if not contact.can_edit(actor):
+        raise AccessDenied("You can view this contact but not change it.")
+    merged = {key: getattr(contact, key) for key in CONTACT_FIELDS}
+    merged.update(fields)
+    for key, value in _clean_contact(merged).items():
+        setattr(contact, key, value)
+    contact.save(update_fields=list(CONTACT_FIELDS))
+    return contact
+
+
+# --- opportunities ----------------------------------------------------------------------------------
+
+
+def _check_owner(actor, owner, *, opportunity: Opportunity | None = None) -> None:
+    """Reps own their own deals; managers assign within their teams; admins assign anyone."""
+    if owner.pk == actor.pk or actor.is_admin:
+        return
+    if not owner.is_active:
+        raise DomainError(f"{owner} is not an active user.")
+    if actor.is_manager and actor.manages(owner):
+        return
+    raise AccessDenied(f"You cannot assign deals to {owner}.")
+
+
+@transaction.atomic
+def opportunity_create(
+    *,
+    actor,
+    account: Account,
+    process: SalesProcess,
+    name: str,
+    amount,
+    expected_close_date: dt.date,
+    owner=None,
+    next_step_description: str = "",
+    next_step_due_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> Opportunity:
+    now = _now(now)
+    today = _today(now)
+    owner = owner or actor
+    _check_owner(actor, owner)
+    if not process.is_active:
+        raise DomainError(f"The sales process “{process}” no longer takes new deals.")
+    first = process.first_stage()
+    if first is None:
+        raise DomainError(f"The sales process “{process}” has no stages yet; ask an admin to add them.")
+    opportunity = Opportunity.objects.create(
+        account=account,
+        process=process,
+        stage=first,
+        owner=owner,
+        name=_require_text(name, "Name", max_length=200),
+        amount=_clean_amount(amount),
+        expected_close_date=_check_date(expected_close_date, "Expected close date", today=today, not_before=today),
+        stage_entered_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    _record(
+        opportunity,
+        actor=actor,
+        verb=EventVerb.CREATED,
+        now=now,
+        to_stage=first,
+        data={
+            "stage_name": first.name,
+            "amount": str(opportunity.amount),
+            "expected_close_date": opportunity.expected_close_date.isoformat(),
+            "owner_id": owner.pk,
+        },
+    )
+    if account.status == AccountStatus.TARGET:
+        Account.objects.filter(pk=account.pk).update(status=AccountStatus.PROSPECT)
+    if next_step_description or next_step_due_date:
+        next_step_set(
+            opportunity, actor=actor, description=next_step_description, due_date=next_step_due_date, now=now
+        )
+    return opportunity
+
+
+def changes_since(opportunity: Opportunity, version: int) -> list[str]:
+    events = (
+        OpportunityEvent.objects.filter(opportunity=opportunity, version__gt=version)
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+    return [f"{e.actor or 'System'}: {e.describe()}" for e in events]
+
+
+@transaction.atomic
+def opportunity_update(
+    opportunity: Opportunity,
+    *,
+    actor,
+    expected_version: int,
+    name: str | None = None,
+    amount=None,
+    expected_close_date: dt.date | None = None,
+    owner=None,
+    now: dt.datetime | None = None,
+) -> Opportunity:
+    """Edit the deal's details. Refused if anyone changed it since `expected_version`."""
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    if opp.version != expected_version:
+        changes = changes_since(opp, expected_version)
+        raise ConcurrentEdit(
+            "Someone else changed this opportunity while you were editing; nothing was saved. "
+            "Review their changes, then save again.",
+            changes=changes,
+            current_version=opp.version,
+        )
+    changed: list[str] = []
+    if name is not None:
+        new_name = _require_text(name, "Name", max_length=200)
+        if new_name != opp.name:
+            opp.version += 1
+            _record(opp, actor=actor, verb=EventVerb.EDITED, now=now,
+                    data={"changes": {"name": {"old": opp.name, "new": new_name}}})
+            opp.name = new_name
+            changed.append("name")
+    if amount is not None:
+        new_amount = _clean_amount(amount)
+        if new_amount != opp.amount:
+            opp.version += 1
+            _record(opp, actor=actor, verb=EventVerb.AMOUNT_CHANGED, now=now,
+                    data={"old": str(opp.amount), "new": str(new_amount)})
+            opp.amount = new_amount
+            changed.append("amount")
+    if expected_close_date is not None and expected_close_date != opp.expected_close_date:
+        new_date = _check_date(expected_close_date, "Expected close date", today=_today(now))
+        pushed = new_date > opp.expected_close_date
+        if pushed:
+            opp.close_date_push_count += 1
+            changed.append("close_date_push_count")
+        opp.version += 1
+        _record(opp, actor=actor, verb=EventVerb.CLOSE_DATE_CHANGED, now=now, data={
+            "old": opp.expected_close_date.isoformat(), "new": new_date.isoformat(),
+            "pushed_later": pushed, "push_count": opp.close_date_push_count,
+        })
+        opp.expected_close_date = new_date
+        changed.append("expected_close_date")
+    if owner is not None and owner.pk != opp.owner_id:
+        _reassign(opp, actor=actor, owner=owner, now=now)
+        changed.append("owner")
+    if changed:
+        opp.updated_at = now
+        opp.save(update_fields=[*changed, "version", "updated_at"])
+    return opp
+
+
+def _reassign(opp: Opportunity, *, actor, owner, now) -> None:
+    if not (actor.is_admin or actor.is_manager):
+        raise AccessDenied("Only managers and admins can reassign deals.")
+    if not actor.is_admin and not (actor.manages(opp.owner) and actor.manages(owner)):
+        raise AccessDenied(f"You can only reassign deals among the teams you manage; {owner} is not in them.")
+    if not owner.is_active:
+        raise DomainError(f"{owner} is not an active user.")
+    opp.version += 1
+    _record(opp, actor=actor, verb=EventVerb.OWNER_CHANGED, now=now, data={
+        "old": opp.owner_id, "new": owner.pk, "old_name": str(opp.owner), "new_name": str(owner),
+    })
+    opp.owner = owner
+    if opp.next_step_id:
+        NextStep.objects.filter(pk=opp.next_step_id, owner_id=opp.owner_id).update(owner=owner)
+
+
+@transaction.atomic
+def opportunity_reassign(opportunity: Opportunity, *, actor, owner, now: dt.datetime | None = None) -> Opportunity:
+    now = _now(now)
+    opp = _lock(opportunity)
+    if owner.pk == opp.owner_id:
+        return opp
+    _reassign(opp, actor=actor, owner=owner, now=now)
+    opp.updated_at = now
+    opp.save(update_fields=["owner", "version", "updated_at"])
+    return opp
+
+
+@transaction.atomic
+def opportunity_move(
+    opportunity: Opportunity,
+    *,
+    actor,
+    to_stage: Stage,
+    override_reason: str = "",
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
+) -> Opportunity:
+    """Move the deal to another stage of its process.
+
+    Forward moves need every required milestone of the stages left behind; backward moves are
+    always allowed and recorded. A manager or admin may override with a written reason.
+    """
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    _ensure_open(opp, "move it")
+    if expected_version is not None and opp.version != expected_version:
+        raise ConcurrentEdit(
+            "Someone else changed this opportunity meanwhile; nothing was moved.",
+            changes=changes_since(opp, expected_version),
+            current_version=opp.version,
+        )
+    if to_stage.process_id != opp.process_id:
+        raise DomainError(f"“{to_stage.name}” is not a stage of the {opp.process.name} process.")
+    if to_stage.pk == opp.stage_id:
+        raise DomainError(f"The opportunity is already in {to_stage.name}.")
+    stages = ordered_stages(opp.process)
+    positions = {s.pk: i for i, s in enumerate(stages)}
+    here, there = positions[opp.stage_id], positions[to_stage.pk]
+    forward = there > here
+    override = {}
+    if forward:
+        override = _gate(
+            opp, actor=actor, stages=stages[here:there], override_reason=override_reason,
+            action=f"move to {to_stage.name}", now=now,
+        )
+    from_stage = opp.stage
+    opp.version += 1
+    if override:
+        _record(opp, actor=actor, verb=EventVerb.OVERRIDE_USED, now=now, from_stage=from_stage,
+                to_stage=to_stage, data=override)
+    _record(opp, actor=actor, verb=EventVerb.STAGE_MOVED, now=now, from_stage=from_stage, to_stage=to_stage, data={
+        "from_name": from_stage.name, "to_name": to_stage.name, "backwards": not forward,
+        "days_in_stage": opp.days_in_stage(now),
+    })
+    opp.stage = to_stage
+    opp.stage_entered_at = now
+    opp.updated_at = now
+    opp.save(update_fields=["stage", "stage_entered_at", "version", "updated_at"])
+    return opp
+
+
+def _close_open_next_step(opp: Opportunity, *, actor, now) -> None:
+    if opp.next_step_id:
+        NextStep.objects.filter(pk=opp.next_step_id).update(completed_at=now, completed_by=actor)
+        opp.next_step = None
+
+
+@transaction.atomic
+def opportunity_close_won(
+    opportunity: Opportunity, *, actor, override_reason: str = "", notes: str = "", now: dt.datetime | None = None
+) -> Opportunity:
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    _ensure_open(opp, "close it")
+    override = _gate(
+        opp, actor=actor, stages=ordered_stages(opp.process), override_reason=override_reason,
+        action="close won", now=now,
+    )
+    opp.version += 1
+    if override:
+        _record(opp, actor=actor, verb=EventVerb.OVERRIDE_USED, now=now, from_stage=opp.stage, data=override)
+    _close_open_next_step(opp, actor=actor, now=now)
+    opp.status = OpportunityStatus.WON
+    opp.closed_on = _today(now)
+    opp.closed_stage = opp.stage
+    opp.close_notes = (notes or "").strip()
+    opp.lost_reason = None
+    _record(opp, actor=actor, verb=EventVerb.CLOSED_WON, now=now, from_stage=opp.stage, data={
+        "stage_name": opp.stage.name, "amount": str(opp.amount), "notes": opp.close_notes,
+    })
+    opp.updated_at = now
+    opp.save(update_fields=[
+        "status", "closed_on", "closed_stage", "close_notes", "lost_reason", "next_step", "version", "updated_at",
+    ])
+    return opp
+
+
+@transaction.atomic
+def opportunity_close_lost(
+    opportunity: Opportunity, *, actor, reason: LostReason | None, notes: str = "", now: dt.datetime | None = None
+) -> Opportunity:
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    _ensure_open(opp, "close it")
+    if reason is None:
+        raise DomainError("Choose why the deal was lost.", field="reason")
+    if not reason.is_active:
+        raise DomainError(f"“{reason}” is no longer a lost reason; choose another.", field="reason")
+    opp.version += 1
+    _close_open_next_step(opp, actor=actor, now=now)
+    opp.status = OpportunityStatus.LOST
+    opp.closed_on = _today(now)
+    opp.closed_stage = opp.stage
+    opp.lost_reason = reason
+    opp.close_notes = (notes or "").strip()
+    _record(opp, actor=actor, verb=EventVerb.CLOSED_LOST, now=now, from_stage=opp.stage, data={
+        "stage_name": opp.stage.name, "reason": reason.name, "reason_id": reason.pk, "notes": opp.close_notes,
+        "amount": str(opp.amount),
+    })
+    opp.updated_at = now
+    opp.save(update_fields=[
+        "status", "closed_on", "closed_stage", "close_notes", "lost_reason", "next_step", "version", "updated_at",
+    ])
+    return opp
+
+
+@transaction.atomic
+def opportunity_reopen(opportunity: Opportunity, *, actor, now: dt.datetime | None = None) -> Opportunity:
+    now = _now(now)
+    opp = _lock(opportunity)
+    if opp.is_open:
+        raise DomainError("This opportunity is already open.")
+    if not _may_override(opp, actor):
+        raise AccessDenied("Only the deal's manager or an admin can reopen a closed deal.")
+    was = opp.status
+    opp.version += 1
+    _record(opp, actor=actor, verb=EventVerb.REOPENED, now=now, to_stage=opp.stage, data={
+        "was": was, "closed_on": opp.closed_on.isoformat() if opp.closed_on else None,
+    })
+    opp.status = OpportunityStatus.OPEN
+    opp.closed_on = None
+    opp.closed_stage = None
+    opp.lost_reason = None
+    opp.stage_entered_at = now
+    opp.updated_at = now
+    opp.save(update_fields=[
+        "status", "closed_on", "closed_stage", "lost_reason", "stage_entered_at", "version", "updated_at",
+    ])
+    return opp
+
+
+# --- milestones ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def milestone_tick(
+    opportunity: Opportunity, *, actor, milestone: Milestone, evidence: str = "", now: dt.datetime | None = None
+) -> MilestoneCompletion:
+    """Tick a milestone of any stage of the deal's process: buyers don't move in sequence."""
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    _ensure_open(opp, "tick milestones")
+    if milestone.stage.process_id != opp.process_id:
+        raise DomainError(f"“{milestone.name}” is not a milestone of the {opp.process.name} process.")
+    evidence = (evidence or "").strip()
+    if len(evidence) > 500:
+        raise DomainError("Evidence must be at most 500 characters.", field="evidence")
+    if MilestoneCompletion.objects.filter(opportunity=opp, milestone=milestone).exists():
+        raise DomainError(f"“{milestone.name}” is already ticked.")
+    completion = MilestoneCompletion.objects.create(
+        opportunity=opp, milestone=milestone, completed_by=actor, completed_at=now, evidence=evidence
+    )
+    _record(opp, actor=actor, verb=EventVerb.MILESTONE_TICKED, now=now, to_stage=milestone.stage, data={
+        "milestone_id": milestone.pk, "milestone": milestone.name, "stage_name": milestone.stage.name,
+        "evidence": evidence,
+    })
+    return completion
+
+
+@transaction.atomic
+def milestone_untick(
+    opportunity: Opportunity, *, actor, milestone: Milestone, now: dt.datetime | None = None
+) -> None:
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    _ensure_open(opp, "untick milestones")
+    deleted, _ = MilestoneCompletion.objects.filter(opportunity=opp, milestone=milestone).delete()
+    if not deleted:
+        raise DomainError(f"“{milestone.name}” is not ticked.")
+    _record(opp, actor=actor, verb=EventVerb.MILESTONE_UNTICKED, now=now, to_stage=milestone.stage, data={
+        "milestone_id": milestone.pk, "milestone": milestone.name, "stage_name": milestone.stage.name,
+    })
+
+
+# --- next steps ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def next_step_set(
+    opportunity: Opportunity,
+    *,
+    actor,
+    description: str = "",
+    due_date: dt.date | None = None,
+    waiting_until: dt.date | None = None,
+    owner=None,
+    now: dt.datetime | None = None,
+) -> NextStep:
+    """Commit the deal's next step, replacing any open one (which is kept as history).
+
+    Either an action (`description` + `due_date`) or "waiting on buyer until `waiting_until`".
+    """
+    now = _now(now)
+    today = _today(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    _ensure_open(opp, "plan next steps")
+    owner = owner or opp.owner
+    if waiting_until is not None:
+        kind = NextStepKind.WAITING
+        due = _check_date(waiting_until, "Waiting until", today=today, not_before=today + dt.timedelta(days=1))
+        text = (description or "").strip()[:300] or "Waiting on buyer"
+    else:
+        kind = NextStepKind.ACTION
+        text = _require_text(description, "Next step", max_length=300)
+        due = _check_date(due_date, "Due date", today=today, not_before=today)
+    replaced = None
+    if opp.next_step_id:
+        replaced = opp.next_step_id
+        # Superseded rather than done: the old commitment was replaced, not achieved.
+        NextStep.objects.filter(pk=opp.next_step_id).update(completed_at=now, completed_by=actor)
+    step = NextStep.objects.create(
+        opportunity=opp, kind=kind, description=text, due_date=due, owner=owner, created_by=actor, created_at=now
+    )
+    opp.next_step = step
+    opp.version += 1
+    _record(opp, actor=actor, verb=EventVerb.NEXT_STEP_SET, now=now, data={
+        "next_step_id": step.pk, "kind": kind, "description": text, "due_date": due.isoformat(),
+        "replaced": replaced,
+    })
+    opp.updated_at = now
+    opp.save(update_fields=["next_step", "version", "updated_at"])
+    return step
+
+
+@transaction.atomic
+def next_step_complete(
+    opportunity: Opportunity,
+    *,
+    actor,
+    next_description: str = "",
+    next_due_date: dt.date | None = None,
+    waiting_until: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> NextStep:
+    """Complete the open next step and commit the following one in the same breath.
+
+    A deal is never left without a next step by completing one: the caller must supply the
+    next action or the date until which the seller waits on the buyer.
+    """
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    _ensure_open(opp, "complete next steps")
+    if not opp.next_step_id:
+        raise DomainError("There is no open next step to complete.")
+    if waiting_until is None and not (next_description or "").strip():
+        raise DomainError("Say what happens next, or that you are waiting on the buyer until a date.")
+    current = NextStep.objects.get(pk=opp.next_step_id)
+    NextStep.objects.filter(pk=current.pk).update(completed_at=now, completed_by=actor)
+    _record(opp, actor=actor, verb=EventVerb.NEXT_STEP_COMPLETED, now=now, data={
+        "next_step_id": current.pk, "description": str(current), "due_date": current.due_date.isoformat(),
+    })
+    opp.next_step = None
+    opp.save(update_fields=["next_step"])
+    return next_step_set(
+        opp, actor=actor, description=next_description, due_date=next_due_date, waiting_until=waiting_until, now=now
+    )
+
+
+# --- activities and the buying team ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def activity_log(
+    *,
+    actor,
+    account: Account | None = None,
+    opportunity: Opportunity | None = None,
+    kind: str,
+    subject: str,
+    notes: str = "",
+    occurred_at: dt.datetime | None = None,
+    contacts: Iterable[Contact] = (),
+    now: dt.datetime | None = None,
+) -> Activity:
+    now = _now(now)
+    if opportunity is not None:
+        opportunity = _lock(opportunity)
+        _ensure_can_edit(opportunity, actor)
+        account = opportunity.account
+    if account is None:
+        raise DomainError("An activity belongs to an account or an opportunity.")
+    if kind not in ActivityKind.values:
+        raise DomainError(f"“{kind}” is not a kind of activity.", field="kind")
+    occurred_at = occurred_at or now
+    if occurred_at.date() < EARLIEST_DATE or occurred_at > now + dt.timedelta(days=366):
+        raise DomainError("The activity's date is not sensible.", field="occurred_at")
+    contacts = list(contacts)
+    strangers = [c for c in contacts if c.account_id != account.pk]
+    if strangers:
+        raise DomainError(f"{', '.join(map(str, strangers))} do not work at {account}.", field="contacts")
+    activity = Activity.objects.create(
+        account=account,
+        opportunity=opportunity,
+        kind=kind,
+        subject=_require_text(subject, "Subject", max_length=200),
+        notes=(notes or "").strip(),
+        occurred_at=occurred_at,
+        created_by=actor,
+        created_at=now,
+    )
+    if contacts:
+        activity.contacts.set(contacts)
+    if opportunity is not None and occurred_at <= now:
+        # Derived, like stage_entered_at: the newest logged touch, used for idle detection.
+        Opportunity.objects.filter(pk=opportunity.pk).exclude(last_activity_at__gte=occurred_at).update(
+            last_activity_at=occurred_at
+        )
+    return activity
+
+
+def _clean_roles(roles: Iterable[str]) -> list[str]:
+    roles = list(dict.fromkeys(roles))
+    bad = [r for r in roles if r not in BuyingRole.values]
+    if bad:
+        raise DomainError(f"Unknown buying role: {', '.join(bad)}.", field="roles")
+    if not roles:
+        raise DomainError("Choose at least one role for this contact.", field="roles")
+    return roles
+
+
+@transaction.atomic
+def buying_team_add(
+    opportunity: Opportunity, *, actor, contact: Contact, roles: Iterable[str], now: dt.datetime | None = None
+) -> BuyingTeamMember:
+    """Put a contact on the buying team, or change the roles of one already on it."""
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    if contact.account_id != opp.account_id:
+        raise DomainError(f"{contact} does not work at {opp.account}.", field="contact")
+    roles = _clean_roles(roles)
+    member, created = BuyingTeamMember.objects.get_or_create(
+        opportunity=opp, contact=contact, defaults={"roles": roles, "added_at": now}
+    )
+    if not created:
+        if member.roles == roles:
+            return member
+        member.roles = roles
+        member.save(update_fields=["roles"])
+    _record(opp, actor=actor, verb=EventVerb.BUYING_TEAM_CHANGED, now=now, data={
+        "action": "added" if created else "changed roles of", "contact": str(contact), "contact_id": contact.pk,
+        "roles": [BuyingRole(r).label for r in roles],
+    })
+    return member
+
+
+@transaction.atomic
+def buying_team_remove(
+    opportunity: Opportunity, *, actor, contact: Contact, now: dt.datetime | None = None
+) -> None:
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    deleted, _ = BuyingTeamMember.objects.filter(opportunity=opp, contact=contact).delete()
+    if not deleted:
+        raise DomainError(f"{contact} is not on the buying team.")
+    _record(opp, actor=actor, verb=EventVerb.BUYING_TEAM_CHANGED, now=now, data={
+        "action": "removed", "contact": str(contact), "contact_id": contact.pk, "roles": [],
+    })

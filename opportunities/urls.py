@@ -1,0 +1,33 @@
+from django.urls import path
+
+from . import views
+
+app_name = "opportunities"
+
+urlpatterns = [
+    path("deals/", views.my_deals, name="my_deals"),
+    path("deals/new/", views.opportunity_create, name="create"),
+    path("deals/<int:pk>/", views.opportunity_detail, name="detail"),
+    path("deals/<int:pk>/edit/", views.opportunity_edit, name="edit"),
+    path("deals/<int:pk>/move/", views.opportunity_move, name="move"),
+    path("deals/<int:pk>/close-won/", views.opportunity_close_won, name="close_won"),
+    path("deals/<int:pk>/close-lost/", views.opportunity_close_lost, name="close_lost"),
+    path("deals/<int:pk>/reopen/", views.opportunity_reopen, name="reopen"),
+    path("deals/<int:pk>/milestones/<int:milestone_pk>/", views.milestone_toggle, name="milestone_toggle"),
+    path("deals/<int:pk>/next-step/", views.next_step_set, name="next_step_set"),
+    path("deals/<int:pk>/next-step/complete/", views.next_step_complete, name="next_step_complete"),
+    path("deals/<int:pk>/activities/", views.activity_log, name="activity_log"),
+    path("deals/<int:pk>/buying-team/", views.buying_team_add, name="buying_team_add"),
+    path(
+        "deals/<int:pk>/buying-team/<int:contact_pk>/remove/",
+        views.buying_team_remove,
+        name="buying_team_remove",
+    ),
+    path("accounts/", views.account_list, name="account_list"),
+    path("accounts/new/", views.account_create, name="account_create"),
+    path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
+    path("accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
+    path("accounts/<int:pk>/activities/", views.account_activity_log, name="account_activity_log"),
+    path("accounts/<int:pk>/contacts/new/", views.contact_create, name="contact_create"),
+    path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
+]

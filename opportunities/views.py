@@ -1,0 +1,620 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Prefetch, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from stages.models import Milestone, Stage
+
+from . import services
+from .errors import AccessDenied, ConcurrentEdit, DomainError
+from .forms import (
+    AccountForm,
+    ActivityForm,
+    BuyingTeamForm,
+    CloseLostForm,
+    CloseWonForm,
+    ContactForm,
+    DealFilterForm,
+    MilestoneToggleForm,
+    MoveForm,
+    NextStepForm,
+    OpportunityEditForm,
+    OpportunityForm,
+)
+from .models import (
+    Account,
+    Activity,
+    BuyingRole,
+    BuyingTeamMember,
+    Contact,
+    LostReason,
+    MilestoneCompletion,
+    Opportunity,
+    OpportunityEvent,
+)
+
+PAGE_SIZE = 25
+PAGE_SIZES = (10, 25, 50, 100)
+
+
+def _page_size(request) -> int:
+    try:
+        size = int(request.GET.get("per_page", PAGE_SIZE))
+    except ValueError:
+        return PAGE_SIZE
+    return size if size in PAGE_SIZES else PAGE_SIZE
+
+
+def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
+    opp = get_object_or_404(
+        Opportunity.objects.for_user(request.user).select_related(
+            "account", "process", "stage", "owner", "next_step", "next_step__owner", "lost_reason", "closed_stage"
+        ),
+        pk=pk,
+    )
+    if write and not opp.can_edit(request.user):
+        raise PermissionDenied("You can view this opportunity but not change it.")
+    return opp
+
+
+def _account(request, pk: int, *, write: bool = False) -> Account:
+    account = get_object_or_404(Account.objects.for_user(request.user).select_related("owner"), pk=pk)
+    if write and not account.can_edit(request.user):
+        raise PermissionDenied("You can view this account but not change it.")
+    return account
+
+
+def _owner_choices(user):
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects.filter(is_active=True)
+    if user.is_admin:
+        return users
+    if user.is_manager:
+        return users.filter(Q(pk=user.pk) | Q(team__in=user.managed_team_ids()))
+    return users.filter(pk=user.pk)
+
+
+def _back_to_deal(request, opp: Opportunity):
+    return redirect(reverse("opportunities:detail", args=[opp.pk]) + "#" + request.POST.get("anchor", "top"))
+
+
+def _fail(request, exc: DomainError) -> None:
+    if isinstance(exc, AccessDenied):
+        raise PermissionDenied(exc.message)
+    messages.error(request, exc.message)
+
+
+def _form_errors(request, form) -> None:
+    for field, errors in form.errors.items():
+        label = ""
+        if field in form.fields:
+            label = form.fields[field].label or field.replace("_", " ").capitalize()
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)
+
+
+# --- lists -------------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+def my_deals(request):
+    form = DealFilterForm(request.GET or None)
+    deals = Opportunity.objects.for_user(request.user).with_list_relations()
+    scope, status, sort = "mine", "open", "close"
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        scope = data["scope"] or "mine"
+        status = data["status"] if "status" in request.GET else "open"
+        sort = data["sort"] or "close"
+        deals = deals.search(data["q"].strip())
+        if data["process"]:
+            deals = deals.filter(process=data["process"])
+        if data["stage"]:
+            deals = deals.filter(stage=data["stage"])
+        if data["close_month"]:
+            year, month = data["close_month"]
+            deals = deals.filter(expected_close_date__year=year, expected_close_date__month=month)
+    elif form.is_bound:
+        deals = deals.none()
+    if scope == "mine":
+        deals = deals.owned_by(request.user)
+    if status:
+        deals = deals.filter(status=status)
+    deals = deals.order_by(*DealFilterForm.SORTS[sort])
+    page = Paginator(deals, _page_size(request)).get_page(request.GET.get("page"))
+    today = timezone.localdate()
+    for deal in page:
+        deal.step_state = deal.next_step_state(today)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode(), "scope": scope, "sort": sort}
+    template = "opportunities/_deal_rows.html" if request.htmx and not request.htmx.boosted else "opportunities/my_deals.html"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET"])
+def account_list(request):
+    q = (request.GET.get("q") or "")[:100].strip()
+    accounts = Account.objects.for_user(request.user).search(q).select_related("owner")
+    page = Paginator(accounts, _page_size(request)).get_page(request.GET.get("page"))
+    return render(request, "opportunities/account_list.html", {"page": page, "q": q})
+
+
+# --- opportunity page ------------------------------------------------------------------------------
+
+
+def _deal_context(request, opp: Opportunity, **extra) -> dict:
+    user = request.user
+    stages = list(
+        Stage.objects.filter(process_id=opp.process_id)
+        .order_by("order", "id")
+        .prefetch_related(Prefetch("milestones", queryset=Milestone.objects.order_by("order", "id")))
+    )
+    done = {
+        c.milestone_id: c
+        for c in MilestoneCompletion.objects.filter(opportunity=opp).select_related("completed_by")
+    }
+    current_index = next((i for i, s in enumerate(stages) if s.pk == opp.stage_id), 0)
+    for i, stage in enumerate(stages):
+        stage.position = "done" if i < current_index else "current" if i == current_index else "ahead"
+        stage.checklist = [(m, done.get(m.pk)) for m in stage.milestones.all()]
+    activities = list(
+        Activity.objects.filter(opportunity=opp)
+        .select_related("created_by")
+        .prefetch_related("contacts")[:50]
+    )
+    team = list(BuyingTeamMember.objects.filter(opportunity=opp).select_related("contact"))
+    contacts = list(Contact.objects.filter(account_id=opp.account_id).order_by("last_name", "first_name")[:500])
+    events = list(
+        OpportunityEvent.objects.filter(opportunity=opp).select_related("actor").order_by("-created_at", "-id")[:100]
+    )
+    can_edit = opp.can_edit(user)
+    context = {
+        "opp": opp,
+        "stages": stages,
+        "current_stage": stages[current_index] if stages else None,
+        "activities": activities,
+        "buying_team": team,
+        "contacts": contacts,
+        "events": events,
+        "can_edit": can_edit,
+        "can_override": user.is_admin or (user.is_manager and user.manages(opp.owner)),
+        "step_state": opp.next_step_state(),
+        "lost_reasons": list(LostReason.objects.filter(is_active=True)),
+        "next_step_form": NextStepForm(),
+        "activity_kinds": Activity._meta.get_field("kind").choices,
+        "buying_roles": BuyingRole.choices,
+    }
+    context.update(extra)
+    return context
+
+
+def _render_deal(request, opp: Opportunity, *, status: int = 200, **extra):
+    template = "opportunities/_deal.html" if request.htmx and not request.htmx.boosted else "opportunities/detail.html"
+    return render(request, template, _deal_context(request, opp, **extra), status=status)
+
+
+@require_http_methods(["GET"])
+def opportunity_detail(request, pk: int):
+    return _render_deal(request, _opportunity(request, pk))
+
+
+@require_http_methods(["GET", "POST"])
+def opportunity_create(request):
+    owners = _owner_choices(request.user)
+    initial = {}
+    if "account" in request.GET:
+        initial["account"] = request.GET.get("account")
+    form = OpportunityForm(request.POST or None, user=request.user, owner_choices=owners, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            opp = services.opportunity_create(
+                actor=request.user,
+                account=data["account"],
+                process=data["process"],
+                name=data["name"],
+                amount=data["amount"],
+                expected_close_date=data["expected_close_date"],
+                owner=data.get("owner") or request.user,
+                next_step_description=data["next_step_description"],
+                next_step_due_date=data["next_step_due_date"],
+            )
+        except DomainError as exc:
+            _fail(request, exc)
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Created “{opp.name}”.")
+            return redirect("opportunities:detail", pk=opp.pk)
+    return render(request, "opportunities/opportunity_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def opportunity_edit(request, pk: int):
+    opp = _opportunity(request, pk, write=True)
+    user = request.user
+    owners = _owner_choices(user) if (user.is_admin or user.is_manager) else None
+    initial = {
+        "version": opp.version,
+        "name": opp.name,
+        "amount": opp.amount,
+        "expected_close_date": opp.expected_close_date,
+        "owner": opp.owner_id,
+    }
+    form = OpportunityEditForm(request.POST or None, initial=initial, owner_choices=owners)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.opportunity_update(
+                opp,
+                actor=user,
+                expected_version=data["version"],
+                name=data["name"],
+                amount=data["amount"],
+                expected_close_date=data["expected_close_date"],
+                owner=data.get("owner"),
+            )
+        except ConcurrentEdit as exc:
+            conflict = exc
+            # Keep the user's input; the next save is checked against what they have now seen.
+            form.data = form.data.copy()
+            form.data["version"] = exc.current_version
+            opp.refresh_from_db()
+        except DomainError as exc:
+            _fail(request, exc)
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("opportunities:detail", pk=opp.pk)
+    status = 409 if conflict else 400 if form.errors else 200
+    return render(
+        request, "opportunities/opportunity_edit.html", {"form": form, "opp": opp, "conflict": conflict}, status=status
+    )
+
+
+# --- actions on the opportunity page -----------------------------------------------------------------
+
+
+def _act(request, opp: Opportunity, call, success: str):
+    """Run a service for a POST on the deal page, then redirect (or re-render for htmx)."""
+    try:
+        call()
+    except DomainError as exc:
+        _fail(request, exc)
+        if request.htmx:
+            return _render_deal(request, _opportunity(request, opp.pk), status=200)
+        return _back_to_deal(request, opp)
+    if success:
+        messages.success(request, success)
+    if request.htmx:
+        return _render_deal(request, _opportunity(request, opp.pk))
+    return _back_to_deal(request, opp)
+
+
+@require_POST
+def opportunity_move(request, pk: int):
+    opp = _opportunity(request, pk, write=True)
+    form = MoveForm(request.POST, opportunity=opp)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to_deal(request, opp)
+    to_stage = form.cleaned_data["to_stage"]
+    return _act(
+        request,
+        opp,
+        lambda: services.opportunity_move(
+            opp, actor=request.user, to_stage=to_stage, override_reason=form.cleaned_data["override_reason"]
+        ),
+        f"Moved to {to_stage.name}.",
+    )
+
+
+@require_POST
+def opportunity_close_won(request, pk: int):
+    opp = _opportunity(request, pk, write=True)
+    form = CloseWonForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to_deal(request, opp)
+    data = form.cleaned_data
+    return _act(
+        request,
+        opp,
+        lambda: services.opportunity_close_won(
+            opp, actor=request.user, notes=data["notes"], override_reason=data["override_reason"]
+        ),
+        "Closed won. Congratulations!",
+    )
+
+
+@require_POST
+def opportunity_close_lost(request, pk: int):
+    opp = _opportunity(request, pk, write=True)
+    form = CloseLostForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to_deal(request, opp)
+    data = form.cleaned_data
+    return _act(
+        request,
+        opp,
+        lambda: services.opportunity_close_lost(opp, actor=request.user, reason=data["reason"], notes=data["notes"]),
+        "Closed lost.",
+    )
+
+
+@require_POST
+def opportunity_reopen(request, pk: int):
+    opp = _opportunity(request, pk)
+    if not (request.user.is_admin or (request.user.is_manager and request.user.manages(opp.owner))):
+        raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
+    return _act(request, opp, lambda: services.opportunity_reopen(opp, actor=request.user), "Reopened.")
+
+
+@require_POST
+def milestone_toggle(request, pk: int, milestone_pk: int):
+    opp = _opportunity(request, pk, write=True)
+    milestone = get_object_or_404(Milestone.objects.select_related("stage"), pk=milestone_pk, stage__process=opp.process_id)
+    form = MilestoneToggleForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to_deal(request, opp)
+    if form.cleaned_data["done"]:
+        return _act(
+            request,
+            opp,
+            lambda: services.milestone_tick(
+                opp, actor=request.user, milestone=milestone, evidence=form.cleaned_data["evidence"]
+            ),
+            "",
+        )
+    return _act(request, opp, lambda: services.milestone_untick(opp, actor=request.user, milestone=milestone), "")
+
+
+@require_POST
+def next_step_set(request, pk: int):
+    opp = _opportunity(request, pk, write=True)
+    form = NextStepForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        if request.htmx:
+            return _render_deal(request, opp)
+        return _back_to_deal(request, opp)
+    data = form.cleaned_data
+    return _act(
+        request,
+        opp,
+        lambda: services.next_step_set(
+            opp,
+            actor=request.user,
+            description=data["description"],
+            due_date=data["due_date"],
+            waiting_until=data["waiting_until"],
+        ),
+        "Next step committed.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def next_step_complete(request, pk: int):
+    """Completing a step asks for the next one in the same form."""
+    opp = _opportunity(request, pk, write=True)
+    if opp.next_step is None:
+        messages.error(request, "There is no open next step to complete.")
+        return _back_to_deal(request, opp)
+    form = NextStepForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.next_step_complete(
+                opp,
+                actor=request.user,
+                next_description=data["description"],
+                next_due_date=data["due_date"],
+                waiting_until=data["waiting_until"],
+            )
+        except DomainError as exc:
+            _fail(request, exc)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Done — and the next step is committed.")
+            return _back_to_deal(request, opp)
+    template = "opportunities/_complete_step.html" if request.htmx else "opportunities/complete_step.html"
+    return render(request, template, {"opp": opp, "form": form}, status=400 if form.errors else 200)
+
+
+@require_POST
+def activity_log(request, pk: int):
+    opp = _opportunity(request, pk, write=True)
+    form = ActivityForm(request.POST, account=opp.account)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to_deal(request, opp) if not request.htmx else _render_deal(request, opp)
+    data = form.cleaned_data
+    return _act(
+        request,
+        opp,
+        lambda: services.activity_log(
+            actor=request.user,
+            opportunity=opp,
+            kind=data["kind"],
+            subject=data["subject"],
+            notes=data["notes"],
+            occurred_at=data["occurred_at"],
+            contacts=data["contacts"],
+        ),
+        "Activity logged.",
+    )
+
+
+@require_POST
+def buying_team_add(request, pk: int):
+    opp = _opportunity(request, pk, write=True)
+    form = BuyingTeamForm(request.POST, account=opp.account)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to_deal(request, opp) if not request.htmx else _render_deal(request, opp)
+    data = form.cleaned_data
+
+    def add():
+        from django.db import transaction
+
+        with transaction.atomic():
+            contact = data["contact"] or services.contact_create(
+                actor=request.user,
+                account=opp.account,
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                title=data["title"],
+                email=data["email"],
+            )
+            services.buying_team_add(opp, actor=request.user, contact=contact, roles=data["roles"])
+
+    return _act(request, opp, add, "Buying team updated.")
+
+
+@require_POST
+def buying_team_remove(request, pk: int, contact_pk: int):
+    opp = _opportunity(request, pk, write=True)
+    contact = get_object_or_404(Contact.objects.filter(account_id=opp.account_id), pk=contact_pk)
+    return _act(
+        request, opp, lambda: services.buying_team_remove(opp, actor=request.user, contact=contact), "Removed."
+    )
+
+
+# --- accounts and contacts ---------------------------------------------------------------------------
+
+
+@require_http_methods(["GET"])
+def account_detail(request, pk: int):
+    account = _account(request, pk)
+    user = request.user
+    deals = list(
+        Opportunity.objects.for_user(user)
+        .filter(account=account)
+        .select_related("stage", "owner", "next_step", "process")
+        .order_by("status", "expected_close_date", "id")[:100]
+    )
+    visible = Activity.objects.for_user(user).filter(account=account)
+    activities = list(
+        visible.select_related("created_by", "opportunity").prefetch_related("contacts").order_by("-occurred_at", "-id")[:50]
+    )
+    contacts = list(account.contacts.order_by("last_name", "first_name")[:500])
+    today = timezone.localdate()
+    for deal in deals:
+        deal.step_state = deal.next_step_state(today)
+    return render(
+        request,
+        "opportunities/account_detail.html",
+        {
+            "account": account,
+            "deals": deals,
+            "activities": activities,
+            "contacts": contacts,
+            "can_edit": account.can_edit(user),
+            "activity_form": ActivityForm(account=account),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def account_create(request):
+    form = AccountForm(request.POST or None, initial={"status": "target"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = services.account_create(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _fail(request, exc)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Created account “{account.name}”.")
+            return redirect("opportunities:account_detail", pk=account.pk)
+    return render(request, "opportunities/account_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def account_edit(request, pk: int):
+    account = _account(request, pk, write=True)
+    initial = {f: getattr(account, f) for f in services.ACCOUNT_FIELDS}
+    form = AccountForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.account_update(account, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _fail(request, exc)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("opportunities:account_detail", pk=account.pk)
+    return render(
+        request, "opportunities/account_form.html", {"form": form, "account": account},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def account_activity_log(request, pk: int):
+    account = _account(request, pk)
+    form = ActivityForm(request.POST, account=account)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.activity_log(
+                actor=request.user, account=account, kind=data["kind"], subject=data["subject"],
+                notes=data["notes"], occurred_at=data["occurred_at"], contacts=data["contacts"],
+            )
+        except DomainError as exc:
+            _fail(request, exc)
+        else:
+            messages.success(request, "Activity logged.")
+    else:
+        _form_errors(request, form)
+    return redirect("opportunities:account_detail", pk=account.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def contact_create(request, pk: int):
+    account = _account(request, pk)
+    form = ContactForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_create(actor=request.user, account=account, **form.cleaned_data)
+        except DomainError as exc:
+            _fail(request, exc)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Contact added.")
+            return redirect("opportunities:account_detail", pk=account.pk)
+    return render(
+        request, "opportunities/contact_form.html", {"form": form, "account": account},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, pk: int):
+    contact = get_object_or_404(Contact.objects.for_user(request.user).select_related("account", "account__owner"), pk=pk)
+    if not contact.can_edit(request.user):
+        raise PermissionDenied("You can view this contact but not change it.")
+    initial = {f: getattr(contact, f) for f in services.CONTACT_FIELDS}
+    form = ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(contact, actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            _fail(request, exc)
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Contact saved.")
+            return redirect("opportunities:account_detail", pk=contact.account_id)
+    return render(
+        request, "opportunities/contact_form.html", {"form": form, "account": contact.account, "contact": contact},
+        status=400 if form.errors else 200,
+    )
+

@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def lockstep(request):
+    return {"CURRENCY": settings.LOCKSTEP_CURRENCY}

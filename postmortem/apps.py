@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PostmortemConfig(AppConfig):
+    name = "postmortem"
+    verbose_name = "Post-mortems"

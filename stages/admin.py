@@ -1,0 +1,33 @@
+from django.contrib import admin
+
+from .models import Milestone, SalesProcess, Stage
+
+
+class StageInline(admin.TabularInline):
+    model = Stage
+    fields = ("order", "name", "objective", "win_probability", "forecast_category", "stuck_after_days")
+    extra = 0
+    show_change_link = True
+    ordering = ("order", "id")
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    fields = ("order", "name", "description", "is_required")
+    extra = 0
+    ordering = ("order", "id")
+
+
+@admin.register(SalesProcess)
+class SalesProcessAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_active")
+    inlines = [StageInline]
+
+
+@admin.register(Stage)
+class StageAdmin(admin.ModelAdmin):
+    list_display = ("name", "process", "order", "win_probability", "forecast_category", "stuck_after_days")
+    list_editable = ("order",)
+    list_filter = ("process",)
+    ordering = ("process", "order", "id")
+    inlines = [MilestoneInline]
