@@ -165,6 +165,11 @@ class ContactForm(forms.Form):
     phone = forms.CharField(max_length=50, required=False)
 
 
+class StageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.process.name} · {obj.name}"
+
+
 class DealFilterForm(forms.Form):
     SORTS = {
         "close": ("expected_close_date", "id"),
@@ -178,7 +183,7 @@ class DealFilterForm(forms.Form):
     }
     q = forms.CharField(required=False, max_length=100, label="Search")
     process = forms.ModelChoiceField(queryset=SalesProcess.objects.all(), required=False)
-    stage = forms.ModelChoiceField(queryset=Stage.objects.select_related("process"), required=False)
+    stage = StageChoiceField(queryset=Stage.objects.select_related("process").order_by("process__name", "order"), required=False)
     close_month = forms.CharField(
         required=False, label="Close month", widget=forms.TextInput(attrs={"type": "month"})
     )

@@ -178,6 +178,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         "opp": opp,
         "stages": stages,
         "current_stage": stages[current_index] if stages else None,
+        "next_stage": stages[current_index + 1] if current_index + 1 < len(stages) else None,
         "activities": activities,
         "buying_team": team,
         "contacts": contacts,
