@@ -6,6 +6,7 @@ calls these functions. Each one checks the rules, owns its transaction and write
 """
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
@@ -32,6 +33,7 @@ from .models import (
     OpportunityEvent,
     OpportunityStatus,
 )
+from .signals import opportunity_changed
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
 MAX_YEARS_AHEAD = 10
@@ -83,9 +85,32 @@ def _check_date(value: dt.date | None, label: str, *, today: dt.date, not_before
 
 
 def _record(opportunity: Opportunity, *, actor, verb: str, now: dt.datetime, **fields) -> OpportunityEvent:
-    return OpportunityEvent.objects.create(
+    event = OpportunityEvent.objects.create(
         opportunity=opportunity, actor=actor, verb=verb, version=opportunity.version, created_at=now, **fields
     )
+    return event
+
+
+def _announces(service):
+    """Send `opportunity_changed` when `service` has finished writing, still inside its
+    transaction, so listeners derive their data from the final state of the row."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        result = service(*args, **kwargs)
+        if args and isinstance(args[0], Opportunity):
+            opportunity_id = args[0].pk
+        elif isinstance(result, Opportunity):
+            opportunity_id = result.pk
+        else:
+            opportunity_id = getattr(result, "opportunity_id", None)
+        if opportunity_id is not None:
+            opportunity_changed.send(
+                sender=Opportunity, opportunity_id=opportunity_id, now=kwargs.get("now") or timezone.now()
+            )
+        return result
+
+    return wrapper
 
 
 def _lock(opportunity: Opportunity) -> Opportunity:
@@ -256,6 +281,7 @@ def _check_owner(actor, owner, *, opportunity: Opportunity | None = None) -> Non
 
 
 @transaction.atomic
+@_announces
 def opportunity_create(
     *,
     actor,
@@ -322,6 +348,7 @@ def changes_since(opportunity: Opportunity, version: int) -> list[str]:
 
 
 @transaction.atomic
+@_announces
 def opportunity_update(
     opportunity: Opportunity,
     *,
@@ -401,6 +428,7 @@ def _reassign(opp: Opportunity, *, actor, owner, now) -> None:
 
 
 @transaction.atomic
+@_announces
 def opportunity_reassign(opportunity: Opportunity, *, actor, owner, now: dt.datetime | None = None) -> Opportunity:
     now = _now(now)
     opp = _lock(opportunity)
@@ -413,6 +441,7 @@ def opportunity_reassign(opportunity: Opportunity, *, actor, owner, now: dt.date
 
 
 @transaction.atomic
+@_announces
 def opportunity_move(
     opportunity: Opportunity,
     *,
@@ -474,6 +503,7 @@ def _close_open_next_step(opp: Opportunity, *, actor, now) -> None:
 
 
 @transaction.atomic
+@_announces
 def opportunity_close_won(
     opportunity: Opportunity, *, actor, override_reason: str = "", notes: str = "", now: dt.datetime | None = None
 ) -> Opportunity:
@@ -505,6 +535,7 @@ def opportunity_close_won(
 
 
 @transaction.atomic
+@_announces
 def opportunity_close_lost(
     opportunity: Opportunity, *, actor, reason: LostReason | None, notes: str = "", now: dt.datetime | None = None
 ) -> Opportunity:
@@ -535,6 +566,7 @@ def opportunity_close_lost(
 
 
 @transaction.atomic
+@_announces
 def opportunity_reopen(opportunity: Opportunity, *, actor, now: dt.datetime | None = None) -> Opportunity:
     now = _now(now)
     opp = _lock(opportunity)
@@ -563,6 +595,7 @@ def opportunity_reopen(opportunity: Opportunity, *, actor, now: dt.datetime | No
 
 
 @transaction.atomic
+@_announces
 def milestone_tick(
     opportunity: Opportunity, *, actor, milestone: Milestone, evidence: str = "", now: dt.datetime | None = None
 ) -> MilestoneCompletion:
@@ -589,6 +622,7 @@ def milestone_tick(
 
 
 @transaction.atomic
+@_announces
 def milestone_untick(
     opportunity: Opportunity, *, actor, milestone: Milestone, now: dt.datetime | None = None
 ) -> None:
@@ -608,6 +642,7 @@ def milestone_untick(
 
 
 @transaction.atomic
+@_announces
 def next_step_set(
     opportunity: Opportunity,
     *,
@@ -656,6 +691,7 @@ def next_step_set(
 
 
 @transaction.atomic
+@_announces
 def next_step_complete(
     opportunity: Opportunity,
     *,
@@ -694,6 +730,7 @@ def next_step_complete(
 
 
 @transaction.atomic
+@_announces
 def activity_log(
     *,
     actor,
@@ -753,6 +790,7 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
 
 
 @transaction.atomic
+@_announces
 def buying_team_add(
     opportunity: Opportunity, *, actor, contact: Contact, roles: Iterable[str], now: dt.datetime | None = None
 ) -> BuyingTeamMember:
@@ -779,6 +817,7 @@ def buying_team_add(
 
 
 @transaction.atomic
+@_announces
 def buying_team_remove(
     opportunity: Opportunity, *, actor, contact: Contact, now: dt.datetime | None = None
 ) -> None:

@@ -99,3 +99,97 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class FlagKind(models.TextChoices):
+    IDLE = "idle", "Idle"
+    STUCK = "stuck", "Stuck in stage"
+    NO_NEXT_STEP = "no_next_step", "No next step"
+    NEXT_STEP_OVERDUE = "next_step_overdue", "Next step overdue"
+    CLOSE_DATE_SLIPPED = "close_date_slipped", "Close date slipped"
+
+
+class FlagQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+    def for_user(self, user):
+        from opportunities.models import visible_owner_q
+
+        return self.filter(visible_owner_q(user, "opportunity__owner")) if user.is_authenticated else self.none()
+
+
+class Flag(models.Model):
+    """A pipeline-health problem of one open opportunity, from when it was seen until it cleared.
+
+    Resolved flags are kept: how long each deal spent flagged is history. At most one open
+    flag per (opportunity, kind) — the database enforces it, which is what makes overlapping
+    sweeps harmless.
+    """
+
+    opportunity = models.ForeignKey("opportunities.Opportunity", on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=30, choices=FlagKind.choices)
+    detail = models.CharField(max_length=200, help_text="Why, in words: “idle 23 days”, “pushed 3 times”.")
+    opened_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FlagQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["opportunity", "kind"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="one_open_flag_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "resolved_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.detail}"
+
+
+class Notification(models.Model):
+    """An in-app message for one user (the bell), e.g. a flag opened on a deal they own or manage."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    flag = models.ForeignKey(Flag, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications")
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One notification per person per flag: re-running a sweep cannot notify twice.
+            models.UniqueConstraint(fields=["user", "flag"], name="one_notification_per_user_flag"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DigestKind(models.TextChoices):
+    OWNER = "owner", "Owner digest"
+    MANAGER = "manager", "Manager digest"
+
+
+class DigestSent(models.Model):
+    """Proof that a person's daily digest went out: at most one per person, kind and day."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="digests")
+    kind = models.CharField(max_length=10, choices=DigestKind.choices)
+    day = models.DateField()
+    claimed_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "day"], name="one_digest_per_user_kind_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.user} on {self.day}"

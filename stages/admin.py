@@ -5,7 +5,10 @@ from .models import Milestone, SalesProcess, Stage
 
 class StageInline(admin.TabularInline):
     model = Stage
-    fields = ("order", "name", "objective", "win_probability", "forecast_category", "stuck_after_days")
+    fields = (
+        "order", "name", "objective", "win_probability", "forecast_category",
+        "stuck_after_days", "idle_after_days", "slip_push_limit",
+    )
     extra = 0
     show_change_link = True
     ordering = ("order", "id")
@@ -26,7 +29,10 @@ class SalesProcessAdmin(admin.ModelAdmin):
 
 @admin.register(Stage)
 class StageAdmin(admin.ModelAdmin):
-    list_display = ("name", "process", "order", "win_probability", "forecast_category", "stuck_after_days")
+    list_display = (
+        "name", "process", "order", "win_probability", "forecast_category",
+        "stuck_after_days", "idle_after_days", "slip_push_limit",
+    )
     list_editable = ("order",)
     list_filter = ("process",)
     ordering = ("process", "order", "id")

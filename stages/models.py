@@ -54,6 +54,12 @@ class Stage(models.Model):
     stuck_after_days = models.PositiveIntegerField(
         default=30, help_text="A deal in this stage longer than this many days is stuck."
     )
+    idle_after_days = models.PositiveIntegerField(
+        default=14, help_text="A deal in this stage with nothing logged or changed for this many days is idle."
+    )
+    slip_push_limit = models.PositiveIntegerField(
+        default=2, help_text="A deal whose close date was pushed later more than this many times has slipped."
+    )
 
     class Meta:
         ordering = ["process", "order", "id"]
