@@ -425,12 +425,24 @@ class OpportunityEvent(models.Model):
     data = models.JSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
+    # The deal's state right after this event and until the next one (`valid_to`), replayed
+    # from the history by `opportunities.history.event_states_rebuild`. It turns the history
+    # into intervals, so "the pipeline as of a date" is one indexed range query.
+    state_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    state_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    state_close_date = models.DateField(null=True, blank=True)
+    state_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    state_status = models.CharField(max_length=10, choices=OpportunityStatus.choices, blank=True)
+    valid_to = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["opportunity", "created_at"]),
             models.Index(fields=["verb", "created_at"]),
+            models.Index(fields=["state_status", "valid_to", "created_at"], name="event_state_interval_idx"),
         ]
 
     def __str__(self) -> str:

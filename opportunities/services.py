@@ -16,6 +16,7 @@ from django.utils import timezone
 from stages.models import Milestone, SalesProcess, Stage
 
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
+from .history import event_states_rebuild
 from .models import (
     Account,
     AccountStatus,
@@ -92,8 +93,9 @@ def _record(opportunity: Opportunity, *, actor, verb: str, now: dt.datetime, **f
 
 
 def _announces(service):
-    """Send `opportunity_changed` when `service` has finished writing, still inside its
-    transaction, so listeners derive their data from the final state of the row."""
+    """When `service` has finished writing, still inside its transaction: replay the deal's
+    history into its state intervals, then send `opportunity_changed` so listeners derive
+    their data from the final state of the row."""
 
     @functools.wraps(service)
     def wrapper(*args, **kwargs):
@@ -105,6 +107,7 @@ def _announces(service):
         else:
             opportunity_id = getattr(result, "opportunity_id", None)
         if opportunity_id is not None:
+            event_states_rebuild(opportunity_ids=[opportunity_id])
             opportunity_changed.send(
                 sender=Opportunity, opportunity_id=opportunity_id, now=kwargs.get("now") or timezone.now()
             )
