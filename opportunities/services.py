@@ -425,9 +425,10 @@ def _reassign(opp: Opportunity, *, actor, owner, now) -> None:
     _record(opp, actor=actor, verb=EventVerb.OWNER_CHANGED, now=now, data={
         "old": opp.owner_id, "new": owner.pk, "old_name": str(opp.owner), "new_name": str(owner),
     })
-    opp.owner = owner
+    # The open step follows the deal only if it was the old owner's: filter before reassigning.
     if opp.next_step_id:
         NextStep.objects.filter(pk=opp.next_step_id, owner_id=opp.owner_id).update(owner=owner)
+    opp.owner = owner
 
 
 @transaction.atomic
