@@ -1,0 +1,84 @@
+"""The pipeline as it stands now, or as it stood at the end of any past day.
+
+Both come back as the same shape of rows, so the board, the dashboard and every aggregate
+are written once and work for "live" and "as of" alike:
+
+    s_opp      opportunity id
+    s_stage    stage id              s_prob     that stage's win probability (percent)
+    s_amount   amount                s_close    expected close date
+    s_owner    owner id              s_status   open / won / lost
+    s_category the stage's forecast category
+
+Live rows come from the opportunity table. Past rows come from the event history replayed into
+state intervals (`opportunities.history`): the one event per deal whose interval covers the
+moment. Visibility follows the owner *at that moment*: a manager looking back sees the deals
+their teams owned then.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from opportunities.history import as_of as events_as_of
+from opportunities.models import Opportunity, visible_owner_q
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last instant of `day` in the installation's time zone."""
+    start_next = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min)
+    return timezone.make_aware(start_next, timezone.get_current_timezone()) - dt.timedelta(microseconds=1)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which deals a view is about: the viewer, and optional filters."""
+
+    user: object
+    as_of: dt.date | None = None
+    process_id: int | None = None
+    owner_id: int | None = None
+    team_id: int | None = None
+    statuses: tuple[str, ...] = ("open",)
+
+
+def deal_states(scope: Scope) -> QuerySet:
+    """One row per deal in `scope`, with the `s_*` columns described above."""
+    if scope.as_of is None:
+        prefix = ""
+        qs = Opportunity.objects.filter(visible_owner_q(scope.user)).annotate(
+            s_opp=F("id"),
+            s_stage=F("stage_id"),
+            s_prob=F("stage__win_probability"),
+            s_category=F("stage__forecast_category"),
+            s_amount=F("amount"),
+            s_close=F("expected_close_date"),
+            s_owner=F("owner_id"),
+            s_status=F("status"),
+        )
+    else:
+        prefix = "state_"
+        qs = (
+            events_as_of(end_of_day(scope.as_of))
+            .filter(visible_owner_q(scope.user, "state_owner"))
+            .annotate(
+                s_opp=F("opportunity_id"),
+                s_stage=F("state_stage_id"),
+                s_prob=F("state_stage__win_probability"),
+                s_category=F("state_stage__forecast_category"),
+                s_amount=F("state_amount"),
+                s_close=F("state_close_date"),
+                s_owner=F("state_owner_id"),
+                s_status=F("state_status"),
+            )
+        )
+    status_field = f"{prefix}status"
+    filters = {f"{status_field}__in": scope.statuses}
+    if scope.process_id:
+        filters[f"{prefix}stage__process_id"] = scope.process_id
+    if scope.owner_id:
+        filters[f"{prefix}owner_id"] = scope.owner_id
+    if scope.team_id:
+        filters[f"{prefix}owner__team_id"] = scope.team_id
+    return qs.filter(**filters)
