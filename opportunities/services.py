@@ -274,11 +274,11 @@ def contact_update(contact: Contact, *, actor, **fields) -> Contact:
 
 def _check_owner(actor, owner, *, opportunity: Opportunity | None = None) -> None:
     """Reps own their own deals; managers assign within their teams; admins assign anyone."""
-    if owner.pk == actor.pk or actor.is_admin:
+    if owner.pk == actor.pk:
         return
     if not owner.is_active:
         raise DomainError(f"{owner} is not an active user.")
-    if actor.is_manager and actor.manages(owner):
+    if actor.is_admin or (actor.is_manager and actor.manages(owner)):
         return
     raise AccessDenied(f"You cannot assign deals to {owner}.")
 
