@@ -338,6 +338,8 @@ def opportunity_create(
         next_step_set(
             opportunity, actor=actor, description=next_step_description, due_date=next_step_due_date, now=now
         )
+        # next_step_set wrote through its own copy of the row (version, next_step).
+        opportunity.refresh_from_db()
     return opportunity
 
 
