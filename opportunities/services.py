@@ -782,6 +782,11 @@ def activity_log(
         Opportunity.objects.filter(pk=opportunity.pk).exclude(last_activity_at__gte=occurred_at).update(
             last_activity_at=occurred_at
         )
+    if opportunity is not None:
+        _record(opportunity, actor=actor, verb=EventVerb.ACTIVITY_LOGGED, now=now, data={
+            "activity_id": activity.pk, "kind": activity.get_kind_display().lower(), "subject": activity.subject,
+            "occurred_at": occurred_at.isoformat(),
+        })
     return activity
 
 
