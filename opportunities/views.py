@@ -79,6 +79,12 @@ def _owner_choices(user):
     return users.filter(pk=user.pk)
 
 
+def _posted(request):
+    """The data to bind a form to: any POST, even an empty one, so that it is validated and
+    its errors shown (`request.POST or None` would render an empty POST as a fresh form)."""
+    return request.POST if request.method == "POST" else None
+
+
 def _back_to_deal(request, opp: Opportunity):
     return redirect(reverse("opportunities:detail", args=[opp.pk]) + "#" + request.POST.get("anchor", "top"))
 
@@ -211,7 +217,7 @@ def opportunity_create(request):
     initial = {}
     if "account" in request.GET:
         initial["account"] = request.GET.get("account")
-    form = OpportunityForm(request.POST or None, user=request.user, owner_choices=owners, initial=initial)
+    form = OpportunityForm(_posted(request), user=request.user, owner_choices=owners, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -247,7 +253,7 @@ def opportunity_edit(request, pk: int):
         "expected_close_date": opp.expected_close_date,
         "owner": opp.owner_id,
     }
-    form = OpportunityEditForm(request.POST or None, initial=initial, owner_choices=owners)
+    form = OpportunityEditForm(_posted(request), initial=initial, owner_choices=owners)
     conflict = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -409,7 +415,7 @@ def next_step_complete(request, pk: int):
     if opp.next_step is None:
         messages.error(request, "There is no open next step to complete.")
         return _back_to_deal(request, opp)
-    form = NextStepForm(request.POST or None)
+    form = NextStepForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -526,7 +532,7 @@ def account_detail(request, pk: int):
 
 @require_http_methods(["GET", "POST"])
 def account_create(request):
-    form = AccountForm(request.POST or None, initial={"status": "target"})
+    form = AccountForm(_posted(request), initial={"status": "target"})
     if request.method == "POST" and form.is_valid():
         try:
             account = services.account_create(actor=request.user, **form.cleaned_data)
@@ -543,7 +549,7 @@ def account_create(request):
 def account_edit(request, pk: int):
     account = _account(request, pk, write=True)
     initial = {f: getattr(account, f) for f in services.ACCOUNT_FIELDS}
-    form = AccountForm(request.POST or None, initial=initial)
+    form = AccountForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.account_update(account, actor=request.user, **form.cleaned_data)
@@ -582,7 +588,7 @@ def account_activity_log(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def contact_create(request, pk: int):
     account = _account(request, pk)
-    form = ContactForm(request.POST or None)
+    form = ContactForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         try:
             services.contact_create(actor=request.user, account=account, **form.cleaned_data)
@@ -604,7 +610,7 @@ def contact_edit(request, pk: int):
     if not contact.can_edit(request.user):
         raise PermissionDenied("You can view this contact but not change it.")
     initial = {f: getattr(contact, f) for f in services.CONTACT_FIELDS}
-    form = ContactForm(request.POST or None, initial=initial)
+    form = ContactForm(_posted(request), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.contact_update(contact, actor=request.user, **form.cleaned_data)
