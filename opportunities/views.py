@@ -148,7 +148,10 @@ def account_list(request):
     q = (request.GET.get("q") or "")[:100].strip()
     accounts = Account.objects.for_user(request.user).search(q).select_related("owner")
     page = Paginator(accounts, _page_size(request)).get_page(request.GET.get("page"))
-    return render(request, "opportunities/account_list.html", {"page": page, "q": q})
+    # Page links keep the search and page size, URL-encoded ("R&D" must not end the query).
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "opportunities/account_list.html", {"page": page, "q": q, "query": query.urlencode()})
 
 
 # --- opportunity page ------------------------------------------------------------------------------
