@@ -31,7 +31,7 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use true/false, 1/0, yes/no).")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -41,6 +41,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below the minimum of {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={value} is above the maximum of {maximum}.")
     return value
 
 
@@ -177,12 +179,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A page must never hang because the broker is down: publishing gives up quickly.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TIMEZONE = "UTC"
+# Lets several installations (or concurrent end-to-end test runs) share one Redis.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_DEFAULT_QUEUE", "celery")
+# Hour of the day (in CELERY_TIMEZONE, UTC) at which the daily digest emails go out.
+DIGEST_HOUR = env_int("DIGEST_HOUR", 7, minimum=0, maximum=23)
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     # https://crontab.guru/#17_3_*_*_* : nightly housekeeping of old login failures.
     "purge-login-failures": {
         "task": "pipeline.tasks.purge_login_failures",
         "schedule": crontab(minute=17, hour=3),
+        "options": {"expires": 60 * 60 * 23},
+    },
+    # https://crontab.guru/#0_7_*_*_* (DIGEST_HOUR=7): the daily digest to owners and managers.
+    # Sending is claimed per person and day, so a late or repeated run cannot send twice.
+    "send-daily-digests": {
+        "task": "pipeline.tasks.send_daily_digests",
+        "schedule": crontab(minute=0, hour=DIGEST_HOUR),
         "options": {"expires": 60 * 60 * 23},
     },
 }
