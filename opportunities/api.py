@@ -1,29 +1,640 @@
-"""The REST API: another interface to the same services as the HTML views."""
+"""The REST API: another interface to the same services as the HTML views.
 
+One `APIView` per operation. Each validates its input with a nested `InputSerializer` (shape only:
+types, lengths, choices, ids that exist and that the user may use), calls the same service as the
+HTML view, and renders the result with an `OutputSerializer`. Business rules live in
+`opportunities.services`; `ServiceApi.handle_exception` turns the services' `DomainError`s into
+responses. Access mirrors the HTML views: what `for_user` hides is 404, what the user may read but
+not change is 403.
+"""
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import Opportunity
+from stages.models import Milestone, SalesProcess, Stage
+
+from . import services
+from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
+from .forms import DealFilterForm
+from .models import (
+    Account,
+    AccountStatus,
+    ActivityKind,
+    Contact,
+    EmployeeBand,
+    LostReason,
+    MilestoneCompletion,
+    Opportunity,
+    OpportunityEvent,
+    OpportunityStatus,
+    RevenueBand,
+)
+
+# --- shared pieces ----------------------------------------------------------------------------------
 
 
-class OpportunityOutput(serializers.ModelSerializer):
-    class Meta:
-        model = Opportunity
-        fields = [
-            "id", "name", "account", "process", "stage", "owner", "amount", "expected_close_date",
-            "status", "closed_on", "version",
-        ]
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The input the rule is about, when there is one.")
 
 
-class OpportunityListApi(APIView):
+class MissingMilestonesErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    missing = serializers.ListField(child=serializers.CharField(), help_text="“Stage: milestone” names.")
+
+
+class ConcurrentEditErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    changes = serializers.ListField(child=serializers.CharField(), help_text="What others changed meanwhile.")
+    current_version = serializers.IntegerField()
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="__str__")
+
+
+class NamedRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class NextStepSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    description = serializers.CharField()
+    due_date = serializers.DateField()
+    owner = serializers.IntegerField(source="owner_id")
+    created_at = serializers.DateTimeField()
+
+
+class OpportunitySummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    account = NamedRefSerializer()
+    process = NamedRefSerializer()
+    stage = NamedRefSerializer()
+    owner = UserRefSerializer()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    expected_close_date = serializers.DateField()
+    # Output choice fields are plain strings: enums named "status" from two choice sets would
+    # collide in the schema (the inputs, which validate, keep theirs).
+    status = serializers.CharField(help_text="open, won or lost.")
+    closed_on = serializers.DateField(allow_null=True)
+    next_step = NextStepSerializer(allow_null=True)
+    version = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+
+class OpportunityDetailSerializer(OpportunitySummarySerializer):
+    lost_reason = NamedRefSerializer(allow_null=True)
+    close_notes = serializers.CharField()
+    closed_stage = NamedRefSerializer(allow_null=True)
+    stage_entered_at = serializers.DateTimeField()
+    close_date_push_count = serializers.IntegerField()
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    milestones_ticked = serializers.SerializerMethodField(help_text="Ids of the milestones ticked on this deal.")
+    can_edit = serializers.SerializerMethodField(help_text="Whether you may change this deal.")
+
+    def get_milestones_ticked(self, opp) -> list[int]:
+        return list(
+            MilestoneCompletion.objects.filter(opportunity=opp)
+            .order_by("milestone_id")
+            .values_list("milestone_id", flat=True)
+        )
+
+    def get_can_edit(self, opp) -> bool:
+        return opp.can_edit(self.context["request"].user)
+
+
+def domain_error_response(exc: DomainError) -> Response:
+    """The one mapping from a service's refusal to an HTTP answer."""
+    if isinstance(exc, AccessDenied):
+        return Response({"detail": exc.message}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, ConcurrentEdit):
+        body = {"detail": exc.message, "changes": exc.changes, "current_version": exc.current_version}
+        return Response(body, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, MissingMilestones):
+        return Response({"detail": exc.message, "missing": exc.missing}, status=status.HTTP_400_BAD_REQUEST)
+    body = {"detail": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+READ_ERRORS = {404: OpenApiResponse(ErrorSerializer, description="Not visible to you, or does not exist.")}
+WRITE_ERRORS = {
+    400: OpenApiResponse(
+        ErrorSerializer, description="Invalid input ({field: [messages]}) or a rule refused the change ({detail})."
+    ),
+    403: OpenApiResponse(ErrorSerializer, description="You may read this but not change it."),
+    **READ_ERRORS,
+}
+GATE_ERRORS = {
+    **WRITE_ERRORS,
+    400: OpenApiResponse(
+        MissingMilestonesErrorSerializer,
+        description="Required milestones are not done (`missing` names them), or other invalid input.",
+    ),
+}
+CONFLICT_ERRORS = {409: OpenApiResponse(ConcurrentEditErrorSerializer, description="Changed by someone else.")}
+
+
+class ServiceApi(APIView):
+    """Base of every endpoint: answers the services' `DomainError`s and names the schema components."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Every view nests serializers called InputSerializer/OutputSerializer; give each its own
+        # schema component name ("OpportunityMoveInput") so the names don't collide.
+        stem = cls.__name__.removesuffix("Api")
+        for attr in ("InputSerializer", "OutputSerializer", "FilterSerializer"):
+            serializer = cls.__dict__.get(attr)
+            if serializer is not None and serializer.__qualname__ == f"{cls.__qualname__}.{attr}":
+                extend_schema_serializer(component_name=stem + attr.removesuffix("Serializer"))(serializer)
+
+    def handle_exception(self, exc):
+        if isinstance(exc, DomainError):
+            return domain_error_response(exc)
+        return super().handle_exception(exc)
+
+    def paginate(self, queryset: QuerySet, serializer_class) -> Response:
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(queryset, self.request, view=self)
+        return paginator.get_paginated_response(
+            serializer_class(page, many=True, context={"request": self.request}).data
+        )
+
+
+def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
+    opp = get_object_or_404(
+        Opportunity.objects.for_user(request.user).select_related(
+            "account", "process", "stage", "owner", "next_step", "lost_reason", "closed_stage"
+        ),
+        pk=pk,
+    )
+    if write and not opp.can_edit(request.user):
+        raise PermissionDenied("You can view this opportunity but not change it.")
+    return opp
+
+
+def _account(request, pk: int, *, write: bool = False) -> Account:
+    account = get_object_or_404(Account.objects.for_user(request.user).select_related("owner"), pk=pk)
+    if write and not account.can_edit(request.user):
+        raise PermissionDenied("You can view this account but not change it.")
+    return account
+
+
+# --- opportunities ------------------------------------------------------------------------------------
+
+
+class OpportunityListApi(ServiceApi):
+    pagination_class = PageNumberPagination  # read by the schema generator
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=OpportunityStatus.choices, required=False)
+        process = serializers.IntegerField(required=False, min_value=1)
+        stage = serializers.IntegerField(required=False, min_value=1)
+        owner = serializers.ChoiceField(choices=[("me", "Only deals I own")], required=False)
+        q = serializers.CharField(required=False, max_length=100, help_text="Search deal and account names.")
+        ordering = serializers.ChoiceField(choices=list(DealFilterForm.SORTS), required=False, default="close")
+
+    class InputSerializer(serializers.Serializer):
+        account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
+        process = serializers.PrimaryKeyRelatedField(queryset=SalesProcess.objects.active())
+        name = serializers.CharField(max_length=200)
+        amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+        expected_close_date = serializers.DateField()
+        owner = serializers.PrimaryKeyRelatedField(
+            queryset=get_user_model().objects.filter(is_active=True),
+            required=False,
+            help_text="Leave out to own the deal yourself.",
+        )
+        next_step_description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        next_step_due_date = serializers.DateField(required=False, allow_null=True)
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if "request" in self.context:  # absent only when the schema generator instantiates it
+                self.fields["account"].queryset = Account.objects.for_user(self.context["request"].user)
+
+        def validate(self, data):
+            if bool(data.get("next_step_description")) != bool(data.get("next_step_due_date")):
+                raise serializers.ValidationError("Give the next step both a description and a due date, or neither.")
+            return data
+
+    OutputSerializer = OpportunitySummarySerializer
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True), **READ_ERRORS})
     def get(self, request):
-        qs = Opportunity.objects.for_user(request.user).order_by("id")[:100]
-        return Response(OpportunityOutput(qs, many=True).data)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        deals = Opportunity.objects.for_user(request.user).with_list_relations().search(f.get("q", "").strip())
+        if "status" in f:
+            deals = deals.filter(status=f["status"])
+        if "process" in f:
+            deals = deals.filter(process_id=f["process"])
+        if "stage" in f:
+            deals = deals.filter(stage_id=f["stage"])
+        if f.get("owner") == "me":
+            deals = deals.owned_by(request.user)
+        return self.paginate(deals.order_by(*DealFilterForm.SORTS[f["ordering"]]), self.OutputSerializer)
+
+    @extend_schema(request=InputSerializer, responses={201: OpportunityDetailSerializer, **WRITE_ERRORS})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data, context={"request": request})
+        serializer.is_valid(raise_exception=True)
+        opp = services.opportunity_create(actor=request.user, **serializer.validated_data)
+        return _detail_response(request, opp, status=status.HTTP_201_CREATED)
 
 
-class OpportunityDetailApi(APIView):
-    def get(self, request, pk):
-        opp = get_object_or_404(Opportunity.objects.for_user(request.user), pk=pk)
-        return Response(OpportunityOutput(opp).data)
+class OpportunityDetailApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1, help_text="The `version` you last read; 409 if stale.")
+        name = serializers.CharField(max_length=200, required=False)
+        amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
+        expected_close_date = serializers.DateField(required=False)
+        owner = serializers.PrimaryKeyRelatedField(
+            queryset=get_user_model().objects.filter(is_active=True),
+            required=False,
+            help_text="Reassign (managers within their teams, admins).",
+        )
+
+    OutputSerializer = OpportunityDetailSerializer
+
+    @extend_schema(responses={200: OutputSerializer, **READ_ERRORS})
+    def get(self, request, pk: int):
+        return _detail_response(request, _opportunity(request, pk))
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS})
+    def patch(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        opp = services.opportunity_update(opp, actor=request.user, expected_version=data.pop("version"), **data)
+        return _detail_response(request, opp)
+
+
+def _detail_response(request, opp: Opportunity, *, status: int = 200) -> Response:
+    # Reload after a write: services return the row they locked, without every relation the output shows.
+    opp = Opportunity.objects.select_related(
+        "account", "process", "stage", "owner", "next_step", "lost_reason", "closed_stage"
+    ).get(pk=opp.pk)
+    return Response(OpportunityDetailSerializer(opp, context={"request": request}).data, status=status)
+
+
+class OpportunityMoveApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.none(), help_text="A stage of the process.")
+        override_reason = serializers.CharField(
+            max_length=500,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Managers and admins: why the deal may skip missing milestones.",
+        )
+        version = serializers.IntegerField(min_value=1, required=False, help_text="If given, 409 when stale.")
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if "opportunity" in self.context:  # absent only when the schema generator instantiates it
+                opp = self.context["opportunity"]
+                self.fields["stage"].queryset = Stage.objects.filter(process_id=opp.process_id)
+
+    @extend_schema(
+        request=InputSerializer, responses={200: OpportunityDetailSerializer, **GATE_ERRORS, **CONFLICT_ERRORS}
+    )
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data, context={"opportunity": opp})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.opportunity_move(
+            opp,
+            actor=request.user,
+            to_stage=data["stage"],
+            override_reason=data["override_reason"],
+            expected_version=data.get("version"),
+        )
+        return _detail_response(request, opp)
+
+
+class OpportunityCloseWonApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+        override_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses={200: OpportunityDetailSerializer, **GATE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_close_won(opp, actor=request.user, **serializer.validated_data)
+        return _detail_response(request, opp)
+
+
+class OpportunityCloseLostApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.PrimaryKeyRelatedField(queryset=LostReason.objects.filter(is_active=True))
+        notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+    @extend_schema(request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_close_lost(opp, actor=request.user, **serializer.validated_data)
+        return _detail_response(request, opp)
+
+
+class OpportunityReopenApi(ServiceApi):
+    @extend_schema(request=None, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk)
+        # As in the HTML view: reopening is for the deal's manager or an admin (not its owner), and
+        # anyone else hears 403 whatever the deal's state; the service checks again under its lock.
+        user = request.user
+        if not (user.is_admin or (user.is_manager and user.manages(opp.owner))):
+            raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
+        services.opportunity_reopen(opp, actor=request.user)
+        return _detail_response(request, opp)
+
+
+class MilestoneApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        evidence = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    class OutputSerializer(serializers.Serializer):
+        milestone = serializers.IntegerField(source="milestone.id")
+        name = serializers.CharField(source="milestone.name")
+        stage = serializers.CharField(source="milestone.stage.name")
+        evidence = serializers.CharField()
+        completed_at = serializers.DateTimeField()
+        completed_by = UserRefSerializer()
+
+    def _target(self, request, pk: int, milestone_id: int) -> tuple[Opportunity, Milestone]:
+        opp = _opportunity(request, pk, write=True)
+        milestone = get_object_or_404(
+            Milestone.objects.select_related("stage"), pk=milestone_id, stage__process=opp.process_id
+        )
+        return opp, milestone
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **WRITE_ERRORS})
+    def post(self, request, pk: int, milestone_id: int):
+        opp, milestone = self._target(request, pk, milestone_id)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        completion = services.milestone_tick(
+            opp, actor=request.user, milestone=milestone, evidence=serializer.validated_data["evidence"]
+        )
+        return Response(self.OutputSerializer(completion).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None, **WRITE_ERRORS})
+    def delete(self, request, pk: int, milestone_id: int):
+        opp, milestone = self._target(request, pk, milestone_id)
+        services.milestone_untick(opp, actor=request.user, milestone=milestone)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _either_step_or_wait(description, due_date, waiting_until, *, description_name: str, due_name: str) -> None:
+    """The shape rule of NextStepForm: an action with a due date, or waiting on the buyer — one of them."""
+    if waiting_until and (description or due_date):
+        raise serializers.ValidationError("Either commit a next step with a due date, or wait on the buyer — not both.")
+    if not waiting_until and not (description and due_date):
+        raise serializers.ValidationError(
+            f"Give `{description_name}` and `{due_name}`, or `waiting_until` when you wait on the buyer."
+        )
+
+
+class NextStepSetApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+        due_date = serializers.DateField(required=False, allow_null=True, default=None)
+        waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
+
+        def validate(self, data):
+            _either_step_or_wait(
+                data["description"],
+                data["due_date"],
+                data["waiting_until"],
+                description_name="description",
+                due_name="due_date",
+            )
+            return data
+
+    @extend_schema(request=InputSerializer, responses={201: NextStepSerializer, **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        step = services.next_step_set(opp, actor=request.user, **serializer.validated_data)
+        return Response(NextStepSerializer(step).data, status=status.HTTP_201_CREATED)
+
+
+class NextStepCompleteApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        next_description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+        next_due_date = serializers.DateField(required=False, allow_null=True, default=None)
+        waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
+
+        def validate(self, data):
+            _either_step_or_wait(
+                data["next_description"],
+                data["next_due_date"],
+                data["waiting_until"],
+                description_name="next_description",
+                due_name="next_due_date",
+            )
+            return data
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OpenApiResponse(NextStepSerializer, description="The newly committed next step."),
+            **WRITE_ERRORS,
+        },
+    )
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        step = services.next_step_complete(opp, actor=request.user, **serializer.validated_data)
+        return Response(NextStepSerializer(step).data, status=status.HTTP_201_CREATED)
+
+
+class OpportunityEventListApi(ServiceApi):
+    pagination_class = PageNumberPagination
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        verb = serializers.CharField()
+        description = serializers.CharField(source="describe")
+        actor = UserRefSerializer(allow_null=True)
+        from_stage = serializers.IntegerField(source="from_stage_id", allow_null=True)
+        to_stage = serializers.IntegerField(source="to_stage_id", allow_null=True)
+        data = serializers.DictField()
+        version = serializers.IntegerField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    def get(self, request, pk: int):
+        opp = _opportunity(request, pk)
+        events = OpportunityEvent.objects.filter(opportunity=opp).select_related("actor").order_by("-created_at", "-id")
+        return self.paginate(events, self.OutputSerializer)
+
+
+class ActivityOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=ActivityKind.choices)
+    subject = serializers.CharField()
+    notes = serializers.CharField()
+    occurred_at = serializers.DateTimeField()
+    account = serializers.IntegerField(source="account_id")
+    opportunity = serializers.IntegerField(source="opportunity_id", allow_null=True)
+    contacts = serializers.SerializerMethodField(help_text="Ids of the contacts who took part.")
+    created_by = UserRefSerializer()
+    created_at = serializers.DateTimeField()
+
+    def get_contacts(self, activity) -> list[int]:
+        return [contact.pk for contact in activity.contacts.all()]
+
+
+class OpportunityActivityApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=ActivityKind.choices)
+        subject = serializers.CharField(max_length=200)
+        notes = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
+        occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+        contacts = serializers.PrimaryKeyRelatedField(
+            many=True,
+            queryset=Contact.objects.none(),
+            required=False,
+            default=list,
+            help_text="Contacts of the deal's account who took part.",
+        )
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if "opportunity" in self.context:  # absent only when the schema generator instantiates it
+                opp = self.context["opportunity"]
+                self.fields["contacts"].child_relation.queryset = Contact.objects.filter(account_id=opp.account_id)
+
+    @extend_schema(request=InputSerializer, responses={201: ActivityOutputSerializer, **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data, context={"opportunity": opp})
+        serializer.is_valid(raise_exception=True)
+        activity = services.activity_log(actor=request.user, opportunity=opp, **serializer.validated_data)
+        return Response(ActivityOutputSerializer(activity).data, status=status.HTTP_201_CREATED)
+
+
+# --- accounts and contacts ----------------------------------------------------------------------------
+
+
+class AccountListApi(ServiceApi):
+    pagination_class = PageNumberPagination
+
+    class FilterSerializer(serializers.Serializer):
+        q = serializers.CharField(required=False, max_length=100, help_text="Search account names.")
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        website = serializers.URLField(required=False, allow_blank=True)
+        industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        employee_band = serializers.ChoiceField(choices=EmployeeBand.choices, required=False, allow_blank=True)
+        region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        revenue_band = serializers.ChoiceField(choices=RevenueBand.choices, required=False, allow_blank=True)
+        status = serializers.ChoiceField(choices=AccountStatus.choices, required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        website = serializers.CharField()
+        industry = serializers.CharField()
+        employee_band = serializers.CharField()
+        region = serializers.CharField()
+        revenue_band = serializers.CharField()
+        status = serializers.CharField(help_text=", ".join(AccountStatus.values) + ".")
+        owner = UserRefSerializer()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        accounts = (
+            Account.objects.for_user(request.user)
+            .search(filters.validated_data.get("q", "").strip())
+            .select_related("owner")
+            .order_by("name", "id")
+        )
+        return self.paginate(accounts, self.OutputSerializer)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **WRITE_ERRORS})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = services.account_create(actor=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class AccountDetailApi(ServiceApi):
+    InputSerializer = AccountListApi.InputSerializer  # PATCH: the same fields, each optional
+    OutputSerializer = AccountListApi.OutputSerializer
+
+    @extend_schema(responses={200: OutputSerializer, **READ_ERRORS})
+    def get(self, request, pk: int):
+        return Response(self.OutputSerializer(_account(request, pk)).data)
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **WRITE_ERRORS})
+    def patch(self, request, pk: int):
+        account = _account(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        account = services.account_update(account, actor=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(account).data)
+
+
+class ContactListApi(ServiceApi):
+    # Any signed-in user may add people to an account (see services.contact_create): no 403 here.
+    pagination_class = PageNumberPagination
+
+    class InputSerializer(serializers.Serializer):
+        first_name = serializers.CharField(max_length=100)
+        last_name = serializers.CharField(max_length=100)
+        title = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        email = serializers.EmailField(required=False, allow_blank=True)
+        phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        account = serializers.IntegerField(source="account_id")
+        first_name = serializers.CharField()
+        last_name = serializers.CharField()
+        title = serializers.CharField()
+        email = serializers.EmailField()
+        phone = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    def get(self, request, pk: int):
+        account = _account(request, pk)
+        return self.paginate(account.contacts.order_by("last_name", "first_name", "id"), self.OutputSerializer)
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        account = _account(request, pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        contact = services.contact_create(actor=request.user, account=account, **serializer.validated_data)
+        return Response(self.OutputSerializer(contact).data, status=status.HTTP_201_CREATED)

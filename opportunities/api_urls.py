@@ -7,4 +7,20 @@ app_name = "api"
 urlpatterns = [
     path("opportunities/", api.OpportunityListApi.as_view(), name="opportunity_list"),
     path("opportunities/<int:pk>/", api.OpportunityDetailApi.as_view(), name="opportunity_detail"),
+    path("opportunities/<int:pk>/move/", api.OpportunityMoveApi.as_view(), name="opportunity_move"),
+    path("opportunities/<int:pk>/close-won/", api.OpportunityCloseWonApi.as_view(), name="opportunity_close_won"),
+    path("opportunities/<int:pk>/close-lost/", api.OpportunityCloseLostApi.as_view(), name="opportunity_close_lost"),
+    path("opportunities/<int:pk>/reopen/", api.OpportunityReopenApi.as_view(), name="opportunity_reopen"),
+    path(
+        "opportunities/<int:pk>/milestones/<int:milestone_id>/",
+        api.MilestoneApi.as_view(),
+        name="opportunity_milestone",
+    ),
+    path("opportunities/<int:pk>/next-step/", api.NextStepSetApi.as_view(), name="next_step_set"),
+    path("opportunities/<int:pk>/next-step/complete/", api.NextStepCompleteApi.as_view(), name="next_step_complete"),
+    path("opportunities/<int:pk>/events/", api.OpportunityEventListApi.as_view(), name="opportunity_events"),
+    path("opportunities/<int:pk>/activities/", api.OpportunityActivityApi.as_view(), name="opportunity_activities"),
+    path("accounts/", api.AccountListApi.as_view(), name="account_list"),
+    path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="account_detail"),
+    path("accounts/<int:pk>/contacts/", api.ContactListApi.as_view(), name="account_contacts"),
 ]
