@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class PipelineConfig(AppConfig):
     name = "pipeline"
     verbose_name = "Pipeline, teams and people"
+
+    def ready(self) -> None:
+        from . import signals
+
+        signals.connect()

@@ -1,12 +1,21 @@
-"""Writes that belong to people and sign-in."""
+"""Writes that belong to people and sign-in, and the pipeline-health sweep and notifications."""
 
 import datetime as dt
+import logging
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
-from .models import LoginFailure
+from opportunities.errors import AccessDenied
+
+from . import health
+from .models import LoginFailure, Notification
+
+logger = logging.getLogger(__name__)
 
 
 def _window_start(now: dt.datetime) -> dt.datetime:
@@ -38,3 +47,229 @@ def login_failures_purge(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = LoginFailure.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
     return deleted
+
+
+# --- pipeline health: flags and notifications ------------------------------------------------------
+#
+# Which flags should be open is defined once, in `health.expected_open_flags_sql()`. The sweep
+# makes the flag table agree with it in a fixed number of set-based statements, whatever the
+# number of deals: no per-deal loop, no save(), no task per deal.
+
+# Any constant works; it only has to be the same for every process that sweeps.
+SWEEP_LOCK_KEY = 0x4C6F636B53776570  # "LockSwep"
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep did. Counts are by flag kind; kinds with nothing to report are left out."""
+
+    now: dt.datetime
+    opened: dict[str, int] = field(default_factory=dict)
+    resolved: dict[str, int] = field(default_factory=dict)
+    open_totals: dict[str, int] = field(default_factory=dict)
+    details_refreshed: int = 0
+    notified: int = 0
+    # True when another sweep held the lock, so this one did nothing at all.
+    skipped: bool = False
+
+    @property
+    def changed(self) -> bool:
+        """Whether the sweep opened, resolved or sent anything (refreshed details don't count:
+        "idle 23 days" becoming "idle 24 days" is the same flag, not news)."""
+        return bool(self.opened or self.resolved or self.notified)
+
+    def as_dict(self) -> dict:
+        """JSON-safe, for the task's return value and logs."""
+        return {
+            "now": self.now.isoformat(),
+            "opened": self.opened,
+            "resolved": self.resolved,
+            "open_totals": self.open_totals,
+            "details_refreshed": self.details_refreshed,
+            "notified": self.notified,
+            "skipped": self.skipped,
+        }
+
+
+def _by_kind(rows) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for (kind,) in rows:
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def _take_sweep_lock(cursor) -> bool:
+    """On PostgreSQL, one sweep at a time: a second one started meanwhile (two beats, a manual
+    run during the scheduled one) returns at once instead of waiting to redo the same work. The
+    lock is released when the transaction ends, however it ends. SQLite needs no lock: its
+    IMMEDIATE transactions already run writers one after the other, and the second then finds
+    nothing left to do."""
+    if cursor.db.vendor != "postgresql":
+        return True
+    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SWEEP_LOCK_KEY])
+    return bool(cursor.fetchone()[0])
+
+
+def _deal_url_parts() -> tuple[str, str]:
+    marker = 987654321
+    prefix, suffix = reverse("opportunities:detail", args=[marker]).split(str(marker))
+    return prefix, suffix
+
+
+def _skip_locked(vendor: str, opportunity_id_param: str) -> str:
+    """Restrict an UPDATE of one deal's open flags to the rows nobody else holds (PostgreSQL).
+
+    A user action resolves flags inside its own transaction, which already holds the deal's row
+    lock; if a running sweep holds one of those flag rows, waiting for it could deadlock (the
+    sweep's inserts wait for the deal's row). Skipping is safe: the sweep then settles that flag
+    itself, now or at its next run.
+    """
+    if vendor != "postgresql":
+        return ""
+    return (
+        "AND pipeline_flag.id IN (SELECT id FROM pipeline_flag WHERE opportunity_id = "
+        f"{opportunity_id_param} AND resolved_at IS NULL FOR UPDATE SKIP LOCKED)"
+    )
+
+
+def _resolve_sql(expected: str, only: str = "", lock: str = "") -> str:
+    return f"""
+WITH expected AS ({expected})
+UPDATE pipeline_flag SET resolved_at = %(now)s
+ WHERE resolved_at IS NULL {only} {lock}
+   AND NOT EXISTS (SELECT 1 FROM expected e
+                    WHERE e.opportunity_id = pipeline_flag.opportunity_id AND e.kind = pipeline_flag.kind)
+RETURNING kind"""
+
+
+def _refresh_sql(expected: str, only: str = "", lock: str = "") -> str:
+    return f"""
+WITH expected AS ({expected})
+UPDATE pipeline_flag SET detail = e.detail
+  FROM expected e
+ WHERE pipeline_flag.resolved_at IS NULL {only} {lock}
+   AND pipeline_flag.opportunity_id = e.opportunity_id AND pipeline_flag.kind = e.kind
+   AND pipeline_flag.detail <> e.detail
+RETURNING pipeline_flag.kind"""
+
+
+def _open_sql(expected: str) -> str:
+    # ON CONFLICT DO NOTHING with the partial unique index one_open_flag_per_kind: should a
+    # flag appear between the NOT EXISTS and the insert, the row is skipped, not an error.
+    return f"""
+WITH expected AS ({expected})
+INSERT INTO pipeline_flag (opportunity_id, kind, detail, opened_at, resolved_at)
+SELECT e.opportunity_id, e.kind, e.detail, %(now)s, NULL
+  FROM expected e
+ WHERE NOT EXISTS (SELECT 1 FROM pipeline_flag f
+                    WHERE f.opportunity_id = e.opportunity_id AND f.kind = e.kind AND f.resolved_at IS NULL)
+ON CONFLICT DO NOTHING
+RETURNING kind"""
+
+
+# Statements end in RETURNING and are counted by their rows: Python's sqlite3 reports no rowcount
+# for a statement that starts with WITH.
+
+# The flags this sweep opened are the open ones stamped with its `now`. Recipients: the deal's
+# owner and the managers of the owner's team, if active; one notification per person and flag
+# (the unique constraint makes a repeat a no-op).
+_NOTIFY_SQL = """
+WITH opened AS (
+    SELECT f.id, f.opportunity_id FROM pipeline_flag f WHERE f.resolved_at IS NULL AND f.opened_at = %(now)s
+), recipients AS (
+    SELECT op.id AS flag_id, o.owner_id AS user_id
+      FROM opened op JOIN opportunities_opportunity o ON o.id = op.opportunity_id
+    UNION
+    SELECT op.id, tm.user_id
+      FROM opened op
+      JOIN opportunities_opportunity o ON o.id = op.opportunity_id
+      JOIN pipeline_user ow ON ow.id = o.owner_id
+      JOIN pipeline_team_managers tm ON tm.team_id = ow.team_id
+)
+INSERT INTO pipeline_notification (user_id, flag_id, message, url, created_at, read_at)
+SELECT r.user_id, f.id, SUBSTR(o.name || ': ' || f.detail, 1, 300),
+       %(url_prefix)s || CAST(o.id AS TEXT) || %(url_suffix)s, %(now)s, NULL
+  FROM recipients r
+  JOIN pipeline_flag f ON f.id = r.flag_id
+  JOIN opportunities_opportunity o ON o.id = f.opportunity_id
+  JOIN pipeline_user u ON u.id = r.user_id
+ WHERE u.is_active
+ON CONFLICT DO NOTHING
+RETURNING user_id"""
+
+_OPEN_TOTALS_SQL = "SELECT kind, COUNT(*) FROM pipeline_flag WHERE resolved_at IS NULL GROUP BY kind"
+
+
+@transaction.atomic
+def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
+    """Make the open flags agree with `health.expected_open_flags_sql()` at `now`, and notify
+    people of the flags it opened.
+
+    One transaction, at most seven statements whatever the size of the pipeline: take the lock
+    (PostgreSQL), resolve, refresh details, open, notify, count. Idempotent: run again at the
+    same moment, it opens, resolves and sends nothing. Killed half-way, the transaction rolls
+    back and the next sweep does the whole job.
+    """
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        if not _take_sweep_lock(cursor):
+            return SweepResult(now=now, skipped=True)
+        expected, params = health.expected_open_flags_sql(now=now)
+        prefix, suffix = _deal_url_parts()
+        params.update(url_prefix=prefix, url_suffix=suffix)
+
+        cursor.execute(_resolve_sql(expected), params)
+        resolved = _by_kind(cursor.fetchall())
+        cursor.execute(_refresh_sql(expected), params)
+        refreshed = len(cursor.fetchall())
+        cursor.execute(_open_sql(expected), params)
+        opened = _by_kind(cursor.fetchall())
+        notified = 0
+        if opened:
+            cursor.execute(_NOTIFY_SQL, params)
+            notified = len(cursor.fetchall())
+        cursor.execute(_OPEN_TOTALS_SQL)
+        totals = dict(cursor.fetchall())
+    result = SweepResult(
+        now=now, opened=opened, resolved=resolved, open_totals=totals, details_refreshed=refreshed, notified=notified
+    )
+    if result.changed:
+        logger.info("pipeline sweep: %s", result.as_dict())
+    return result
+
+
+@transaction.atomic
+def flags_reevaluate(*, opportunity_id: int, now: dt.datetime | None = None) -> dict[str, int]:
+    """Resolve the open flags of one deal whose condition no longer holds, and bring the details
+    of the others up to date: the sweep's logic restricted to that deal. Returns the resolved
+    counts by kind.
+
+    It never opens flags (see `pipeline.signals`). Two statements, run inside the caller's
+    transaction when called from a user action.
+    """
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        vendor = cursor.db.vendor
+        expected, params = health.expected_open_flags_sql(now=now, opportunity_id=opportunity_id)
+        only = "AND pipeline_flag.opportunity_id = %(opportunity_id)s"
+        lock = _skip_locked(vendor, "%(opportunity_id)s")
+        cursor.execute(_resolve_sql(expected, only, lock), params)
+        resolved = _by_kind(cursor.fetchall())
+        cursor.execute(_refresh_sql(expected, only, lock), params)
+        cursor.fetchall()
+    return resolved
+
+
+def notification_mark_read(notification: Notification, *, actor, now: dt.datetime | None = None) -> Notification:
+    """Mark one of `actor`'s notifications read (again is harmless)."""
+    if notification.user_id != actor.pk:
+        raise AccessDenied("This notification is not yours.")
+    if notification.read_at is None:
+        notification.read_at = now or timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
+    return notification
+
+
+def notifications_mark_all_read(*, actor, now: dt.datetime | None = None) -> int:
+    """Mark every unread notification of `actor` read; returns how many were unread."""
+    return Notification.objects.filter(user=actor, read_at__isnull=True).update(read_at=now or timezone.now())
