@@ -1,0 +1,81 @@
+"""Real Chromium through Playwright's sync API, for tests marked `browser`.
+
+The browser is launched once per session; every test gets a fresh context (own cookies, own
+storage), so signing in as one user never leaks into another test. `new_context()` opens more
+contexts inside one test, e.g. to act as a second user.
+
+There is deliberately no skip: a missing Chromium or Playwright fails the test run.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Generous for a loaded CI machine; a passing run never waits this long.
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(
+            f"Browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium); it is missing. "
+            "Do not run `playwright install`: these tests launch the system Chromium.",
+            pytrace=False,
+        )
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError as exc:
+        pytest.fail(f"Browser tests need the playwright package in the venv: {exc}", pytrace=False)
+
+    # Playwright's sync API keeps an asyncio event loop in the main thread for as long as it runs,
+    # so Django's ORM in the test thread (fixtures, assertions, transactional_db's flush) would
+    # raise SynchronousOnlyOperation. The ORM is never called from inside that loop; this only
+    # silences the guard, and only while Playwright runs (not in sessions without browser tests).
+    expect.set_options(timeout=TIMEOUT_MS)
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as pw:
+            try:
+                chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            except Exception as exc:
+                pytest.fail(f"Could not launch Chromium at {CHROMIUM}: {exc}", pytrace=False)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def new_context(browser, live_server):
+    """`new_context()`: a fresh browser context whose relative URLs resolve against the live server."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context):
+    return new_context().new_page()
