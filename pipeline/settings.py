@@ -184,7 +184,18 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_DEFAULT_QUEUE", "celery")
 # Hour of the day (in CELERY_TIMEZONE, UTC) at which the daily digest emails go out.
 DIGEST_HOUR = env_int("DIGEST_HOUR", 7, minimum=0, maximum=23)
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
+# Minutes between pipeline-health sweeps: a divisor of 60 gives even gaps (with 7, the run at
+# :56 is followed by :00).
+SWEEP_EVERY_MINUTES = env_int("SWEEP_EVERY_MINUTES", 15, minimum=1, maximum=59)
 CELERY_BEAT_SCHEDULE: dict = {
+    # https://crontab.guru/#*/15_*_*_*_* (SWEEP_EVERY_MINUTES=15): flag stalled deals, notify
+    # people. Idempotent, and a second beat's run waits for or skips the first (see the sweep).
+    "sweep-pipeline": {
+        "task": "pipeline.tasks.sweep_pipeline",
+        "schedule": crontab(minute=f"*/{SWEEP_EVERY_MINUTES}"),
+        # A run that could not start before the next one is due is dropped, not piled up.
+        "options": {"expires": SWEEP_EVERY_MINUTES * 60 * 9 // 10},
+    },
     # https://crontab.guru/#17_3_*_*_* : nightly housekeeping of old login failures.
     "purge-login-failures": {
         "task": "pipeline.tasks.purge_login_failures",

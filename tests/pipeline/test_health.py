@@ -23,7 +23,11 @@ from tests.factories import AccountFactory, OpportunityFactory, StageFactory, Us
 DAY = dt.timedelta(days=1)
 SECOND = dt.timedelta(seconds=1)
 IDLE, STUCK, NO_STEP, OVERDUE, SLIPPED = (
-    FlagKind.IDLE, FlagKind.STUCK, FlagKind.NO_NEXT_STEP, FlagKind.NEXT_STEP_OVERDUE, FlagKind.CLOSE_DATE_SLIPPED,
+    FlagKind.IDLE,
+    FlagKind.STUCK,
+    FlagKind.NO_NEXT_STEP,
+    FlagKind.NEXT_STEP_OVERDUE,
+    FlagKind.CLOSE_DATE_SLIPPED,
 )
 
 
@@ -42,9 +46,15 @@ def kinds(opp) -> set[str]:
 def make_deal(owner, process, now, *, step_due: dt.date | None = None, close_in: int = 60, amount="1000", **kw):
     """A deal created through the service at `now`, with a next step due `step_due` if given."""
     return opp_services.opportunity_create(
-        actor=owner, account=AccountFactory(owner=owner), process=process, name=kw.get("name", "Deal"),
-        amount=amount, expected_close_date=now.date() + dt.timedelta(days=close_in),
-        next_step_description="Call" if step_due else "", next_step_due_date=step_due, now=now,
+        actor=owner,
+        account=AccountFactory(owner=owner),
+        process=process,
+        name=kw.get("name", "Deal"),
+        amount=amount,
+        expected_close_date=now.date() + dt.timedelta(days=close_in),
+        next_step_description="Call" if step_due else "",
+        next_step_due_date=step_due,
+        now=now,
     )
 
 
@@ -168,8 +178,11 @@ def test_close_date_slips_when_pushed_more_than_the_stages_limit(owner, process,
     opp = make_deal(owner, process, now, step_due=now.date() + 90 * DAY, close_in=5)
     for pushes in (1, 2):
         opp = opp_services.opportunity_update(
-            opp, actor=owner, expected_version=opp.version,
-            expected_close_date=now.date() + dt.timedelta(days=5 + pushes), now=now,
+            opp,
+            actor=owner,
+            expected_version=opp.version,
+            expected_close_date=now.date() + dt.timedelta(days=5 + pushes),
+            now=now,
         )
     services.pipeline_sweep(now=now)
     assert SLIPPED not in kinds(opp)  # pushed twice: not more than 2
@@ -227,10 +240,12 @@ def test_closed_deals_flags_are_resolved_by_the_sweep_too(opportunity, now):
 def test_each_stage_has_its_own_thresholds(owner, now):
     quick = StageFactory(idle_after_days=3, stuck_after_days=5, slip_push_limit=0)
     slow = StageFactory(idle_after_days=30, stuck_after_days=60, slip_push_limit=5)
-    fast_deal = OpportunityFactory(stage=quick, owner=owner, stage_entered_at=now, updated_at=now,
-                                   close_date_push_count=1)
-    slow_deal = OpportunityFactory(stage=slow, owner=owner, stage_entered_at=now, updated_at=now,
-                                   close_date_push_count=1)
+    fast_deal = OpportunityFactory(
+        stage=quick, owner=owner, stage_entered_at=now, updated_at=now, close_date_push_count=1
+    )
+    slow_deal = OpportunityFactory(
+        stage=slow, owner=owner, stage_entered_at=now, updated_at=now, close_date_push_count=1
+    )
 
     services.pipeline_sweep(now=now + 5 * DAY + SECOND)
 
@@ -301,9 +316,7 @@ def test_a_second_sweep_right_after_the_first_opens_resolves_and_sends_nothing(o
     assert list(Notification.objects.order_by("pk").values()) == notifications
 
 
-def test_a_sweep_that_dies_half_way_leaves_nothing_and_the_next_one_does_everything(
-    monkeypatch, opportunity, now
-):
+def test_a_sweep_that_dies_half_way_leaves_nothing_and_the_next_one_does_everything(monkeypatch, opportunity, now):
     later = now + 40 * DAY
     monkeypatch.setattr(services, "_NOTIFY_SQL", "SELECT no_such_column FROM pipeline_flag")
     with pytest.raises(Exception):  # noqa: B017 - whatever the database raises
@@ -470,9 +483,13 @@ def test_the_hand_written_sql_names_the_real_tables():
     from stages.models import Stage
 
     assert (Opportunity._meta.db_table, Stage._meta.db_table, NextStep._meta.db_table) == (
-        "opportunities_opportunity", "stages_stage", "opportunities_nextstep",
+        "opportunities_opportunity",
+        "stages_stage",
+        "opportunities_nextstep",
     )
     assert (Flag._meta.db_table, Notification._meta.db_table, User._meta.db_table) == (
-        "pipeline_flag", "pipeline_notification", "pipeline_user",
+        "pipeline_flag",
+        "pipeline_notification",
+        "pipeline_user",
     )
     assert Team.managers.through._meta.db_table == "pipeline_team_managers"
