@@ -1,8 +1,9 @@
 """Real Chromium through Playwright's sync API, for tests marked `browser`.
 
-The browser is launched once per session; every test gets a fresh context (own cookies, own
-storage), so signing in as one user never leaks into another test. `new_context()` opens more
-contexts inside one test, e.g. to act as a second user.
+Playwright and Chromium are launched once for this package (every browser test lives here and
+pytest runs them together); every test gets a fresh context (own cookies, own storage), so
+signing in as one user never leaks into another test. `new_context()` opens more contexts
+inside one test, e.g. to act as a second user.
 
 There is deliberately no skip: a missing Chromium or Playwright fails the test run.
 """
@@ -25,7 +26,7 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
         pytest.fail(
@@ -38,10 +39,12 @@ def browser():
     except ImportError as exc:
         pytest.fail(f"Browser tests need the playwright package in the venv: {exc}", pytrace=False)
 
-    # Playwright's sync API keeps an asyncio event loop in the main thread for as long as it runs,
-    # so Django's ORM in the test thread (fixtures, assertions, transactional_db's flush) would
-    # raise SynchronousOnlyOperation. The ORM is never called from inside that loop; this only
-    # silences the guard, and only while Playwright runs (not in sessions without browser tests).
+    # Playwright's sync API keeps an asyncio event loop running in the main thread for as long as
+    # it runs, so Django's ORM in the test thread (fixtures, assertions, transactional_db's flush)
+    # would raise SynchronousOnlyOperation. The ORM is never called from inside that loop; this
+    # only silences the guard. Package scope, not session scope, so that both the loop and the
+    # variable end with the browser tests: left set, the variable would switch the guard off for
+    # every later test and leak into subprocesses (`check --deploy` then fails on async.E001).
     expect.set_options(timeout=TIMEOUT_MS)
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
