@@ -668,7 +668,10 @@ def next_step_set(
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "plan next steps")
-    owner = owner or opp.owner
+    if owner is None:
+        owner = opp.owner
+    elif owner.pk != opp.owner_id:
+        _check_owner(actor, owner)
     if waiting_until is not None:
         kind = NextStepKind.WAITING
         due = _check_date(waiting_until, "Waiting until", today=today, not_before=today + dt.timedelta(days=1))

@@ -8,5 +8,5 @@ effects outside the database.
 
 from django.dispatch import Signal
 
-# kwargs: opportunity_id (int), verb (str), now (datetime)
+# kwargs: opportunity_id (int), now (datetime)
 opportunity_changed = Signal()
