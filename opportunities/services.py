@@ -670,8 +670,9 @@ def next_step_set(
     _ensure_open(opp, "plan next steps")
     if owner is None:
         owner = opp.owner
-    elif owner.pk != opp.owner_id:
-        _check_owner(actor, owner)
+    elif not owner.is_active:
+        # A colleague may own a step (a solutions engineer's demo), but only a current one.
+        raise DomainError(f"{owner} is not an active user.", field="owner")
     if waiting_until is not None:
         kind = NextStepKind.WAITING
         due = _check_date(waiting_until, "Waiting until", today=today, not_before=today + dt.timedelta(days=1))

@@ -193,3 +193,27 @@ class DigestSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.user} on {self.day}"
+
+
+class Quota(models.Model):
+    """What one person is expected to close won in one calendar quarter, set by their manager
+    or an admin (`pipeline.services.quota_set`). The dashboard's attainment is closed won
+    divided by the sum of the quotas of the people in view."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="quotas")
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField(help_text="1 to 4: January–March is 1.")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    set_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["year", "quarter", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "year", "quarter"], name="one_quota_per_user_quarter"),
+            models.CheckConstraint(condition=models.Q(quarter__gte=1, quarter__lte=4), name="quota_quarter_1_to_4"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="quota_amount_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.amount} in {self.year} Q{self.quarter}"
