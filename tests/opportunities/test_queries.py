@@ -1,0 +1,220 @@
+"""N+1 guards: each list page and each detail page runs the same number of SQL queries whether
+it shows a few rows or many, and stays under a fixed ceiling.
+
+Each test measures a page at a small data size, grows the data tenfold (with the related rows a
+page might load lazily: next steps, activities with contacts, buying team members, ticked
+milestones, events, owners in other teams), measures again and compares. A warm-up request
+first takes one-off queries (such as creating the organisation settings row) out of the count.
+
+The ceilings are today's counts, pinned like netbox's query_counts.json: a page that needs a
+new query should raise its ceiling in the same commit, on purpose. Each full page runs the
+session, the user, the visibility lookup (org settings or managed teams) and the unread
+notification count for the bell, then its own queries: my deals = count + page + open
+health flags + the process and stage filter choices; account list = count + page; deal page
+= deal, stages, milestones, ticks, open flags, activities, their contacts, buying team,
+account contacts, events, lost reasons; account page = account, deals, activities, their
+contacts, contacts, and the activity form's contact choices.
+"""
+
+import datetime as dt
+import itertools
+import re
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from opportunities.models import BuyingTeamMember, EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
+from pipeline.models import Flag, FlagKind
+from stages.models import Milestone
+from tests.factories import (
+    AccountFactory,
+    ActivityFactory,
+    ContactFactory,
+    NextStepFactory,
+    OpportunityFactory,
+    UserFactory,
+    make_process,
+)
+
+SMALL, LARGE = 3, 30
+HTMX = {"HTTP_HX_REQUEST": "true"}
+_seq = itertools.count()
+
+
+def queries(client, url, params=None, **extra) -> tuple[int, str]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, params or {}, **extra)
+    assert response.status_code == 200, response.status_code
+    return len(ctx), response.content.decode()
+
+
+def links(html: str, kind: str) -> int:
+    return len(re.findall(rf'href="/{kind}/\d+/"', html))
+
+
+def assert_flat(small: tuple[int, str], large: tuple[int, str], ceiling: int, page: str) -> None:
+    (n_small, _), (n_large, _) = small, large
+    assert n_small == n_large, f"{page}: {n_small} queries for {SMALL} rows but {n_large} for {LARGE} (N+1)"
+    assert n_large <= ceiling, f"{page}: {n_large} queries, more than the ceiling of {ceiling}"
+
+
+def full_deal(*, owner, account, process, now):
+    """A deal with an open and a done next step, an activity with two contacts, a buying team
+    member, a ticked milestone, events and two health flags (one open, one resolved).
+
+    Rows are written directly: this is about what pages read, and the services (with their
+    listeners) would make the large data set slow to build.
+    """
+    n = next(_seq)
+    stage = process.stages.order_by("order").first()
+    opp = OpportunityFactory(
+        owner=owner,
+        account=account,
+        process=process,
+        stage=stage,
+        name=f"Deal {n:03d}",
+        amount=Decimal(1000 + n),
+        expected_close_date=now.date() + dt.timedelta(days=1 + n % 60),
+    )
+    NextStepFactory(opportunity=opp, completed_at=now, completed_by=owner, due_date=now.date())
+    opp.next_step = NextStepFactory(opportunity=opp, due_date=now.date() + dt.timedelta(days=n % 3 - 1))
+    opp.save(update_fields=["next_step"])
+    people = [ContactFactory(account=account), ContactFactory(account=account)]
+    ActivityFactory(account=account, opportunity=opp, created_by=owner).contacts.set(people)
+    BuyingTeamMember.objects.create(opportunity=opp, contact=people[0], roles=["champion", "user"])
+    MilestoneCompletion.objects.create(opportunity=opp, milestone=stage.milestones.first(), completed_by=owner)
+    OpportunityEvent.objects.bulk_create(
+        [
+            OpportunityEvent(opportunity=opp, actor=owner, verb=EventVerb.CREATED, data={"stage_name": stage.name}),
+            OpportunityEvent(opportunity=opp, actor=owner, verb=EventVerb.NEXT_STEP_SET, data={"description": "x"}),
+        ]
+    )
+    Flag.objects.create(opportunity=opp, kind=FlagKind.STUCK, detail="stuck 40 days")
+    Flag.objects.create(opportunity=opp, kind=FlagKind.IDLE, detail="idle 20 days", resolved_at=now)
+    return opp
+
+
+# --- list pages -------------------------------------------------------------------------------------------------
+
+
+def test_my_deals_queries_do_not_grow_with_rows(client_for, owner, process, now):
+    def add(count):
+        for _ in range(count):
+            account = AccountFactory(owner=owner)
+            full_deal(owner=owner, account=account, process=process, now=now)
+
+    client = client_for(owner)
+    url, params = reverse("opportunities:my_deals"), {"per_page": 50}
+    add(SMALL)
+    client.get(url, params)
+    small = queries(client, url, params)
+    add(LARGE - SMALL)
+    large = queries(client, url, params)
+
+    assert links(large[1], "deals") == LARGE
+    assert large[1].count("step step-") == LARGE
+    assert_flat(small, large, ceiling=9, page="my deals")
+    # the htmx partial and every sort run the same fixed number of queries too
+    assert queries(client, url, params, **HTMX)[0] <= large[0]
+    for sort in ("close", "-amount", "name", "stage", "next_step", "updated"):
+        assert queries(client, url, {**params, "sort": sort})[0] == large[0], sort
+
+
+def test_team_deals_for_a_manager_do_not_grow_with_rows(client_for, team, manager, process, now):
+    other = make_process(stages=2, milestones=1, name="Renewal")
+    reps = [UserFactory(team=team) for _ in range(3)]
+
+    def add(count):
+        for i in range(count):
+            rep = reps[i % len(reps)]
+            full_deal(owner=rep, account=AccountFactory(owner=rep), process=(process, other)[i % 2], now=now)
+
+    client = client_for(manager)
+    url, params = reverse("opportunities:my_deals"), {"scope": "all", "per_page": 50, "status": ""}
+    add(SMALL)
+    client.get(url, params)
+    small = queries(client, url, params)
+    add(LARGE - SMALL)
+    large = queries(client, url, params)
+
+    assert links(large[1], "deals") == LARGE
+    assert_flat(small, large, ceiling=9, page="team deals")
+
+
+def test_account_list_queries_do_not_grow_with_rows(client_for, owner, teammate, manager):
+    def add(count):
+        for i in range(count):
+            AccountFactory(owner=(owner, teammate, manager)[i % 3])
+
+    client = client_for(owner)
+    url, params = reverse("opportunities:account_list"), {"per_page": 50}
+    add(SMALL)
+    client.get(url, params)
+    small = queries(client, url, params)
+    add(LARGE - SMALL)
+    large = queries(client, url, params)
+
+    assert links(large[1], "accounts") == LARGE
+    assert_flat(small, large, ceiling=5, page="account list")
+
+
+# --- detail pages -----------------------------------------------------------------------------------------------
+
+
+def grow_deal(opp, *, actor, count, now):
+    """Add `count` buying team members, activities with two contacts each (some logged by
+    other people), replaced next steps and events to `opp`; at the large size, tick every
+    milestone of its process."""
+    others = [UserFactory(team=actor.team) for _ in range(2)]
+    for i in range(count):
+        contact = ContactFactory(account=opp.account)
+        BuyingTeamMember.objects.create(opportunity=opp, contact=contact, roles=["user", "influencer"])
+        people = list(opp.account.contacts.order_by("-id")[:2])
+        ActivityFactory(account=opp.account, opportunity=opp, created_by=(actor, *others)[i % 3]).contacts.set(people)
+        NextStepFactory(opportunity=opp, completed_at=now, completed_by=others[i % 2])
+        OpportunityEvent.objects.create(
+            opportunity=opp, actor=others[i % 2], verb=EventVerb.MILESTONE_TICKED, data={"milestone": "x"}
+        )
+    if count > SMALL:
+        for milestone in Milestone.objects.filter(stage__process=opp.process_id).exclude(completions__opportunity=opp):
+            MilestoneCompletion.objects.create(opportunity=opp, milestone=milestone, completed_by=others[0])
+
+
+@pytest.mark.parametrize("viewer_name", ["owner", "teammate", "manager"])
+def test_deal_page_queries_do_not_grow_with_its_history(request, client_for, owner, account, process, now, viewer_name):
+    opp = full_deal(owner=owner, account=account, process=process, now=now)
+    client = client_for(request.getfixturevalue(viewer_name))
+    url = reverse("opportunities:detail", args=[opp.pk])
+    grow_deal(opp, actor=owner, count=SMALL, now=now)
+    client.get(url)
+    small = queries(client, url)
+    grow_deal(opp, actor=owner, count=LARGE - SMALL, now=now)
+    large = queries(client, url)
+
+    assert large[1].count('class="badge role"') >= 2 * LARGE
+    assert_flat(small, large, ceiling=15, page="deal page")
+    assert queries(client, url, **HTMX)[0] <= large[0]
+
+
+def test_account_page_queries_do_not_grow_with_rows(client_for, owner, teammate, manager, account, process, now):
+    def add(count):
+        for i in range(count):
+            rep = (owner, teammate)[i % 2]
+            full_deal(owner=rep, account=account, process=process, now=now)
+            # an account-only activity, logged by someone outside the team
+            ActivityFactory(account=account, created_by=UserFactory()).contacts.set(account.contacts.all()[:2])
+
+    client = client_for(manager)
+    url = reverse("opportunities:account_detail", args=[account.pk])
+    add(SMALL)
+    client.get(url)
+    small = queries(client, url)
+    add(LARGE - SMALL)
+    large = queries(client, url)
+
+    assert links(large[1], "deals") >= LARGE
+    assert Opportunity.objects.filter(account=account).count() == LARGE
+    assert_flat(small, large, ceiling=10, page="account page")
