@@ -61,6 +61,13 @@ def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
     return opp
 
 
+def _open_flags():
+    """Open pipeline-health flags. They belong to the pipeline app, which sits above this one:
+    reach them through the reverse relation by name rather than importing it."""
+    flag_model = Opportunity._meta.get_field("flags").related_model
+    return flag_model.objects.filter(resolved_at__isnull=True).order_by("kind", "id")
+
+
 def _account(request, pk: int, *, write: bool = False) -> Account:
     account = get_object_or_404(Account.objects.for_user(request.user).select_related("owner"), pk=pk)
     if write and not account.can_edit(request.user):
@@ -131,11 +138,14 @@ def my_deals(request):
         deals = deals.owned_by(request.user)
     if status:
         deals = deals.filter(status=status)
-    deals = deals.order_by(*DealFilterForm.SORTS[sort])
+    deals = deals.order_by(*DealFilterForm.SORTS[sort]).prefetch_related(
+        Prefetch("flags", queryset=_open_flags(), to_attr="open_flags")
+    )
     page = Paginator(deals, _page_size(request)).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for deal in page:
         deal.step_state = deal.next_step_state(today)
+        deal.can_act = deal.can_edit(request.user)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "scope": scope, "sort": sort}
@@ -185,6 +195,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
     can_edit = opp.can_edit(user)
     context = {
         "opp": opp,
+        "flags": list(_open_flags().filter(opportunity=opp)),
         "stages": stages,
         "current_stage": stages[current_index] if stages else None,
         "next_stage": stages[current_index + 1] if current_index + 1 < len(stages) else None,

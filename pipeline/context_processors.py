@@ -1,5 +1,23 @@
+from functools import cached_property
+
 from django.conf import settings
+
+from .models import Notification
+
+
+class Bell:
+    """The unread count for the bell in the layout: one indexed COUNT, run only if a template
+    actually shows it (htmx partials and error pages don't)."""
+
+    def __init__(self, user):
+        self.user = user
+
+    @cached_property
+    def unread(self) -> int:
+        if self.user is None or not self.user.is_authenticated:
+            return 0
+        return Notification.objects.filter(user=self.user, read_at__isnull=True).count()
 
 
 def lockstep(request):
-    return {"CURRENCY": settings.LOCKSTEP_CURRENCY}
+    return {"CURRENCY": settings.LOCKSTEP_CURRENCY, "bell": Bell(getattr(request, "user", None))}

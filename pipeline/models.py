@@ -1,5 +1,6 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 
@@ -148,6 +149,22 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.detail}"
+
+    @property
+    def clear_action(self) -> dict[str, str]:
+        """What the person should do to clear this flag, and where: {"label", "url"}."""
+        label, url_name, anchor = FLAG_ACTIONS[self.kind]
+        return {"label": label, "url": reverse(url_name, args=[self.opportunity_id]) + anchor}
+
+
+# kind → (what clears it, the page where it is done, the section of that page)
+FLAG_ACTIONS = {
+    FlagKind.IDLE: ("Log an activity or move the deal", "opportunities:detail", "#activities"),
+    FlagKind.STUCK: ("Move the deal on, or close it", "opportunities:detail", "#stage-actions"),
+    FlagKind.NO_NEXT_STEP: ("Set a next step", "opportunities:detail", "#next-step"),
+    FlagKind.NEXT_STEP_OVERDUE: ("Complete or replace the next step", "opportunities:detail", "#next-step"),
+    FlagKind.CLOSE_DATE_SLIPPED: ("Update the close date", "opportunities:edit", ""),
+}
 
 
 class Notification(models.Model):

@@ -4,6 +4,14 @@ from drf_spectacular.views import SpectacularAPIView
 
 from . import views, views_board
 
+# Pipeline pages, namespaced "pipeline:".
+pipeline_patterns = [
+    path("attention/", views.needs_attention, name="needs_attention"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
+    path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
+]
+
 # The kanban board, namespaced "board:".
 board_patterns = [
     path("", views_board.board, name="index"),
@@ -24,4 +32,5 @@ urlpatterns = [
     path("api/", include("opportunities.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
+    path("", include((pipeline_patterns, "pipeline"))),
 ]
