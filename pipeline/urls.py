@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views, views_board
+from . import views, views_board, views_dashboard
 
 # Pipeline pages, namespaced "pipeline:".
 pipeline_patterns = [
@@ -10,6 +10,9 @@ pipeline_patterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
+    path("dashboard/", views_dashboard.dashboard, name="dashboard"),
+    path("quotas/", views_dashboard.quotas, name="quotas"),
+    path("quotas/<int:user_id>/", views_dashboard.quota_set, name="quota_set"),
 ]
 
 # The kanban board, namespaced "board:".

@@ -1,0 +1,827 @@
+"""The managers' dashboard: every aggregate, live or as it stood at the end of a past day.
+
+Each section is a fixed number of grouped queries whatever the number of deals, built on
+`snapshot.deal_states`, so "as of <date>" needs no second implementation: the same statements
+run over the event history's state intervals instead of the opportunity table.
+
+What the numbers mean (also said on the page):
+
+Pipeline (by stage, owner, expected close month)
+    Open deals at the moment, whatever their close date. Weighted = amount × the stage's win
+    probability.
+Forecast (the reference day's quarter and the next)
+    Closed won: deals won at the moment whose close date (the day of their last closed_won
+    event) is in the quarter. Commit / best case / pipeline: open deals at the moment whose
+    expected close date is in the quarter, by their stage's forecast category (exclusive, not
+    cumulative). Quota: the sum of the quotas of the people in view; attainment = closed won /
+    quota.
+Conversion (a cohort: deals created in the period)
+    A deal has *entered* every stage up to the furthest one it reached (forward moves are
+    gated by the stages passed, so skipping past a stage counts as entering it). Reached next
+    = entered the following stage; won = won at the moment. Open deals count as not won yet.
+Days in stage
+    Completed stays that ended in the period: from entering a stage (created in it, moved to
+    it, reopened in it) to leaving it (the next move or the close).
+Milestones
+    Deals closed (won or lost) in the period; for each milestone of their process, the win
+    rate of those that had it completed at the moment versus those that did not.
+Flags
+    Open health flags at the moment, on open deals, by kind and by the deal's owner then.
+"""
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+
+from django.db import connection
+from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import TruncDate, TruncMonth
+from django.urls import reverse
+from django.utils import timezone
+
+from opportunities.models import EventVerb, MilestoneCompletion, OpportunityEvent
+from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
+
+from . import charts
+from .models import Flag, FlagKind, Quota, Team, User
+from .snapshot import Scope, deal_states, end_of_day
+
+ALL_STATUSES = ("open", "won", "lost")
+EVENTS = OpportunityEvent._meta.db_table
+STAGES = Stage._meta.db_table
+COMPLETIONS = MilestoneCompletion._meta.db_table
+FLAGS = Flag._meta.db_table
+CLOSE_VERBS = (EventVerb.CLOSED_WON.value, EventVerb.CLOSED_LOST.value)
+ENTER_VERBS = (EventVerb.CREATED.value, EventVerb.STAGE_MOVED.value, EventVerb.REOPENED.value)
+LEAVE_VERBS = (EventVerb.STAGE_MOVED.value, *CLOSE_VERBS)
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+# --- periods ----------------------------------------------------------------------------------------
+
+
+def quarter_of(day: dt.date) -> tuple[int, int]:
+    return day.year, (day.month - 1) // 3 + 1
+
+
+def quarter_start(year: int, quarter: int) -> dt.date:
+    return dt.date(year, 3 * (quarter - 1) + 1, 1)
+
+
+def quarter_end(year: int, quarter: int) -> dt.date:
+    year2, quarter2 = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    return quarter_start(year2, quarter2) - dt.timedelta(days=1)
+
+
+def next_quarter(year: int, quarter: int) -> tuple[int, int]:
+    return (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+
+
+def previous_quarter(year: int, quarter: int) -> tuple[int, int]:
+    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+
+
+PERIODS = {
+    "this_quarter": "This quarter",
+    "last_quarter": "Last quarter",
+    "this_year": "This year",
+    "last_year": "Last year",
+    "custom": "Custom dates",
+}
+
+
+def period_bounds(period: str, day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day (inclusive) of a named period around the reference `day`."""
+    if period == "last_quarter":
+        year, quarter = previous_quarter(*quarter_of(day))
+        return quarter_start(year, quarter), quarter_end(year, quarter)
+    if period == "this_year":
+        return dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)
+    if period == "last_year":
+        return dt.date(day.year - 1, 1, 1), dt.date(day.year - 1, 12, 31)
+    year, quarter = quarter_of(day)
+    return quarter_start(year, quarter), quarter_end(year, quarter)
+
+
+def start_of_day(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min), timezone.get_current_timezone())
+
+
+# --- what the dashboard is about --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The viewer and the chosen filters, already checked against what the viewer may see."""
+
+    user: User
+    now: dt.datetime
+    period_start: dt.date
+    period_end: dt.date
+    as_of: dt.date | None = None
+    process_id: int | None = None
+    team_id: int | None = None
+    owner_id: int | None = None
+
+    @property
+    def day(self) -> dt.date:
+        """The reference day: the as-of date, or today."""
+        return self.as_of or timezone.localdate(self.now)
+
+    @property
+    def moment(self) -> dt.datetime:
+        return end_of_day(self.as_of) if self.as_of else self.now
+
+    def scope(self, statuses=("open",)) -> Scope:
+        return Scope(
+            user=self.user,
+            as_of=self.as_of,
+            process_id=self.process_id,
+            owner_id=self.owner_id,
+            team_id=self.team_id,
+            statuses=tuple(statuses),
+        )
+
+
+def people_for(user) -> "list[User]":
+    """Whose deals `user` may put on the dashboard: everyone for an admin; a manager, their
+    teams (and whoever else `visible_owner_q` lets them read); a rep, themselves."""
+    if user.is_admin:
+        return list(User.objects.order_by("first_name", "last_name", "username"))
+    if not user.is_manager:
+        return [user]
+    q = Q(pk=user.pk) | Q(team__in=user.managed_team_ids())
+    if user.sees_team_deals():
+        q |= Q(team=user.team_id)
+    return list(User.objects.filter(q).order_by("first_name", "last_name", "username"))
+
+
+def teams_for(user) -> "list[Team]":
+    if user.is_admin:
+        return list(Team.objects.order_by("name"))
+    if user.is_manager:
+        return list(Team.objects.filter(pk__in=user.managed_team_ids()).order_by("name"))
+    return []
+
+
+def _states(filters: Filters, statuses=("open",)):
+    """`deal_states` plus the deal's process and creation time, for either source."""
+    qs = deal_states(filters.scope(statuses)).order_by()
+    if filters.as_of is None:
+        return qs.annotate(s_process=F("stage__process_id"), s_created=F("created_at"))
+    return qs.annotate(s_process=F("state_stage__process_id"), s_created=F("opportunity__created_at"))
+
+
+def _closed_between(qs, filters: Filters, first: dt.date, last: dt.date):
+    """Closed deals of `qs` whose close date is in [first, last], annotated with `s_closed`.
+
+    Live, the close date is on the row. As of a moment it is the day of the deal's last
+    closing event up to that moment (a deal reopened and closed again counts once, when it
+    closed last)."""
+    if filters.as_of is None:
+        return qs.filter(closed_on__gte=first, closed_on__lte=last).annotate(s_closed=F("closed_on"))
+    moment = filters.moment
+    hi = min(end_of_day(last), moment)
+    qs = qs.filter(
+        opportunity__events__verb__in=CLOSE_VERBS,
+        opportunity__events__created_at__gte=start_of_day(first),
+        opportunity__events__created_at__lte=hi,
+    ).annotate(s_closed_at=F("opportunity__events__created_at"), s_closed=TruncDate("opportunity__events__created_at"))
+    later = OpportunityEvent.objects.filter(
+        opportunity_id=OuterRef("opportunity_id"),
+        verb__in=CLOSE_VERBS,
+        created_at__gt=OuterRef("s_closed_at"),
+        created_at__lte=moment,
+    )
+    return qs.filter(~Exists(later))
+
+
+def _sql(qs) -> tuple[str, list]:
+    sql, params = qs.query.sql_with_params()
+    return sql, list(params)
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _db_datetime(value: dt.datetime):
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+_WEIGHTED = Sum(F("s_amount") * F("s_prob"), output_field=DecimalField(max_digits=20, decimal_places=2))
+
+
+def _pct(part, whole) -> float | None:
+    return round(100.0 * float(part) / float(whole), 1) if whole else None
+
+
+# --- tables -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    kind: str = "text"  # text, int, money, pct, days, pp, date
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind != "text"
+
+
+def _display(value, kind: str) -> str:
+    if value is None:
+        return "—"
+    if kind == "int":
+        return f"{value:,}"
+    if kind == "money":
+        return f"{value:,.0f}"
+    if kind == "pct":
+        return f"{value:.1f} %"
+    if kind == "days":
+        return f"{value:.1f}"
+    if kind == "pp":
+        return f"{value:+.1f} pp"
+    if kind == "date":
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class Table:
+    """One block of numbers: what the page shows, the chart draws and the CSV holds."""
+
+    name: str
+    title: str
+    columns: list[Column]
+    rows: list[list] = field(default_factory=list)
+    links: list[str | None] = field(default_factory=list)  # a URL for each row's first cell
+    note: str = ""
+    chart: str = ""
+
+    @property
+    def cells(self) -> list[list[tuple[str, bool]]]:
+        kinds = [(c.kind, c.numeric) for c in self.columns]
+        return [
+            [(_display(v, kind), numeric) for v, (kind, numeric) in zip(row, kinds, strict=True)] for row in self.rows
+        ]
+
+    @property
+    def display_rows(self) -> list[tuple[str | None, list[tuple[str, bool]]]]:
+        links = self.links or [None] * len(self.rows)
+        return list(zip(links, self.cells, strict=True))
+
+    def column(self, key: str) -> list:
+        i = [c.key for c in self.columns].index(key)
+        return [row[i] for row in self.rows]
+
+
+# --- the dashboard ----------------------------------------------------------------------------------
+
+
+class Dashboard:
+    """Every section, each computed on first use; a CSV download computes only its own."""
+
+    TABLES = (
+        "by_stage",
+        "by_owner",
+        "by_month",
+        "forecast",
+        "attainment",
+        "conversion",
+        "durations",
+        "milestones",
+        "flags_by_kind",
+        "flags_by_owner",
+    )
+
+    def __init__(self, filters: Filters, *, people: list[User]):
+        self.f = filters
+        self.people = {p.pk: p for p in people}
+
+    def name_of(self, user_id) -> str:
+        person = self.people.get(user_id)
+        return str(person) if person is not None else f"User #{user_id}"
+
+    # reference data
+
+    @cached_property
+    def stages(self) -> dict[int, Stage]:
+        qs = Stage.objects.select_related("process").order_by("process__name", "order", "id")
+        if self.f.process_id:
+            qs = qs.filter(process_id=self.f.process_id)
+        return {s.pk: s for s in qs}
+
+    def _stages_by_process(self) -> dict[int, list[Stage]]:
+        grouped: dict[int, list[Stage]] = defaultdict(list)
+        for stage in self.stages.values():
+            grouped[stage.process_id].append(stage)
+        return grouped
+
+    @cached_property
+    def quarters(self) -> list[tuple[int, int]]:
+        this = quarter_of(self.f.day)
+        return [this, next_quarter(*this)]
+
+    def quarter_label(self, yq: tuple[int, int]) -> str:
+        return f"Q{yq[1]} {yq[0]}"
+
+    @cached_property
+    def people_in_view(self) -> list[User]:
+        """Whose quotas add up to the view's quota."""
+        people = list(self.people.values())
+        if self.f.owner_id:
+            return [p for p in people if p.pk == self.f.owner_id]
+        if self.f.team_id:
+            return [p for p in people if p.team_id == self.f.team_id]
+        return people
+
+    # pipeline
+
+    def _pipeline(self, group: str, **annotations):
+        qs = _states(self.f).annotate(**annotations).values(group)
+        return qs.annotate(n=Count("s_opp"), amount=Sum("s_amount"), weighted=_WEIGHTED).order_by()
+
+    @staticmethod
+    def _money_row(row) -> list:
+        return [row["n"], row["amount"] or ZERO, (row["weighted"] or ZERO) / HUNDRED]
+
+    _PIPELINE_COLUMNS = [
+        Column("deals", "Deals", "int"),
+        Column("amount", "Amount", "money"),
+        Column("weighted", "Weighted", "money"),
+    ]
+
+    @cached_property
+    def by_stage(self) -> Table:
+        found = {row["s_stage"]: row for row in self._pipeline("s_stage")}
+        table = Table(
+            "by_stage",
+            "Open pipeline by stage",
+            [
+                Column("process", "Process"),
+                Column("stage", "Stage"),
+                Column("probability", "Win probability", "pct"),
+                *self._PIPELINE_COLUMNS,
+            ],
+        )
+        for stage in self.stages.values():
+            row = found.pop(stage.pk, {"n": 0, "amount": ZERO, "weighted": ZERO})
+            table.rows.append([stage.process.name, stage.name, float(stage.win_probability), *self._money_row(row)])
+        return table
+
+    @cached_property
+    def by_owner(self) -> Table:
+        rows = [(self.name_of(r["s_owner"]), r) for r in self._pipeline("s_owner")]
+        rows.sort(key=lambda pair: (-(pair[1]["amount"] or 0), pair[0]))
+        table = Table("by_owner", "Open pipeline by owner", [Column("owner", "Owner"), *self._PIPELINE_COLUMNS])
+        table.rows = [[name, *self._money_row(row)] for name, row in rows]
+        return table
+
+    @cached_property
+    def by_month(self) -> Table:
+        rows = sorted(self._pipeline("month", month=TruncMonth("s_close")), key=lambda r: r["month"])
+        table = Table(
+            "by_month",
+            "Open pipeline by expected close month",
+            [Column("month", "Close month"), *self._PIPELINE_COLUMNS],
+        )
+        table.rows = [[_month(r["month"]), *self._money_row(r)] for r in rows]
+        return table
+
+    # forecast
+
+    @cached_property
+    def _forecast_cells(self) -> dict:
+        """{(quarter, category, owner): (deals, amount)} with category "won" for closed won."""
+        (y1, q1), (y2, q2) = self.quarters
+        first, mid, last = quarter_start(y1, q1), quarter_start(y2, q2), quarter_end(y2, q2)
+        cells: dict = {}
+        open_rows = (
+            _states(self.f)
+            .filter(s_close__gte=first, s_close__lte=last)
+            .values("s_category", "s_owner")
+            .annotate(
+                n1=Count("s_opp", filter=Q(s_close__lt=mid)),
+                a1=Sum("s_amount", filter=Q(s_close__lt=mid)),
+                n2=Count("s_opp", filter=Q(s_close__gte=mid)),
+                a2=Sum("s_amount", filter=Q(s_close__gte=mid)),
+            )
+            .order_by()
+        )
+        won_rows = (
+            _closed_between(_states(self.f, ("won",)), self.f, first, last)
+            .values("s_owner")
+            .annotate(
+                n1=Count("s_opp", filter=Q(s_closed__lt=mid)),
+                a1=Sum("s_amount", filter=Q(s_closed__lt=mid)),
+                n2=Count("s_opp", filter=Q(s_closed__gte=mid)),
+                a2=Sum("s_amount", filter=Q(s_closed__gte=mid)),
+            )
+            .order_by()
+        )
+        for rows, category in ((open_rows, None), (won_rows, "won")):
+            for r in rows:
+                cat = category or r["s_category"]
+                for i, yq in enumerate(self.quarters, start=1):
+                    if r[f"n{i}"]:
+                        cells[(yq, cat, r["s_owner"])] = (r[f"n{i}"], r[f"a{i}"] or ZERO)
+        return cells
+
+    FORECAST_CATEGORIES = (
+        ("won", "Closed won"),
+        (ForecastCategory.COMMIT.value, "Commit"),
+        (ForecastCategory.BEST_CASE.value, "Best case"),
+        (ForecastCategory.PIPELINE.value, "Pipeline"),
+    )
+
+    def _forecast_sum(self, yq, category, owner_id=None) -> tuple[int, Decimal]:
+        n, amount = 0, ZERO
+        for (q, cat, owner), (count, value) in self._forecast_cells.items():
+            if q == yq and cat == category and (owner_id is None or owner == owner_id):
+                n += count
+                amount += value
+        return n, amount
+
+    @cached_property
+    def forecast(self) -> Table:
+        columns = [Column("category", "Category")]
+        for yq in self.quarters:
+            label = self.quarter_label(yq)
+            columns += [
+                Column(f"deals_{yq[0]}q{yq[1]}", f"{label} deals", "int"),
+                Column(f"amount_{yq[0]}q{yq[1]}", f"{label} amount", "money"),
+            ]
+        table = Table("forecast", "Forecast by category", columns)
+        for category, label in self.FORECAST_CATEGORIES:
+            row = [label]
+            for yq in self.quarters:
+                row += list(self._forecast_sum(yq, category))
+            table.rows.append(row)
+        return table
+
+    @cached_property
+    def quotas(self) -> dict:
+        ids = [p.pk for p in self.people_in_view]
+        (y1, q1), (y2, q2) = self.quarters
+        rows = (
+            Quota.objects.filter(user_id__in=ids)
+            .filter(Q(year=y1, quarter=q1) | Q(year=y2, quarter=q2))
+            .values_list("user_id", "year", "quarter", "amount")
+        )
+        return {(user_id, (year, quarter)): amount for user_id, year, quarter, amount in rows}
+
+    @cached_property
+    def attainment(self) -> Table:
+        table = Table(
+            "attainment",
+            "Quota and attainment",
+            [
+                Column("who", "Who"),
+                Column("quarter", "Quarter"),
+                Column("quota", "Quota", "money"),
+                Column("won", "Closed won", "money"),
+                Column("commit", "Commit", "money"),
+                Column("best_case", "Best case", "money"),
+                Column("pipeline", "Pipeline", "money"),
+                Column("attainment", "Attainment", "pct"),
+            ],
+        )
+        owners = {owner for (_, _, owner) in self._forecast_cells} | {user for (user, _) in self.quotas}
+        named = sorted(owners, key=lambda pk: self.name_of(pk))
+        for who, owner_id in [("Everyone in view", None), *[(self.name_of(pk), pk) for pk in named]]:
+            for yq in self.quarters:
+                if owner_id is None:
+                    quota = sum((v for (u, q), v in self.quotas.items() if q == yq), ZERO)
+                    has_quota = any(q == yq for (_, q) in self.quotas)
+                else:
+                    quota = self.quotas.get((owner_id, yq))
+                    has_quota = quota is not None
+                sums = [self._forecast_sum(yq, cat, owner_id)[1] for cat, _ in self.FORECAST_CATEGORIES]
+                attained = _pct(sums[0], quota) if has_quota else None
+                table.rows.append([who, self.quarter_label(yq), quota if has_quota else None, *sums, attained])
+        return table
+
+    # conversion and time in stage
+
+    @cached_property
+    def conversion(self) -> Table:
+        f = self.f
+        lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
+        cohort = _states(f, ALL_STATUSES).filter(s_created__gte=lo, s_created__lte=hi).values("s_opp", "s_status")
+        cohort_sql, params = _sql(cohort)
+        sql = f"""
+            SELECT d.process_id, d.furthest, d.s_status, COUNT(*) FROM (
+                SELECT c.s_opp, c.s_status, MAX(st.process_id) AS process_id, MAX(st."order") AS furthest
+                FROM ({cohort_sql}) c
+                JOIN {EVENTS} e ON e.opportunity_id = c.s_opp
+                JOIN {STAGES} st ON st.id = e.to_stage_id
+                WHERE e.verb IN (%s, %s) AND e.created_at >= %s AND e.created_at <= %s
+                GROUP BY c.s_opp, c.s_status
+            ) d GROUP BY d.process_id, d.furthest, d.s_status
+        """
+        # A cohort deal's events all happen after it was created, so the lower bound is safe
+        # and lets the database read only the period's events.
+        params += [EventVerb.CREATED.value, EventVerb.STAGE_MOVED.value, _db_datetime(lo), _db_datetime(f.moment)]
+        reached: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+        for process_id, furthest, status, n in _fetch(sql, params):
+            reached[process_id].append((furthest, status, n))
+        table = Table(
+            "conversion",
+            "Conversion of the deals created in the period",
+            [
+                Column("process", "Process"),
+                Column("stage", "Stage"),
+                Column("entered", "Entered", "int"),
+                Column("next", "Reached next stage", "int"),
+                Column("conversion", "Conversion", "pct"),
+                Column("won", "Won", "int"),
+                Column("win_rate", "Win rate", "pct"),
+            ],
+        )
+        for process_id, stages in self._stages_by_process().items():
+            rows = reached.get(process_id, [])
+            entered = [sum(n for furthest, _, n in rows if furthest >= s.order) for s in stages]
+            won = [sum(n for furthest, st, n in rows if furthest >= s.order and st == "won") for s in stages]
+            for i, stage in enumerate(stages):
+                nxt = entered[i + 1] if i + 1 < len(stages) else None
+                table.rows.append(
+                    [
+                        stage.process.name,
+                        stage.name,
+                        entered[i],
+                        nxt,
+                        _pct(nxt, entered[i]) if nxt is not None else None,
+                        won[i],
+                        _pct(won[i], entered[i]),
+                    ]
+                )
+        return table
+
+    @cached_property
+    def durations(self) -> Table:
+        f = self.f
+        lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
+        scope_sql, params = _sql(_states(f, ALL_STATUSES).values("s_opp"))
+        pg = connection.vendor == "postgresql"
+        days = (
+            "EXTRACT(EPOCH FROM (left_at - created_at)) / 86400.0"
+            if pg
+            else "(julianday(left_at) - julianday(created_at))"
+        )
+        enter = ", ".join(["%s"] * len(ENTER_VERBS))
+        leave = ", ".join(["%s"] * len(LEAVE_VERBS))
+        stays = f"""
+            SELECT to_stage_id AS stage_id, {days} AS days FROM (
+                SELECT e.verb, e.to_stage_id, e.created_at,
+                       LEAD(e.created_at) OVER (PARTITION BY e.opportunity_id ORDER BY e.created_at, e.id) AS left_at
+                FROM {EVENTS} e
+                WHERE e.verb IN ({enter}, {leave}) AND e.created_at <= %s
+                  AND e.opportunity_id IN (
+                      SELECT x.opportunity_id FROM {EVENTS} x
+                      WHERE x.verb IN ({leave}) AND x.created_at >= %s AND x.created_at <= %s)
+                  AND e.opportunity_id IN ({scope_sql})
+            ) ev
+            WHERE ev.verb IN ({enter}) AND ev.left_at >= %s AND ev.left_at <= %s
+        """
+        lo_db, hi_db = _db_datetime(lo), _db_datetime(hi)
+        args = [*ENTER_VERBS, *LEAVE_VERBS, hi_db, *LEAVE_VERBS, lo_db, hi_db, *params, *ENTER_VERBS, lo_db, hi_db]
+        stats: dict[int, tuple[int, float, float]] = {}
+        if pg:
+            sql = f"""SELECT stage_id, COUNT(*), AVG(days), percentile_cont(0.5) WITHIN GROUP (ORDER BY days)
+                      FROM ({stays}) s GROUP BY stage_id"""
+            for stage_id, n, avg, median in _fetch(sql, args):
+                stats[stage_id] = (n, float(avg), float(median))
+        else:
+            grouped: dict[int, list[float]] = defaultdict(list)
+            for stage_id, value in _fetch(f"SELECT stage_id, days FROM ({stays}) s", args):
+                grouped[stage_id].append(float(value))
+            for stage_id, values in grouped.items():
+                stats[stage_id] = (len(values), statistics.fmean(values), statistics.median(values))
+        table = Table(
+            "durations",
+            "Days in stage (stays that ended in the period)",
+            [
+                Column("process", "Process"),
+                Column("stage", "Stage"),
+                Column("stays", "Completed stays", "int"),
+                Column("median", "Median days", "days"),
+                Column("average", "Average days", "days"),
+            ],
+        )
+        for stage in self.stages.values():
+            n, avg, median = stats.get(stage.pk, (0, None, None))
+            table.rows.append(
+                [
+                    stage.process.name,
+                    stage.name,
+                    n,
+                    None if median is None else round(median, 2),
+                    None if avg is None else round(avg, 2),
+                ]
+            )
+        return table
+
+    # milestones
+
+    @cached_property
+    def milestones(self) -> Table:
+        f = self.f
+        closed = _closed_between(_states(f, ("won", "lost")), f, f.period_start, min(f.period_end, f.day))
+        totals: dict[int, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
+        for row in closed.values("s_process", "s_status").annotate(n=Count("s_opp")).order_by():
+            totals[row["s_process"]][row["s_status"]] = row["n"]
+        closed_sql, params = _sql(closed.values("s_opp", "s_status"))
+        sql = f"""
+            SELECT mc.milestone_id, c.s_status, COUNT(*)
+            FROM {COMPLETIONS} mc JOIN ({closed_sql}) c ON c.s_opp = mc.opportunity_id
+            WHERE mc.completed_at <= %s GROUP BY mc.milestone_id, c.s_status
+        """
+        done: dict[int, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
+        for milestone_id, status, n in _fetch(sql, [*params, _db_datetime(f.moment)]):
+            done[milestone_id][status] = n
+        table = Table(
+            "milestones",
+            "Milestones and wins (deals closed in the period)",
+            [
+                Column("process", "Process"),
+                Column("stage", "Stage"),
+                Column("milestone", "Milestone"),
+                Column("required", "Required"),
+                Column("closed_with", "Closed with it", "int"),
+                Column("win_rate_with", "Win rate with", "pct"),
+                Column("closed_without", "Closed without", "int"),
+                Column("win_rate_without", "Win rate without", "pct"),
+                Column("difference", "Difference", "pp"),
+            ],
+        )
+        for m in self._milestones:
+            stage = self.stages[m.stage_id]
+            total = totals.get(stage.process_id, {"won": 0, "lost": 0})
+            with_won, with_lost = done[m.pk]["won"], done[m.pk]["lost"]
+            without_won, without_lost = total["won"] - with_won, total["lost"] - with_lost
+            rate_with = _pct(with_won, with_won + with_lost)
+            rate_without = _pct(without_won, without_won + without_lost)
+            diff = round(rate_with - rate_without, 1) if rate_with is not None and rate_without is not None else None
+            table.rows.append(
+                [
+                    stage.process.name,
+                    stage.name,
+                    m.name,
+                    "yes" if m.is_required else "no",
+                    with_won + with_lost,
+                    rate_with,
+                    without_won + without_lost,
+                    rate_without,
+                    diff,
+                ]
+            )
+        return table
+
+    @cached_property
+    def _milestones(self) -> list[Milestone]:
+        qs = Milestone.objects.order_by("stage__process__name", "stage__order", "stage_id", "order", "id")
+        if self.f.process_id:
+            qs = qs.filter(stage__process_id=self.f.process_id)
+        return [m for m in qs if m.stage_id in self.stages]
+
+    # flags
+
+    @cached_property
+    def _flag_counts(self) -> dict[tuple[str, int], int]:
+        moment = _db_datetime(self.f.moment)
+        open_sql, params = _sql(_states(self.f).values("s_opp", "s_owner"))
+        sql = f"""
+            SELECT f.kind, s.s_owner, COUNT(*) FROM {FLAGS} f JOIN ({open_sql}) s ON s.s_opp = f.opportunity_id
+            WHERE f.opened_at <= %s AND (f.resolved_at IS NULL OR f.resolved_at > %s)
+            GROUP BY f.kind, s.s_owner
+        """
+        return {(kind, owner): n for kind, owner, n in _fetch(sql, [*params, moment, moment])}
+
+    @cached_property
+    def flags_by_kind(self) -> Table:
+        table = Table("flags_by_kind", "Open flags by kind", [Column("kind", "Flag"), Column("deals", "Deals", "int")])
+        for kind, label in FlagKind.choices:
+            table.rows.append([label, sum(n for (k, _), n in self._flag_counts.items() if k == kind)])
+            table.links.append(f"{reverse('pipeline:needs_attention')}?kind={kind}")
+        return table
+
+    @cached_property
+    def flags_by_owner(self) -> Table:
+        kinds = FlagKind.choices
+        table = Table(
+            "flags_by_owner",
+            "Open flags by owner",
+            [
+                Column("owner", "Owner"),
+                *[Column(k, label, "int") for k, label in kinds],
+                Column("total", "Total", "int"),
+            ],
+        )
+        owners = sorted({owner for (_, owner) in self._flag_counts}, key=self.name_of)
+        for owner in owners:
+            counts = [self._flag_counts.get((k, owner), 0) for k, _ in kinds]
+            table.rows.append([self.name_of(owner), *counts, sum(counts)])
+            table.links.append(f"{reverse('pipeline:needs_attention')}?rep={owner}")
+        return table
+
+    # summary
+
+    @cached_property
+    def summary(self) -> dict:
+        stage_rows = self.by_stage.rows
+        this = self.quarters[0]
+        won = self._forecast_sum(this, "won")[1]
+        quota = sum((v for (_, q), v in self.quotas.items() if q == this), ZERO)
+        has_quota = any(q == this for (_, q) in self.quotas)
+        return {
+            "deals": sum(r[3] for r in stage_rows),
+            "amount": sum((r[4] for r in stage_rows), ZERO),
+            "weighted": sum((r[5] for r in stage_rows), ZERO),
+            "quarter": self.quarter_label(this),
+            "won": won,
+            "quota": quota if has_quota else None,
+            "attainment": _pct(won, quota) if has_quota else None,
+        }
+
+    def table(self, name: str) -> Table:
+        if name not in self.TABLES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def charted(self, name: str) -> Table:
+        """The table with its chart drawn."""
+        table = self.table(name)
+        if not table.chart:
+            labels_from, series, unit = CHARTS[name]
+            rows = table.rows
+            if name == "attainment":
+                rows = [r for r in rows if r[1] == self.quarter_label(self.quarters[0])]
+            keys = [c.key for c in table.columns]
+            if series is None:
+                series = [(c.label, c.key) for c in table.columns if c.key.startswith("amount_")]
+            multi_process = len({s.process_id for s in self.stages.values()}) > 1
+            if "process" in labels_from and not multi_process:
+                labels_from = [k for k in labels_from if k != "process"]
+            labels = [" · ".join(str(r[keys.index(k)]) for k in labels_from) for r in rows]
+            data = [(title, [r[keys.index(k)] for r in rows]) for title, k in series]
+            table.chart = charts.bar_chart(table.title, labels, data, unit=unit)
+            table.note = NOTES[name]
+        return table
+
+
+NOTES = {
+    "by_stage": "Open deals at the moment, whatever their close date. Weighted = amount × the stage's win probability.",
+    "by_owner": "Open deals at the moment, by the owner they had then.",
+    "by_month": "Open deals at the moment, by expected close month (overdue months included).",
+    "forecast": "Closed won: won at the moment, closed (last closed-won day) in the quarter. Commit, best case "
+    "and pipeline: open deals expected to close in the quarter, by their stage's forecast category; the "
+    "categories do not overlap.",
+    "attainment": "Quota: set per person and quarter on the Quotas page; the total is the sum for the people in "
+    "view. Attainment = closed won ÷ quota.",
+    "conversion": "Deals created in the period. A deal has entered every stage up to the furthest it reached "
+    "(moving forward past a stage means its exit criteria were met). Win rate = won ÷ entered; deals still "
+    "open count as not won.",
+    "durations": "Stays that ended in the period: from entering the stage (created in it, moved to it or "
+    "reopened in it) to leaving it (the next move or the close).",
+    "milestones": "Deals closed, won or lost, in the period: the win rate of those that had completed the "
+    "milestone versus those that had not. A large positive difference marks an exit criterion that predicts "
+    "wins.",
+    "flags_by_kind": "Open health flags at the moment on open deals; follow a link for today's list.",
+    "flags_by_owner": "Open health flags at the moment, by the deal's owner then.",
+}
+
+# table → (columns naming each bar group, [(series title, column)], unit)
+CHARTS = {
+    "by_stage": (["process", "stage"], [("Amount", "amount"), ("Weighted", "weighted")], ""),
+    "by_owner": (["owner"], [("Amount", "amount"), ("Weighted", "weighted")], ""),
+    "by_month": (["month"], [("Amount", "amount"), ("Weighted", "weighted")], ""),
+    "forecast": (["category"], None, ""),
+    "attainment": (["who"], [("Quota", "quota"), ("Closed won", "won")], ""),
+    "conversion": (["process", "stage"], [("Entered", "entered"), ("Won", "won")], "count"),
+    "durations": (["process", "stage"], [("Median", "median"), ("Average", "average")], "days"),
+    "milestones": (
+        ["stage", "milestone"],
+        [("Win rate with", "win_rate_with"), ("Win rate without", "win_rate_without")],
+        "%",
+    ),
+    "flags_by_kind": (["kind"], [("Deals", "deals")], "count"),
+    "flags_by_owner": (["owner"], [("Total", "total")], "count"),
+}
+
+
+def _month(day: dt.date | dt.datetime | None) -> str:
+    if day is None:
+        return "—"
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def processes() -> list[SalesProcess]:
+    return list(SalesProcess.objects.order_by("name"))
