@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views, views_board, views_dashboard
+from . import views, views_board, views_changes, views_dashboard
 
 # Pipeline pages, namespaced "pipeline:".
 pipeline_patterns = [
@@ -13,6 +13,7 @@ pipeline_patterns = [
     path("dashboard/", views_dashboard.dashboard, name="dashboard"),
     path("quotas/", views_dashboard.quotas, name="quotas"),
     path("quotas/<int:user_id>/", views_dashboard.quota_set, name="quota_set"),
+    path("changes/", views_changes.pipeline_changes_view, name="changes"),
 ]
 
 # The kanban board, namespaced "board:".

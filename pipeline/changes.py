@@ -1,0 +1,312 @@
+"""What changed in the pipeline between the end of one day and the end of another.
+
+Every number is computed from the event history: the state of each deal at the end of day
+`start` and at the end of day `end` comes from `pipeline.snapshot.deal_states(as_of=…)`, which
+reads the history replayed into state intervals, and the two states are compared deal by deal.
+"The end of a day" is its last instant in the installation's time zone, so the period is the
+days after `start` up to and including `end`. What happened in between and was undone again
+(an amount raised and lowered back, a stage moved forward and back) is, rightly, no change.
+
+The categories (a deal may be in several: created and won in the period is "new" and "won"):
+
+    new          created after the end of `start`, on or before `end`, even if already closed
+    won, lost    won / lost at `end`, and open at `start` or created since
+    reopened     open at `end`, closed at `start`
+    advanced     open at both ends, in a later stage at `end` (stage order, then id)
+    moved back   open at both ends, in an earlier stage at `end`
+    slipped      open at `start` with its expected close date on or before `end` (overdue
+                 ones included), and at `end` still open with the close date after `end`:
+                 pushed out of the period. Pushed but still inside the period is no slip.
+    amount up    open at both ends, larger amount at `end` (total: the net increase)
+    amount down  open at both ends, smaller amount at `end` (total: the net decrease)
+
+Whose deals: a deal belongs to the view of whoever owns it at `end` (the viewer's visibility
+and the process/team/rep filters are applied to its state at `end`), so its changes count once,
+for the owner who has it now, and the changes of every team add up to the company's. Its state at
+`start` is compared whoever owned it then. Two more categories say when ownership moved a deal
+across the edge of the view:
+
+    reassigned in   open at `start` under an owner outside this view, inside it at `end`
+    reassigned out  open at `start` inside this view, owned outside it at `end`; its later
+                    changes count for its new owner, not here
+
+Stage orders are today's: if an admin reorders a process, "advanced" follows the new order.
+
+Cost: three queries, whatever the number of deals: the rows at `end`, the rows at `start`, and
+the `start` rows of deals reassigned into the view. Closed deals enter only if something
+happened to them in the period, so the rows read are about the open pipeline.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import F, Q
+
+from opportunities.history import as_of as events_as_of
+from opportunities.models import OpportunityStatus
+
+from .snapshot import Scope, deal_states, end_of_day
+
+OPEN, WON, LOST = OpportunityStatus.OPEN, OpportunityStatus.WON, OpportunityStatus.LOST
+ALL_STATUSES = (OPEN, WON, LOST)
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: str
+    legend: str
+    shows_delta: bool = False
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category("new", "New", "created in the period (even if already closed by its end)"),
+    Category("won", "Won", "closed won by the end of the period; open at its start or created since"),
+    Category("lost", "Lost", "closed lost by the end of the period; open at its start or created since"),
+    Category("advanced", "Advanced", "open at both ends and in a later stage at the end"),
+    Category("moved_back", "Moved back", "open at both ends and in an earlier stage at the end"),
+    Category(
+        "slipped",
+        "Slipped",
+        "open at the start and expected to close by the end of the period (overdue included), "
+        "still open at the end with the close date pushed after it",
+    ),
+    Category("amount_up", "Amount up", "open at both ends with a larger amount at the end", shows_delta=True),
+    Category("amount_down", "Amount down", "open at both ends with a smaller amount at the end", shows_delta=True),
+    Category("reopened", "Reopened", "closed at the start, open again at the end"),
+    Category("reassigned_in", "Reassigned in", "open at the start under an owner outside this view, inside it now"),
+    Category(
+        "reassigned_out",
+        "Reassigned out",
+        "open at the start in this view, owned outside it at the end (its changes count for the new owner)",
+    ),
+)
+CATEGORY_KEYS = tuple(c.key for c in CATEGORIES)
+
+
+@dataclass(frozen=True)
+class DealState:
+    """One deal at one moment, as replayed from its history."""
+
+    stage_id: int
+    stage_name: str
+    stage_key: tuple[int, int]
+    amount: Decimal
+    close: dt.date
+    owner_id: int
+    owner_name: str
+    status: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
+
+
+@dataclass
+class DealChange:
+    """A deal with its state at the start and at the end (None: not there, or not ours)."""
+
+    opp_id: int
+    name: str
+    account: str
+    created_at: dt.datetime
+    before: DealState | None
+    after: DealState | None
+    categories: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> DealState:
+        return self.after or self.before
+
+    @property
+    def amount(self) -> Decimal:
+        return self.current.amount
+
+    @property
+    def delta(self) -> Decimal | None:
+        if self.before is None or self.after is None:
+            return None
+        return self.after.amount - self.before.amount
+
+
+@dataclass
+class CategoryTotal:
+    category: Category
+    deals: list[DealChange] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.category.key
+
+    @property
+    def count(self) -> int:
+        return len(self.deals)
+
+    @property
+    def amount(self) -> Decimal:
+        """The deals' amounts at the end (reassigned out: at the start, the last we saw)."""
+        return sum((d.amount for d in self.deals), Decimal(0))
+
+    @property
+    def delta(self) -> Decimal | None:
+        if not self.category.shows_delta:
+            return None
+        return sum((d.delta for d in self.deals), Decimal(0))
+
+
+@dataclass
+class PipelineChanges:
+    start: dt.date
+    end: dt.date
+    totals: list[CategoryTotal]
+    open_at_start: tuple[int, Decimal]
+    open_at_end: tuple[int, Decimal]
+
+    def __getitem__(self, key: str) -> CategoryTotal:
+        for total in self.totals:
+            if total.key == key:
+                return total
+        raise KeyError(key)
+
+
+_ROW_FIELDS = (
+    "s_opp",
+    "s_stage",
+    "s_amount",
+    "s_close",
+    "s_owner",
+    "s_status",
+    "opportunity__name",
+    "opportunity__account__name",
+    "opportunity__created_at",
+    "state_stage__name",
+    "state_stage__order",
+    "state_owner__username",
+    "state_owner__first_name",
+    "state_owner__last_name",
+)
+
+
+def _event_states(qs):
+    """The `s_*` columns of `deal_states` for an event queryset not filtered by visibility
+    (the start rows of deals that are in the view at the end; see the module docstring)."""
+    return qs.annotate(
+        s_opp=F("opportunity_id"),
+        s_stage=F("state_stage_id"),
+        s_amount=F("state_amount"),
+        s_close=F("state_close_date"),
+        s_owner=F("state_owner_id"),
+        s_status=F("state_status"),
+    )
+
+
+def _state(row: dict) -> DealState:
+    full_name = f"{row['state_owner__first_name']} {row['state_owner__last_name']}".strip()
+    return DealState(
+        stage_id=row["s_stage"],
+        stage_name=row["state_stage__name"],
+        stage_key=(row["state_stage__order"], row["s_stage"]),
+        amount=row["s_amount"],
+        close=row["s_close"],
+        owner_id=row["s_owner"],
+        owner_name=full_name or row["state_owner__username"],
+        status=row["s_status"],
+    )
+
+
+def _categories(change: DealChange, *, start_at: dt.datetime, end: dt.date, before_in_view: bool) -> list[str]:
+    a, b = change.before, change.after
+    found = []
+    if b is None:
+        # In the view at the start, gone at the end: only ownership can do that.
+        return ["reassigned_out"] if a is not None and a.is_open and before_in_view else []
+    if change.created_at > start_at:
+        found.append("new")
+    if b.status in (WON, LOST) and (a is None or a.is_open):
+        found.append(b.status)
+    if b.is_open and a is not None and not a.is_open:
+        found.append("reopened")
+    if a is not None and a.is_open and b.is_open:
+        if b.stage_key > a.stage_key:
+            found.append("advanced")
+        elif b.stage_key < a.stage_key:
+            found.append("moved_back")
+        if a.close <= end < b.close:
+            found.append("slipped")
+        if b.amount > a.amount:
+            found.append("amount_up")
+        elif b.amount < a.amount:
+            found.append("amount_down")
+    if a is not None and a.is_open and not before_in_view:
+        found.append("reassigned_in")
+    return found
+
+
+def pipeline_changes(
+    user,
+    *,
+    start: dt.date,
+    end: dt.date,
+    process_id: int | None = None,
+    team_id: int | None = None,
+    owner_id: int | None = None,
+) -> PipelineChanges:
+    """Compare the pipeline `user` may see at the end of `start` with the one at the end of
+    `end`, narrowed to a process, a team and/or an owner. Three queries."""
+    if start > end:
+        raise ValueError("start must not be after end")
+    start_at = end_of_day(start)
+    filters = {"process_id": process_id, "team_id": team_id, "owner_id": owner_id}
+
+    # At the end: every deal open then, and the closed ones something happened to in the period
+    # (a deal closed long ago and untouched since cannot have changed).
+    at_end = deal_states(Scope(user, as_of=end, statuses=ALL_STATUSES, **filters)).filter(
+        Q(state_status=OPEN) | Q(created_at__gt=start_at)
+    )
+    end_ids = at_end.values("opportunity_id")
+    # At the start, in the view then: the open deals, and any deal still in the view at the end.
+    at_start = deal_states(Scope(user, as_of=start, statuses=ALL_STATUSES, **filters)).filter(
+        Q(state_status=OPEN) | Q(opportunity_id__in=end_ids)
+    )
+    # At the start, outside the view then, but in it at the end: reassigned in (see docstring).
+    arrived = _event_states(
+        events_as_of(start_at)
+        .filter(opportunity_id__in=end_ids)
+        .exclude(opportunity_id__in=at_start.values("opportunity_id"))
+    )
+
+    after_rows = {row["s_opp"]: row for row in at_end.values(*_ROW_FIELDS)}
+    before_rows = {row["s_opp"]: row for row in at_start.values(*_ROW_FIELDS)}
+    in_view_at_start = set(before_rows)
+    before_rows.update({row["s_opp"]: row for row in arrived.values(*_ROW_FIELDS)})
+
+    totals = {c.key: CategoryTotal(c) for c in CATEGORIES}
+    open_start = [r["s_amount"] for k, r in before_rows.items() if k in in_view_at_start and r["s_status"] == OPEN]
+    open_end = [r["s_amount"] for r in after_rows.values() if r["s_status"] == OPEN]
+    for opp_id in after_rows.keys() | before_rows.keys():
+        a_row, b_row = before_rows.get(opp_id), after_rows.get(opp_id)
+        row = b_row or a_row
+        change = DealChange(
+            opp_id=opp_id,
+            name=row["opportunity__name"],
+            account=row["opportunity__account__name"],
+            created_at=row["opportunity__created_at"],
+            before=_state(a_row) if a_row else None,
+            after=_state(b_row) if b_row else None,
+        )
+        change.categories = _categories(change, start_at=start_at, end=end, before_in_view=opp_id in in_view_at_start)
+        for key in change.categories:
+            totals[key].deals.append(change)
+    for total in totals.values():
+        if total.category.shows_delta:
+            total.deals.sort(key=lambda d: (-abs(d.delta), d.name.lower(), d.opp_id))
+        else:
+            total.deals.sort(key=lambda d: (-d.amount, d.name.lower(), d.opp_id))
+    return PipelineChanges(
+        start=start,
+        end=end,
+        totals=list(totals.values()),
+        open_at_start=(len(open_start), sum(open_start, Decimal(0))),
+        open_at_end=(len(open_end), sum(open_end, Decimal(0))),
+    )
