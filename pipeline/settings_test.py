@@ -13,3 +13,15 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 WHITENOISE_AUTOREFRESH = True
+
+# On SQLite the test database is a file, not Django's default in-memory one, so that the Celery
+# worker the end-to-end tests start (another process) works on the database the test wrote. One
+# file per run, in the temp directory, removed at exit: concurrent runs must not share it.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import atexit
+    import tempfile
+    from pathlib import Path
+
+    _test_db = Path(tempfile.gettempdir()) / f"lockstep-test-{os.getpid()}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(_test_db)}  # noqa: F405
+    atexit.register(lambda: [Path(f"{_test_db}{end}").unlink(missing_ok=True) for end in ("", "-wal", "-shm")])
