@@ -111,8 +111,8 @@ class _Controls(HTMLParser):
             self.ids.append(attrs["id"])
         if tag == "label":
             self.open_labels += 1
-            if attrs.get("for"):
-                self.label_for.add(attrs["for"])
+            if "for" in attrs:
+                self.label_for.add(attrs["for"] or "")
         elif tag in ("input", "select", "textarea"):
             if tag == "input" and (attrs.get("type") or "text").lower() in self.SKIP_TYPES:
                 return
@@ -126,7 +126,8 @@ class _Controls(HTMLParser):
 def assert_every_control_labelled(html: str) -> int:
     """Every visible control has a <label for=id>, an aria-label/-labelledby, or sits inside
     its <label> (implicit labelling, which assistive technology treats the same); ids are
-    unique; no label points at an id that does not exist. Returns the number of controls."""
+    unique; no label points at an id that does not exist (or at for=""). Returns the number of
+    controls."""
     parser = _Controls()
     parser.feed(html)
     unlabelled = [
@@ -143,7 +144,7 @@ def assert_every_control_labelled(html: str) -> int:
     duplicates = sorted({i for i in parser.ids if parser.ids.count(i) > 1})
     assert duplicates == [], f"duplicate ids: {duplicates}"
     dangling = sorted(parser.label_for - set(parser.ids))
-    assert dangling == [], f"labels for missing ids: {dangling}"
+    assert dangling == [], f"labels for missing (or empty) ids: {dangling}"
     return len(parser.controls)
 
 
