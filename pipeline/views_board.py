@@ -257,6 +257,7 @@ def board_move(request):
             "move_params": _filter_params(query),
             "live": True,
             "process": opp.process,
+            "oob_messages": True,  # clears an earlier "Moved …" from the message area
         }
         response = render(request, "pipeline/_board_card.html", context)
         return reswap(retarget(response, f"#card-{opp.pk}"), "outerHTML")
