@@ -12,7 +12,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ("#2f5bd3", "#9db4f0", "#1d7a46", "#b54708", "#7a5af8", "#5b6475")
-LABEL_WIDTH = 170
+LABEL_WIDTH = 200
 BAR_AREA = 380
 VALUE_WIDTH = 90
 BAR_HEIGHT = 14
@@ -36,7 +36,7 @@ def _fmt(value, unit: str) -> str:
     return f"{float(value):,.0f}"
 
 
-def _clip(text: str, limit: int = 26) -> str:
+def _clip(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

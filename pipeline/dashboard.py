@@ -41,6 +41,8 @@ from django.db.models import Count, DecimalField, Exists, F, OuterRef, Q, Sum
 from django.db.models.functions import TruncDate, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from opportunities.models import EventVerb, MilestoneCompletion, OpportunityEvent
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
@@ -135,6 +137,11 @@ class Filters:
     @property
     def moment(self) -> dt.datetime:
         return end_of_day(self.as_of) if self.as_of else self.now
+
+    @property
+    def sees_everything(self) -> bool:
+        """Whether the scope is every deal there is, so that filtering on it can be skipped."""
+        return self.user.is_admin and not (self.process_id or self.team_id or self.owner_id)
 
     def scope(self, statuses=("open",)) -> Scope:
         return Scope(
@@ -244,11 +251,11 @@ def _display(value, kind: str) -> str:
     if kind == "money":
         return f"{value:,.0f}"
     if kind == "pct":
-        return f"{value:.1f} %"
+        return f"{value:.1f}\u00a0%"
     if kind == "days":
         return f"{value:.1f}"
     if kind == "pp":
-        return f"{value:+.1f} pp"
+        return f"{value:+.1f}\u00a0pp"
     if kind == "date":
         return value.isoformat()
     return str(value)
@@ -267,16 +274,25 @@ class Table:
     chart: str = ""
 
     @property
-    def cells(self) -> list[list[tuple[str, bool]]]:
-        kinds = [(c.kind, c.numeric) for c in self.columns]
-        return [
-            [(_display(v, kind), numeric) for v, (kind, numeric) in zip(row, kinds, strict=True)] for row in self.rows
-        ]
-
-    @property
-    def display_rows(self) -> list[tuple[str | None, list[tuple[str, bool]]]]:
+    def body_html(self) -> SafeString:
+        """The table's rows as HTML. Built here rather than in a template loop: at a few
+        thousand cells a page, the template engine would cost more than the queries."""
+        numeric = [c.numeric for c in self.columns]
+        kinds = [c.kind for c in self.columns]
         links = self.links or [None] * len(self.rows)
-        return list(zip(links, self.cells, strict=True))
+        out = []
+        for link, row in zip(links, self.rows, strict=True):
+            head = escape(_display(row[0], kinds[0]))
+            if link:
+                head = f'<a href="{escape(link)}">{head}</a>'
+            cells = [f'<tr><th scope="row">{head}</th>']
+            for i in range(1, len(row)):
+                text = escape(_display(row[i], kinds[i]))
+                cells.append(f'<td class="num">{text}</td>' if numeric[i] else f"<td>{text}</td>")
+            cells.append("</tr>")
+            out.append("".join(cells))
+        # Every value went through escape(); the markup around it is ours.
+        return mark_safe("".join(out))  # noqa: S308
 
     def column(self, key: str) -> list:
         i = [c.key for c in self.columns].index(key)
@@ -442,13 +458,19 @@ class Dashboard:
         (ForecastCategory.PIPELINE.value, "Pipeline"),
     )
 
+    @cached_property
+    def _forecast_totals(self) -> dict:
+        """{(quarter, category): (deals, amount)} over everyone in view."""
+        totals: dict = {}
+        for (yq, category, _), (count, value) in self._forecast_cells.items():
+            n, amount = totals.get((yq, category), (0, ZERO))
+            totals[(yq, category)] = (n + count, amount + value)
+        return totals
+
     def _forecast_sum(self, yq, category, owner_id=None) -> tuple[int, Decimal]:
-        n, amount = 0, ZERO
-        for (q, cat, owner), (count, value) in self._forecast_cells.items():
-            if q == yq and cat == category and (owner_id is None or owner == owner_id):
-                n += count
-                amount += value
-        return n, amount
+        if owner_id is None:
+            return self._forecast_totals.get((yq, category), (0, ZERO))
+        return self._forecast_cells.get((yq, category, owner_id), (0, ZERO))
 
     @cached_property
     def forecast(self) -> Table:
@@ -515,24 +537,44 @@ class Dashboard:
     def conversion(self) -> Table:
         f = self.f
         lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
-        cohort = _states(f, ALL_STATUSES).filter(s_created__gte=lo, s_created__lte=hi).values("s_opp", "s_status")
-        cohort_sql, params = _sql(cohort)
+        scope, scope_params = "", []
+        if not f.sees_everything:
+            scope_sql, scope_params = _sql(_states(f, ALL_STATUSES).values("s_opp"))
+            scope = f"AND c.opportunity_id IN ({scope_sql})"
+        won_at = "MAX(CASE WHEN e.verb = %s THEN e.created_at END)"
+        reopened_at = "MAX(CASE WHEN e.verb = %s THEN e.created_at END)"
+        # One pass over the cohort's events up to the moment: the furthest stage each deal
+        # reached, and whether its last win is still standing (not undone by a later reopen).
         sql = f"""
-            SELECT d.process_id, d.furthest, d.s_status, COUNT(*) FROM (
-                SELECT c.s_opp, c.s_status, MAX(st.process_id) AS process_id, MAX(st."order") AS furthest
-                FROM ({cohort_sql}) c
-                JOIN {EVENTS} e ON e.opportunity_id = c.s_opp
-                JOIN {STAGES} st ON st.id = e.to_stage_id
-                WHERE e.verb IN (%s, %s) AND e.created_at >= %s AND e.created_at <= %s
-                GROUP BY c.s_opp, c.s_status
-            ) d GROUP BY d.process_id, d.furthest, d.s_status
+            SELECT d.process_id, d.furthest, d.won, COUNT(*) FROM (
+                SELECT c.opportunity_id,
+                       MAX(st.process_id) AS process_id,
+                       MAX(CASE WHEN e.verb IN (%s, %s) THEN st."order" END) AS furthest,
+                       CASE WHEN {won_at} IS NOT NULL AND ({reopened_at} IS NULL OR {won_at} > {reopened_at})
+                            THEN 1 ELSE 0 END AS won
+                FROM {EVENTS} c
+                JOIN {EVENTS} e ON e.opportunity_id = c.opportunity_id
+                LEFT JOIN {STAGES} st ON st.id = e.to_stage_id
+                WHERE c.verb = %s AND c.created_at >= %s AND c.created_at <= %s
+                  AND e.verb IN (%s, %s, %s, %s) AND e.created_at >= %s AND e.created_at <= %s
+                  {scope}
+                GROUP BY c.opportunity_id
+            ) d GROUP BY d.process_id, d.furthest, d.won
         """
-        # A cohort deal's events all happen after it was created, so the lower bound is safe
-        # and lets the database read only the period's events.
-        params += [EventVerb.CREATED.value, EventVerb.STAGE_MOVED.value, _db_datetime(lo), _db_datetime(f.moment)]
+        created, moved = EventVerb.CREATED.value, EventVerb.STAGE_MOVED.value
+        won, reopened = EventVerb.CLOSED_WON.value, EventVerb.REOPENED.value
+        lo_db = _db_datetime(lo)
+        # A cohort deal's events all happen after it was created, so the lower bound on `e` is
+        # safe and lets the database read only the period's events.
+        params = [
+            created, moved, won, reopened, won, reopened,
+            created, lo_db, _db_datetime(hi),
+            created, moved, won, reopened, lo_db, _db_datetime(f.moment),
+            *scope_params,
+        ]  # fmt: skip
         reached: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-        for process_id, furthest, status, n in _fetch(sql, params):
-            reached[process_id].append((furthest, status, n))
+        for process_id, furthest, is_won, n in _fetch(sql, params):
+            reached[process_id].append((furthest, "won" if is_won else "", n))
         table = Table(
             "conversion",
             "Conversion of the deals created in the period",
@@ -569,30 +611,34 @@ class Dashboard:
     def durations(self) -> Table:
         f = self.f
         lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
-        scope_sql, params = _sql(_states(f, ALL_STATUSES).values("s_opp"))
         pg = connection.vendor == "postgresql"
         days = (
-            "EXTRACT(EPOCH FROM (left_at - created_at)) / 86400.0"
+            "EXTRACT(EPOCH FROM (left_at - entered_at)) / 86400.0"
             if pg
-            else "(julianday(left_at) - julianday(created_at))"
+            else "(julianday(left_at) - julianday(entered_at))"
         )
         enter = ", ".join(["%s"] * len(ENTER_VERBS))
         leave = ", ".join(["%s"] * len(LEAVE_VERBS))
+        scope, params = "", []
+        if not f.sees_everything:
+            scope_sql, params = _sql(_states(f, ALL_STATUSES).values("s_opp"))
+            scope = f"AND x.opportunity_id IN ({scope_sql})"
+        # Each way out of a stage (a move, a close) in the period names the stage it left; the
+        # stay began at the deal's last way in before it. Reading from the period's exits keeps
+        # the work proportional to the period, not to the whole history.
         stays = f"""
-            SELECT to_stage_id AS stage_id, {days} AS days FROM (
-                SELECT e.verb, e.to_stage_id, e.created_at,
-                       LEAD(e.created_at) OVER (PARTITION BY e.opportunity_id ORDER BY e.created_at, e.id) AS left_at
-                FROM {EVENTS} e
-                WHERE e.verb IN ({enter}, {leave}) AND e.created_at <= %s
-                  AND e.opportunity_id IN (
-                      SELECT x.opportunity_id FROM {EVENTS} x
-                      WHERE x.verb IN ({leave}) AND x.created_at >= %s AND x.created_at <= %s)
-                  AND e.opportunity_id IN ({scope_sql})
-            ) ev
-            WHERE ev.verb IN ({enter}) AND ev.left_at >= %s AND ev.left_at <= %s
+            SELECT stage_id, {days} AS days FROM (
+                SELECT x.from_stage_id AS stage_id, x.created_at AS left_at,
+                       (SELECT MAX(e.created_at) FROM {EVENTS} e
+                        WHERE e.opportunity_id = x.opportunity_id AND e.verb IN ({enter})
+                          AND e.created_at <= x.created_at AND (e.created_at < x.created_at OR e.id < x.id)
+                       ) AS entered_at
+                FROM {EVENTS} x
+                WHERE x.verb IN ({leave}) AND x.created_at >= %s AND x.created_at <= %s {scope}
+            ) stay
+            WHERE entered_at IS NOT NULL
         """
-        lo_db, hi_db = _db_datetime(lo), _db_datetime(hi)
-        args = [*ENTER_VERBS, *LEAVE_VERBS, hi_db, *LEAVE_VERBS, lo_db, hi_db, *params, *ENTER_VERBS, lo_db, hi_db]
+        args = [*ENTER_VERBS, *LEAVE_VERBS, _db_datetime(lo), _db_datetime(hi), *params]
         stats: dict[int, tuple[int, float, float]] = {}
         if pg:
             sql = f"""SELECT stage_id, COUNT(*), AVG(days), percentile_cont(0.5) WITHIN GROUP (ORDER BY days)

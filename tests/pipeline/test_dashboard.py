@@ -335,6 +335,17 @@ def test_an_admin_sees_everyone(history, admin, now):
         ("Discover", 2, D(9000)),
         ("Propose", 1, D(5000)),
     ]
+    # E (the outsider's) joins the cohort and the stays.
+    assert rows(board.conversion, "stage", "entered", "next", "won") == [
+        ("Qualify", 6, 4, 2),
+        ("Discover", 4, 2, 1),
+        ("Propose", 2, None, 1),
+    ]
+    assert rows(board.durations, "stage", "stays", "median", "average") == [
+        ("Qualify", 7, 18.0, 22.57),  # 5, 10, 10, 18, 20, 24, 71
+        ("Discover", 3, 20.0, 20.0),  # 10, 20, 30
+        ("Propose", 1, 10.0, 10.0),
+    ]
 
 
 def test_the_process_filter(history, manager, now):
