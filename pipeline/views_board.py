@@ -8,9 +8,11 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
@@ -31,8 +33,6 @@ from .board import (
     visible_owners,
     visible_teams,
 )
-
-FILTERS = ("owner", "team", "quarter")
 
 
 class BoardFilterForm(forms.Form):
@@ -98,6 +98,24 @@ class BoardFilterForm(forms.Form):
         return self.cleaned_data.get(name) or None
 
 
+def _with_move_options(cards: list, stages: list) -> list:
+    """Give each card its move form's <option>s: the other stages, built once per stage."""
+    options = {
+        stage.pk: format_html_join("", '<option value="{}">{}</option>', [(s.pk, s.name) for s in stages if s != stage])
+        for stage in stages
+    }
+    for card in cards:
+        card.move_options = options.get(card.stage_id, "")
+    return cards
+
+
+def _move_hidden(request, query: BoardQuery) -> str:
+    """The hidden fields every card's move form shares — the CSRF token (what {% csrf_token %}
+    writes) and the board's filters, so the answer is the same board — built once per page."""
+    fields = [("csrfmiddlewaretoken", get_token(request)), *_filter_params(query, with_as_of=False)]
+    return format_html_join("", '<input type="hidden" name="{}" value="{}">', fields)
+
+
 def _partial(request) -> bool:
     return bool(request.htmx and not request.htmx.boosted)
 
@@ -141,18 +159,20 @@ def _board_context(request, query: BoardQuery, form: BoardFilterForm, **extra) -
     if query.process not in processes:
         processes.append(query.process)
     built = board_build(query, today=today)
+    if query.is_live:
+        _with_move_options([card for column in built.columns for card in column.cards], built.stages)
     context = {
         "board": built,
-        "stages": built.stages,
         "process": query.process,
         "processes": processes,
         "form": form,
         "filter_errors": form.problems(),
         "filter_query": urlencode(_filter_params(query)),
         "live_query": urlencode(_filter_params(query, with_as_of=False)),
-        "move_params": _filter_params(query, with_as_of=False),
+        "move_hidden": _move_hidden(request, query),
         "quarters": _quarter_choices(today),
         "live": query.is_live,
+        "move_url": reverse("board:move"),
     }
     context.update(extra)
     return context
@@ -180,19 +200,21 @@ def board_column(request, process_id: int, stage_id: int):
         offset = 0
     query, form = _board_query(request, request.GET, process)
     cards, has_more = column_cards(query, stage, offset=offset)
+    if query.is_live:
+        _with_move_options(cards, list(process.stages.order_by("order", "id")))
     context = {
         "process": process,
         "stage": stage,
-        "stages": list(process.stages.order_by("order", "id")) if query.is_live else [],
         "cards": cards,
         "offset": offset,
         "next_offset": offset + len(cards) if has_more else None,
         "previous_offset": max(0, offset - CARDS_PER_COLUMN) if offset else None,
         "filter_errors": form.problems(),
         "filter_query": urlencode(_filter_params(query)),
-        "move_params": _filter_params(query, with_as_of=False),
+        "move_hidden": _move_hidden(request, query),
         "live": query.is_live,
         "as_of": query.as_of,
+        "move_url": reverse("board:move"),
         # On the column's own page there is no board to swap: its move forms post plainly.
         "standalone": not _partial(request),
     }
@@ -251,10 +273,11 @@ def board_move(request):
         return redirect(f"{url}?{params}" if params else url)
     if refusal:
         card = live_card(opp, user=request.user, refusal=refusal)
+        _with_move_options([card], list(opp.process.stages.order_by("order", "id")))
         context = {
             "card": card,
-            "stages": list(opp.process.stages.order_by("order", "id")),
-            "move_params": _filter_params(query),
+            "move_url": reverse("board:move"),
+            "move_hidden": _move_hidden(request, query),
             "live": True,
             "process": opp.process,
             "oob_messages": True,  # clears an earlier "Moved …" from the message area
