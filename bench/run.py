@@ -1,0 +1,286 @@
+"""Benchmark: a large seeded PostgreSQL database, and the time and queries of the main pages.
+
+    .venv/bin/python bench/run.py        (or `make bench`; not part of the test suite)
+
+Creates (or recreates) the database named by BENCH_DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/lockstep_bench), migrates it and seeds BENCH_OPPORTUNITIES
+(default 100000) opportunities with `manage.py seed_demo`, unless it already holds exactly that
+many, which makes re-runs fast. Then it requests each page with Django's test client, signed in
+as the demo rep with the most open deals (and as a manager), BENCH_WARMUP times (default 3)
+before timing BENCH_REPEAT requests (default 30), and prints one `name = value` line per figure:
+the median time in milliseconds and the number of SQL queries of one request. Lines starting
+with `#` are remarks.
+
+A section is a function decorated with @section that takes the Bench and returns its figures;
+add one per page or job (board, dashboard, sweep) and it runs after the others.
+"""
+
+import io
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/lockstep_bench"
+TARGET_P50_MS = 50
+
+
+def configure() -> str:
+    """Environment for production-like settings against the benchmark database."""
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
+    os.environ["DATABASE_URL"] = url
+    os.environ["DEBUG"] = "0"
+    os.environ["LOCKSTEP_INSECURE_DEV_KEY"] = "1"
+    os.environ["SECURE_HTTPS"] = "0"
+    os.environ["STATIC_MANIFEST"] = "0"
+    hosts = [h for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",") if h]
+    os.environ["ALLOWED_HOSTS"] = ",".join(dict.fromkeys([*hosts, "testserver"]))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "pipeline.settings"
+    return url
+
+
+def say(message: str) -> None:
+    print(f"# {message}", flush=True)  # noqa: T201 — a command-line script
+
+
+def figure(name: str, value) -> None:
+    print(f"{name} = {value}", flush=True)  # noqa: T201
+
+
+# --- the database -----------------------------------------------------------------------------------
+
+
+def prepare_database(url: str, wanted: int) -> bool:
+    """Make sure the database exists; True if it must be (re)seeded."""
+    import psycopg2
+    from psycopg2 import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name:
+        raise SystemExit(f"BENCH_DATABASE_URL has no database name: {url}")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    admin = psycopg2.connect(maintenance)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            exists = cursor.fetchone() is not None
+        if exists:
+            held = _opportunity_count(url)
+            if held == wanted:
+                say(
+                    f"{name} already holds {held:,} opportunities: not reseeding "
+                    "(drop the database to force a fresh seed)"
+                )
+                return False
+            say(f"{name} holds {held:,} opportunities, not {wanted:,}: recreating it")
+            with admin.cursor() as cursor:
+                cursor.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        else:
+            say(f"creating {name}")
+        with admin.cursor() as cursor:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+    finally:
+        admin.close()
+
+
+def _opportunity_count(url: str) -> int:
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('opportunities_opportunity') IS NOT NULL")
+            if not cursor.fetchone()[0]:
+                return 0
+            cursor.execute("SELECT count(*) FROM opportunities_opportunity")
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+def vacuum() -> None:
+    """VACUUM (ANALYZE), as autovacuum soon would on a live database: right after a bulk load the
+    visibility map is empty, so index-only scans (the deal counts) would still read the heap."""
+    from django.db import connection
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+    say(f"VACUUM (ANALYZE) took {time.perf_counter() - started:.1f} s")
+
+
+# --- measuring ----------------------------------------------------------------------------------------
+
+SECTIONS: list[Callable] = []
+
+
+def section(function: Callable) -> Callable:
+    SECTIONS.append(function)
+    return function
+
+
+class Bench:
+    """The personas and the measuring helpers every section uses."""
+
+    def __init__(self, *, warmup: int, repeat: int):
+        from django.contrib.auth import get_user_model
+        from django.db.models import Count, Q
+
+        from pipeline.models import Role
+
+        self.warmup = warmup
+        self.repeat = repeat
+        users = get_user_model().objects
+        # The rep with the most open deals: the heaviest "my deals" list there is.
+        self.rep = (
+            users.filter(role=Role.REP, is_active=True)
+            .annotate(open_deals=Count("opportunities", filter=Q(opportunities__status="open")))
+            .order_by("-open_deals", "pk")
+            .first()
+        )
+        # A manager of the rep's team, so that the manager sees the rep's deals.
+        self.manager = (
+            users.filter(role=Role.MANAGER, is_active=True)
+            .annotate(manages_rep=Count("managed_teams", filter=Q(managed_teams=self.rep.team_id) if self.rep else Q()))
+            .order_by("-manages_rep", "pk")
+            .first()
+        )
+        if self.rep is None or self.manager is None:
+            raise SystemExit("The database has no demo rep or manager; was it seeded with seed_demo?")
+        say(f"rep: {self.rep.username} ({self.rep.open_deals:,} open deals); manager: {self.manager.username}")
+        self._clients = {}
+
+    def client(self, user):
+        from django.test import Client
+
+        if user.pk not in self._clients:
+            client = Client()
+            client.force_login(user)
+            self._clients[user.pk] = client
+        return self._clients[user.pk]
+
+    def page(self, name: str, url: str, user) -> dict:
+        """`name`_p50_ms and `name`_queries for GET `url` as `user`."""
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client = self.client(user)
+        try:
+            for _ in range(self.warmup):
+                self._get(client, url)
+            with CaptureQueriesContext(connection) as queries:
+                self._get(client, url)
+            # Count now: the next request's request_started signal empties the query log.
+            n_queries = len(queries)
+            timings, cpu = [], []
+            for _ in range(self.repeat):
+                started, started_cpu = time.perf_counter(), time.process_time()
+                self._get(client, url)
+                timings.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - started_cpu)
+        except Exception as exc:  # a page that fails must not stop the other figures
+            say(f"{name}: {url} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+            return {f"{name}_p50_ms": "n/a", f"{name}_queries": "n/a", f"{name}_cpu_p50_ms": "n/a"}
+        p50 = statistics.median(timings) * 1000
+        if p50 > TARGET_P50_MS:
+            say(f"{name}: p50 {p50:.1f} ms is over the {TARGET_P50_MS} ms target ({url})")
+        # CPU of this process (Django, not PostgreSQL) per request: steadier than wall time when
+        # the machine is shared.
+        cpu_p50 = statistics.median(cpu) * 1000
+        return {f"{name}_p50_ms": f"{p50:.1f}", f"{name}_queries": n_queries, f"{name}_cpu_p50_ms": f"{cpu_p50:.1f}"}
+
+    @staticmethod
+    def _get(client, url: str):
+        response = client.get(url)
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}")
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()
+        return response
+
+
+@section
+def my_deals(bench: Bench) -> dict:
+    from django.urls import reverse
+
+    return bench.page("my_deals", reverse("opportunities:my_deals"), bench.rep)
+
+
+@section
+def opportunity_page(bench: Bench) -> dict:
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from opportunities.models import Opportunity
+
+    # The rep's deal with the longest history.
+    opp = (
+        Opportunity.objects.filter(owner=bench.rep)
+        .annotate(n_events=Count("events"))
+        .order_by("-n_events", "pk")
+        .first()
+    )
+    say(f"opportunity: #{opp.pk} with {opp.n_events} events")
+    figures = bench.page("opportunity_page", reverse("opportunities:detail", args=[opp.pk]), bench.rep)
+    figures.update(
+        bench.page("opportunity_page_manager", reverse("opportunities:detail", args=[opp.pk]), bench.manager)
+    )
+    return figures
+
+
+@section
+def account_page(bench: Bench) -> dict:
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from opportunities.models import Account
+
+    account = Account.objects.annotate(n_deals=Count("opportunities")).order_by("-n_deals", "pk").first()
+    say(f"account: #{account.pk} with {account.n_deals} deals")
+    figures = bench.page("account_page", reverse("opportunities:account_detail", args=[account.pk]), bench.rep)
+    figures.update(
+        bench.page("account_page_manager", reverse("opportunities:account_detail", args=[account.pk]), bench.manager)
+    )
+    return figures
+
+
+def main() -> int:
+    url = configure()
+    wanted = int(os.environ.get("BENCH_OPPORTUNITIES", "100000"))
+    warmup = int(os.environ.get("BENCH_WARMUP", "3"))
+    repeat = int(os.environ.get("BENCH_REPEAT", "30"))
+    reseed = prepare_database(url, wanted)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if reseed:
+        say(f"seeding {wanted:,} opportunities…")
+        started = time.perf_counter()
+        call_command("seed_demo", opportunities=wanted, quiet=True, stdout=io.StringIO())
+        figure("seed_s", f"{time.perf_counter() - started:.1f}")
+
+    vacuum()
+    say("load average before measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    bench = Bench(warmup=warmup, repeat=repeat)
+    for function in SECTIONS:
+        for name, value in function(bench).items():
+            figure(name, value)
+    say("load average after measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
