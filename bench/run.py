@@ -253,6 +253,20 @@ def account_page(bench: Bench) -> dict:
     return figures
 
 
+@section
+def sweep(bench: Bench) -> dict:
+    """The pipeline-health sweep, on its own database of BENCH_SWEEP_OPPORTUNITIES deals
+    (1,000,000; seeded once, which takes long): see bench/sweep.py for what each figure measures."""
+    from bench import sweep as sweep_bench
+
+    names = ["sweep_s", "sweep_reference_sql_s", "sweep_ratio", "sweep_noop_s", "sweep_tasks_enqueued"]
+    try:
+        return sweep_bench.run(emit=lambda line: None)
+    except Exception as exc:  # like a failing page, a failing sweep must not stop the other figures
+        say(f"sweep: failed: {type(exc).__name__}: {exc}")
+        return dict.fromkeys(names, "n/a")
+
+
 def main() -> int:
     url = configure()
     wanted = int(os.environ.get("BENCH_OPPORTUNITIES", "100000"))

@@ -1,0 +1,268 @@
+"""Pipeline-health sweep benchmark, on PostgreSQL with BENCH_SWEEP_OPPORTUNITIES deals (1,000,000).
+
+`bench/run.py` calls `run()`; `python bench/sweep.py` runs it alone. Figures, one per line:
+
+    sweep_s                 the full sweep from no flags at all: every flag and notification is
+                            deleted first (and the tables vacuumed), so the sweep opens every flag
+                            the pipeline needs and notifies everyone: the most work a sweep does
+    sweep_reference_sql_s   `health.expected_open_flags_sql()` run once at the same `now`, every
+                            row fetched: the cost of merely computing that same flag set (best of
+                            3, after one warm-up run, so both sides run with warm caches)
+    sweep_ratio             sweep_s / sweep_reference_sql_s (target: at most 1.2)
+    sweep_noop_s            the sweep repeated straight away, when nothing changed (target: < 1 s)
+    sweep_tasks_enqueued    Celery tasks published while the sweep task ran (must not grow with
+                            the data; the sweep is set-based, no task per deal)
+
+plus context lines (sweep_opportunities, sweep_open_opportunities, sweep_flags_opened,
+sweep_notifications, sweep_noop_changes). Everything runs through the real code: the task
+`pipeline.tasks.sweep_pipeline` executed in this process (`apply()`), with Celery publishing
+for real to an in-memory broker so that any task it enqueued would be counted.
+
+The database is a separate one, `lockstep_bench_1m` for 1,000,000 deals
+(`lockstep_bench_sweep_<N>` otherwise; BENCH_SWEEP_DATABASE_URL overrides), seeded once with
+`manage.py seed_demo --opportunities N` when missing or incomplete (deterministic; at 1,000,000
+it takes a long while); later runs reuse it. The PostgreSQL server defaults to
+postgres://postgres@127.0.0.1:5432 (BENCH_PG_URL overrides).
+
+`python bench/sweep.py --explain` also prints EXPLAIN (ANALYZE, BUFFERS) of the reference SQL
+and of each statement of a sweep from no flags (run in a transaction that is rolled back).
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OPPORTUNITIES = 1_000_000
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"bench/sweep: {message}\n")
+
+
+def _line(text: str) -> None:
+    sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()
+
+
+def _opportunities() -> int:
+    return int(os.environ.get("BENCH_SWEEP_OPPORTUNITIES", DEFAULT_OPPORTUNITIES))
+
+
+def database_url(opportunities: int | None = None) -> str:
+    if os.environ.get("BENCH_SWEEP_DATABASE_URL"):
+        return os.environ["BENCH_SWEEP_DATABASE_URL"]
+    n = opportunities or _opportunities()
+    server = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+    name = "lockstep_bench_1m" if n == DEFAULT_OPPORTUNITIES else f"lockstep_bench_sweep_{n}"
+    return f"{server}/{name}"
+
+
+def _environment(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "REDIS_URL"}}
+    env.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="pipeline.settings",
+        LOCKSTEP_INSECURE_DEV_KEY="1",
+        DEBUG="0",
+        SECURE_HTTPS="0",
+        STATIC_MANIFEST="0",
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def _manage(url: str, *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=_environment(url), check=True)
+
+
+def _ensure_database(url: str, opportunities: int) -> None:
+    """Create, migrate and seed the bench database unless it already holds the demo data."""
+    import psycopg2
+
+    server, name = url.rsplit("/", 1)
+    admin = psycopg2.connect(f"{server}/postgres")
+    admin.autocommit = True  # CREATE DATABASE cannot run in a transaction
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone() is None:
+                _say(f"creating {name}")
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
+    _manage(url, "migrate", "--noinput", "-v", "0")
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM opportunities_opportunity")
+            (present,) = cursor.fetchone()
+    finally:
+        conn.close()
+    if present == 0:
+        _say(f"seeding {name} with {opportunities:,} opportunities (slow)…")
+        started = time.monotonic()
+        _manage(url, "seed_demo", "--quiet", "--opportunities", str(opportunities))
+        _say(f"seeded in {time.monotonic() - started:.0f} s")
+    elif present != opportunities:
+        _say(
+            f"{name} holds {present:,} opportunities, not {opportunities:,}; "
+            "measuring what is there (drop the database to reseed)"
+        )
+
+
+def run(emit=_line) -> dict[str, str]:
+    """Seed if needed, measure in a child process (its own Django settings and database), and
+    hand each `name = value` line to `emit`."""
+    opportunities = _opportunities()
+    url = database_url(opportunities)
+    _ensure_database(url, opportunities)
+    output = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--measure"],
+        cwd=ROOT,
+        env=_environment(url),
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    figures = {}
+    for line in output.splitlines():
+        name, sep, value = line.partition(" = ")
+        if sep and name.startswith("sweep_"):
+            emit(line)
+            figures[name] = value.strip()
+    return figures
+
+
+# --- inside the child process: Django is set up for the bench database ---------------------------
+
+
+def _reset_flags(cursor) -> None:
+    cursor.execute("TRUNCATE pipeline_notification, pipeline_flag RESTART IDENTITY")
+
+
+def _time_reference(now) -> tuple[float, int]:
+    from django.db import connection
+
+    from pipeline import health
+
+    sql, params = health.expected_open_flags_sql(now=now)
+    timings, rows = [], 0
+    with connection.cursor() as cursor:
+        for attempt in range(4):
+            started = time.perf_counter()
+            cursor.execute(sql, params)
+            rows = len(cursor.fetchall())
+            if attempt:  # the first run only warms the caches
+                timings.append(time.perf_counter() - started)
+    return min(timings), rows
+
+
+def _sweep_counting_tasks():
+    """Run the sweep task in this process, as the worker would (it sweeps as of its own now);
+    count what it publishes to the (in-memory) broker."""
+    from celery.signals import before_task_publish
+
+    from pipeline import celery_app
+    from pipeline.tasks import sweep_pipeline
+
+    published = []
+
+    def count(sender=None, **kwargs):
+        published.append(sender)
+
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.broker_url = "memory://"
+    before_task_publish.connect(count, weak=False)
+    try:
+        started = time.perf_counter()
+        result = sweep_pipeline.apply(throw=True).get()
+        elapsed = time.perf_counter() - started
+    finally:
+        before_task_publish.disconnect(count)
+    return elapsed, result, len(published)
+
+
+def measure() -> None:
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.utils import timezone
+
+    from opportunities.models import Opportunity, OpportunityStatus
+
+    assert connection.vendor == "postgresql", "the sweep benchmark runs on PostgreSQL"
+    with connection.cursor() as cursor:
+        _reset_flags(cursor)
+        # Planner statistics as autovacuum would have them in production (seed_demo loads with
+        # COPY and may leave none), and an empty flag table's, since it is empty.
+        cursor.execute("VACUUM ANALYZE")
+    now = timezone.now()
+    reference_s, expected_rows = _time_reference(now)
+
+    sweep_s, first, enqueued = _sweep_counting_tasks()
+    noop_s, second, enqueued_noop = _sweep_counting_tasks()
+
+    _line(f"sweep_opportunities = {Opportunity.objects.count()}")
+    _line(f"sweep_open_opportunities = {Opportunity.objects.filter(status=OpportunityStatus.OPEN).count()}")
+    _line(f"sweep_flags_opened = {sum(first['opened'].values())}")
+    _line(f"sweep_expected_flags = {expected_rows}")
+    _line(f"sweep_notifications = {first['notified']}")
+    _line(f"sweep_s = {sweep_s:.3f}")
+    _line(f"sweep_reference_sql_s = {reference_s:.3f}")
+    _line(f"sweep_ratio = {sweep_s / reference_s:.2f}")
+    _line(f"sweep_noop_s = {noop_s:.3f}")
+    noop_changes = sum(second["opened"].values()) + sum(second["resolved"].values())
+    _line(f"sweep_noop_changes = {noop_changes}")
+    _line(f"sweep_tasks_enqueued = {max(enqueued, enqueued_noop)}")
+
+
+def explain() -> None:
+    """EXPLAIN ANALYZE of the reference SQL and of each sweep statement, from no flags, rolled back."""
+    import django
+
+    django.setup()
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from pipeline import health
+
+    now = timezone.now()
+    sql, params = health.expected_open_flags_sql(now=now)
+    statements = [("reference", sql)]
+    try:
+        from pipeline import services
+
+        statements += [
+            ("resolve", services._resolve_sql(sql)),
+            ("refresh", services._refresh_sql(sql)),
+            ("open", services._open_sql(sql)),
+            ("notify", services._NOTIFY_SQL),
+        ]
+    except AttributeError as exc:  # the sweep's statements were renamed: explain the reference only
+        _line(f"(sweep statements not found: {exc})")
+    prefix, suffix = services._deal_url_parts()
+    params.update(url_prefix=prefix, url_suffix=suffix)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _reset_flags(cursor)
+        for name, statement in statements:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", params)
+            _line(f"--- {name}")
+            _line("\n".join(row[0] for row in cursor.fetchall()))
+        transaction.set_rollback(True)
+
+
+if __name__ == "__main__":
+    if "--measure" in sys.argv or "--explain" in sys.argv:
+        sys.path.insert(0, str(ROOT))
+        (measure if "--measure" in sys.argv else explain)()
+    else:
+        url = database_url()
+        _ensure_database(url, _opportunities())
+        env = _environment(url)
+        for flag in ("--measure", "--explain") if "--with-explain" in sys.argv else ("--measure",):
+            subprocess.run([sys.executable, __file__, flag], cwd=ROOT, env=env, check=True)
