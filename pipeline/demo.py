@@ -17,6 +17,7 @@ import json
 import queue
 import random
 import threading
+import time
 import unicodedata
 from collections import Counter
 from json.encoder import encode_basestring as _json_string
@@ -1272,8 +1273,12 @@ class DemoBuilder:
         self.n_opps = max(0, opportunities)
         self.n_accounts = max(10, self.n_opps // 2)
         self.now = now or timezone.now()
-        self.log = log or (lambda message: None)
+        self._log = log or (lambda message: None)
         self.counts: Counter = Counter()
+        self.started = time.monotonic()
+
+    def log(self, message: str) -> None:
+        self._log(f"{message} ({time.monotonic() - self.started:.0f} s)")
 
     def pick(self, seq):
         return seq[int(self.rnd.random() * len(seq))]

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Q
 
+from opportunities import services
 from opportunities.history import event_states_rebuild
 from opportunities.models import (
     Account,
@@ -232,9 +233,24 @@ def test_the_same_seed_gives_the_same_data(now):
     assert _digest() != first
 
 
-def test_only_open_deals_have_open_flags_of_time(seeded):
+def test_nothing_is_dated_after_now(seeded):
     # Nothing in the seeded history lies in the future.
     assert not OpportunityEvent.objects.filter(created_at__gt=seeded).exists()
     assert not Activity.objects.filter(Q(occurred_at__gt=seeded) | Q(created_at__gt=seeded)).exists()
     assert not NextStep.objects.filter(created_at__gt=seeded).exists()
     assert not Opportunity.objects.filter(closed_on__gt=seeded.date()).exists()
+
+
+def test_the_services_carry_on_from_the_seeded_history(seeded):
+    opp = Opportunity.objects.filter(status="open", next_step__isnull=False).select_related("owner").first()
+    version = opp.version
+    step = services.next_step_complete(
+        opp, actor=opp.owner, next_description="Send the recap", next_due_date=seeded.date()
+    )
+    opp.refresh_from_db()
+    assert opp.next_step == step and opp.version == version + 1
+    reason = LostReason.objects.get(name="Timing")
+    services.opportunity_close_lost(opp, actor=opp.owner, reason=reason, notes="Budget moved to next year.")
+    last = OpportunityEvent.objects.filter(opportunity=opp).order_by("-created_at", "-id").first()
+    assert last.verb == "closed_lost" and last.state_status == "lost"
+    assert NextStep.objects.filter(opportunity=opp, completed_at__isnull=True).count() == 0
