@@ -86,7 +86,7 @@ class Worker:
         if self.process.poll() is None:
             self.process.terminate()
             with suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=3)
+                self.process.wait(timeout=1.5)
         os.killpg(self.process.pid, signal.SIGKILL)  # the beat and pool processes, if left
         self.process.wait(timeout=10)
 
