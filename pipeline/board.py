@@ -3,9 +3,9 @@
 Everything is read from `pipeline.snapshot.deal_states`, so the live board and the board "as of
 <date>" are the same queries over the same `s_*` columns, and the as-of board is rebuilt from the
 event history rather than from today's rows. A board costs a fixed number of queries whatever
-the number of stages or deals: the stages, one grouped query for every column's totals, one
-ranked query for the first cards of every column (ROW_NUMBER() per stage), and — live only —
-one for the cards' open flags.
+the number of stages or deals: the stages; one pass over the pipeline that ranks every column's
+deals (ROW_NUMBER() per stage) and totals each column with window aggregates; the few cards kept,
+by primary key; and — live only — their open flags.
 """
 
 import datetime as dt
@@ -15,7 +15,9 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Window
+from django.contrib.postgres.fields import DateTimeRangeField
+from django.db import connection
+from django.db.models import Count, DecimalField, F, Func, Prefetch, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +26,7 @@ from opportunities.models import Opportunity, OpportunityStatus
 from stages.models import SalesProcess, Stage
 
 from .models import Flag, Team
-from .snapshot import Scope, deal_states
+from .snapshot import Scope, deal_states, end_of_day
 
 CARDS_PER_COLUMN = 25
 # Cards closing soonest come first, the biggest first among equals; the id keeps pages stable.
@@ -106,6 +108,8 @@ class BoardQuery:
     def states(self) -> QuerySet:
         """The deals on this board: `deal_states` rows, narrowed to the close quarter."""
         qs = deal_states(self.scope())
+        if self.as_of is not None and connection.vendor == "postgresql":
+            qs = _alive_at(qs, end_of_day(self.as_of))
         if self.quarter:
             start, end = quarter_bounds(self.quarter)
             qs = qs.filter(s_close__gte=start, s_close__lte=end)
@@ -130,6 +134,18 @@ def money(value) -> str:
 
 
 STEP_LABELS = {"none": "No next step", "overdue": "Step overdue", "today": "Step due today", "later": "Step planned"}
+
+
+def _alive_at(events: QuerySet, moment: dt.datetime) -> QuerySet:
+    """The same rows, also asked for as "the state interval contains `moment`" on PostgreSQL.
+
+    `created_at <= T < valid_to` (or no valid_to yet) is two open-ended ranges to a B-tree: for a
+    day a month back it walks every event since then (hundreds of thousands at 100,000 deals) to
+    find the tens of thousands alive at T. The same condition as a range containment is answered
+    by the GiST index on open intervals (pipeline migration 0004) directly, index-only.
+    """
+    interval = Func(F("created_at"), F("valid_to"), function="tstzrange", output_field=DateTimeRangeField())
+    return events.alias(s_interval=interval).filter(s_interval__contains=moment)
 
 
 # --- what the board shows -------------------------------------------------------------------------
@@ -263,45 +279,41 @@ def _card(query: BoardQuery, row, today: dt.date) -> Card:
     )
 
 
-def column_totals(query: BoardQuery) -> dict[int, tuple[int, Decimal, Decimal]]:
-    """stage id → (deals, total amount, weighted amount) for every column, in one grouped query."""
-    rows = (
+def _ranked(query: BoardQuery, per_column: int) -> list[tuple]:
+    """(row id, stage id, column count, column total, Σ amount × probability) for the first
+    `per_column` deals of every column, in one statement whatever the number of stages.
+
+    Each column's totals are window aggregates over the whole column, computed in the same scan
+    that ranks its deals (ROW_NUMBER() per stage) before the ranks are cut at `per_column`: one
+    pass over the pipeline, live or rebuilt from the event history, instead of one for the totals
+    and one for the cards.
+    """
+    column = {"partition_by": [F("s_stage")]}
+    return list(
         query.states()
         .order_by()
-        .values("s_stage")
         .annotate(
-            n=Count("s_opp"),
-            total=Sum("s_amount", output_field=_MONEY),
+            rank=Window(RowNumber(), order_by=list(CARD_ORDER), **column),
+            col_count=Window(Count("s_opp"), **column),
+            col_total=Window(Sum("s_amount"), output_field=_MONEY, **column),
             # Σ amount × probability, divided once at the end: no rounding per deal.
-            weighted=Sum(F("s_amount") * F("s_prob"), output_field=_MONEY),
+            col_weighted=Window(Sum(F("s_amount") * F("s_prob")), output_field=_MONEY, **column),
         )
-    )
-    return {
-        r["s_stage"]: (
-            r["n"],
-            Decimal(r["total"] or 0).quantize(_CENTS),
-            (Decimal(r["weighted"] or 0) / 100).quantize(_CENTS),
-        )
-        for r in rows
-    }
-
-
-def first_cards(query: BoardQuery, per_column: int = CARDS_PER_COLUMN, *, today: dt.date | None = None) -> list[Card]:
-    """The first `per_column` cards of every column, in one ranked query whatever the stages."""
-    today = today or timezone.localdate()
-    ranked = (
-        query.states()
-        .annotate(rank=Window(RowNumber(), partition_by=[F("s_stage")], order_by=list(CARD_ORDER)))
         .filter(rank__lte=per_column)
+        .values_list("pk", "s_stage", "col_count", "col_total", "col_weighted")
     )
-    # Rank over the narrow rows only, then join the card's relations to the few rows kept.
-    rows = _with_relations(query, ranked.model.objects.filter(pk__in=ranked.values("pk")))
+
+
+def _cards(query: BoardQuery, ids: list[int], today: dt.date) -> list[Card]:
+    """The cards of these rows, with what they show, in board order. Fetched by primary key in a
+    second statement: joined inside the ranking, the relations would be read for every deal."""
+    rows = _with_relations(query, query.states().model.objects.filter(pk__in=ids))
     order = (
         ("expected_close_date", "-amount", "id")
         if query.is_live
         else ("state_close_date", "-state_amount", "opportunity_id")
     )
-    return [_card(query, row, today) for row in rows.order_by(*order)]
+    return [_card(query, row, today) for row in rows.order_by(*order)] if ids else []
 
 
 def column_cards(
@@ -315,10 +327,15 @@ def column_cards(
 
 
 def board_build(query: BoardQuery, *, per_column: int = CARDS_PER_COLUMN, today: dt.date | None = None) -> Board:
+    """Every column's count, total and weighted amount, and its first `per_column` cards."""
     stages = list(query.process.stages.order_by("order", "id"))
-    totals = column_totals(query)
+    ranked = _ranked(query, per_column)
+    totals = {
+        stage: (count, Decimal(total or 0).quantize(_CENTS), (Decimal(weighted or 0) / 100).quantize(_CENTS))
+        for _, stage, count, total, weighted in ranked
+    }
     by_stage: dict[int, list[Card]] = {}
-    for card in first_cards(query, per_column, today=today):
+    for card in _cards(query, [row[0] for row in ranked], today or timezone.localdate()):
         by_stage.setdefault(card.stage_id, []).append(card)
     columns = []
     for stage in stages:

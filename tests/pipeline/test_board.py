@@ -326,6 +326,20 @@ def test_the_board_as_of_a_day_is_read_only(client_for, owner, process, now):
     assert columns(before)["Qualify"] == (0, Decimal("0.00"), Decimal("0.00"))
 
 
+def test_the_as_of_board_asks_for_live_intervals_the_way_the_index_answers(owner, process, now):
+    """On PostgreSQL the as-of rows are also asked for as "interval contains the moment", which
+    the GiST index of migration pipeline 0004 answers; SQLite keeps the plain comparisons."""
+    with CaptureQueriesContext(connection) as ctx:
+        board_build(BoardQuery(user=owner, process=process, as_of=(now - DAY).date()))
+    ranked = next(q["sql"] for q in ctx.captured_queries if "ROW_NUMBER" in q["sql"].upper())
+    assert ("tstzrange" in ranked) == (connection.vendor == "postgresql")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'event_open_interval_gist'")
+            (definition,) = cursor.fetchone()
+        assert "USING gist (tstzrange(created_at, valid_to))" in definition
+
+
 # --- query counts ------------------------------------------------------------------------------------------
 
 
