@@ -32,16 +32,18 @@ across the edge of the view:
 
 Stage orders are today's: if an admin reorders a process, "advanced" follows the new order.
 
-Cost: three queries, whatever the number of deals: the rows at `end`, the rows at `start`, and
-the `start` rows of deals reassigned into the view. Closed deals enter only if something
-happened to them in the period, so the rows read are about the open pipeline.
+Cost: at most four queries, whatever the number of deals, each reading one slice of the
+state-interval index: the deals open at `end`; those closed at `end` with an event in the period
+(a deal closed earlier and untouched since cannot have changed); the deals open at `start`; and
+the `start` state of the few deals of `end` not among those (closed then, or reassigned in),
+skipped when there are none. So the rows read are about the open pipeline, not all history.
 """
 
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import F
 
 from opportunities.history import as_of as events_as_of
 from opportunities.models import OpportunityStatus
@@ -49,7 +51,6 @@ from opportunities.models import OpportunityStatus
 from .snapshot import Scope, deal_states, end_of_day
 
 OPEN, WON, LOST = OpportunityStatus.OPEN, OpportunityStatus.WON, OpportunityStatus.LOST
-ALL_STATUSES = (OPEN, WON, LOST)
 
 
 @dataclass(frozen=True)
@@ -201,44 +202,48 @@ def _event_states(qs):
     )
 
 
-def _state(row: dict) -> DealState:
-    full_name = f"{row['state_owner__first_name']} {row['state_owner__last_name']}".strip()
+def _state(row) -> DealState:
+    full_name = f"{row.state_owner__first_name} {row.state_owner__last_name}".strip()
     return DealState(
-        stage_id=row["s_stage"],
-        stage_name=row["state_stage__name"],
-        stage_key=(row["state_stage__order"], row["s_stage"]),
-        amount=row["s_amount"],
-        close=row["s_close"],
-        owner_id=row["s_owner"],
-        owner_name=full_name or row["state_owner__username"],
-        status=row["s_status"],
+        stage_id=row.s_stage,
+        stage_name=row.state_stage__name,
+        stage_key=(row.state_stage__order, row.s_stage),
+        amount=row.s_amount,
+        close=row.s_close,
+        owner_id=row.s_owner,
+        owner_name=full_name or row.state_owner__username,
+        status=row.s_status,
     )
 
 
-def _categories(change: DealChange, *, start_at: dt.datetime, end: dt.date, before_in_view: bool) -> list[str]:
-    a, b = change.before, change.after
-    found = []
+def _categories(a, b, *, start_at: dt.datetime, end: dt.date, in_view_at_start: bool) -> list[str]:
+    """The categories of one deal, from its rows at the start (`a`) and at the end (`b`); either
+    may be None. Works on the raw rows: most deals have none, and need no objects built."""
+    a_open = a is not None and a.s_status == OPEN
     if b is None:
         # In the view at the start, gone at the end: only ownership can do that.
-        return ["reassigned_out"] if a is not None and a.is_open and before_in_view else []
-    if change.created_at > start_at:
+        return ["reassigned_out"] if a_open and in_view_at_start else []
+    found = []
+    if b.opportunity__created_at > start_at:
         found.append("new")
-    if b.status in (WON, LOST) and (a is None or a.is_open):
-        found.append(b.status)
-    if b.is_open and a is not None and not a.is_open:
+    b_open = b.s_status == OPEN
+    if not b_open and (a is None or a_open):
+        found.append(b.s_status)  # won / lost
+    if b_open and a is not None and not a_open:
         found.append("reopened")
-    if a is not None and a.is_open and b.is_open:
-        if b.stage_key > a.stage_key:
+    if a_open and b_open:
+        a_stage, b_stage = (a.state_stage__order, a.s_stage), (b.state_stage__order, b.s_stage)
+        if b_stage > a_stage:
             found.append("advanced")
-        elif b.stage_key < a.stage_key:
+        elif b_stage < a_stage:
             found.append("moved_back")
-        if a.close <= end < b.close:
+        if a.s_close <= end < b.s_close:
             found.append("slipped")
-        if b.amount > a.amount:
+        if b.s_amount > a.s_amount:
             found.append("amount_up")
-        elif b.amount < a.amount:
+        elif b.s_amount < a.s_amount:
             found.append("amount_down")
-    if a is not None and a.is_open and not before_in_view:
+    if a_open and not in_view_at_start:
         found.append("reassigned_in")
     return found
 
@@ -253,51 +258,54 @@ def pipeline_changes(
     owner_id: int | None = None,
 ) -> PipelineChanges:
     """Compare the pipeline `user` may see at the end of `start` with the one at the end of
-    `end`, narrowed to a process, a team and/or an owner. Three queries."""
+    `end`, narrowed to a process, a team and/or an owner. At most four queries."""
     if start > end:
         raise ValueError("start must not be after end")
     start_at = end_of_day(start)
     filters = {"process_id": process_id, "team_id": team_id, "owner_id": owner_id}
 
-    # At the end: every deal open then, and the closed ones something happened to in the period
-    # (a deal closed long ago and untouched since cannot have changed).
-    at_end = deal_states(Scope(user, as_of=end, statuses=ALL_STATUSES, **filters)).filter(
-        Q(state_status=OPEN) | Q(created_at__gt=start_at)
-    )
-    end_ids = at_end.values("opportunity_id")
-    # At the start, in the view then: the open deals, and any deal still in the view at the end.
-    at_start = deal_states(Scope(user, as_of=start, statuses=ALL_STATUSES, **filters)).filter(
-        Q(state_status=OPEN) | Q(opportunity_id__in=end_ids)
-    )
-    # At the start, outside the view then, but in it at the end: reassigned in (see docstring).
-    arrived = _event_states(
-        events_as_of(start_at)
-        .filter(opportunity_id__in=end_ids)
-        .exclude(opportunity_id__in=at_start.values("opportunity_id"))
-    )
+    def rows(qs) -> dict:
+        return {row.s_opp: row for row in qs.order_by().values_list(*_ROW_FIELDS, named=True)}
 
-    after_rows = {row["s_opp"]: row for row in at_end.values(*_ROW_FIELDS)}
-    before_rows = {row["s_opp"]: row for row in at_start.values(*_ROW_FIELDS)}
+    # Each query below reads one slice of the state-interval index (status, valid_to, created_at).
+    # At the end: the deals open then, and the closed ones something happened to in the period
+    # (a deal closed before the period and untouched since cannot have changed).
+    after_rows = rows(deal_states(Scope(user, as_of=end, statuses=(OPEN,), **filters)))
+    after_rows |= rows(
+        deal_states(Scope(user, as_of=end, statuses=(WON, LOST), **filters)).filter(created_at__gt=start_at)
+    )
+    # At the start: the deals open then, in the view then.
+    before_rows = rows(deal_states(Scope(user, as_of=start, statuses=(OPEN,), **filters)))
     in_view_at_start = set(before_rows)
-    before_rows.update({row["s_opp"]: row for row in arrived.values(*_ROW_FIELDS)})
+    # And the start state of the other deals of the end that existed then: closed at the start
+    # (reopened, or touched after closing), or owned outside the view then (reassigned in).
+    others = [
+        opp_id
+        for opp_id, row in after_rows.items()
+        if opp_id not in in_view_at_start and row.opportunity__created_at <= start_at
+    ]
+    if others:  # usually a handful; nothing to ask for when there are none
+        before_rows |= rows(_event_states(events_as_of(start_at).filter(opportunity_id__in=others)))
 
     totals = {c.key: CategoryTotal(c) for c in CATEGORIES}
-    open_start = [r["s_amount"] for k, r in before_rows.items() if k in in_view_at_start and r["s_status"] == OPEN]
-    open_end = [r["s_amount"] for r in after_rows.values() if r["s_status"] == OPEN]
     for opp_id in after_rows.keys() | before_rows.keys():
-        a_row, b_row = before_rows.get(opp_id), after_rows.get(opp_id)
-        row = b_row or a_row
+        a, b = before_rows.get(opp_id), after_rows.get(opp_id)
+        found = _categories(a, b, start_at=start_at, end=end, in_view_at_start=opp_id in in_view_at_start)
+        if not found:
+            continue
+        row = b or a
         change = DealChange(
             opp_id=opp_id,
-            name=row["opportunity__name"],
-            account=row["opportunity__account__name"],
-            created_at=row["opportunity__created_at"],
-            before=_state(a_row) if a_row else None,
-            after=_state(b_row) if b_row else None,
+            name=row.opportunity__name,
+            account=row.opportunity__account__name,
+            created_at=row.opportunity__created_at,
+            before=_state(a) if a else None,
+            after=_state(b) if b else None,
+            categories=found,
         )
-        change.categories = _categories(change, start_at=start_at, end=end, before_in_view=opp_id in in_view_at_start)
-        for key in change.categories:
+        for key in found:
             totals[key].deals.append(change)
+    open_end = [row.s_amount for row in after_rows.values() if row.s_status == OPEN]
     for total in totals.values():
         if total.category.shows_delta:
             total.deals.sort(key=lambda d: (-abs(d.delta), d.name.lower(), d.opp_id))
@@ -307,6 +315,6 @@ def pipeline_changes(
         start=start,
         end=end,
         totals=list(totals.values()),
-        open_at_start=(len(open_start), sum(open_start, Decimal(0))),
+        open_at_start=(len(in_view_at_start), sum((before_rows[k].s_amount for k in in_view_at_start), Decimal(0))),
         open_at_end=(len(open_end), sum(open_end, Decimal(0))),
     )
