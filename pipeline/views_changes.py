@@ -193,6 +193,8 @@ def pipeline_changes_view(request):
         "query": f"{query.urlencode()}&category={selected.key}",
         "rep": rep,
         "team": team,
+        "process": data["process"],
+        "own_only": own_only,
         **filters,
     }
     return render(request, _template(request), context)

@@ -344,7 +344,8 @@ def test_page_works_shows_totals_legend_and_the_deals_of_a_category(history, cli
 def test_page_defaults_to_the_last_seven_days(client_for, owner, now):
     body = client_for(owner).get(URL).content.decode()
     assert 'value="2026-02-23"' in body and 'value="2026-03-02"' in body
-    assert "From the end of <strong>Mon 23 Feb 2026</strong> to the end of <strong>Mon 2 Mar 2026</strong>" in body
+    assert "<strong>Your deals</strong>,\n  from the end of <strong>Mon 23 Feb 2026</strong> to the end of" in body
+    assert "to the end of <strong>Mon 2 Mar 2026</strong>" in body
 
 
 def test_htmx_gets_the_partial(history, client_for, owner, now):
@@ -381,6 +382,8 @@ def test_manager_filters_by_team_and_rep(history, client_for, manager, teammate,
     client = client_for(manager)
     body = client.get(URL, {**PERIOD, "rep": teammate.pk, "category": "new"}).content.decode()
     assert "Teammate new" in body and "New open" not in body
+    assert "<strong>Deals of Tom Teammate</strong>" in body
+    assert "<strong>Every deal you can see</strong>" in client.get(URL, PERIOD).content.decode()
     assert client.get(URL, {**PERIOD, "team": team.pk}).status_code == 200
     assert client.get(URL, {**PERIOD, "team": other_team.pk}).status_code == 404
 
