@@ -6,7 +6,7 @@ from django.db import InterfaceError, OperationalError
 from . import digest, services
 
 
-@shared_task(time_limit=120)
+@shared_task(soft_time_limit=90, time_limit=120)
 def purge_login_failures() -> int:
     return services.login_failures_purge()
 
