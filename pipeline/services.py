@@ -133,37 +133,59 @@ def _skip_locked(vendor: str, opportunity_id_param: str) -> str:
     )
 
 
+# The statements below compare the expected set with the flag table through EXCEPT, never
+# through a correlated NOT EXISTS: a set operation reads both sides once (hash or sort) whatever
+# the planner believes about table sizes. Right after a bulk change its statistics are stale,
+# and a nested loop that re-scans pipeline_flag per row, while the same statement inserts into
+# it, turned the first sweep of 50,000 deals into minutes. `only` restricts the flag side to one
+# deal; `lock` is `_skip_locked`'s clause.
+
+
 def _resolve_sql(expected: str, only: str = "", lock: str = "") -> str:
     return f"""
-WITH expected AS ({expected})
+WITH expected AS ({expected}),
+gone AS (
+    SELECT opportunity_id, kind FROM pipeline_flag WHERE resolved_at IS NULL {only}
+    EXCEPT
+    SELECT opportunity_id, kind FROM expected
+)
 UPDATE pipeline_flag SET resolved_at = %(now)s
- WHERE resolved_at IS NULL {only} {lock}
-   AND NOT EXISTS (SELECT 1 FROM expected e
-                    WHERE e.opportunity_id = pipeline_flag.opportunity_id AND e.kind = pipeline_flag.kind)
-RETURNING kind"""
+  FROM gone
+ WHERE pipeline_flag.resolved_at IS NULL {only} {lock}
+   AND pipeline_flag.opportunity_id = gone.opportunity_id AND pipeline_flag.kind = gone.kind
+RETURNING pipeline_flag.kind"""
 
 
 def _refresh_sql(expected: str, only: str = "", lock: str = "") -> str:
     return f"""
-WITH expected AS ({expected})
-UPDATE pipeline_flag SET detail = e.detail
-  FROM expected e
+WITH expected AS ({expected}),
+changed AS (
+    SELECT opportunity_id, kind, detail FROM expected
+    EXCEPT
+    SELECT opportunity_id, kind, detail FROM pipeline_flag WHERE resolved_at IS NULL {only}
+)
+UPDATE pipeline_flag SET detail = changed.detail
+  FROM changed
  WHERE pipeline_flag.resolved_at IS NULL {only} {lock}
-   AND pipeline_flag.opportunity_id = e.opportunity_id AND pipeline_flag.kind = e.kind
-   AND pipeline_flag.detail <> e.detail
+   AND pipeline_flag.opportunity_id = changed.opportunity_id AND pipeline_flag.kind = changed.kind
 RETURNING pipeline_flag.kind"""
 
 
 def _open_sql(expected: str) -> str:
-    # ON CONFLICT DO NOTHING with the partial unique index one_open_flag_per_kind: should a
-    # flag appear between the NOT EXISTS and the insert, the row is skipped, not an error.
+    # After the refresh, every open flag that should stay open carries the expected detail, so
+    # what the EXCEPT leaves is exactly the flags to open. Should one appear meanwhile (a
+    # concurrent change on PostgreSQL), ON CONFLICT DO NOTHING against the partial unique index
+    # one_open_flag_per_kind skips the row instead of failing. (`WHERE true`: SQLite's upsert
+    # grammar needs a WHERE after INSERT ... SELECT.)
     return f"""
-WITH expected AS ({expected})
+WITH expected AS ({expected}),
+missing AS (
+    SELECT opportunity_id, kind, detail FROM expected
+    EXCEPT
+    SELECT opportunity_id, kind, detail FROM pipeline_flag WHERE resolved_at IS NULL
+)
 INSERT INTO pipeline_flag (opportunity_id, kind, detail, opened_at, resolved_at)
-SELECT e.opportunity_id, e.kind, e.detail, %(now)s, NULL
-  FROM expected e
- WHERE NOT EXISTS (SELECT 1 FROM pipeline_flag f
-                    WHERE f.opportunity_id = e.opportunity_id AND f.kind = e.kind AND f.resolved_at IS NULL)
+SELECT opportunity_id, kind, detail, %(now)s, NULL FROM missing WHERE true
 ON CONFLICT DO NOTHING
 RETURNING kind"""
 
@@ -173,26 +195,26 @@ RETURNING kind"""
 
 # The flags this sweep opened are the open ones stamped with its `now`. Recipients: the deal's
 # owner and the managers of the owner's team, if active; one notification per person and flag
-# (the unique constraint makes a repeat a no-op).
+# (the unique constraint makes a repeat a no-op). Every join is to a primary key or to the small
+# team-managers table: nothing re-reads the flag table per row.
 _NOTIFY_SQL = """
 WITH opened AS (
-    SELECT f.id, f.opportunity_id FROM pipeline_flag f WHERE f.resolved_at IS NULL AND f.opened_at = %(now)s
-), recipients AS (
-    SELECT op.id AS flag_id, o.owner_id AS user_id
-      FROM opened op JOIN opportunities_opportunity o ON o.id = op.opportunity_id
-    UNION
-    SELECT op.id, tm.user_id
-      FROM opened op
-      JOIN opportunities_opportunity o ON o.id = op.opportunity_id
+    SELECT f.id, f.detail, o.id AS opportunity_id, o.name, o.owner_id, ow.team_id
+      FROM pipeline_flag f
+      JOIN opportunities_opportunity o ON o.id = f.opportunity_id
       JOIN pipeline_user ow ON ow.id = o.owner_id
-      JOIN pipeline_team_managers tm ON tm.team_id = ow.team_id
+     WHERE f.resolved_at IS NULL AND f.opened_at = %(now)s
+), recipients AS (
+    SELECT op.id AS flag_id, op.owner_id AS user_id, op.opportunity_id, op.name, op.detail FROM opened op
+    UNION ALL
+    SELECT op.id, tm.user_id, op.opportunity_id, op.name, op.detail
+      FROM opened op JOIN pipeline_team_managers tm ON tm.team_id = op.team_id
+     WHERE tm.user_id <> op.owner_id
 )
 INSERT INTO pipeline_notification (user_id, flag_id, message, url, created_at, read_at)
-SELECT r.user_id, f.id, SUBSTR(o.name || ': ' || f.detail, 1, 300),
-       %(url_prefix)s || CAST(o.id AS TEXT) || %(url_suffix)s, %(now)s, NULL
+SELECT r.user_id, r.flag_id, SUBSTR(r.name || ': ' || r.detail, 1, 300),
+       %(url_prefix)s || CAST(r.opportunity_id AS TEXT) || %(url_suffix)s, %(now)s, NULL
   FROM recipients r
-  JOIN pipeline_flag f ON f.id = r.flag_id
-  JOIN opportunities_opportunity o ON o.id = f.opportunity_id
   JOIN pipeline_user u ON u.id = r.user_id
  WHERE u.is_active
 ON CONFLICT DO NOTHING
@@ -200,24 +222,33 @@ RETURNING user_id"""
 
 _OPEN_TOTALS_SQL = "SELECT kind, COUNT(*) FROM pipeline_flag WHERE resolved_at IS NULL GROUP BY kind"
 
+# Per connection, so concurrent sweeps (which the lock turns away on PostgreSQL anyway) don't meet.
+_EXPECTED_TABLE = "pipeline_sweep_expected"
+
 
 @transaction.atomic
 def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     """Make the open flags agree with `health.expected_open_flags_sql()` at `now`, and notify
     people of the flags it opened.
 
-    One transaction, at most seven statements whatever the size of the pipeline: take the lock
-    (PostgreSQL), resolve, refresh details, open, notify, count. Idempotent: run again at the
-    same moment, it opens, resolves and sends nothing. Killed half-way, the transaction rolls
-    back and the next sweep does the whole job.
+    One transaction, at most eight statements whatever the size of the pipeline: take the lock
+    (PostgreSQL), compute the expected flags once into a temporary table, resolve, refresh
+    details, open, notify, count, drop the table. Idempotent: run again at the same moment, it
+    opens, resolves and sends nothing. Killed half-way, the transaction rolls back (temporary
+    table included) and the next sweep does the whole job.
     """
     now = now or timezone.now()
     with connection.cursor() as cursor:
         if not _take_sweep_lock(cursor):
             return SweepResult(now=now, skipped=True)
-        expected, params = health.expected_open_flags_sql(now=now)
+        definition, params = health.expected_open_flags_sql(now=now)
         prefix, suffix = _deal_url_parts()
         params.update(url_prefix=prefix, url_suffix=suffix)
+        # The definition is the costly part; the three statements that compare with it read it
+        # from a temporary table instead of evaluating it three times.
+        on_commit = " ON COMMIT DROP" if cursor.db.vendor == "postgresql" else ""
+        cursor.execute(f"CREATE TEMPORARY TABLE {_EXPECTED_TABLE}{on_commit} AS {definition}", params)
+        expected = f"SELECT opportunity_id, kind, detail FROM {_EXPECTED_TABLE}"
 
         cursor.execute(_resolve_sql(expected), params)
         resolved = _by_kind(cursor.fetchall())
@@ -231,6 +262,7 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
             notified = len(cursor.fetchall())
         cursor.execute(_OPEN_TOTALS_SQL)
         totals = dict(cursor.fetchall())
+        cursor.execute(f"DROP TABLE {_EXPECTED_TABLE}")
     result = SweepResult(
         now=now, opened=opened, resolved=resolved, open_totals=totals, details_refreshed=refreshed, notified=notified
     )
