@@ -254,6 +254,14 @@ def account_page(bench: Bench) -> dict:
 
 
 @section
+def board(bench: Bench) -> dict:
+    """The kanban board, live and as of a past day: see bench/board.py for what each figure measures."""
+    from bench import board as board_bench
+
+    return board_bench.run(bench)
+
+
+@section
 def sweep(bench: Bench) -> dict:
     """The pipeline-health sweep, on its own database of BENCH_SWEEP_OPPORTUNITIES deals
     (1,000,000; seeded once, which takes long): see bench/sweep.py for what each figure measures."""
