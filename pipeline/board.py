@@ -224,12 +224,9 @@ class Board:
         return sum((c.weighted for c in self.columns), Decimal("0.00"))
 
 
-# Only the columns a card shows (and `can_edit` reads): a board builds 150 of them.
+# As-of rows skip the events' JSON `data` (parsing it for every card is most of their cost).
+# Live rows load whole: deferring an opportunity's few unused columns costs more than it saves.
 _PERSON = ("first_name", "last_name", "username", "team_id")
-_LIVE_FIELDS = (
-    "id", "name", "account_id", "stage_id", "owner_id", "amount", "expected_close_date", "version",
-    "next_step_id", "account__name", "next_step__due_date", *(f"owner__{f}" for f in _PERSON),
-)  # fmt: skip
 _ASOF_FIELDS = (
     "id", "opportunity_id", "state_stage_id", "state_amount", "state_close_date", "state_owner_id",
     "opportunity__name", "opportunity__account_id", "opportunity__account__name",
@@ -240,10 +237,8 @@ _ASOF_FIELDS = (
 def _with_relations(query: BoardQuery, qs: QuerySet) -> QuerySet:
     if query.is_live:
         flags = Flag.objects.open().only("opportunity_id", "kind", "detail").order_by("kind", "id")
-        return (
-            qs.select_related("account", "owner", "next_step")
-            .only(*_LIVE_FIELDS)
-            .prefetch_related(Prefetch("flags", queryset=flags, to_attr="open_flags"))
+        return qs.select_related("account", "owner", "next_step").prefetch_related(
+            Prefetch("flags", queryset=flags, to_attr="open_flags")
         )
     return qs.select_related("opportunity__account", "state_owner").only(*_ASOF_FIELDS)
 
