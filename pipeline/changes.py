@@ -10,7 +10,8 @@ days after `start` up to and including `end`. What happened in between and was u
 The categories (a deal may be in several: created and won in the period is "new" and "won"):
 
     new          created after the end of `start`, on or before `end`, even if already closed
-    won, lost    won / lost at `end`, and open at `start` or created since
+    won, lost    won / lost at `end`, and not so at `start`: open then, or created since (or, after
+                 a reopening in the period, closed the other way at `start`)
     reopened     open at `end`, closed at `start`
     advanced     open at both ends, in a later stage at `end` (stage order, then id)
     moved back   open at both ends, in an earlier stage at `end`
@@ -65,8 +66,8 @@ class Category:
 
 CATEGORIES: tuple[Category, ...] = (
     Category("new", "New", "created in the period (even if already closed by its end)"),
-    Category("won", "Won", "closed won by the end of the period; open at its start or created since"),
-    Category("lost", "Lost", "closed lost by the end of the period; open at its start or created since"),
+    Category("won", "Won", "closed won at the end of the period, and not at its start (open, or created since)"),
+    Category("lost", "Lost", "closed lost at the end of the period, and not at its start (open, or created since)"),
     Category("advanced", "Advanced", "open at both ends and in a later stage at the end"),
     Category("moved_back", "Moved back", "open at both ends and in an earlier stage at the end"),
     Category(
@@ -239,7 +240,7 @@ def _categories(a, b, *, start_at: dt.datetime, end: dt.date, in_view_at_start: 
     if b.opportunity__created_at > start_at:
         found.append("new")
     b_open = b.s_status == OPEN
-    if not b_open and (a is None or a_open):
+    if not b_open and (a is None or a.s_status != b.s_status):
         found.append(b.s_status)  # won / lost
     if b_open and a is not None and not a_open:
         found.append("reopened")

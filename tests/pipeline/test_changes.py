@@ -18,6 +18,7 @@ of Fri 20 Feb 2026 to the end of Fri 27 Feb 2026; "today" is Mon 2 Mar 2026 (the
     Won before        owner     won 15 Feb, activity logged 23 Feb                      —
     Round trip        owner     15k and Discover on 23 Feb, back on 25 Feb              —
     Reopen            owner     lost 15 Feb, reopened 24 Feb                            reopened
+    Lost then won     owner     lost 15 Feb, reopened 23 Feb, won 26 Feb                won
     New open          owner     created 23 Feb                                          new
     New and won       owner     5k, created 23 Feb, won 26 Feb                          new, won
     New then moved    owner     created 21 Feb 00:00:30, → Discover 22 Feb             new
@@ -155,6 +156,10 @@ def history(owner, teammate, manager, outsider, admin):
     h.create("Reopen", owner, b)
     h.lost("Reopen", at(15), owner)
     h.reopen("Reopen", at(24), manager)
+    h.create("Lost then won", owner, b, amount="7000")
+    h.lost("Lost then won", at(15), owner)
+    h.reopen("Lost then won", at(23), manager)
+    h.won("Lost then won", at(26), owner)
     h.create("New open", owner, at(23))
     h.create("New and won", owner, at(23), amount="5000")
     h.won("New and won", at(26), owner)
@@ -190,7 +195,7 @@ def categories(changes) -> dict[str, list[str]]:
 
 OWNER_VIEW = {
     "new": ["New and won", "New open", "New then moved", "Renewal"],
-    "won": ["New and won", "Win"],
+    "won": ["Lost then won", "New and won", "Win"],
     "lost": ["Lose"],
     "advanced": ["Advance", "Handed to owner"],
     "moved_back": ["Back"],
@@ -213,7 +218,7 @@ def test_each_category_holds_the_deals_that_changed_that_way(history, owner, now
 
 def test_totals_count_amount_and_net_change(history, owner, now):
     changes = pipeline_changes(owner, start=START, end=END, owner_id=owner.pk)
-    assert changes["won"].count == 2 and changes["won"].amount == Decimal("45000")
+    assert changes["won"].count == 3 and changes["won"].amount == Decimal("52000")
     assert changes["lost"].amount == Decimal("20000")
     assert changes["new"].amount == Decimal("35000")  # 10k + 5k + 10k + 10k
     assert (changes["amount_up"].delta, changes["amount_up"].amount) == (Decimal("15000"), Decimal("25000"))
