@@ -1879,6 +1879,8 @@ class DemoBuilder:
 
         if not is_open:
             intents.append((t_end, 1 << 30, WON if outcome == "won" else LOST, override, None))
+        # Nothing after the close (only activities may be logged later), nothing after now.
+        intents = [(min(i[0], NOW_T if i[2] == ACTIVITY else t_end), *i[1:]) for i in intents]
         intents.sort()
 
         # The walk: replay the intentions in time order, writing what the services would write.

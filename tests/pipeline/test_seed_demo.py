@@ -1,10 +1,12 @@
 """The demo seed: a believable company whose denormalized rows agree with its event history."""
 
+import datetime as dt
 import hashlib
 from collections import Counter, defaultdict
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, Q
@@ -254,3 +256,24 @@ def test_the_services_carry_on_from_the_seeded_history(seeded):
     last = OpportunityEvent.objects.filter(opportunity=opp).order_by("-created_at", "-id").first()
     assert last.verb == "closed_lost" and last.state_status == "lost"
     assert NextStep.objects.filter(opportunity=opp, completed_at__isnull=True).count() == 0
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        dt.datetime(2026, 3, 2, 6, 30, tzinfo=dt.UTC),  # Monday, before the working day starts
+        dt.datetime(2026, 3, 7, 12, 0, tzinfo=dt.UTC),  # Saturday
+        dt.datetime(2026, 3, 4, 21, 0, tzinfo=dt.UTC),  # Wednesday evening
+    ],
+)
+def test_the_history_ends_at_now_whenever_it_is_seeded(moment):
+    with time_machine.travel(moment, tick=False):
+        call_command("seed_demo", "--opportunities", "200", "--quiet", stdout=StringIO())
+    latest = max(
+        OpportunityEvent.objects.order_by("-created_at").values_list("created_at", flat=True)[0],
+        Activity.objects.order_by("-created_at").values_list("created_at", flat=True)[0],
+        NextStep.objects.order_by("-created_at").values_list("created_at", flat=True)[0],
+    )
+    assert latest <= moment
+    assert not Opportunity.objects.filter(closed_on__gt=moment.date()).exists()
+    assert Opportunity.objects.filter(next_step__due_date=moment.date()).exists()  # "due today" is today
