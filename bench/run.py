@@ -262,6 +262,15 @@ def board(bench: Bench) -> dict:
 
 
 @section
+def dashboard(bench: Bench) -> dict:
+    """The managers' dashboard, live and as of a past day, and its time against its own SQL: see
+    bench/dashboard.py for what each figure measures."""
+    from bench import dashboard as dashboard_bench
+
+    return dashboard_bench.run(bench)
+
+
+@section
 def sweep(bench: Bench) -> dict:
     """The pipeline-health sweep, on its own database of BENCH_SWEEP_OPPORTUNITIES deals
     (1,000,000; seeded once, which takes long): see bench/sweep.py for what each figure measures."""

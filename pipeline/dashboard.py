@@ -540,37 +540,36 @@ class Dashboard:
         scope, scope_params = "", []
         if not f.sees_everything:
             scope_sql, scope_params = _sql(_states(f, ALL_STATUSES).values("s_opp"))
-            scope = f"AND c.opportunity_id IN ({scope_sql})"
+            scope = f"AND e.opportunity_id IN ({scope_sql})"
         won_at = "MAX(CASE WHEN e.verb = %s THEN e.created_at END)"
         reopened_at = "MAX(CASE WHEN e.verb = %s THEN e.created_at END)"
-        # One pass over the cohort's events up to the moment: the furthest stage each deal
-        # reached, and whether its last win is still standing (not undone by a later reopen).
+        # One pass over the stage changes from the start of the period to the moment, grouped
+        # by deal: a cohort deal was created in the period (so all its changes are in the
+        # pass); for each, the furthest stage it reached and whether its last win still stands
+        # (not undone by a later reopen). The stage changes are index-only reads
+        # (`event_stage_change_idx`).
         sql = f"""
             SELECT d.process_id, d.furthest, d.won, COUNT(*) FROM (
-                SELECT c.opportunity_id,
+                SELECT e.opportunity_id,
                        MAX(st.process_id) AS process_id,
                        MAX(CASE WHEN e.verb IN (%s, %s) THEN st."order" END) AS furthest,
                        CASE WHEN {won_at} IS NOT NULL AND ({reopened_at} IS NULL OR {won_at} > {reopened_at})
                             THEN 1 ELSE 0 END AS won
-                FROM {EVENTS} c
-                JOIN {EVENTS} e ON e.opportunity_id = c.opportunity_id
+                FROM {EVENTS} e
                 LEFT JOIN {STAGES} st ON st.id = e.to_stage_id
-                WHERE c.verb = %s AND c.created_at >= %s AND c.created_at <= %s
-                  AND e.verb IN (%s, %s, %s, %s) AND e.created_at >= %s AND e.created_at <= %s
+                WHERE e.verb IN (%s, %s, %s, %s) AND e.created_at >= %s AND e.created_at <= %s
                   {scope}
-                GROUP BY c.opportunity_id
+                GROUP BY e.opportunity_id
+                HAVING MAX(CASE WHEN e.verb = %s AND e.created_at <= %s THEN 1 ELSE 0 END) = 1
             ) d GROUP BY d.process_id, d.furthest, d.won
         """
         created, moved = EventVerb.CREATED.value, EventVerb.STAGE_MOVED.value
         won, reopened = EventVerb.CLOSED_WON.value, EventVerb.REOPENED.value
-        lo_db = _db_datetime(lo)
-        # A cohort deal's events all happen after it was created, so the lower bound on `e` is
-        # safe and lets the database read only the period's events.
         params = [
             created, moved, won, reopened, won, reopened,
-            created, lo_db, _db_datetime(hi),
-            created, moved, won, reopened, lo_db, _db_datetime(f.moment),
+            created, moved, won, reopened, _db_datetime(lo), _db_datetime(f.moment),
             *scope_params,
+            created, _db_datetime(hi),
         ]  # fmt: skip
         reached: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
         for process_id, furthest, is_won, n in _fetch(sql, params):
@@ -612,43 +611,55 @@ class Dashboard:
         f = self.f
         lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
         pg = connection.vendor == "postgresql"
-        days = (
-            "EXTRACT(EPOCH FROM (left_at - entered_at)) / 86400.0"
-            if pg
-            else "(julianday(left_at) - julianday(entered_at))"
-        )
         enter = ", ".join(["%s"] * len(ENTER_VERBS))
         leave = ", ".join(["%s"] * len(LEAVE_VERBS))
         scope, params = "", []
         if not f.sees_everything:
             scope_sql, params = _sql(_states(f, ALL_STATUSES).values("s_opp"))
             scope = f"AND x.opportunity_id IN ({scope_sql})"
-        # Each way out of a stage (a move, a close) in the period names the stage it left; the
-        # stay began at the deal's last way in before it. Reading from the period's exits keeps
-        # the work proportional to the period, not to the whole history.
+        # Each way out of a stage in the period (a move, a close) names the stage it left; the
+        # stay began at the deal's way in just before it. In the deal's sequence of stage changes
+        # (created, moved, closed, reopened, moved, …) the change before an exit is always that
+        # way in, so it is read with LAG over the period's stage changes (index-only, on
+        # `event_stage_change_idx`). Only a deal's first exit in the period can have entered its
+        # stage before the period: then one index-only probe (`event_stage_entry_idx`) finds it.
+        probe = f"""(
+            SELECT e.created_at FROM {EVENTS} e
+            WHERE e.opportunity_id = r.opportunity_id AND e.verb IN ({enter})
+              AND e.created_at <= r.created_at AND (e.created_at < r.created_at OR e.id < r.id)
+            ORDER BY e.created_at DESC, e.id DESC LIMIT 1)"""
+        entered_at = f"COALESCE(r.previous_at, {probe})"
+        days = (
+            f"EXTRACT(EPOCH FROM (r.created_at - {entered_at})) / 86400.0"
+            if pg
+            else f"(julianday(r.created_at) - julianday({entered_at}))"
+        )
         stays = f"""
-            SELECT stage_id, {days} AS days FROM (
-                SELECT x.from_stage_id AS stage_id, x.created_at AS left_at,
-                       (SELECT MAX(e.created_at) FROM {EVENTS} e
-                        WHERE e.opportunity_id = x.opportunity_id AND e.verb IN ({enter})
-                          AND e.created_at <= x.created_at AND (e.created_at < x.created_at OR e.id < x.id)
-                       ) AS entered_at
+            SELECT r.from_stage_id AS stage_id, {days} AS days FROM (
+                SELECT x.id, x.opportunity_id, x.verb, x.from_stage_id, x.created_at,
+                       LAG(x.created_at) OVER (PARTITION BY x.opportunity_id ORDER BY x.created_at, x.id)
+                           AS previous_at
                 FROM {EVENTS} x
-                WHERE x.verb IN ({leave}) AND x.created_at >= %s AND x.created_at <= %s {scope}
-            ) stay
-            WHERE entered_at IS NOT NULL
+                WHERE x.verb IN ({enter}, {leave}) AND x.created_at >= %s AND x.created_at <= %s {scope}
+            ) r
+            WHERE r.verb IN ({leave})
         """
-        args = [*ENTER_VERBS, *LEAVE_VERBS, _db_datetime(lo), _db_datetime(hi), *params]
+        lo_db, hi_db = _db_datetime(lo), _db_datetime(hi)
+        args = [*ENTER_VERBS, *ENTER_VERBS, *LEAVE_VERBS, lo_db, hi_db, *params, *LEAVE_VERBS]
         stats: dict[int, tuple[int, float, float]] = {}
         if pg:
-            sql = f"""SELECT stage_id, COUNT(*), AVG(days), percentile_cont(0.5) WITHIN GROUP (ORDER BY days)
-                      FROM ({stays}) s GROUP BY stage_id"""
+            # OFFSET 0 keeps the stays a subquery of their own, so that the three aggregates
+            # share one lookup of each entry rather than inlining it three times.
+            sql = f"""SELECT stage_id, COUNT(days), AVG(days), percentile_cont(0.5) WITHIN GROUP (ORDER BY days)
+                      FROM ({stays} OFFSET 0) s GROUP BY stage_id"""
             for stage_id, n, avg, median in _fetch(sql, args):
-                stats[stage_id] = (n, float(avg), float(median))
+                if n:
+                    stats[stage_id] = (n, float(avg), float(median))
         else:
             grouped: dict[int, list[float]] = defaultdict(list)
             for stage_id, value in _fetch(f"SELECT stage_id, days FROM ({stays}) s", args):
-                grouped[stage_id].append(float(value))
+                if value is not None:
+                    grouped[stage_id].append(float(value))
             for stage_id, values in grouped.items():
                 stats[stage_id] = (len(values), statistics.fmean(values), statistics.median(values))
         table = Table(
