@@ -48,6 +48,7 @@ from opportunities.models import EventVerb, MilestoneCompletion, OpportunityEven
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from . import charts
+from .board import _alive_at
 from .models import Flag, FlagKind, Quota, Team, User
 from .snapshot import Scope, deal_states, end_of_day
 
@@ -176,11 +177,17 @@ def teams_for(user) -> "list[Team]":
 
 
 def _states(filters: Filters, statuses=("open",)):
-    """`deal_states` plus the deal's process and creation time, for either source."""
+    """`deal_states` plus the deal's process, for either source.
+
+    As of a past day on PostgreSQL, the open deals are also asked for as "the state interval
+    contains the moment", which the GiST index on open intervals answers index-only (see
+    `board._alive_at`); the B-tree conditions alone walk every interval that ended since."""
     qs = deal_states(filters.scope(statuses)).order_by()
     if filters.as_of is None:
-        return qs.annotate(s_process=F("stage__process_id"), s_created=F("created_at"))
-    return qs.annotate(s_process=F("state_stage__process_id"), s_created=F("opportunity__created_at"))
+        return qs.annotate(s_process=F("stage__process_id"))
+    if tuple(statuses) == ("open",) and connection.vendor == "postgresql":
+        qs = _alive_at(qs, filters.moment)
+    return qs.annotate(s_process=F("state_stage__process_id"))
 
 
 def _closed_between(qs, filters: Filters, first: dt.date, last: dt.date):
@@ -361,13 +368,32 @@ class Dashboard:
 
     # pipeline
 
-    def _pipeline(self, group: str, **annotations):
-        qs = _states(self.f).annotate(**annotations).values(group)
-        return qs.annotate(n=Count("s_opp"), amount=Sum("s_amount"), weighted=_WEIGHTED).order_by()
+    @cached_property
+    def _open_cells(self) -> list[tuple]:
+        """The open deals at the moment in one grouped read: (stage, owner, close month, deals,
+        amount, Σ amount × probability). Every pipeline table and the open part of the
+        forecast add these up, so the deals are scanned once, not once per table."""
+        return list(
+            _states(self.f)
+            .annotate(month=TruncMonth("s_close"))
+            .values_list("s_stage", "s_owner", "month")
+            .annotate(n=Count("s_opp"), amount=Sum("s_amount"), weighted=_WEIGHTED)
+            .order_by()
+        )
+
+    def _pipeline(self, key) -> dict:
+        """{key(cell): [deals, amount, weighted]} over the open cells."""
+        sums: dict = {}
+        for cell in self._open_cells:
+            row = sums.setdefault(key(cell), [0, ZERO, ZERO])
+            row[0] += cell[3]
+            row[1] += cell[4] or ZERO
+            row[2] += cell[5] or ZERO
+        return sums
 
     @staticmethod
     def _money_row(row) -> list:
-        return [row["n"], row["amount"] or ZERO, (row["weighted"] or ZERO) / HUNDRED]
+        return [row[0], row[1], row[2] / HUNDRED]
 
     _PIPELINE_COLUMNS = [
         Column("deals", "Deals", "int"),
@@ -377,7 +403,7 @@ class Dashboard:
 
     @cached_property
     def by_stage(self) -> Table:
-        found = {row["s_stage"]: row for row in self._pipeline("s_stage")}
+        found = self._pipeline(lambda cell: cell[0])
         table = Table(
             "by_stage",
             "Open pipeline by stage",
@@ -389,27 +415,27 @@ class Dashboard:
             ],
         )
         for stage in self.stages.values():
-            row = found.pop(stage.pk, {"n": 0, "amount": ZERO, "weighted": ZERO})
+            row = found.pop(stage.pk, [0, ZERO, ZERO])
             table.rows.append([stage.process.name, stage.name, float(stage.win_probability), *self._money_row(row)])
         return table
 
     @cached_property
     def by_owner(self) -> Table:
-        rows = [(self.name_of(r["s_owner"]), r) for r in self._pipeline("s_owner")]
-        rows.sort(key=lambda pair: (-(pair[1]["amount"] or 0), pair[0]))
+        rows = [(self.name_of(owner), row) for owner, row in self._pipeline(lambda cell: cell[1]).items()]
+        rows.sort(key=lambda pair: (-pair[1][1], pair[0]))
         table = Table("by_owner", "Open pipeline by owner", [Column("owner", "Owner"), *self._PIPELINE_COLUMNS])
         table.rows = [[name, *self._money_row(row)] for name, row in rows]
         return table
 
     @cached_property
     def by_month(self) -> Table:
-        rows = sorted(self._pipeline("month", month=TruncMonth("s_close")), key=lambda r: r["month"])
+        rows = sorted(self._pipeline(lambda cell: _month(cell[2])).items())
         table = Table(
             "by_month",
             "Open pipeline by expected close month",
             [Column("month", "Close month"), *self._PIPELINE_COLUMNS],
         )
-        table.rows = [[_month(r["month"]), *self._money_row(r)] for r in rows]
+        table.rows = [[month, *self._money_row(row)] for month, row in rows]
         return table
 
     # forecast
@@ -420,18 +446,6 @@ class Dashboard:
         (y1, q1), (y2, q2) = self.quarters
         first, mid, last = quarter_start(y1, q1), quarter_start(y2, q2), quarter_end(y2, q2)
         cells: dict = {}
-        open_rows = (
-            _states(self.f)
-            .filter(s_close__gte=first, s_close__lte=last)
-            .values("s_category", "s_owner")
-            .annotate(
-                n1=Count("s_opp", filter=Q(s_close__lt=mid)),
-                a1=Sum("s_amount", filter=Q(s_close__lt=mid)),
-                n2=Count("s_opp", filter=Q(s_close__gte=mid)),
-                a2=Sum("s_amount", filter=Q(s_close__gte=mid)),
-            )
-            .order_by()
-        )
         won_rows = (
             _closed_between(_states(self.f, ("won",)), self.f, first, last)
             .values("s_owner")
@@ -443,12 +457,19 @@ class Dashboard:
             )
             .order_by()
         )
-        for rows, category in ((open_rows, None), (won_rows, "won")):
-            for r in rows:
-                cat = category or r["s_category"]
-                for i, yq in enumerate(self.quarters, start=1):
-                    if r[f"n{i}"]:
-                        cells[(yq, cat, r["s_owner"])] = (r[f"n{i}"], r[f"a{i}"] or ZERO)
+        for r in won_rows:
+            for i, yq in enumerate(self.quarters, start=1):
+                if r[f"n{i}"]:
+                    cells[(yq, "won", r["s_owner"])] = (r[f"n{i}"], r[f"a{i}"] or ZERO)
+        # Open deals by expected close month: a quarter is whole months.
+        for stage_id, owner, month, n, amount, _ in self._open_cells:
+            if month is None or not first <= _as_date(month) <= last:
+                continue
+            yq = quarter_of(_as_date(month))
+            stage = self.stages.get(stage_id)
+            category = stage.forecast_category if stage else ForecastCategory.PIPELINE.value
+            count, total = cells.get((yq, category, owner), (0, ZERO))
+            cells[(yq, category, owner)] = (count + n, total + (amount or ZERO))
         return cells
 
     FORECAST_CATEGORIES = (
@@ -872,6 +893,10 @@ CHARTS = {
     "flags_by_kind": (["kind"], [("Deals", "deals")], "count"),
     "flags_by_owner": (["owner"], [("Total", "total")], "count"),
 }
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _month(day: dt.date | dt.datetime | None) -> str:
