@@ -125,6 +125,13 @@ def _lock(opportunity: Opportunity) -> Opportunity:
     )
 
 
+def _mark_touched(opportunity: Opportunity, now: dt.datetime) -> None:
+    """Changes that leave the deal's own fields alone (ticks, the buying team) still count as
+    work on it: idle detection reads `updated_at`. The version is not bumped, so an open
+    edit form of the deal's details is not invalidated by them."""
+    Opportunity.objects.filter(pk=opportunity.pk).update(updated_at=now)
+
+
 def _ensure_can_edit(opportunity: Opportunity, actor) -> None:
     if not opportunity.can_edit(actor):
         raise AccessDenied("You can view this opportunity but not change it.")
@@ -620,6 +627,7 @@ def milestone_tick(
     completion = MilestoneCompletion.objects.create(
         opportunity=opp, milestone=milestone, completed_by=actor, completed_at=now, evidence=evidence
     )
+    _mark_touched(opp, now)
     _record(opp, actor=actor, verb=EventVerb.MILESTONE_TICKED, now=now, to_stage=milestone.stage, data={
         "milestone_id": milestone.pk, "milestone": milestone.name, "stage_name": milestone.stage.name,
         "evidence": evidence,
@@ -639,6 +647,7 @@ def milestone_untick(
     deleted, _ = MilestoneCompletion.objects.filter(opportunity=opp, milestone=milestone).delete()
     if not deleted:
         raise DomainError(f"“{milestone.name}” is not ticked.")
+    _mark_touched(opp, now)
     _record(opp, actor=actor, verb=EventVerb.MILESTONE_UNTICKED, now=now, to_stage=milestone.stage, data={
         "milestone_id": milestone.pk, "milestone": milestone.name, "stage_name": milestone.stage.name,
     })
@@ -824,6 +833,7 @@ def buying_team_add(
             return member
         member.roles = roles
         member.save(update_fields=["roles"])
+    _mark_touched(opp, now)
     _record(opp, actor=actor, verb=EventVerb.BUYING_TEAM_CHANGED, now=now, data={
         "action": "added" if created else "changed roles of", "contact": str(contact), "contact_id": contact.pk,
         "roles": [BuyingRole(r).label for r in roles],
@@ -842,6 +852,7 @@ def buying_team_remove(
     deleted, _ = BuyingTeamMember.objects.filter(opportunity=opp, contact=contact).delete()
     if not deleted:
         raise DomainError(f"{contact} is not on the buying team.")
+    _mark_touched(opp, now)
     _record(opp, actor=actor, verb=EventVerb.BUYING_TEAM_CHANGED, now=now, data={
         "action": "removed", "contact": str(contact), "contact_id": contact.pk, "roles": [],
     })

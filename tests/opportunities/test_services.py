@@ -1247,3 +1247,12 @@ def test_account_and_contact_updates_are_validated(account, contact, owner):
         services.account_update(account, actor=owner, name="")
     with unchanged(), pytest.raises(DomainError, match="not a valid email address"):
         services.contact_update(contact, actor=owner, email="not-an-email")
+
+
+def test_ticking_a_milestone_counts_as_work_on_the_deal_without_a_new_version(opportunity, owner, process, now):
+    later = now + dt.timedelta(days=3)
+    milestone = process.stages.order_by("order").first().milestones.first()
+    version = fresh(opportunity).version
+    services.milestone_tick(opportunity, actor=owner, milestone=milestone, now=later)
+    assert fresh(opportunity).updated_at == later
+    assert fresh(opportunity).version == version
