@@ -211,6 +211,9 @@ def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date,
         opportunity_id=OuterRef("opportunity_id"),
         verb__in=[*CLOSE_VERBS, EventVerb.REOPENED.value],
         created_at__gt=OuterRef("created_at"),
+        # Redundant with the line above, but a constant bound keeps the database to the
+        # period's events whichever way it joins.
+        created_at__gte=start_of_day(first),
         created_at__lte=moment,
     )
     state = OpportunityEvent.objects.filter(opportunity_id=OuterRef("opportunity_id"), created_at__lte=moment).order_by(
