@@ -12,7 +12,8 @@ the median time in milliseconds and the number of SQL queries of one request. Li
 with `#` are remarks.
 
 A section is a function decorated with @section that takes the Bench and returns its figures;
-add one per page or job (board, dashboard, sweep) and it runs after the others.
+add one per page or job (board, dashboard, sweep) and it runs after the others. BENCH_ONLY
+(comma-separated section names, e.g. `my_deals,account_page`) runs only those.
 """
 
 import io
@@ -306,7 +307,10 @@ def main() -> int:
     vacuum()
     say("load average before measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     bench = Bench(warmup=warmup, repeat=repeat)
+    only = [name.strip() for name in os.environ.get("BENCH_ONLY", "").split(",") if name.strip()]
     for function in SECTIONS:
+        if only and function.__name__ not in only:
+            continue
         for name, value in function(bench).items():
             figure(name, value)
     say("load average after measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
