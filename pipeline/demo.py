@@ -564,13 +564,13 @@ INDUSTRIES = {
 
 # region: (legal forms, top-level domains, phone prefix, share of accounts)
 REGIONS = {
-    "DACH": (["GmbH", "AG", "GmbH & Co. KG"], ["de", "ch", "at"], "+49", 22),
-    "UK & Ireland": (["Ltd", "plc", "Ltd"], ["co.uk", "ie"], "+44", 18),
-    "France": (["SAS", "SA"], ["fr"], "+33", 12),
-    "Benelux": (["B.V.", "N.V."], ["nl", "be"], "+31", 10),
-    "Nordics": (["AB", "AS", "Oy", "A/S"], ["se", "no", "fi", "dk"], "+46", 10),
-    "Southern Europe": (["S.p.A.", "S.L.", "S.r.l."], ["it", "es"], "+39", 10),
-    "North America": (["Inc.", "LLC", "Corp."], ["com"], "+1", 18),
+    "DACH": ([("GmbH", "de", "+49"), ("AG", "ch", "+41"), ("GmbH", "at", "+43"), ("GmbH & Co. KG", "de", "+49")], 22),
+    "UK & Ireland": ([("Ltd", "co.uk", "+44"), ("plc", "co.uk", "+44"), ("Ltd", "ie", "+353")], 18),
+    "France": ([("SAS", "fr", "+33"), ("SA", "fr", "+33")], 12),
+    "Benelux": ([("B.V.", "nl", "+31"), ("N.V.", "be", "+32"), ("B.V.", "nl", "+31")], 10),
+    "Nordics": ([("AB", "se", "+46"), ("AS", "no", "+47"), ("Oy", "fi", "+358"), ("A/S", "dk", "+45")], 10),
+    "Southern Europe": ([("S.p.A.", "it", "+39"), ("S.r.l.", "it", "+39"), ("S.L.", "es", "+34")], 10),
+    "North America": ([("Inc.", "com", "+1"), ("LLC", "com", "+1"), ("Corp.", "com", "+1")], 18),
 }
 
 FIRST_NAMES = [
@@ -1490,7 +1490,7 @@ class DemoBuilder:
         industries = list(INDUSTRIES)
         pick_industry = _weighted([INDUSTRIES[i][1] for i in industries])
         regions = list(REGIONS)
-        pick_region = _weighted([REGIONS[x][3] for x in regions])
+        pick_region = _weighted([REGIONS[x][1] for x in regions])
         bands = [b.value for b in EmployeeBand]
         revenue = [b.value for b in RevenueBand]
         n = self.n_accounts
@@ -1504,7 +1504,7 @@ class DemoBuilder:
             industry = industries[pick_industry(rand())]
             region = regions[pick_region(rand())]
             nouns = INDUSTRIES[industry][0]
-            forms, tlds, phone_prefix, _ = REGIONS[region]
+            legal_form, tld, phone_prefix = pick(REGIONS[region][0])
             for _attempt in range(4):
                 style = rand()
                 if style < 0.75:
@@ -1514,13 +1514,13 @@ class DemoBuilder:
                 else:
                     short = pick(NAME_HEADS) + " " + pick(NAME_HEADS)
                 noun = pick(nouns)
-                name = f"{short} {noun} {pick(forms)}"
+                name = f"{short} {noun} {legal_form}"
                 if name not in seen:
                     break
             else:
                 name = f"{name} ({a + 1})"
             seen.add(name)
-            domain = f"{_slug(short)}{_slug(noun)[:6]}.{pick(tlds)}"
+            domain = f"{_slug(short)}-{_slug(noun)}.{tld}"
             # Low indexes get most deals (see _deal), so they are the big companies.
             rank = a / n
             if rand() < 0.2:
