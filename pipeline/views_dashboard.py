@@ -101,7 +101,9 @@ def dashboard(request):
             return _csv(board.table(request.GET.get("table", "")), day)
         except KeyError:
             raise Http404("No such table.") from None
-    if form.is_bound and form.errors:
+    partial = _partial(request)
+    if form.is_bound and form.errors and not partial:
+        # An htmx swap shows the errors next to the filters; a message would wait for the next page.
         messages.error(request, "Some filters were not valid and were left at their defaults; see below.")
     query = request.GET.copy()
     for key in ("format", "table"):
@@ -120,7 +122,7 @@ def dashboard(request):
         "query": query.urlencode(),
         "attention_url": reverse("pipeline:needs_attention"),
     }
-    template = "pipeline/_dashboard_body.html" if _partial(request) else "pipeline/dashboard.html"
+    template = "pipeline/_dashboard_body.html" if partial else "pipeline/dashboard.html"
     return render(request, template, context)
 
 

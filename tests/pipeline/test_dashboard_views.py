@@ -274,3 +274,10 @@ def test_the_quota_page_picks_a_quarter(client_for, manager, now):
     response = client_for(manager).get(QUOTAS, {"year": 2025, "quarter": 4})
     assert (response.context["year"], response.context["quarter"]) == (2025, 4)
     assert response.context["next"] == "year=2026&quarter=1"
+
+
+def test_htmx_shows_bad_filters_inline_without_a_lingering_message(client_for, manager, now):
+    client = client_for(manager)
+    response = client.get(URL, {"as_of": "2099-01-01"}, headers={"HX-Request": "true"})
+    assert "cannot be in the future" in response.content.decode()
+    assert "Some filters were not valid" not in client.get(URL).content.decode()
