@@ -2003,6 +2003,7 @@ class DemoBuilder:
                 eid += 1
                 cur, entered = x, t
             elif code == TICK:
+                updated = t  # ticks count as work on the deal (updated_at), without a new version
                 evidence = pick(EVIDENCE).format(c=pick(names)) if rand() < 0.45 else ""
                 completions.append(f"{ids[MilestoneCompletion]}\t{oid}\t{x[0]}\t{owner}\t{when}\t{evidence}\n")
                 ids[MilestoneCompletion] += 1
@@ -2072,6 +2073,7 @@ class DemoBuilder:
                 owner = x
             elif code in (TEAM_ADD, TEAM_ROLES):
                 member = members[x]
+                updated = t  # like ticks: work on the deal, no new version
                 if code == TEAM_ROLES:
                     member[1] = y
                 first, last_name = self.contacts[member[0] - self.first_contact_id][:2]

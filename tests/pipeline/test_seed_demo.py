@@ -116,6 +116,8 @@ def test_denormalized_fields_agree_with_the_events(seeded):
         assert opp.close_date_push_count == len(pushes)
         pushes_seen.append(len(pushes))
         assert opp.version == max(e.version for e in history)
+        # Everything but logging an activity touches updated_at (see services._mark_touched).
+        assert opp.updated_at == max(e.created_at for e in history if e.verb != "activity_logged")
         versions = [e.version for e in history]
         assert versions == sorted(versions)
         assert opp.last_activity_at == max(activities[opp.pk], default=None)
