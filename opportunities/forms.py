@@ -69,7 +69,9 @@ class OpportunityEditForm(forms.Form):
 class MoveForm(forms.Form):
     to_stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label="Move to stage")
     override_reason = forms.CharField(
-        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         label="Override reason (managers and admins)",
     )
 
@@ -81,7 +83,9 @@ class MoveForm(forms.Form):
 class CloseWonForm(forms.Form):
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
     override_reason = forms.CharField(
-        max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         label="Override reason (managers and admins)",
     )
 
@@ -107,7 +111,9 @@ class NextStepForm(forms.Form):
         if waiting and (data.get("description") or data.get("due_date")):
             raise forms.ValidationError("Either commit a next step with a due date, or wait on the buyer — not both.")
         if not waiting and not (data.get("description") and data.get("due_date")):
-            raise forms.ValidationError("Say what the next step is and when it is due, or until when you wait on the buyer.")
+            raise forms.ValidationError(
+                "Say what the next step is and when it is due, or until when you wait on the buyer."
+            )
         return data
 
 
@@ -183,10 +189,10 @@ class DealFilterForm(forms.Form):
     }
     q = forms.CharField(required=False, max_length=100, label="Search")
     process = forms.ModelChoiceField(queryset=SalesProcess.objects.all(), required=False)
-    stage = StageChoiceField(queryset=Stage.objects.select_related("process").order_by("process__name", "order"), required=False)
-    close_month = forms.CharField(
-        required=False, label="Close month", widget=forms.TextInput(attrs={"type": "month"})
+    stage = StageChoiceField(
+        queryset=Stage.objects.select_related("process").order_by("process__name", "order"), required=False
     )
+    close_month = forms.CharField(required=False, label="Close month", widget=forms.TextInput(attrs={"type": "month"}))
     status = forms.ChoiceField(choices=[("", "Any"), *OpportunityStatus.choices], required=False)
     scope = forms.ChoiceField(choices=[("mine", "Mine"), ("all", "All I can see")], required=False)
     sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)

@@ -193,9 +193,7 @@ class Opportunity(models.Model):
     stage_entered_at = models.DateTimeField(default=timezone.now)
     close_date_push_count = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
-    next_step = models.OneToOneField(
-        "NextStep", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    next_step = models.OneToOneField("NextStep", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -342,9 +342,7 @@ def opportunity_create(
     if account.status == AccountStatus.TARGET:
         Account.objects.filter(pk=account.pk).update(status=AccountStatus.PROSPECT)
     if next_step_description or next_step_due_date:
-        next_step_set(
-            opportunity, actor=actor, description=next_step_description, due_date=next_step_due_date, now=now
-        )
+        next_step_set(opportunity, actor=actor, description=next_step_description, due_date=next_step_due_date, now=now)
         # next_step_set wrote through its own copy of the row (version, next_step).
         opportunity.refresh_from_db()
     return opportunity
@@ -389,16 +387,26 @@ def opportunity_update(
         new_name = _require_text(name, "Name", max_length=200)
         if new_name != opp.name:
             opp.version += 1
-            _record(opp, actor=actor, verb=EventVerb.EDITED, now=now,
-                    data={"changes": {"name": {"old": opp.name, "new": new_name}}})
+            _record(
+                opp,
+                actor=actor,
+                verb=EventVerb.EDITED,
+                now=now,
+                data={"changes": {"name": {"old": opp.name, "new": new_name}}},
+            )
             opp.name = new_name
             changed.append("name")
     if amount is not None:
         new_amount = _clean_amount(amount)
         if new_amount != opp.amount:
             opp.version += 1
-            _record(opp, actor=actor, verb=EventVerb.AMOUNT_CHANGED, now=now,
-                    data={"old": str(opp.amount), "new": str(new_amount)})
+            _record(
+                opp,
+                actor=actor,
+                verb=EventVerb.AMOUNT_CHANGED,
+                now=now,
+                data={"old": str(opp.amount), "new": str(new_amount)},
+            )
             opp.amount = new_amount
             changed.append("amount")
     if expected_close_date is not None and expected_close_date != opp.expected_close_date:
@@ -408,10 +416,18 @@ def opportunity_update(
             opp.close_date_push_count += 1
             changed.append("close_date_push_count")
         opp.version += 1
-        _record(opp, actor=actor, verb=EventVerb.CLOSE_DATE_CHANGED, now=now, data={
-            "old": opp.expected_close_date.isoformat(), "new": new_date.isoformat(),
-            "pushed_later": pushed, "push_count": opp.close_date_push_count,
-        })
+        _record(
+            opp,
+            actor=actor,
+            verb=EventVerb.CLOSE_DATE_CHANGED,
+            now=now,
+            data={
+                "old": opp.expected_close_date.isoformat(),
+                "new": new_date.isoformat(),
+                "pushed_later": pushed,
+                "push_count": opp.close_date_push_count,
+            },
+        )
         opp.expected_close_date = new_date
         changed.append("expected_close_date")
     if owner is not None and owner.pk != opp.owner_id:
@@ -431,9 +447,18 @@ def _reassign(opp: Opportunity, *, actor, owner, now) -> None:
     if not owner.is_active:
         raise DomainError(f"{owner} is not an active user.")
     opp.version += 1
-    _record(opp, actor=actor, verb=EventVerb.OWNER_CHANGED, now=now, data={
-        "old": opp.owner_id, "new": owner.pk, "old_name": str(opp.owner), "new_name": str(owner),
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.OWNER_CHANGED,
+        now=now,
+        data={
+            "old": opp.owner_id,
+            "new": owner.pk,
+            "old_name": str(opp.owner),
+            "new_name": str(owner),
+        },
+    )
     # The open step follows the deal only if it was the old owner's: filter before reassigning.
     if opp.next_step_id:
         NextStep.objects.filter(pk=opp.next_step_id, owner_id=opp.owner_id).update(owner=owner)
@@ -490,18 +515,39 @@ def opportunity_move(
     override = {}
     if forward:
         override = _gate(
-            opp, actor=actor, stages=stages[here:there], override_reason=override_reason,
-            action=f"move to {to_stage.name}", now=now,
+            opp,
+            actor=actor,
+            stages=stages[here:there],
+            override_reason=override_reason,
+            action=f"move to {to_stage.name}",
+            now=now,
         )
     from_stage = opp.stage
     opp.version += 1
     if override:
-        _record(opp, actor=actor, verb=EventVerb.OVERRIDE_USED, now=now, from_stage=from_stage,
-                to_stage=to_stage, data=override)
-    _record(opp, actor=actor, verb=EventVerb.STAGE_MOVED, now=now, from_stage=from_stage, to_stage=to_stage, data={
-        "from_name": from_stage.name, "to_name": to_stage.name, "backwards": not forward,
-        "days_in_stage": opp.days_in_stage(now),
-    })
+        _record(
+            opp,
+            actor=actor,
+            verb=EventVerb.OVERRIDE_USED,
+            now=now,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            data=override,
+        )
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.STAGE_MOVED,
+        now=now,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        data={
+            "from_name": from_stage.name,
+            "to_name": to_stage.name,
+            "backwards": not forward,
+            "days_in_stage": opp.days_in_stage(now),
+        },
+    )
     opp.stage = to_stage
     opp.stage_entered_at = now
     opp.updated_at = now
@@ -525,8 +571,12 @@ def opportunity_close_won(
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "close it")
     override = _gate(
-        opp, actor=actor, stages=ordered_stages(opp.process), override_reason=override_reason,
-        action="close won", now=now,
+        opp,
+        actor=actor,
+        stages=ordered_stages(opp.process),
+        override_reason=override_reason,
+        action="close won",
+        now=now,
     )
     opp.version += 1
     if override:
@@ -537,13 +587,31 @@ def opportunity_close_won(
     opp.closed_stage = opp.stage
     opp.close_notes = (notes or "").strip()
     opp.lost_reason = None
-    _record(opp, actor=actor, verb=EventVerb.CLOSED_WON, now=now, from_stage=opp.stage, data={
-        "stage_name": opp.stage.name, "amount": str(opp.amount), "notes": opp.close_notes,
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.CLOSED_WON,
+        now=now,
+        from_stage=opp.stage,
+        data={
+            "stage_name": opp.stage.name,
+            "amount": str(opp.amount),
+            "notes": opp.close_notes,
+        },
+    )
     opp.updated_at = now
-    opp.save(update_fields=[
-        "status", "closed_on", "closed_stage", "close_notes", "lost_reason", "next_step", "version", "updated_at",
-    ])
+    opp.save(
+        update_fields=[
+            "status",
+            "closed_on",
+            "closed_stage",
+            "close_notes",
+            "lost_reason",
+            "next_step",
+            "version",
+            "updated_at",
+        ]
+    )
     return opp
 
 
@@ -567,14 +635,33 @@ def opportunity_close_lost(
     opp.closed_stage = opp.stage
     opp.lost_reason = reason
     opp.close_notes = (notes or "").strip()
-    _record(opp, actor=actor, verb=EventVerb.CLOSED_LOST, now=now, from_stage=opp.stage, data={
-        "stage_name": opp.stage.name, "reason": reason.name, "reason_id": reason.pk, "notes": opp.close_notes,
-        "amount": str(opp.amount),
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.CLOSED_LOST,
+        now=now,
+        from_stage=opp.stage,
+        data={
+            "stage_name": opp.stage.name,
+            "reason": reason.name,
+            "reason_id": reason.pk,
+            "notes": opp.close_notes,
+            "amount": str(opp.amount),
+        },
+    )
     opp.updated_at = now
-    opp.save(update_fields=[
-        "status", "closed_on", "closed_stage", "close_notes", "lost_reason", "next_step", "version", "updated_at",
-    ])
+    opp.save(
+        update_fields=[
+            "status",
+            "closed_on",
+            "closed_stage",
+            "close_notes",
+            "lost_reason",
+            "next_step",
+            "version",
+            "updated_at",
+        ]
+    )
     return opp
 
 
@@ -589,18 +676,34 @@ def opportunity_reopen(opportunity: Opportunity, *, actor, now: dt.datetime | No
         raise AccessDenied("Only the deal's manager or an admin can reopen a closed deal.")
     was = opp.status
     opp.version += 1
-    _record(opp, actor=actor, verb=EventVerb.REOPENED, now=now, to_stage=opp.stage, data={
-        "was": was, "closed_on": opp.closed_on.isoformat() if opp.closed_on else None,
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.REOPENED,
+        now=now,
+        to_stage=opp.stage,
+        data={
+            "was": was,
+            "closed_on": opp.closed_on.isoformat() if opp.closed_on else None,
+        },
+    )
     opp.status = OpportunityStatus.OPEN
     opp.closed_on = None
     opp.closed_stage = None
     opp.lost_reason = None
     opp.stage_entered_at = now
     opp.updated_at = now
-    opp.save(update_fields=[
-        "status", "closed_on", "closed_stage", "lost_reason", "stage_entered_at", "version", "updated_at",
-    ])
+    opp.save(
+        update_fields=[
+            "status",
+            "closed_on",
+            "closed_stage",
+            "lost_reason",
+            "stage_entered_at",
+            "version",
+            "updated_at",
+        ]
+    )
     return opp
 
 
@@ -628,18 +731,25 @@ def milestone_tick(
         opportunity=opp, milestone=milestone, completed_by=actor, completed_at=now, evidence=evidence
     )
     _mark_touched(opp, now)
-    _record(opp, actor=actor, verb=EventVerb.MILESTONE_TICKED, now=now, to_stage=milestone.stage, data={
-        "milestone_id": milestone.pk, "milestone": milestone.name, "stage_name": milestone.stage.name,
-        "evidence": evidence,
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.MILESTONE_TICKED,
+        now=now,
+        to_stage=milestone.stage,
+        data={
+            "milestone_id": milestone.pk,
+            "milestone": milestone.name,
+            "stage_name": milestone.stage.name,
+            "evidence": evidence,
+        },
+    )
     return completion
 
 
 @transaction.atomic
 @_announces
-def milestone_untick(
-    opportunity: Opportunity, *, actor, milestone: Milestone, now: dt.datetime | None = None
-) -> None:
+def milestone_untick(opportunity: Opportunity, *, actor, milestone: Milestone, now: dt.datetime | None = None) -> None:
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
@@ -648,9 +758,18 @@ def milestone_untick(
     if not deleted:
         raise DomainError(f"“{milestone.name}” is not ticked.")
     _mark_touched(opp, now)
-    _record(opp, actor=actor, verb=EventVerb.MILESTONE_UNTICKED, now=now, to_stage=milestone.stage, data={
-        "milestone_id": milestone.pk, "milestone": milestone.name, "stage_name": milestone.stage.name,
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.MILESTONE_UNTICKED,
+        now=now,
+        to_stage=milestone.stage,
+        data={
+            "milestone_id": milestone.pk,
+            "milestone": milestone.name,
+            "stage_name": milestone.stage.name,
+        },
+    )
 
 
 # --- next steps ----------------------------------------------------------------------------------------------
@@ -700,10 +819,19 @@ def next_step_set(
     )
     opp.next_step = step
     opp.version += 1
-    _record(opp, actor=actor, verb=EventVerb.NEXT_STEP_SET, now=now, data={
-        "next_step_id": step.pk, "kind": kind, "description": text, "due_date": due.isoformat(),
-        "replaced": replaced,
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.NEXT_STEP_SET,
+        now=now,
+        data={
+            "next_step_id": step.pk,
+            "kind": kind,
+            "description": text,
+            "due_date": due.isoformat(),
+            "replaced": replaced,
+        },
+    )
     opp.updated_at = now
     opp.save(update_fields=["next_step", "version", "updated_at"])
     return step
@@ -735,9 +863,17 @@ def next_step_complete(
         raise DomainError("Say what happens next, or that you are waiting on the buyer until a date.")
     current = NextStep.objects.get(pk=opp.next_step_id)
     NextStep.objects.filter(pk=current.pk).update(completed_at=now, completed_by=actor)
-    _record(opp, actor=actor, verb=EventVerb.NEXT_STEP_COMPLETED, now=now, data={
-        "next_step_id": current.pk, "description": str(current), "due_date": current.due_date.isoformat(),
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.NEXT_STEP_COMPLETED,
+        now=now,
+        data={
+            "next_step_id": current.pk,
+            "description": str(current),
+            "due_date": current.due_date.isoformat(),
+        },
+    )
     opp.next_step = None
     opp.save(update_fields=["next_step"])
     return next_step_set(
@@ -796,10 +932,18 @@ def activity_log(
             last_activity_at=occurred_at
         )
     if opportunity is not None:
-        _record(opportunity, actor=actor, verb=EventVerb.ACTIVITY_LOGGED, now=now, data={
-            "activity_id": activity.pk, "kind": activity.get_kind_display().lower(), "subject": activity.subject,
-            "occurred_at": occurred_at.isoformat(),
-        })
+        _record(
+            opportunity,
+            actor=actor,
+            verb=EventVerb.ACTIVITY_LOGGED,
+            now=now,
+            data={
+                "activity_id": activity.pk,
+                "kind": activity.get_kind_display().lower(),
+                "subject": activity.subject,
+                "occurred_at": occurred_at.isoformat(),
+            },
+        )
     return activity
 
 
@@ -834,18 +978,24 @@ def buying_team_add(
         member.roles = roles
         member.save(update_fields=["roles"])
     _mark_touched(opp, now)
-    _record(opp, actor=actor, verb=EventVerb.BUYING_TEAM_CHANGED, now=now, data={
-        "action": "added" if created else "changed roles of", "contact": str(contact), "contact_id": contact.pk,
-        "roles": [BuyingRole(r).label for r in roles],
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.BUYING_TEAM_CHANGED,
+        now=now,
+        data={
+            "action": "added" if created else "changed roles of",
+            "contact": str(contact),
+            "contact_id": contact.pk,
+            "roles": [BuyingRole(r).label for r in roles],
+        },
+    )
     return member
 
 
 @transaction.atomic
 @_announces
-def buying_team_remove(
-    opportunity: Opportunity, *, actor, contact: Contact, now: dt.datetime | None = None
-) -> None:
+def buying_team_remove(opportunity: Opportunity, *, actor, contact: Contact, now: dt.datetime | None = None) -> None:
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
@@ -853,6 +1003,15 @@ def buying_team_remove(
     if not deleted:
         raise DomainError(f"{contact} is not on the buying team.")
     _mark_touched(opp, now)
-    _record(opp, actor=actor, verb=EventVerb.BUYING_TEAM_CHANGED, now=now, data={
-        "action": "removed", "contact": str(contact), "contact_id": contact.pk, "roles": [],
-    })
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.BUYING_TEAM_CHANGED,
+        now=now,
+        data={
+            "action": "removed",
+            "contact": str(contact),
+            "contact_id": contact.pk,
+            "roles": [],
+        },
+    )

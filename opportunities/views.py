@@ -149,7 +149,9 @@ def my_deals(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "scope": scope, "sort": sort}
-    template = "opportunities/_deal_rows.html" if request.htmx and not request.htmx.boosted else "opportunities/my_deals.html"
+    template = (
+        "opportunities/_deal_rows.html" if request.htmx and not request.htmx.boosted else "opportunities/my_deals.html"
+    )
     return render(request, template, context)
 
 
@@ -175,17 +177,14 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         .prefetch_related(Prefetch("milestones", queryset=Milestone.objects.order_by("order", "id")))
     )
     done = {
-        c.milestone_id: c
-        for c in MilestoneCompletion.objects.filter(opportunity=opp).select_related("completed_by")
+        c.milestone_id: c for c in MilestoneCompletion.objects.filter(opportunity=opp).select_related("completed_by")
     }
     current_index = next((i for i, s in enumerate(stages) if s.pk == opp.stage_id), 0)
     for i, stage in enumerate(stages):
         stage.position = "done" if i < current_index else "current" if i == current_index else "ahead"
         stage.checklist = [(m, done.get(m.pk)) for m in stage.milestones.all()]
     activities = list(
-        Activity.objects.filter(opportunity=opp)
-        .select_related("created_by")
-        .prefetch_related("contacts")[:50]
+        Activity.objects.filter(opportunity=opp).select_related("created_by").prefetch_related("contacts")[:50]
     )
     team = list(BuyingTeamMember.objects.filter(opportunity=opp).select_related("contact"))
     contacts = list(Contact.objects.filter(account_id=opp.account_id).order_by("last_name", "first_name")[:500])
@@ -381,7 +380,9 @@ def opportunity_reopen(request, pk: int):
 @require_POST
 def milestone_toggle(request, pk: int, milestone_pk: int):
     opp = _opportunity(request, pk, write=True)
-    milestone = get_object_or_404(Milestone.objects.select_related("stage"), pk=milestone_pk, stage__process=opp.process_id)
+    milestone = get_object_or_404(
+        Milestone.objects.select_related("stage"), pk=milestone_pk, stage__process=opp.process_id
+    )
     form = MilestoneToggleForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
@@ -504,9 +505,7 @@ def buying_team_add(request, pk: int):
 def buying_team_remove(request, pk: int, contact_pk: int):
     opp = _opportunity(request, pk, write=True)
     contact = get_object_or_404(Contact.objects.filter(account_id=opp.account_id), pk=contact_pk)
-    return _act(
-        request, opp, lambda: services.buying_team_remove(opp, actor=request.user, contact=contact), "Removed."
-    )
+    return _act(request, opp, lambda: services.buying_team_remove(opp, actor=request.user, contact=contact), "Removed.")
 
 
 # --- accounts and contacts ---------------------------------------------------------------------------
@@ -524,7 +523,9 @@ def account_detail(request, pk: int):
     )
     visible = Activity.objects.for_user(user).filter(account=account)
     activities = list(
-        visible.select_related("created_by", "opportunity").prefetch_related("contacts").order_by("-occurred_at", "-id")[:50]
+        visible.select_related("created_by", "opportunity")
+        .prefetch_related("contacts")
+        .order_by("-occurred_at", "-id")[:50]
     )
     contacts = list(account.contacts.order_by("last_name", "first_name")[:500])
     today = timezone.localdate()
@@ -574,7 +575,9 @@ def account_edit(request, pk: int):
             messages.success(request, "Saved.")
             return redirect("opportunities:account_detail", pk=account.pk)
     return render(
-        request, "opportunities/account_form.html", {"form": form, "account": account},
+        request,
+        "opportunities/account_form.html",
+        {"form": form, "account": account},
         status=400 if form.errors else 200,
     )
 
@@ -587,8 +590,13 @@ def account_activity_log(request, pk: int):
         data = form.cleaned_data
         try:
             services.activity_log(
-                actor=request.user, account=account, kind=data["kind"], subject=data["subject"],
-                notes=data["notes"], occurred_at=data["occurred_at"], contacts=data["contacts"],
+                actor=request.user,
+                account=account,
+                kind=data["kind"],
+                subject=data["subject"],
+                notes=data["notes"],
+                occurred_at=data["occurred_at"],
+                contacts=data["contacts"],
             )
         except DomainError as exc:
             _fail(request, exc)
@@ -613,14 +621,18 @@ def contact_create(request, pk: int):
             messages.success(request, "Contact added.")
             return redirect("opportunities:account_detail", pk=account.pk)
     return render(
-        request, "opportunities/contact_form.html", {"form": form, "account": account},
+        request,
+        "opportunities/contact_form.html",
+        {"form": form, "account": account},
         status=400 if form.errors else 200,
     )
 
 
 @require_http_methods(["GET", "POST"])
 def contact_edit(request, pk: int):
-    contact = get_object_or_404(Contact.objects.for_user(request.user).select_related("account", "account__owner"), pk=pk)
+    contact = get_object_or_404(
+        Contact.objects.for_user(request.user).select_related("account", "account__owner"), pk=pk
+    )
     if not contact.can_edit(request.user):
         raise PermissionDenied("You can view this contact but not change it.")
     initial = {f: getattr(contact, f) for f in services.CONTACT_FIELDS}
@@ -635,7 +647,8 @@ def contact_edit(request, pk: int):
             messages.success(request, "Contact saved.")
             return redirect("opportunities:account_detail", pk=contact.account_id)
     return render(
-        request, "opportunities/contact_form.html", {"form": form, "account": contact.account, "contact": contact},
+        request,
+        "opportunities/contact_form.html",
+        {"form": form, "account": contact.account, "contact": contact},
         status=400 if form.errors else 200,
     )
-

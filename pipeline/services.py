@@ -343,7 +343,9 @@ def quota_set(*, actor, user, year: int, quarter: int, amount, now: dt.datetime 
         raise DomainError("Quarter must be 1, 2, 3 or 4.", field="quarter")
     value = _clean_quota_amount(amount)
     quota, _ = Quota.objects.update_or_create(
-        user=user, year=year, quarter=quarter,
+        user=user,
+        year=year,
+        quarter=quarter,
         defaults={"amount": value, "set_by": actor, "updated_at": now or timezone.now()},
     )
     return quota

@@ -6,8 +6,14 @@ from .models import Milestone, SalesProcess, Stage
 class StageInline(admin.TabularInline):
     model = Stage
     fields = (
-        "order", "name", "objective", "win_probability", "forecast_category",
-        "stuck_after_days", "idle_after_days", "slip_push_limit",
+        "order",
+        "name",
+        "objective",
+        "win_probability",
+        "forecast_category",
+        "stuck_after_days",
+        "idle_after_days",
+        "slip_push_limit",
     )
     extra = 0
     show_change_link = True
@@ -30,8 +36,14 @@ class SalesProcessAdmin(admin.ModelAdmin):
 @admin.register(Stage)
 class StageAdmin(admin.ModelAdmin):
     list_display = (
-        "name", "process", "order", "win_probability", "forecast_category",
-        "stuck_after_days", "idle_after_days", "slip_push_limit",
+        "name",
+        "process",
+        "order",
+        "win_probability",
+        "forecast_category",
+        "stuck_after_days",
+        "idle_after_days",
+        "slip_push_limit",
     )
     list_editable = ("order",)
     list_filter = ("process",)

@@ -65,9 +65,7 @@ class Stage(models.Model):
         ordering = ["process", "order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["process", "name"], name="stage_name_unique_in_process"),
-            models.CheckConstraint(
-                condition=models.Q(win_probability__lte=100), name="stage_win_probability_max_100"
-            ),
+            models.CheckConstraint(condition=models.Q(win_probability__lte=100), name="stage_win_probability_max_100"),
         ]
 
     def __str__(self) -> str:
