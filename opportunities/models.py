@@ -191,6 +191,9 @@ class Opportunity(models.Model):
     close_notes = models.TextField(blank=True)
     # Derived from the event history, kept on the row so lists and sweeps need no aggregation.
     stage_entered_at = models.DateTimeField(default=timezone.now)
+    # The stage furthest along the process the deal has ever been in (moving back does not lower
+    # it): what stage-to-stage conversion counts, without replaying every deal's moves.
+    furthest_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     close_date_push_count = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     next_step = models.OneToOneField("NextStep", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -207,6 +210,28 @@ class Opportunity(models.Model):
             models.Index(fields=["owner", "status", "expected_close_date"]),
             models.Index(fields=["status", "stage"]),
             models.Index(fields=["account", "status"]),
+            # Covering indexes for the dashboard's aggregates (index-only on PostgreSQL; SQLite
+            # ignores INCLUDE): the open pipeline, the deals closed in a period, and the deals
+            # created in a period (conversion). Partial conditions are spelled as ORs: the
+            # planner proves that a query's `IN (…)` implies them, which it cannot for the
+            # ARRAY of varchar that Django renders from `__in`.
+            models.Index(
+                fields=["stage"],
+                include=["owner", "expected_close_date", "amount"],
+                condition=Q(status="open"),
+                name="opportunity_open_pipeline_idx",
+            ),
+            models.Index(
+                fields=["closed_on"],
+                include=["status", "stage", "owner", "amount"],
+                condition=Q(status="won") | Q(status="lost"),
+                name="opportunity_closed_on_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                include=["furthest_stage", "stage", "status"],
+                name="opportunity_created_at_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
@@ -434,6 +459,9 @@ class OpportunityEvent(models.Model):
     )
     state_status = models.CharField(max_length=10, choices=OpportunityStatus.choices, blank=True)
     valid_to = models.DateTimeField(null=True, blank=True)
+    # On an event that leaves a stage (a move, a close): when the deal entered that stage. Time
+    # in stage is then one subtraction per event instead of a search for the way in.
+    stage_entered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -441,6 +469,12 @@ class OpportunityEvent(models.Model):
             models.Index(fields=["opportunity", "created_at"]),
             models.Index(fields=["verb", "created_at"]),
             models.Index(fields=["state_status", "valid_to", "created_at"], name="event_state_interval_idx"),
+            models.Index(
+                fields=["created_at"],
+                include=["from_stage", "stage_entered_at", "opportunity", "id"],
+                condition=Q(verb="stage_moved") | Q(verb="closed_won") | Q(verb="closed_lost"),
+                name="event_stage_exit_idx",
+            ),
         ]
 
     def __str__(self) -> str:

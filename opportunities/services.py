@@ -318,6 +318,7 @@ def opportunity_create(
         account=account,
         process=process,
         stage=first,
+        furthest_stage=first,
         owner=owner,
         name=_require_text(name, "Name", max_length=200),
         amount=_clean_amount(amount),
@@ -541,6 +542,7 @@ def opportunity_move(
         now=now,
         from_stage=from_stage,
         to_stage=to_stage,
+        stage_entered_at=opp.stage_entered_at,
         data={
             "from_name": from_stage.name,
             "to_name": to_stage.name,
@@ -549,9 +551,11 @@ def opportunity_move(
         },
     )
     opp.stage = to_stage
+    if there > positions.get(opp.furthest_stage_id, -1):
+        opp.furthest_stage = to_stage
     opp.stage_entered_at = now
     opp.updated_at = now
-    opp.save(update_fields=["stage", "stage_entered_at", "version", "updated_at"])
+    opp.save(update_fields=["stage", "furthest_stage", "stage_entered_at", "version", "updated_at"])
     return opp
 
 
@@ -593,6 +597,7 @@ def opportunity_close_won(
         verb=EventVerb.CLOSED_WON,
         now=now,
         from_stage=opp.stage,
+        stage_entered_at=opp.stage_entered_at,
         data={
             "stage_name": opp.stage.name,
             "amount": str(opp.amount),
@@ -641,6 +646,7 @@ def opportunity_close_lost(
         verb=EventVerb.CLOSED_LOST,
         now=now,
         from_stage=opp.stage,
+        stage_entered_at=opp.stage_entered_at,
         data={
             "stage_name": opp.stage.name,
             "reason": reason.name,

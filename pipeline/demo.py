@@ -983,6 +983,7 @@ COLUMNS = {
         "version",
         "created_at",
         "updated_at",
+        "furthest_stage_id",
     ],
     NextStep: [
         "id",
@@ -1026,6 +1027,7 @@ COLUMNS = {
         "state_owner_id",
         "state_status",
         "valid_to",
+        "stage_entered_at",
     ],
 }
 JSON_COLUMNS = {BuyingTeamMember: "roles", OpportunityEvent: "data"}
@@ -1899,7 +1901,8 @@ class DemoBuilder:
         eid = ids[OpportunityEvent]
         owner = owner0
         version = 0
-        cur = 0
+        cur = furthest = 0
+        left = {}  # index in `ev` of an event leaving a stage -> when the deal entered that stage
         entered = updated = t0
         push_count = 0
         ecd_now = ecd_first
@@ -1993,6 +1996,7 @@ class DemoBuilder:
                     f'{{"from_name": {before_stage.js}, "to_name": {after_stage.js}, '
                     f'"backwards": {"true" if y else "false"}, "days_in_stage": {self.days_between(entered, t)}}}'
                 )
+                left[len(ev)] = at(entered)
                 ev.append(
                     (
                         f"{eid}\t{oid}\t{owner}\tstage_moved\t{before_stage.pk}\t{after_stage.pk}\t{data}\t"
@@ -2002,6 +2006,7 @@ class DemoBuilder:
                 )
                 eid += 1
                 cur, entered = x, t
+                furthest = max(furthest, x)
             elif code == TICK:
                 updated = t  # ticks count as work on the deal (updated_at), without a new version
                 evidence = pick(EVIDENCE).format(c=pick(names)) if rand() < 0.45 else ""
@@ -2129,6 +2134,7 @@ class DemoBuilder:
                         f'"notes": {_js(close_notes)}, "amount": "{amt}.00"}}'
                     )
                 state = f"{state.rsplit(chr(9), 1)[0]}\t{status}"
+                left[len(ev)] = at(entered)
                 ev.append(
                     (
                         f"{eid}\t{oid}\t{closer}\tclosed_{status}\t{stage.pk}\t{NULL}\t{data}\t{version}\t{when}\t"
@@ -2142,8 +2148,8 @@ class DemoBuilder:
 
         events = B[OpportunityEvent]
         for i in range(len(ev) - 1):
-            events.append(f"{ev[i][0]}\t{ev[i + 1][1]}\n")
-        events.append(f"{ev[-1][0]}\t{NULL}\n")
+            events.append(f"{ev[i][0]}\t{ev[i + 1][1]}\t{left.get(i, NULL)}\n")
+        events.append(f"{ev[-1][0]}\t{NULL}\t{left.get(len(ev) - 1, NULL)}\n")
         next_steps = B[NextStep]
         for sid, kind, text, due, s_owner, by, created, done, done_by in steps:
             next_steps.append(f"{sid}\t{oid}\t{kind}\t{text}\t{due}\t{s_owner}\t{by}\t{created}\t{done}\t{done_by}\n")
@@ -2172,7 +2178,7 @@ class DemoBuilder:
         B[Opportunity].append(
             f"{oid}\t{account_id}\t{process.pk}\t{stages[cur].pk}\t{owner}\t{account[1]} — {title}\t{amt}\t"
             f"{self.date(ecd_now)}\t{closed}\t{at(entered)}\t{push_count}\t{last_activity_s}\t{next_step}\t"
-            f"{version}\t{at(t0)}\t{at(updated)}\n"
+            f"{version}\t{at(t0)}\t{at(updated)}\t{stages[furthest].pk}\n"
         )
 
     def _final_due(self, mode: str, kind: str, set_on: dt.date, due: str) -> str:

@@ -132,6 +132,7 @@ def test_create_puts_the_deal_in_the_first_stage_and_records_it(owner, account, 
     assert opp.status == OpportunityStatus.OPEN
     assert opp.amount == Decimal("1234.50")
     assert opp.stage_entered_at == now
+    assert opp.furthest_stage == stage(process, "Qualify")
     assert opp.created_at == now
     assert opp.version == 1
     assert ev.verbs == [EventVerb.CREATED]
@@ -276,6 +277,7 @@ def test_the_refusal_names_only_the_milestones_still_open(opportunity, owner, pr
 def test_moving_forward_with_required_milestones_done(opportunity, owner, process, now):
     tick_required(opportunity, actor=owner, now=now, stages=["Qualify"])
     version = fresh(opportunity).version
+    entered_qualify = fresh(opportunity).stage_entered_at
     later = now + 3 * DAY
 
     with recorded() as ev:
@@ -283,6 +285,7 @@ def test_moving_forward_with_required_milestones_done(opportunity, owner, proces
 
     opp = fresh(opp)
     assert opp.stage == stage(process, "Discover")
+    assert opp.furthest_stage == stage(process, "Discover")
     assert opp.stage_entered_at == later
     assert opp.updated_at == later
     assert opp.version == version + 1
@@ -293,6 +296,7 @@ def test_moving_forward_with_required_milestones_done(opportunity, owner, proces
     assert event.to_stage == stage(process, "Discover")
     assert event.version == opp.version
     assert event.created_at == later
+    assert event.stage_entered_at == entered_qualify
     assert event.data == {"from_name": "Qualify", "to_name": "Discover", "backwards": False, "days_in_stage": 3}
 
 
@@ -346,7 +350,10 @@ def test_moving_backward_is_allowed_and_recorded_as_such(opportunity, owner, pro
     opp = fresh(opportunity)
     assert opp.stage.name == "Qualify"
     assert opp.stage_entered_at == later
+    # Moving back does not undo how far the deal got.
+    assert opp.furthest_stage.name == "Discover"
     assert ev.verbs == [EventVerb.STAGE_MOVED]
+    assert ev.event.stage_entered_at == now
     assert ev.event.data["backwards"] is True
     assert ev.event.from_stage.name == "Discover"
     assert ev.event.describe() == "Moved from Discover to Qualify (backwards)"
@@ -528,6 +535,7 @@ def test_closing_won(opportunity, owner, process, now):
     assert opp.version == version + 1
     assert ev.verbs == [EventVerb.CLOSED_WON]
     assert ev.event.actor == owner
+    assert ev.event.stage_entered_at == now  # when the deal entered Propose, the stage it closed in
     assert ev.event.data["stage_name"] == "Propose"
     assert ev.event.data["notes"] == "Signed!"
 

@@ -112,6 +112,17 @@ def test_denormalized_fields_agree_with_the_events(seeded):
         assert moves[-1].created_at == opp.stage_entered_at
         for before, after in zip(moves, moves[1:], strict=False):
             assert after.from_stage_id == before.to_stage_id
+        # Furthest stage reached, and on every exit from a stage when the deal had entered it.
+        reached = max((e.to_stage for e in moves), key=lambda stage: stage.order)
+        assert opp.furthest_stage_id == reached.pk
+        entered = None
+        for e in history:
+            if e.verb in ("stage_moved", "closed_won", "closed_lost"):
+                assert e.stage_entered_at == entered, e.verb
+            else:
+                assert e.stage_entered_at is None
+            if e.verb in ("created", "stage_moved", "reopened"):
+                entered = e.created_at
         pushes = [e for e in history if e.verb == "close_date_changed" and e.data["pushed_later"]]
         assert opp.close_date_push_count == len(pushes)
         pushes_seen.append(len(pushes))
