@@ -37,14 +37,14 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db import connection
-from django.db.models import Case, Count, DecimalField, Exists, F, OuterRef, Q, Subquery, Sum, Value, When
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import Case, Count, DateField, Exists, F, Func, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from opportunities.models import EventVerb, MilestoneCompletion, OpportunityEvent
+from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from . import charts
@@ -54,6 +54,7 @@ from .snapshot import Scope, deal_states, end_of_day
 
 ALL_STATUSES = ("open", "won", "lost")
 EVENTS = OpportunityEvent._meta.db_table
+OPPORTUNITIES = Opportunity._meta.db_table
 STAGES = Stage._meta.db_table
 COMPLETIONS = MilestoneCompletion._meta.db_table
 FLAGS = Flag._meta.db_table
@@ -254,7 +255,20 @@ def _db_datetime(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-_WEIGHTED = Sum(F("s_amount") * F("s_prob"), output_field=DecimalField(max_digits=20, decimal_places=2))
+class MonthStart(Func):
+    """The first day of a date's month. On PostgreSQL the date is truncated as a plain timestamp:
+    `DATE_TRUNC('month', date)` would first turn every date into a timestamp with time zone,
+    which costs a time-zone lookup per row and means nothing for a calendar date."""
+
+    output_field = DateField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"DATE_TRUNC('month', ({sql})::timestamp)::date", params
+
+    def as_sql(self, compiler, connection, **extra_context):  # SQLite
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"DATE({sql}, 'start of month')", params
 
 
 def _pct(part, whole) -> float | None:
@@ -397,14 +411,22 @@ class Dashboard:
     def _open_cells(self) -> list[tuple]:
         """The open deals at the moment in one grouped read: (stage, owner, close month, deals,
         amount, Σ amount × probability). Every pipeline table and the open part of the
-        forecast add these up, so the deals are scanned once, not once per table."""
-        return list(
+        forecast add these up, so the deals are scanned once, not once per table. A cell is
+        one stage, so its weighted amount is its amount times that stage's probability:
+        multiplied here once per cell rather than by the database once per deal."""
+        rows = (
             _states(self.f)
-            .annotate(month=TruncMonth("s_close"))
+            .annotate(month=MonthStart("s_close"))
             .values_list("s_stage", "s_owner", "month")
-            .annotate(n=Count("s_opp"), amount=Sum("s_amount"), weighted=_WEIGHTED)
+            .annotate(n=Count("s_opp"), amount=Sum("s_amount"))
             .order_by()
         )
+        # The open deals of a process filter are all in that process's stages.
+        probability = {pk: Decimal(stage.win_probability) for pk, stage in self.stages.items()}
+        return [
+            (stage, owner, month, n, amount, (amount or ZERO) * probability.get(stage, ZERO))
+            for stage, owner, month, n, amount in rows
+        ]
 
     def _pipeline(self, key) -> dict:
         """{key(cell): [deals, amount, weighted]} over the open cells."""
@@ -617,6 +639,17 @@ class Dashboard:
             *scope_params,
             created, _db_datetime(hi),
         ]  # fmt: skip
+        if f.as_of is None:
+            # Live, the furthest stage and the outcome are facts on each deal's row: the cohort
+            # is one index-only range of the deals created in the period.
+            scope = f"AND o.id IN ({scope_sql})" if scope else ""
+            sql = f"""
+                SELECT fs.process_id, fs."order", CASE WHEN o.status = %s THEN 1 ELSE 0 END, COUNT(*)
+                FROM {OPPORTUNITIES} o JOIN {STAGES} fs ON fs.id = COALESCE(o.furthest_stage_id, o.stage_id)
+                WHERE o.created_at >= %s AND o.created_at <= %s {scope}
+                GROUP BY 1, 2, 3
+            """
+            params = ["won", _db_datetime(lo), _db_datetime(hi), *scope_params]
         reached: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
         for process_id, furthest, is_won, n in _fetch(sql, params):
             reached[process_id].append((furthest, "won" if is_won else "", n))
@@ -663,35 +696,27 @@ class Dashboard:
         if not f.sees_everything:
             scope_sql, params = _sql(_states(f, ALL_STATUSES).values("s_opp"))
             scope = f"AND x.opportunity_id IN ({scope_sql})"
-        # Each way out of a stage in the period (a move, a close) names the stage it left; the
-        # stay began at the deal's way in just before it. In the deal's sequence of stage changes
-        # (created, moved, closed, reopened, moved, …) the change before an exit is always that
-        # way in, so it is read with LAG over the period's stage changes (index-only, on
-        # `event_stage_change_idx`). Only a deal's first exit in the period can have entered its
-        # stage before the period: then one index-only probe (`event_stage_entry_idx`) finds it.
+        # Each way out of a stage in the period (a move, a close) names the stage it left and,
+        # written with it by the services, when the deal entered that stage: one index-only
+        # range over the period's exits (`event_stage_exit_idx`). An exit recorded without that
+        # time (by a data import, say) falls back to one probe for the deal's way in before it.
         probe = f"""(
             SELECT e.created_at FROM {EVENTS} e
-            WHERE e.opportunity_id = r.opportunity_id AND e.verb IN ({enter})
-              AND e.created_at <= r.created_at AND (e.created_at < r.created_at OR e.id < r.id)
+            WHERE e.opportunity_id = x.opportunity_id AND e.verb IN ({enter})
+              AND e.created_at <= x.created_at AND (e.created_at < x.created_at OR e.id < x.id)
             ORDER BY e.created_at DESC, e.id DESC LIMIT 1)"""
-        entered_at = f"COALESCE(r.previous_at, {probe})"
+        entered_at = f"COALESCE(x.stage_entered_at, {probe})"
         days = (
-            f"EXTRACT(EPOCH FROM (r.created_at - {entered_at})) / 86400.0"
+            f"EXTRACT(EPOCH FROM (x.created_at - {entered_at})) / 86400.0"
             if pg
-            else f"(julianday(r.created_at) - julianday({entered_at}))"
+            else f"(julianday(x.created_at) - julianday({entered_at}))"
         )
         stays = f"""
-            SELECT r.from_stage_id AS stage_id, {days} AS days FROM (
-                SELECT x.id, x.opportunity_id, x.verb, x.from_stage_id, x.created_at,
-                       LAG(x.created_at) OVER (PARTITION BY x.opportunity_id ORDER BY x.created_at, x.id)
-                           AS previous_at
-                FROM {EVENTS} x
-                WHERE x.verb IN ({enter}, {leave}) AND x.created_at >= %s AND x.created_at <= %s {scope}
-            ) r
-            WHERE r.verb IN ({leave})
+            SELECT x.from_stage_id AS stage_id, {days} AS days FROM {EVENTS} x
+            WHERE x.verb IN ({leave}) AND x.created_at >= %s AND x.created_at <= %s {scope}
         """
         lo_db, hi_db = _db_datetime(lo), _db_datetime(hi)
-        args = [*ENTER_VERBS, *ENTER_VERBS, *LEAVE_VERBS, lo_db, hi_db, *params, *LEAVE_VERBS]
+        args = [*ENTER_VERBS, *LEAVE_VERBS, lo_db, hi_db, *params]
         stats: dict[int, tuple[int, float, float]] = {}
         if pg:
             # OFFSET 0 keeps the stays a subquery of their own, so that the three aggregates

@@ -25,6 +25,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from opportunities import services
+from opportunities.models import OpportunityEvent
 from pipeline.dashboard import Dashboard, Filters, people_for
 from pipeline.models import Flag, FlagKind, Quota
 from stages.models import ForecastCategory
@@ -190,6 +191,17 @@ def test_days_in_stage_median_and_average(history, manager, now):
     assert rows(board.durations, "stage", "stays", "median", "average") == [
         ("Qualify", 6, 19.0, 25.5),  # 10, 10, 18, 20, 24, 71
         ("Discover", 2, 25.0, 25.0),  # 20, 30
+        ("Propose", 1, 10.0, 10.0),
+    ]
+
+
+def test_days_in_stage_of_exits_recorded_without_their_way_in(history, manager, now):
+    # Exits written without `stage_entered_at` (imported, say) find the way in from the history.
+    OpportunityEvent.objects.update(stage_entered_at=None)
+    board = board_for(manager, now)
+    assert rows(board.durations, "stage", "stays", "median", "average") == [
+        ("Qualify", 6, 19.0, 25.5),
+        ("Discover", 2, 25.0, 25.0),
         ("Propose", 1, 10.0, 10.0),
     ]
 
