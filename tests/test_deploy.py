@@ -217,6 +217,20 @@ def test_settings_fail_loudly_on_a_bad_value(tmp_path, variable, value):
     assert variable in result.stderr
 
 
+def test_postgresql_connections_run_without_jit_and_sort_in_memory(tmp_path):
+    env = clean_env(tmp_path, SECRET_KEY="x" * 60, DATABASE_URL="postgres://u@db.example:5432/lockstep")
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'])"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "-c jit=off -c work_mem=16MB" in result.stdout
+
+
 def test_settings_refuse_to_start_without_a_secret_key_when_debug_is_off(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "from django.conf import settings; settings.DEBUG"],
