@@ -5,24 +5,34 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-# Fill the two new facts from the history already recorded; the services keep them from now on.
+# Fill the two new facts from the history already recorded, set-based (window functions and
+# UPDATE … FROM work on PostgreSQL and SQLite alike); the services keep them from now on.
 FURTHEST_STAGE = """
-UPDATE opportunities_opportunity SET furthest_stage_id = COALESCE((
-    SELECT e.to_stage_id FROM opportunities_opportunityevent e
-    JOIN stages_stage s ON s.id = e.to_stage_id
-    WHERE e.opportunity_id = opportunities_opportunity.id AND e.verb IN ('created', 'stage_moved')
-    ORDER BY s."order" DESC, s.id DESC LIMIT 1
-), stage_id)
+UPDATE opportunities_opportunity SET furthest_stage_id = f.to_stage_id
+FROM (
+    SELECT e.opportunity_id, e.to_stage_id,
+           ROW_NUMBER() OVER (PARTITION BY e.opportunity_id ORDER BY s."order" DESC, s.id DESC) AS rank
+    FROM opportunities_opportunityevent e JOIN stages_stage s ON s.id = e.to_stage_id
+    WHERE e.verb IN ('created', 'stage_moved')
+) f
+WHERE f.opportunity_id = opportunities_opportunity.id AND f.rank = 1
 """
+FURTHEST_STAGE_WITHOUT_HISTORY = """
+UPDATE opportunities_opportunity SET furthest_stage_id = stage_id WHERE furthest_stage_id IS NULL
+"""
+# The last way in (created, moved, reopened) before each way out (moved, closed).
 STAGE_ENTERED_AT = """
-UPDATE opportunities_opportunityevent SET stage_entered_at = (
-    SELECT MAX(p.created_at) FROM opportunities_opportunityevent p
-    WHERE p.opportunity_id = opportunities_opportunityevent.opportunity_id
-      AND p.verb IN ('created', 'stage_moved', 'reopened')
-      AND (p.created_at < opportunities_opportunityevent.created_at
-           OR (p.created_at = opportunities_opportunityevent.created_at AND p.id < opportunities_opportunityevent.id))
-)
-WHERE verb IN ('stage_moved', 'closed_won', 'closed_lost')
+UPDATE opportunities_opportunityevent SET stage_entered_at = x.entered
+FROM (
+    SELECT e.id, e.verb,
+           MAX(CASE WHEN e.verb IN ('created', 'stage_moved', 'reopened') THEN e.created_at END) OVER (
+               PARTITION BY e.opportunity_id ORDER BY e.created_at, e.id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+           ) AS entered
+    FROM opportunities_opportunityevent e
+    WHERE e.verb IN ('created', 'stage_moved', 'reopened', 'closed_won', 'closed_lost')
+) x
+WHERE x.id = opportunities_opportunityevent.id AND x.verb IN ('stage_moved', 'closed_won', 'closed_lost')
 """
 
 
@@ -47,6 +57,7 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.RunSQL(FURTHEST_STAGE, migrations.RunSQL.noop),
+        migrations.RunSQL(FURTHEST_STAGE_WITHOUT_HISTORY, migrations.RunSQL.noop),
         migrations.RunSQL(STAGE_ENTERED_AT, migrations.RunSQL.noop),
         migrations.AddIndex(
             model_name="opportunity",
