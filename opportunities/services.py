@@ -383,6 +383,13 @@ def opportunity_update(
             changes=changes,
             current_version=opp.version,
         )
+    # What a closed deal was worth and when it closed are what the forecast and the win rates
+    # were built on: only the deal's manager or an admin corrects them.
+    worth_changes = (amount is not None and _clean_amount(amount) != opp.amount) or (
+        expected_close_date is not None and expected_close_date != opp.expected_close_date
+    )
+    if opp.is_closed and worth_changes and not _may_override(opp, actor):
+        raise DomainError("This deal is closed: only its manager or an admin can change its amount or close date.")
     changed: list[str] = []
     if name is not None:
         new_name = _require_text(name, "Name", max_length=200)

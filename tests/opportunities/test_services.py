@@ -730,6 +730,21 @@ def test_an_update_that_changes_nothing_writes_nothing(opportunity, owner, now):
         )
 
 
+def test_only_a_manager_or_admin_changes_what_a_closed_deal_was_worth(closed, owner, manager, admin, now):
+    later = now.date() + 10 * DAY
+    for changes in ({"amount": "1"}, {"expected_close_date": later}):
+        with unchanged(), pytest.raises(DomainError, match="only its manager or an admin"):
+            services.opportunity_update(closed, actor=owner, expected_version=closed.version, now=now, **changes)
+    # Renaming stays with the owner; the same values are no change at all.
+    services.opportunity_update(
+        closed, actor=owner, expected_version=closed.version, name="Renamed", amount=str(closed.amount), now=now
+    )
+    for actor, amount in ((manager, "1"), (admin, "2")):
+        version = fresh(closed).version
+        services.opportunity_update(closed, actor=actor, expected_version=version, amount=amount, now=now)
+        assert fresh(closed).amount == Decimal(amount)
+
+
 def test_renaming_is_recorded(opportunity, owner, now):
     with recorded() as ev:
         services.opportunity_update(opportunity, actor=owner, expected_version=1, name=" Acme, phase 2 ", now=now)
