@@ -17,6 +17,8 @@ urlpatterns = [
     path("deals/<int:pk>/next-step/", views.next_step_set, name="next_step_set"),
     path("deals/<int:pk>/next-step/complete/", views.next_step_complete, name="next_step_complete"),
     path("deals/<int:pk>/activities/", views.activity_log, name="activity_log"),
+    path("deals/<int:pk>/activities/all/", views.opportunity_activities, name="activities"),
+    path("deals/<int:pk>/history/", views.opportunity_history, name="history"),
     path("deals/<int:pk>/buying-team/", views.buying_team_add, name="buying_team_add"),
     path(
         "deals/<int:pk>/buying-team/<int:contact_pk>/remove/",
@@ -28,6 +30,7 @@ urlpatterns = [
     path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
     path("accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
     path("accounts/<int:pk>/activities/", views.account_activity_log, name="account_activity_log"),
+    path("accounts/<int:pk>/activities/all/", views.account_activities, name="account_activities"),
     path("accounts/<int:pk>/contacts/new/", views.contact_create, name="contact_create"),
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
 ]

@@ -1,7 +1,9 @@
+from typing import NamedTuple
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Prefetch, Q
+from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +41,14 @@ from .models import (
 
 PAGE_SIZE = 25
 PAGE_SIZES = (10, 25, 50, 100)
+# The deal and account pages show the latest few activities and events and link to the full,
+# paginated lists: a long-lived deal must not make its own page slow to open.
+LATEST_SHOWN = 20
+# At most this many contacts are offered in a deal's or an account's pickers ("who took part",
+# "add to the buying team"); beyond it a search narrows the list down.
+CONTACT_PICK_LIMIT = 50
+# The account page pages its deals and contacts by this many.
+ACCOUNT_PAGE_SIZE = 25
 
 
 def _page_size(request) -> int:
@@ -50,9 +60,11 @@ def _page_size(request) -> int:
 
 
 def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
+    # Few joins on purpose: PostgreSQL takes milliseconds to plan a join of ten tables, longer
+    # than running it. The deal page takes the stage and lost reason from lists it loads anyway.
     opp = get_object_or_404(
         Opportunity.objects.for_user(request.user).select_related(
-            "account", "process", "stage", "owner", "next_step", "next_step__owner", "lost_reason", "closed_stage"
+            "account", "process", "owner", "next_step", "next_step__owner"
         ),
         pk=pk,
     )
@@ -84,6 +96,58 @@ def _owner_choices(user):
     if user.is_manager:
         return users.filter(Q(pk=user.pk) | Q(team__in=user.managed_team_ids()))
     return users.filter(pk=user.pk)
+
+
+def _latest(queryset, count: int = LATEST_SHOWN) -> tuple[list, bool]:
+    """The first `count` rows and whether there are more, in one query."""
+    rows = list(queryset[: count + 1])
+    return rows[:count], len(rows) > count
+
+
+def _contact_query(request) -> str:
+    return (request.GET.get("contact_q") or "")[:100].strip()
+
+
+def _contacts_matching(contacts, text: str):
+    """Contacts whose name, title or email holds every word of `text`."""
+    for word in text.split()[:5]:
+        contacts = contacts.filter(
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(title__icontains=word)
+            | Q(email__icontains=word)
+        )
+    return contacts
+
+
+def _query_without(request, *names: str) -> str:
+    """The current query string without `names`, for page links that keep everything else."""
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _localize_times(rows, field: str) -> None:
+    """Format `field` of each row once in Python (`<field>_iso`, `<field>_text`): the template
+    `date` filter costs tens of microseconds a call, which adds up on long timelines."""
+    for row in rows:
+        when = timezone.localtime(getattr(row, field))
+        setattr(row, f"{field}_iso", when.isoformat())
+        setattr(row, f"{field}_text", when.strftime("%Y-%m-%d %H:%M"))
+
+
+class RowURL(NamedTuple):
+    """A URL whose last argument is a row's id, split around that id: a list appends each row's
+    id between `head` and `tail` instead of reversing the URL once a row."""
+
+    head: str
+    tail: str
+
+
+def _row_url(name: str, *args) -> RowURL:
+    head, _, tail = reverse(name, args=[*args, 0]).rpartition("/0/")
+    return RowURL(head + "/", "/" + tail)
 
 
 def _posted(request):
@@ -183,15 +247,37 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
     for i, stage in enumerate(stages):
         stage.position = "done" if i < current_index else "current" if i == current_index else "ahead"
         stage.checklist = [(m, done.get(m.pk)) for m in stage.milestones.all()]
-    activities = list(
-        Activity.objects.filter(opportunity=opp).select_related("created_by").prefetch_related("contacts")[:50]
+        if stage.pk == opp.stage_id:
+            opp.stage = stage
+    activities, more_activities = _latest(
+        Activity.objects.filter(opportunity=opp)
+        .select_related("created_by")
+        .prefetch_related("contacts")
+        .order_by("-occurred_at", "-id")
     )
+    _localize_times(activities, "occurred_at")
     team = list(BuyingTeamMember.objects.filter(opportunity=opp).select_related("contact"))
-    contacts = list(Contact.objects.filter(account_id=opp.account_id).order_by("last_name", "first_name")[:500])
-    events = list(
-        OpportunityEvent.objects.filter(opportunity=opp).select_related("actor").order_by("-created_at", "-id")[:100]
-    )
     can_edit = opp.can_edit(user)
+    contact_q = _contact_query(request)
+    contacts, more_contacts = [], False
+    if can_edit:  # only the forms, which readers do not get, list contacts to pick from
+        # The buying team first: they are who usually takes part in the deal's activities.
+        on_team = Exists(BuyingTeamMember.objects.filter(opportunity=opp, contact=OuterRef("pk")))
+        contacts, more_contacts = _latest(
+            _contacts_matching(Contact.objects.filter(account_id=opp.account_id), contact_q)
+            .annotate(on_team=on_team)
+            .order_by("-on_team", "last_name", "first_name", "id"),
+            CONTACT_PICK_LIMIT,
+        )
+    events, more_events = _latest(
+        OpportunityEvent.objects.filter(opportunity=opp).select_related("actor").order_by("-created_at", "-id")
+    )
+    _localize_times(events, "created_at")
+    reasons = []
+    if can_edit or opp.lost_reason_id:
+        # The deal's own lost reason comes along even if an admin has retired it since.
+        reasons = list(LostReason.objects.filter(Q(is_active=True) | Q(pk=opp.lost_reason_id)))
+        opp.lost_reason = next((r for r in reasons if r.pk == opp.lost_reason_id), None)
     context = {
         "opp": opp,
         "flags": list(_open_flags().filter(opportunity=opp)),
@@ -199,16 +285,24 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         "current_stage": stages[current_index] if stages else None,
         "next_stage": stages[current_index + 1] if current_index + 1 < len(stages) else None,
         "activities": activities,
+        "more_activities": more_activities,
         "buying_team": team,
         "contacts": contacts,
+        "more_contacts": more_contacts,
+        "contact_q": contact_q,
+        "contact_pick_limit": CONTACT_PICK_LIMIT,
         "events": events,
+        "more_events": more_events,
         "can_edit": can_edit,
         "can_override": user.is_admin or (user.is_manager and user.manages(opp.owner)),
         "step_state": opp.next_step_state(),
-        "lost_reasons": list(LostReason.objects.filter(is_active=True)),
+        "lost_reasons": [r for r in reasons if r.is_active],
         "next_step_form": NextStepForm(),
         "activity_kinds": Activity._meta.get_field("kind").choices,
         "buying_roles": BuyingRole.choices,
+        "deal_url": None,  # the shared timeline links activities to their deal on account pages only
+        "milestone_url": _row_url("opportunities:milestone_toggle", opp.pk),
+        "team_remove_url": _row_url("opportunities:buying_team_remove", opp.pk),
     }
     context.update(extra)
     return context
@@ -222,6 +316,39 @@ def _render_deal(request, opp: Opportunity, *, status: int = 200, **extra):
 @require_http_methods(["GET"])
 def opportunity_detail(request, pk: int):
     return _render_deal(request, _opportunity(request, pk))
+
+
+@require_http_methods(["GET"])
+def opportunity_history(request, pk: int):
+    """Every event of the deal, newest first, a page at a time."""
+    opp = _opportunity(request, pk)
+    events = OpportunityEvent.objects.filter(opportunity=opp).select_related("actor").order_by("-created_at", "-id")
+    page = Paginator(events, _page_size(request)).get_page(request.GET.get("page"))
+    _localize_times(page.object_list, "created_at")
+    return render(
+        request,
+        "opportunities/history.html",
+        {"opp": opp, "page": page, "query": _query_without(request, "page")},
+    )
+
+
+@require_http_methods(["GET"])
+def opportunity_activities(request, pk: int):
+    """Every activity logged on the deal, newest first, a page at a time."""
+    opp = _opportunity(request, pk)
+    activities = (
+        Activity.objects.filter(opportunity=opp)
+        .select_related("created_by")
+        .prefetch_related("contacts")
+        .order_by("-occurred_at", "-id")
+    )
+    page = Paginator(activities, _page_size(request)).get_page(request.GET.get("page"))
+    _localize_times(page.object_list, "occurred_at")
+    return render(
+        request,
+        "opportunities/activity_list.html",
+        {"opp": opp, "page": page, "query": _query_without(request, "page")},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -511,36 +638,75 @@ def buying_team_remove(request, pk: int, contact_pk: int):
 # --- accounts and contacts ---------------------------------------------------------------------------
 
 
+def _account_activities(user, account: Account):
+    return (
+        Activity.objects.for_user(user)
+        .filter(account=account)
+        .select_related("created_by", "opportunity")
+        .prefetch_related("contacts")
+        .order_by("-occurred_at", "-id")
+    )
+
+
 @require_http_methods(["GET"])
 def account_detail(request, pk: int):
     account = _account(request, pk)
     user = request.user
-    deals = list(
+    # Open deals first (what is being worked), then by close date.
+    deals = (
         Opportunity.objects.for_user(user)
         .filter(account=account)
-        .select_related("stage", "owner", "next_step", "process")
-        .order_by("status", "expected_close_date", "id")[:100]
+        .select_related("stage", "owner")
+        .order_by(
+            Case(When(status="open", then=Value(0)), default=Value(1), output_field=IntegerField()),
+            "expected_close_date",
+            "id",
+        )
     )
-    visible = Activity.objects.for_user(user).filter(account=account)
-    activities = list(
-        visible.select_related("created_by", "opportunity")
-        .prefetch_related("contacts")
-        .order_by("-occurred_at", "-id")[:50]
-    )
-    contacts = list(account.contacts.order_by("last_name", "first_name")[:500])
-    today = timezone.localdate()
-    for deal in deals:
-        deal.step_state = deal.next_step_state(today)
+    deals_page = Paginator(deals, ACCOUNT_PAGE_SIZE).get_page(request.GET.get("deals_page"))
+    activities, more_activities = _latest(_account_activities(user, account))
+    _localize_times(activities, "occurred_at")
+    contact_q = _contact_query(request)
+    contacts = _contacts_matching(account.contacts.all(), contact_q).order_by("last_name", "first_name", "id")
+    contacts_page = Paginator(contacts, ACCOUNT_PAGE_SIZE).get_page(request.GET.get("contacts_page"))
+    pick, more_pick = _latest(contacts, CONTACT_PICK_LIMIT)
     return render(
         request,
         "opportunities/account_detail.html",
         {
             "account": account,
-            "deals": deals,
+            "deals": deals_page,
+            "deals_query": _query_without(request, "deals_page"),
             "activities": activities,
-            "contacts": contacts,
+            "more_activities": more_activities,
+            "contacts": contacts_page,
+            "contacts_query": _query_without(request, "contacts_page"),
+            "contact_q": contact_q,
+            "pick_contacts": pick,
+            "more_contacts": more_pick,
+            "contact_pick_limit": CONTACT_PICK_LIMIT,
             "can_edit": account.can_edit(user),
-            "activity_form": ActivityForm(account=account),
+            "activity_kinds": Activity._meta.get_field("kind").choices,
+            "deal_url": _row_url("opportunities:detail"),
+            "contact_edit_url": _row_url("opportunities:contact_edit"),
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def account_activities(request, pk: int):
+    """Every activity on the account that the user may see, newest first, a page at a time."""
+    account = _account(request, pk)
+    page = Paginator(_account_activities(request.user, account), _page_size(request)).get_page(request.GET.get("page"))
+    _localize_times(page.object_list, "occurred_at")
+    return render(
+        request,
+        "opportunities/activity_list.html",
+        {
+            "account": account,
+            "page": page,
+            "query": _query_without(request, "page"),
+            "deal_url": _row_url("opportunities:detail"),
         },
     )
 

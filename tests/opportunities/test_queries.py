@@ -11,9 +11,11 @@ new query should raise its ceiling in the same commit, on purpose. Each full pag
 session, the user, the visibility lookup (org settings or managed teams) and the unread
 notification count for the bell, then its own queries: my deals = count + page + open
 health flags + the process and stage filter choices; account list = count + page; deal page
-= deal, stages, milestones, ticks, open flags, activities, their contacts, buying team,
-account contacts, events, lost reasons; account page = account, deals, activities, their
-contacts, contacts, and the activity form's contact choices.
+= deal, stages, milestones, ticks, open flags, the latest activities, their contacts, buying
+team, the contacts to pick from, the latest events, lost reasons; account page = account,
+count + page of deals, the latest activities, their contacts, count + page of contacts, and
+the contacts to pick from; a deal's full history = deal, count + page; a deal's or an
+account's full activity list = deal or account, count + page, their contacts.
 """
 
 import datetime as dt
@@ -27,6 +29,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from opportunities.models import BuyingTeamMember, EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
+from opportunities.views import ACCOUNT_PAGE_SIZE, LATEST_SHOWN
 from pipeline.models import Flag, FlagKind
 from stages.models import Milestone
 from tests.factories import (
@@ -215,6 +218,55 @@ def test_account_page_queries_do_not_grow_with_rows(client_for, owner, teammate,
     add(LARGE - SMALL)
     large = queries(client, url)
 
-    assert links(large[1], "deals") >= LARGE
     assert Opportunity.objects.filter(account=account).count() == LARGE
-    assert_flat(small, large, ceiling=10, page="account page")
+    # a page of deals and of contacts, and the latest activities with a link to all of them
+    assert len(re.findall(r'<tr><td><a href="/deals/\d+/">', large[1])) == ACCOUNT_PAGE_SIZE
+    assert f"Page 1 of 2 · {LARGE} in all" in large[1]
+    assert large[1].count('class="badge kind-') == LATEST_SHOWN
+    assert reverse("opportunities:account_activities", args=[account.pk]) in large[1]
+    assert_flat(small, large, ceiling=12, page="account page")
+    # later pages of either list cost the same
+    assert queries(client, url, {"deals_page": 2, "contacts_page": 3})[0] == large[0]
+
+
+# --- full lists behind the deal and account pages ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("viewer_name", ["owner", "manager"])
+def test_deal_history_and_activities_do_not_grow_with_rows(
+    request, client_for, owner, account, process, now, viewer_name
+):
+    opp = full_deal(owner=owner, account=account, process=process, now=now)
+    client = client_for(request.getfixturevalue(viewer_name))
+    urls = [reverse(f"opportunities:{name}", args=[opp.pk]) for name in ("history", "activities")]
+    params = {"per_page": 50}
+    grow_deal(opp, actor=owner, count=SMALL, now=now)
+    for url in urls:
+        client.get(url, params)
+    small = [queries(client, url, params) for url in urls]
+    grow_deal(opp, actor=owner, count=LARGE - SMALL, now=now)
+    large = [queries(client, url, params) for url in urls]
+
+    assert large[0][1].count("<time ") == OpportunityEvent.objects.filter(opportunity=opp).count()
+    assert large[1][1].count('class="badge kind-') == LARGE + 1
+    assert_flat(small[0], large[0], ceiling=7, page="deal history")
+    assert_flat(small[1], large[1], ceiling=8, page="deal activities")
+
+
+def test_account_activities_do_not_grow_with_rows(client_for, owner, teammate, manager, account, process, now):
+    def add(count):
+        for i in range(count):
+            full_deal(owner=(owner, teammate)[i % 2], account=account, process=process, now=now)
+            ActivityFactory(account=account, created_by=UserFactory()).contacts.set(account.contacts.all()[:2])
+
+    client = client_for(manager)
+    url, params = reverse("opportunities:account_activities", args=[account.pk]), {"per_page": 100}
+    add(SMALL)
+    client.get(url, params)
+    small = queries(client, url, params)
+    add(LARGE - SMALL)
+    large = queries(client, url, params)
+
+    assert large[1].count('class="badge kind-') == 2 * LARGE
+    assert links(large[1], "deals") == LARGE
+    assert_flat(small, large, ceiling=8, page="account activities")

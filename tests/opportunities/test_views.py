@@ -30,6 +30,7 @@ from opportunities.models import (
     OpportunityEvent,
     OpportunityStatus,
 )
+from opportunities.views import CONTACT_PICK_LIMIT, LATEST_SHOWN
 from pipeline.models import OrgSettings, Visibility
 from stages.models import Milestone
 from tests.factories import (
@@ -44,6 +45,8 @@ from tests.factories import (
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
+MINUTE = dt.timedelta(minutes=1)
 XSS = "<script>alert(1)</script>"
 
 
@@ -188,6 +191,8 @@ ENDPOINTS = {
     "my_deals": (None, {"GET"}),
     "create": (None, {"GET", "POST"}),
     "detail": ("deal", {"GET"}),
+    "history": ("deal", {"GET"}),
+    "activities": ("deal", {"GET"}),
     "edit": ("deal", {"GET", "POST"}),
     "move": ("deal", {"POST"}),
     "close_won": ("deal", {"POST"}),
@@ -204,11 +209,13 @@ ENDPOINTS = {
     "account_detail": ("account", {"GET"}),
     "account_edit": ("account", {"GET", "POST"}),
     "account_activity_log": ("account", {"POST"}),
+    "account_activities": ("account", {"GET"}),
     "contact_create": ("account", {"GET", "POST"}),
     "contact_edit": ("contact", {"GET", "POST"}),
 }
 DEAL_ENDPOINTS = [name for name, (on, _) in ENDPOINTS.items() if on in ("deal", "milestone", "team_member")]
-DEAL_WRITES = [name for name in DEAL_ENDPOINTS if name != "detail"]
+DEAL_READS = ["detail", "history", "activities"]
+DEAL_WRITES = [name for name in DEAL_ENDPOINTS if name not in DEAL_READS]
 
 
 def url_of(name: str, w=None) -> str:
@@ -847,6 +854,164 @@ def test_every_control_on_the_forms_is_labelled(request, client_for, world, url_
     assert assert_every_control_labelled(text(response)) >= 1
 
 
+# --- the latest activities and events on the deal page, and the full lists behind them --------------------------
+
+
+def add_activities(opp, count: int, now, **fields) -> None:
+    """`count` activities on `opp`, "Call 00" the newest, an hour apart."""
+    for i in range(count):
+        fields.setdefault("created_by", opp.owner)
+        ActivityFactory(
+            account=opp.account, opportunity=opp, subject=f"Call {i:02d}", occurred_at=now - i * HOUR, **fields
+        )
+
+
+def add_events(opp, count: int, now) -> None:
+    """`count` events on `opp`, "Step 00" the newest, a minute apart and later than any other."""
+    OpportunityEvent.objects.bulk_create(
+        OpportunityEvent(
+            opportunity=opp,
+            actor=opp.owner,
+            verb=EventVerb.NEXT_STEP_SET,
+            data={"description": f"Step {i:02d}", "due_date": "2026-04-01"},
+            created_at=now + DAY - i * MINUTE,
+        )
+        for i in range(count)
+    )
+
+
+def test_deal_page_shows_the_latest_activities_and_events_and_links_to_all(client_for, owner, world, now):
+    add_activities(world.opp, LATEST_SHOWN + 5, now)
+    add_events(world.opp, LATEST_SHOWN + 5, now)
+
+    body = text(client_for(owner).get(url_of("detail", world)))
+
+    subjects = re.findall(r"<strong>(Call \d\d)</strong>", body)
+    assert subjects == [f"Call {i:02d}" for i in range(LATEST_SHOWN)]
+    steps = re.findall(r"Next step: (Step \d\d)", body)
+    assert steps == [f"Step {i:02d}" for i in range(LATEST_SHOWN)]
+    assert f'<a href="{url_of("activities", world)}">Show all activity</a>' in body
+    assert f'<a href="{url_of("history", world)}">Show all history</a>' in body
+
+
+def test_deal_page_links_to_the_full_lists_only_when_there_is_more(client_for, owner, world, now):
+    add_activities(world.opp, LATEST_SHOWN, now)
+    assert OpportunityEvent.objects.filter(opportunity=world.opp).count() < LATEST_SHOWN
+
+    body = text(client_for(owner).get(url_of("detail", world)))
+
+    assert len(re.findall(r"<strong>Call \d\d</strong>", body)) == LATEST_SHOWN
+    assert "Show all activity" not in body and "Show all history" not in body
+    assert "Created in Qualify" in body
+
+
+@pytest.mark.parametrize("reader", ["owner", "teammate", "manager", "admin"])
+def test_full_history_pages_through_every_event_newest_first(request, client_for, world, now, reader):
+    add_events(world.opp, 25, now)
+    total = OpportunityEvent.objects.filter(opportunity=world.opp).count()
+    client = client_for(request.getfixturevalue(reader))
+
+    first = client.get(url_of("history", world), {"per_page": 10})
+    last = client.get(url_of("history", world), {"per_page": 10, "page": 4})
+
+    assert first.status_code == last.status_code == 200
+    assert re.findall(r"Next step: (Step \d\d)", text(first)) == [f"Step {i:02d}" for i in range(10)]
+    assert f"Page 1 of 4 · {total} in all" in text(first)
+    assert 'href="?per_page=10&amp;page=2"' in text(first)  # the page size survives paging
+    assert "Created in Qualify" in text(last)  # the oldest event comes last
+    assert f'<a href="{url_of("detail", world)}">Acme rollout</a>' in text(first)
+
+
+@pytest.mark.parametrize("reader", ["owner", "teammate", "manager", "admin"])
+def test_full_activity_list_pages_through_every_activity_newest_first(request, client_for, world, now, reader):
+    add_activities(world.opp, 30, now)
+    Activity.objects.get(subject="Call 00").contacts.set([world.contact, world.second])
+    ActivityFactory(account=world.account, subject="Account-only call")  # not the deal's
+    client = client_for(request.getfixturevalue(reader))
+
+    first = text(client.get(url_of("activities", world)))
+    second = text(client.get(url_of("activities", world), {"page": 2}))
+
+    assert re.findall(r"<strong>(Call \d\d)</strong>", first) == [f"Call {i:02d}" for i in range(25)]
+    assert re.findall(r"<strong>(Call \d\d)</strong>", second) == [f"Call {i:02d}" for i in range(25, 30)]
+    assert "with Carla Contact, Sam Second" in first
+    assert "Page 1 of 2 · 30 in all" in first
+    assert "Account-only call" not in first + second
+
+
+def test_full_lists_of_a_deal_escape_user_strings(client_for, owner, world, now):
+    contact = ContactFactory(account=world.account, first_name=XSS)
+    ActivityFactory(
+        account=world.account, opportunity=world.opp, subject=XSS, notes=XSS, created_by=owner
+    ).contacts.set([contact])
+    services.next_step_set(world.opp, actor=owner, description=XSS, due_date=world.today + DAY, now=now)
+    Opportunity.objects.filter(pk=world.opp.pk).update(name=XSS)
+    for name in ("history", "activities"):
+        body = text(client_for(owner).get(url_of(name, world)))
+        assert escape(XSS) in body, name
+        assert XSS not in body, name
+
+
+# --- contacts to pick from on the deal page -------------------------------------------------------------------
+
+
+@pytest.fixture
+def crowded_account(world):
+    """Sixty more contacts at the account, all sorting before the buying team's Carla Contact."""
+    for i in range(60):
+        ContactFactory(account=world.account, first_name="Ann", last_name=f"Aaron {i:02d}")
+    return world
+
+
+def picker_options(body: str) -> list[str]:
+    select = re.search(r'<select name="contact" id="bt-contact">(.*?)</select>', body, re.S).group(1)
+    return re.findall(r'<option value="\d+">([^<]*)</option>', select)
+
+
+def took_part(body: str) -> list[str]:
+    return re.findall(r'<input type="checkbox" name="contacts" value="\d+"> ([^<]*)', body)
+
+
+def test_deal_page_offers_a_limited_list_of_contacts_buying_team_first(client_for, owner, crowded_account):
+    body = text(client_for(owner).get(url_of("detail", crowded_account)))
+
+    assert len(picker_options(body)) == len(took_part(body)) == CONTACT_PICK_LIMIT
+    assert picker_options(body)[0] == "Carla Contact"  # on the buying team
+    assert took_part(body)[:2] == ["Carla Contact", "Ann Aaron 00"]
+    assert body.count('name="contact_q"') == 2  # a search next to each list
+    assert f"Only the first {CONTACT_PICK_LIMIT} contacts are listed" in body
+    assert_every_control_labelled(body)
+
+
+def test_deal_page_contact_search_narrows_both_lists(client_for, owner, crowded_account):
+    response = client_for(owner).get(url_of("detail", crowded_account), {"contact_q": "sam SEC"})
+    body = text(response)
+
+    assert picker_options(body) == took_part(body) == ["Sam Second"]
+    assert "<details open>\n      <summary>Add someone</summary>" in body
+    assert 'value="sam SEC"' in body
+    assert "Only the first" not in body
+    nobody = text(client_for(owner).get(url_of("detail", crowded_account), {"contact_q": "<zz>"}))
+    assert "No contact matches “&lt;zz&gt;”." in nobody
+    assert_every_control_labelled(nobody)
+
+
+def test_a_contact_missing_from_the_list_can_still_be_added(client_for, owner, crowded_account):
+    last = Contact.objects.filter(account=crowded_account.account).order_by("-last_name").first()
+    assert last.name not in picker_options(text(client_for(owner).get(url_of("detail", crowded_account))))
+    response = client_for(owner).post(
+        url_of("buying_team_add", crowded_account), {"contact": last.pk, "roles": ["user"]}
+    )
+    assert response.status_code == 302
+    assert BuyingTeamMember.objects.filter(opportunity=crowded_account.opp, contact=last).exists()
+
+
+def test_small_accounts_get_no_contact_search(client_for, owner, world):
+    body = text(client_for(owner).get(url_of("detail", world)))
+    assert 'name="contact_q"' not in body
+    assert picker_options(body) == ["Carla Contact", "Sam Second"]
+
+
 # --- edit ------------------------------------------------------------------------------------------------------
 
 
@@ -1369,6 +1534,8 @@ def test_account_names_are_escaped_everywhere(client_for, owner, process, now):
     pages = [
         reverse("opportunities:account_list"),
         reverse("opportunities:account_detail", args=[account.pk]),
+        reverse("opportunities:account_detail", args=[account.pk]) + "?contact_q=" + XSS,
+        reverse("opportunities:account_activities", args=[account.pk]),
         reverse("opportunities:account_edit", args=[account.pk]),
         reverse("opportunities:contact_create", args=[account.pk]),
         reverse("opportunities:create") + f"?account={account.pk}",
@@ -1390,6 +1557,81 @@ def test_account_page_shows_contacts_deals_and_activities(client_for, owner, wor
     assert f'<a href="/deals/{world.opp.pk}/">Acme rollout</a>' in body
     assert "Newsletter" in body and "Deal call" in body
     assert "Edit account" in body
+
+
+def test_account_page_pages_deals_and_contacts_and_keeps_the_other_list(client_for, owner, world, process, now):
+    for i in range(30):
+        OpportunityFactory(
+            name=f"Deal {i:02d}",
+            owner=owner,
+            account=world.account,
+            process=process,
+            stage=world.stages[0],
+            expected_close_date=world.today + (i + 1) * DAY,
+            status=OpportunityStatus.WON if i < 3 else OpportunityStatus.OPEN,
+        )
+        ContactFactory(account=world.account, first_name="Zoe", last_name=f"Zed {i:02d}")
+    client = client_for(owner)
+    url = url_of("account_detail", world)
+
+    first = text(client.get(url))
+    later = text(client.get(url, {"deals_page": 2, "contacts_page": 2}))
+
+    # open deals first, by close date (Deal 29 closes on the same day as Acme rollout); then the closed ones
+    assert deal_names_on(first) == [f"Deal {i:02d}" for i in range(3, 28)]
+    assert deal_names_on(later) == ["Deal 28", "Acme rollout", "Deal 29", "Deal 00", "Deal 01", "Deal 02"]
+    assert "Page 1 of 2 · 31 in all" in first  # deals
+    assert "Page 1 of 2 · 32 in all" in first  # contacts
+    people = re.findall(r"<li><strong>([^<]*)</strong>", later)
+    assert people == [f"Zoe Zed {i:02d}" for i in range(23, 30)]  # after Carla Contact and Sam Second
+    # each list's page links keep the other list's page, and land on their own list
+    assert 'href="?contacts_page=2&amp;deals_page=1#deals"' in later
+    assert 'href="?deals_page=2&amp;contacts_page=1#contacts"' in later
+    assert_every_control_labelled(later)
+
+
+def deal_names_on(body: str) -> list[str]:
+    return re.findall(r'<tr><td><a href="/deals/\d+/">([^<]*)</a>', body)
+
+
+def test_account_page_searches_its_contacts(client_for, owner, world):
+    for i in range(30):
+        ContactFactory(account=world.account, first_name="Zoe", last_name=f"Zed {i:02d}")
+    client = client_for(owner)
+    url = url_of("account_detail", world)
+    assert 'name="contact_q"' in text(client.get(url))
+
+    body = text(client.get(url, {"contact_q": "carla"}))
+
+    assert re.findall(r"<li><strong>([^<]*)</strong>", body) == ["Carla Contact"]
+    assert took_part(body) == ["Carla Contact"]
+    assert "No contact matches" in text(client.get(url, {"contact_q": "nobody"}))
+
+
+def test_account_page_shows_the_latest_activities_and_links_to_all(client_for, owner, world, now):
+    for i in range(LATEST_SHOWN + 1):
+        ActivityFactory(account=world.account, subject=f"Note {i:02d}", occurred_at=now - i * HOUR)
+    body = text(client_for(owner).get(url_of("account_detail", world)))
+    assert re.findall(r"<strong>(Note \d\d)</strong>", body) == [f"Note {i:02d}" for i in range(LATEST_SHOWN)]
+    assert f'<a href="{url_of("account_activities", world)}">Show all activity</a>' in body
+
+
+@pytest.mark.parametrize("reader", ["owner", "teammate", "outsider", "manager"])
+def test_account_activity_list_shows_what_the_reader_may_see(request, client_for, owner, world, now, reader):
+    for i in range(12):
+        ActivityFactory(account=world.account, subject=f"Note {i:02d}", occurred_at=now - i * HOUR)
+    services.activity_log(actor=owner, opportunity=world.opp, kind="call", subject="Deal call", now=now)
+    client = client_for(request.getfixturevalue(reader))
+
+    first = text(client.get(url_of("account_activities", world), {"per_page": 10}))
+    second = text(client.get(url_of("account_activities", world), {"per_page": 10, "page": 2}))
+
+    sees_deal = reader != "outsider"
+    assert ("Deal call" in first) is sees_deal
+    assert (f'<a href="/deals/{world.opp.pk}/">Acme rollout</a>' in first) is sees_deal
+    notes = re.findall(r"<strong>(Note \d\d)</strong>", first + second)
+    assert notes == [f"Note {i:02d}" for i in range(12)]
+    assert f"Page 1 of 2 · {12 + sees_deal} in all" in first
 
 
 @pytest.mark.parametrize("reader", ["teammate", "outsider", "manager"])
