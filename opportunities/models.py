@@ -469,9 +469,11 @@ class OpportunityEvent(models.Model):
             models.Index(fields=["opportunity", "created_at"]),
             models.Index(fields=["verb", "created_at"]),
             models.Index(fields=["state_status", "valid_to", "created_at"], name="event_state_interval_idx"),
+            # Stage exits, stage by stage in time order: time in stage reads each stage's
+            # exits of a period as one index-only range, already grouped.
             models.Index(
-                fields=["created_at"],
-                include=["from_stage", "stage_entered_at", "opportunity", "id"],
+                fields=["from_stage", "created_at"],
+                include=["stage_entered_at", "opportunity", "id"],
                 condition=Q(verb="stage_moved") | Q(verb="closed_won") | Q(verb="closed_lost"),
                 name="event_stage_exit_idx",
             ),

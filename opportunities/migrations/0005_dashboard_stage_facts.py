@@ -89,8 +89,8 @@ class Migration(migrations.Migration):
                 condition=models.Q(
                     ("verb", "stage_moved"), ("verb", "closed_won"), ("verb", "closed_lost"), _connector="OR"
                 ),
-                fields=["created_at"],
-                include=("from_stage", "stage_entered_at", "opportunity", "id"),
+                fields=["from_stage", "created_at"],
+                include=("stage_entered_at", "opportunity", "id"),
                 name="event_stage_exit_idx",
             ),
         ),
