@@ -13,7 +13,7 @@ Figures:
     board_manager_p50_ms, board_manager_queries, board_manager_cpu_p50_ms
                             the live board of the bench's manager (their teams' deals)
     board_load_more_p50_ms, board_load_more_queries, board_load_more_cpu_p50_ms
-                            the next 25 cards of the first column (the htmx "Load more")
+                            the next page of cards of the first column (the htmx "Load more")
 
 Targets: p50 <= 150 ms, constant queries, as-of <= 2 x live.
 
@@ -64,6 +64,8 @@ def _say(message: str) -> None:
 def run(bench) -> dict:
     from django.urls import reverse
 
+    from pipeline.board import CARDS_PER_COLUMN
+
     process, admin = _busiest_process(), _admin()
     if process is None or admin is None:
         _say("board: no process or admin in the database; was it seeded with seed_demo?")
@@ -71,7 +73,7 @@ def run(bench) -> dict:
     _say(f"board: {process.name} ({process.open_deals:,} open deals), as {admin.username}; as of {_as_of()}")
     url = reverse("board:process", args=[process.pk])
     first_stage = process.stages.order_by("order", "id").first()
-    more = reverse("board:column", args=[process.pk, first_stage.pk]) + "?offset=25"
+    more = reverse("board:column", args=[process.pk, first_stage.pk]) + f"?offset={CARDS_PER_COLUMN}"
 
     figures = bench.page("board", url, admin)
     figures.update(bench.page("board_asof", f"{url}?as_of={_as_of()}", admin))

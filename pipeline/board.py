@@ -1,15 +1,16 @@
 """The kanban board: one column per stage of a sales process, live or as of a past day.
 
 Everything is read from `pipeline.snapshot.deal_states`, so the live board and the board "as of
-<date>" are the same queries over the same `s_*` columns, and the as-of board is rebuilt from the
-event history rather than from today's rows. A board costs a fixed number of queries whatever
-the number of stages or deals: the stages; one pass over the pipeline that ranks every column's
-deals (ROW_NUMBER() per stage) and totals each column with window aggregates; the few cards kept,
-by primary key; and — live only — their open flags.
+<date>" are filtered the same way over the same `s_*` columns, and the as-of board is rebuilt
+from the event history rather than from today's rows. A board costs a fixed number of queries
+whatever the number of stages or deals: the stages; the columns' counts and totals; the cards
+kept (live: one `ORDER BY … LIMIT` per column, read off an index in board order; as of a day:
+one pass that ranks and totals every column); and — live only — their open flags.
 """
 
 import datetime as dt
 import functools
+import operator
 import re
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,10 +18,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.fields import DateTimeRangeField
 from django.db import connection
-from django.db.models import Count, DecimalField, F, Func, Prefetch, Q, QuerySet, Sum, Window
+from django.db.models import Count, DecimalField, F, Func, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 
 from opportunities.models import Opportunity, OpportunityStatus
 from stages.models import SalesProcess, Stage
@@ -164,32 +167,44 @@ class Card:
     close: dt.date
     owner: object
     version: int | None = None
-    next_step: object = None
     step_state: str = ""
     flags: list = field(default_factory=list)
     can_edit: bool = False
     refusal: str = ""
-    # Rendered once per card rather than per use: a board has 150 cards, and every integer a
-    # template prints goes through number localisation, every {% url %} through the resolver.
-    key: str = field(init=False)
-    version_key: str = field(init=False)
-    stage_key: str = field(init=False)
-    url: str = field(init=False)
-    amount_text: str = field(init=False)
-    close_text: str = field(init=False)
+    # Ready to print, made once per card rather than per use: a board has 150 cards, and every
+    # integer a template prints goes through number localisation, every {% url %} through the
+    # resolver, every string through escaping. Safe strings are printed as they are: the ids,
+    # amounts and dates hold no markup, and the text is escaped here, once.
+    key: SafeString = field(init=False)
+    version_key: SafeString = field(init=False)
+    stage_key: SafeString = field(init=False)
+    url: SafeString = field(init=False)
+    amount_text: SafeString = field(init=False)
+    close_text: SafeString = field(init=False)
     owner_name: str = field(init=False)
     step_label: str = field(init=False)
-    move_options: str = ""
+    name_html: SafeString = field(init=False)
+    account_html: SafeString = field(init=False)
+    owner_html: SafeString = field(init=False)
+    move_options: SafeString = SafeString("")
 
     def __post_init__(self):
-        self.key = str(self.pk)
-        self.version_key = "" if self.version is None else str(self.version)
-        self.stage_key = str(self.stage_id)
-        self.url = _deal_url(self.pk)
-        self.amount_text = money(self.amount)
-        self.close_text = self.close.isoformat() if self.close else ""
+        self.key = SafeString(self.pk)
+        self.version_key = SafeString("" if self.version is None else self.version)
+        self.stage_key = SafeString(self.stage_id)
+        self.url = SafeString(_deal_url(self.pk))
+        self.amount_text = SafeString(money(self.amount))
+        self.close_text = SafeString(self.close.isoformat() if self.close else "")
         self.owner_name = str(self.owner) if self.owner else ""
         self.step_label = STEP_LABELS.get(self.step_state, "")
+        self.name_html = escape(self.name)
+        self.account_html = escape(self.account_name)
+        self.owner_html = escape(self.owner_name)
+
+    def __getitem__(self, name: str):
+        # A template looks `card.key` up as card["key"] first and as an attribute only when that
+        # raises TypeError; answering it saves an exception per lookup, some 4,000 per board.
+        return self.__dict__[name]
 
 
 @dataclass
@@ -203,6 +218,11 @@ class Column:
     @property
     def more(self) -> int:
         return max(0, self.count - len(self.cards))
+
+    @property
+    def next_offset(self) -> int | None:
+        """Where "Load more" goes on from, if more cards follow."""
+        return len(self.cards) if self.more else None
 
 
 @dataclass
@@ -224,64 +244,139 @@ class Board:
         return sum((c.weighted for c in self.columns), Decimal("0.00"))
 
 
-# As-of rows skip the events' JSON `data` (parsing it for every card is most of their cost).
-# Live rows load whole: deferring an opportunity's few unused columns costs more than it saves.
-_PERSON = ("first_name", "last_name", "username", "team_id")
+# A card is read as plain values, not as model instances with their relations: building ~600
+# instances (deal, account, owner, next step) for 150 cards was a good part of a board's time.
+# Positions: pk, name, account id, account name, stage, amount, close, owner id, the owner's
+# names and team, version and the next step's due date (live only).
+_OWNER = ("first_name", "last_name", "username", "team_id")
+_LIVE_FIELDS = (
+    "id", "name", "account_id", "account__name", "stage_id", "amount", "expected_close_date",
+    "owner_id", *(f"owner__{f}" for f in _OWNER), "version", "next_step__due_date",
+)  # fmt: skip
 _ASOF_FIELDS = (
-    "id", "opportunity_id", "state_stage_id", "state_amount", "state_close_date", "state_owner_id",
-    "opportunity__name", "opportunity__account_id", "opportunity__account__name",
-    *(f"state_owner__{f}" for f in _PERSON),
+    "opportunity_id", "opportunity__name", "opportunity__account_id", "opportunity__account__name",
+    "state_stage_id", "state_amount", "state_close_date",
+    "state_owner_id", *(f"state_owner__{f}" for f in _OWNER),
 )  # fmt: skip
 
 
-def _with_relations(query: BoardQuery, qs: QuerySet) -> QuerySet:
+def _step_state(due: dt.date | None, today: dt.date) -> str:
+    # `Opportunity.next_step_state`, from the due date alone (the card has no NextStep instance).
+    if due is None:
+        return "none"
+    return "overdue" if due < today else "today" if due == today else "later"
+
+
+class _CardMaker:
+    """Turns value rows into cards: each owner (a handful per board) is built, and asked whether
+    the viewer may edit their deals, once."""
+
+    def __init__(self, query: BoardQuery, today: dt.date):
+        self.query, self.today = query, today
+        self.owners: dict[int, tuple[object, bool]] = {}
+
+    def _owner(self, pk, first_name, last_name, username, team_id) -> tuple[object, bool]:
+        if pk not in self.owners:
+            owner = get_user_model()(
+                pk=pk, first_name=first_name, last_name=last_name, username=username, team_id=team_id
+            )
+            # The model's rule, asked of a deal that has only this owner: it depends on nothing else.
+            can_edit = self.query.is_live and Opportunity(owner=owner).can_edit(self.query.user)
+            self.owners[pk] = (owner, can_edit)
+        return self.owners[pk]
+
+    def cards(self, rows, flags: dict[int, list]) -> list[Card]:
+        cards = []
+        if self.query.is_live:
+            for pk, name, account_id, account, stage, amount, close, *owner, version, due in rows:
+                owner, can_edit = self._owner(*owner)
+                cards.append(
+                    Card(
+                        pk=pk,
+                        name=name,
+                        account_id=account_id,
+                        account_name=account,
+                        stage_id=stage,
+                        amount=amount,
+                        close=close,
+                        owner=owner,
+                        version=version,
+                        step_state=_step_state(due, self.today),
+                        flags=flags.get(pk, []),
+                        can_edit=can_edit,
+                    )
+                )
+        else:
+            # As of a past day: the state the event history gives for then; read-only.
+            for pk, name, account_id, account, stage, amount, close, *owner in rows:
+                owner, _ = self._owner(*owner)
+                cards.append(
+                    Card(
+                        pk=pk,
+                        name=name,
+                        account_id=account_id,
+                        account_name=account,
+                        stage_id=stage,
+                        amount=amount,
+                        close=close,
+                        owner=owner,
+                    )
+                )
+        return cards
+
+
+def _card_rows(query: BoardQuery, qs: QuerySet) -> QuerySet:
+    """`qs` (deals live, events as of a day) as card value rows, in board order."""
     if query.is_live:
-        flags = Flag.objects.open().only("opportunity_id", "kind", "detail").order_by("kind", "id")
-        return qs.select_related("account", "owner", "next_step").prefetch_related(
-            Prefetch("flags", queryset=flags, to_attr="open_flags")
-        )
-    return qs.select_related("opportunity__account", "state_owner").only(*_ASOF_FIELDS)
+        return qs.order_by("expected_close_date", "-amount", "id").values_list(*_LIVE_FIELDS)
+    return qs.order_by("state_close_date", "-state_amount", "opportunity_id").values_list(*_ASOF_FIELDS)
 
 
-def _card(query: BoardQuery, row, today: dt.date) -> Card:
-    if query.is_live:
-        return Card(
-            pk=row.pk,
-            name=row.name,
-            account_id=row.account_id,
-            account_name=row.account.name,
-            stage_id=row.stage_id,
-            amount=row.amount,
-            close=row.expected_close_date,
-            owner=row.owner,
-            version=row.version,
-            next_step=row.next_step,
-            step_state=row.next_step_state(today),
-            flags=row.open_flags,
-            can_edit=row.can_edit(query.user),
-        )
-    # As of a past day: the state the event history gives for then; read-only.
-    opp = row.opportunity
-    return Card(
-        pk=row.opportunity_id,
-        name=opp.name,
-        account_id=opp.account_id,
-        account_name=opp.account.name,
-        stage_id=row.state_stage_id,
-        amount=row.state_amount,
-        close=row.state_close_date,
-        owner=row.state_owner,
-    )
+def _open_flags(query: BoardQuery, rows: list[tuple]) -> dict[int, list]:
+    """The live cards' open flags, by deal (one statement; none as of a past day)."""
+    if not query.is_live or not rows:
+        return {}
+    by_deal: dict[int, list] = {}
+    flags = Flag.objects.open().filter(opportunity_id__in=[row[0] for row in rows])
+    for flag in flags.only("opportunity_id", "kind", "detail").order_by("kind", "id"):
+        by_deal.setdefault(flag.opportunity_id, []).append(flag)
+    return by_deal
 
 
-def _ranked(query: BoardQuery, per_column: int) -> list[tuple]:
-    """(row id, stage id, column count, column total, Σ amount × probability) for the first
-    `per_column` deals of every column, in one statement whatever the number of stages.
+def _make_cards(query: BoardQuery, qs: QuerySet, today: dt.date) -> list[Card]:
+    rows = list(_card_rows(query, qs))
+    return _CardMaker(query, today).cards(rows, _open_flags(query, rows))
 
-    Each column's totals are window aggregates over the whole column, computed in the same scan
-    that ranks its deals (ROW_NUMBER() per stage) before the ranks are cut at `per_column`: one
-    pass over the pipeline, live or rebuilt from the event history, instead of one for the totals
-    and one for the cards.
+
+def _column_totals(query: BoardQuery) -> dict[int, tuple[int, Decimal]]:
+    """(count, Σ amount) of every column, in one GROUP BY over the board's deals; live, an
+    index-only scan of `board_open_card_order_idx` (pipeline migration 0006)."""
+    totals = query.states().order_by().values("s_stage").annotate(n=Count("s_opp"), total=Sum("s_amount"))
+    return {row["s_stage"]: (row["n"], row["total"]) for row in totals}
+
+
+def _first_cards_live(query: BoardQuery, stages: list[Stage], per_column: int) -> QuerySet:
+    """The first `per_column` deals of every column, as one statement: a UNION ALL of one
+    `ORDER BY … LIMIT` per stage, each read in board order straight off the index
+    `board_open_card_order_idx` — a few dozen index entries per column, where ranking the whole
+    pipeline with ROW_NUMBER() sorted every open deal of the process."""
+    firsts = [
+        query.states().filter(s_stage=stage.pk).order_by(*CARD_ORDER).values("pk")[:per_column] for stage in stages
+    ]
+    if connection.features.supports_slicing_ordering_in_compound:
+        return Opportunity.objects.filter(pk__in=firsts[0].union(*firsts[1:], all=True))
+    # SQLite cannot LIMIT inside a UNION: one IN (subquery) per column instead (same rows).
+    return Opportunity.objects.filter(functools.reduce(operator.or_, (Q(pk__in=ids) for ids in firsts)))
+
+
+def _ranked_as_of(query: BoardQuery, per_column: int) -> list[tuple]:
+    """(event id, stage id, column count, column total) for the first `per_column` events of
+    every column as of the day, in one statement.
+
+    The deals alive then are found through the GiST index on state intervals, not in board
+    order, so a column's first cards cannot be read off an index as they are live. Instead one
+    pass ranks them (ROW_NUMBER() per stage) and totals each column with window aggregates in
+    the same scan, before the ranks are cut at `per_column`.
     """
     column = {"partition_by": [F("s_stage")]}
     return list(
@@ -291,50 +386,42 @@ def _ranked(query: BoardQuery, per_column: int) -> list[tuple]:
             rank=Window(RowNumber(), order_by=list(CARD_ORDER), **column),
             col_count=Window(Count("s_opp"), **column),
             col_total=Window(Sum("s_amount"), output_field=_MONEY, **column),
-            # Σ amount × probability, divided once at the end: no rounding per deal.
-            col_weighted=Window(Sum(F("s_amount") * F("s_prob")), output_field=_MONEY, **column),
         )
         .filter(rank__lte=per_column)
-        .values_list("pk", "s_stage", "col_count", "col_total", "col_weighted")
+        .values_list("pk", "s_stage", "col_count", "col_total")
     )
-
-
-def _cards(query: BoardQuery, ids: list[int], today: dt.date) -> list[Card]:
-    """The cards of these rows, with what they show, in board order. Fetched by primary key in a
-    second statement: joined inside the ranking, the relations would be read for every deal."""
-    rows = _with_relations(query, query.states().model.objects.filter(pk__in=ids))
-    order = (
-        ("expected_close_date", "-amount", "id")
-        if query.is_live
-        else ("state_close_date", "-state_amount", "opportunity_id")
-    )
-    return [_card(query, row, today) for row in rows.order_by(*order)] if ids else []
 
 
 def column_cards(
     query: BoardQuery, stage: Stage, *, offset: int = 0, limit: int = CARDS_PER_COLUMN, today: dt.date | None = None
 ) -> tuple[list[Card], bool]:
     """A page of one column's cards, and whether more follow ("Load more")."""
-    today = today or timezone.localdate()
-    rows = _with_relations(query, query.states().filter(s_stage=stage.pk).order_by(*CARD_ORDER))
-    rows = list(rows[offset : offset + limit + 1])
-    return [_card(query, row, today) for row in rows[:limit]], len(rows) > limit
+    rows = list(_card_rows(query, query.states().filter(s_stage=stage.pk))[offset : offset + limit + 1])
+    page = rows[:limit]
+    return _CardMaker(query, today or timezone.localdate()).cards(page, _open_flags(query, page)), len(rows) > limit
 
 
 def board_build(query: BoardQuery, *, per_column: int = CARDS_PER_COLUMN, today: dt.date | None = None) -> Board:
     """Every column's count, total and weighted amount, and its first `per_column` cards."""
     stages = list(query.process.stages.order_by("order", "id"))
-    ranked = _ranked(query, per_column)
-    totals = {
-        stage: (count, Decimal(total or 0).quantize(_CENTS), (Decimal(weighted or 0) / 100).quantize(_CENTS))
-        for _, stage, count, total, weighted in ranked
-    }
+    today = today or timezone.localdate()
+    if query.is_live:
+        totals = _column_totals(query)
+        firsts = _make_cards(query, _first_cards_live(query, stages, per_column), today) if stages else []
+    else:
+        ranked = _ranked_as_of(query, per_column)
+        totals = {stage: (count, total) for _, stage, count, total in ranked}
+        events = query.states().model.objects.filter(pk__in=[row[0] for row in ranked])
+        firsts = _make_cards(query, events, today) if ranked else []
     by_stage: dict[int, list[Card]] = {}
-    for card in _cards(query, [row[0] for row in ranked], today or timezone.localdate()):
+    for card in firsts:
         by_stage.setdefault(card.stage_id, []).append(card)
     columns = []
     for stage in stages:
-        count, total, weighted = totals.get(stage.pk, (0, Decimal("0.00"), Decimal("0.00")))
+        count, total = totals.get(stage.pk, (0, None))
+        total = Decimal(total or 0).quantize(_CENTS)
+        # Σ amount × probability = probability × Σ amount: the column's deals share its stage.
+        weighted = (total * stage.win_probability / 100).quantize(_CENTS)
         columns.append(
             Column(stage=stage, count=count, total=total, weighted=weighted, cards=by_stage.get(stage.pk, []))
         )
@@ -344,5 +431,7 @@ def board_build(query: BoardQuery, *, per_column: int = CARDS_PER_COLUMN, today:
 def live_card(opportunity: Opportunity, *, user, refusal: str = "", today: dt.date | None = None) -> Card:
     """One deal's live card, read afresh (after a refused move: with the refusal on it)."""
     query = BoardQuery(user=user, process=opportunity.process)
-    opp = _with_relations(query, Opportunity.objects.for_user(user)).get(pk=opportunity.pk)
-    return replace(_card(query, opp, today or timezone.localdate()), refusal=refusal)
+    cards = _make_cards(
+        query, Opportunity.objects.for_user(user).filter(pk=opportunity.pk), today or timezone.localdate()
+    )
+    return replace(cards[0], refusal=refusal)

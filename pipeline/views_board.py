@@ -275,14 +275,14 @@ def board_move(request):
         card = live_card(opp, user=request.user, refusal=refusal)
         _with_move_options([card], list(opp.process.stages.order_by("order", "id")))
         context = {
-            "card": card,
+            "cards": [card],
             "move_url": reverse("board:move"),
             "move_hidden": _move_hidden(request, query),
             "live": True,
             "process": opp.process,
             "oob_messages": True,  # clears an earlier "Moved …" from the message area
         }
-        response = render(request, "pipeline/_board_card.html", context)
+        response = render(request, "pipeline/_board_cards.html", context)
         return reswap(retarget(response, f"#card-{opp.pk}"), "outerHTML")
     if stale:
         messages.error(request, f"{opp.name}: {stale}")

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -189,14 +190,53 @@ def test_a_column_shows_the_first_cards_and_loads_the_rest_on_demand(client_for,
 
 
 def test_a_column_never_loads_every_card(client_for, owner, process, now):
-    """Cards are fetched per column with ROW_NUMBER() ≤ N: no query returns more rows than that."""
+    """Live, each column's first cards are one `ORDER BY … LIMIT N` per stage (read off the
+    board's index on PostgreSQL); as of a day, ROW_NUMBER() ≤ N. No query reads every card."""
     account = AccountFactory(owner=owner)
     for i in range(CARDS_PER_COLUMN + 3):
         make_deal(owner, process, "100.00", account=account, name=f"Many {i}", now=now)
     with CaptureQueriesContext(connection) as ctx:
         board = board_build(BoardQuery(user=owner, process=process))
     assert sum(len(c.cards) for c in board.columns) == CARDS_PER_COLUMN
+    assert board.columns[0].count == CARDS_PER_COLUMN + 3 and board.columns[0].next_offset == CARDS_PER_COLUMN
+    cards_sql = next(q["sql"] for q in ctx.captured_queries if f"LIMIT {CARDS_PER_COLUMN}" in q["sql"].upper())
+    assert cards_sql.upper().count(f"LIMIT {CARDS_PER_COLUMN}") == len(stages_of(process))
+    assert "ROW_NUMBER" not in cards_sql.upper()
+
+    with CaptureQueriesContext(connection) as ctx:
+        board = board_build(BoardQuery(user=owner, process=process, as_of=now.date()))
+    assert sum(len(c.cards) for c in board.columns) == CARDS_PER_COLUMN
     assert any("ROW_NUMBER" in q["sql"].upper() for q in ctx.captured_queries)
+
+
+def test_live_columns_are_read_in_board_order_from_an_index(owner, process):
+    """On PostgreSQL the open deals are indexed in board order per stage (pipeline migration
+    0006), which is what lets each column's first cards be a short index read."""
+    if connection.vendor != "postgresql":
+        return  # SQLite has no INCLUDE; the embedded default is small
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'board_open_card_order_idx'")
+        (definition,) = cursor.fetchone()
+    assert "(stage_id, expected_close_date, amount DESC, id) INCLUDE (owner_id)" in definition
+    assert "WHERE ((status)::text = 'open'::text)" in definition
+
+
+@pytest.mark.parametrize(
+    ("due_in_days", "state", "label"),
+    [(None, "none", "No next step"), (-1, "overdue", "Step overdue"), (0, "today", "Step due today"),
+     (3, "later", "Step planned")],
+)  # fmt: skip
+def test_a_cards_next_step_badge_agrees_with_the_deal(client_for, owner, process, now, due_in_days, state, label):
+    opp = make_deal(owner, process, "100.00", name="Stepped", now=now)
+    if due_in_days is not None:
+        due = now.date() + due_in_days * DAY
+        services.next_step_set(opp, actor=owner, description="Call", due_date=due, now=now - 5 * DAY)
+    opp.refresh_from_db()
+    with time_machine.travel(now, tick=False):
+        response = client_for(owner).get(board_url(process))
+    (card,) = response.context["board"].columns[0].cards
+    assert card.step_state == opp.next_step_state(now.date()) == state
+    assert f'<span class="step step-{state}">{label}</span>' in text(response)
 
 
 # --- filters ---------------------------------------------------------------------------------------------
@@ -541,6 +581,14 @@ def test_board_markup_has_no_inline_script_or_style(client_for, owner, known, pr
 
 
 def test_user_strings_are_escaped_on_cards(client_for, owner, process, now):
-    make_deal(owner, process, "10.00", name="<b>bold</b>", now=now)
-    html = text(client_for(owner).get(board_url(process)))
-    assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    owner.first_name, owner.last_name = "Ann <i>", "& Co"
+    owner.save()
+    account = AccountFactory(owner=owner, name='Acme "<s>"')
+    make_deal(owner, process, "10.00", name="<b>bold</b> & 'more'", account=account, now=now)
+    name = "&lt;b&gt;bold&lt;/b&gt; &amp; &#x27;more&#x27;"  # escaped once, not twice
+    for params in ({}, {"as_of": now.date().isoformat()}):
+        html = text(client_for(owner).get(board_url(process, **params)))
+        assert "<b>bold</b>" not in html and "<s>" not in html and "<i>" not in html
+        assert f">{name}</a>" in html and "Acme &quot;&lt;s&gt;&quot;" in html and "Ann &lt;i&gt; &amp; Co" in html
+    live = text(client_for(owner).get(board_url(process)))
+    assert f'aria-label="Move {name}"' in live and f"Move {name} to</label>" in live
