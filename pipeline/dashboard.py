@@ -612,8 +612,27 @@ class Dashboard:
 
     # conversion and time in stage
 
-    @cached_property
-    def conversion(self) -> Table:
+    def _cohort_live(self) -> tuple[str, list]:
+        """(process, furthest stage order, won, deals) of the cohort, from the deal rows."""
+        f = self.f
+        lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
+        # Live, the furthest stage and the outcome are facts on each deal's row: the cohort
+        # is the deals in view created in the period (`opportunity_created_at_idx`).
+        cohort = (
+            _states(f, ALL_STATUSES)
+            .filter(created_at__gte=lo, created_at__lte=hi)
+            .annotate(
+                c_order=Coalesce("furthest_stage__order", "stage__order"),
+                c_won=Case(When(status="won", then=Value(1)), default=Value(0)),
+            )
+            .values_list("s_process", "c_order", "c_won")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        return _sql(cohort)
+
+    def _cohort_as_of(self) -> tuple[str, list]:
+        """(process, furthest stage order, won, deals) of the cohort, from the history."""
         f = self.f
         lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
         scope, scope_params = "", []
@@ -650,21 +669,11 @@ class Dashboard:
             *scope_params,
             created, _db_datetime(hi),
         ]  # fmt: skip
-        if f.as_of is None:
-            # Live, the furthest stage and the outcome are facts on each deal's row: the cohort
-            # is the deals in view created in the period (`opportunity_created_at_idx`).
-            cohort = (
-                _states(f, ALL_STATUSES)
-                .filter(created_at__gte=lo, created_at__lte=hi)
-                .annotate(
-                    c_order=Coalesce("furthest_stage__order", "stage__order"),
-                    c_won=Case(When(status="won", then=Value(1)), default=Value(0)),
-                )
-                .values_list("s_process", "c_order", "c_won")
-                .annotate(n=Count("id"))
-                .order_by()
-            )
-            sql, params = _sql(cohort)
+        return sql, params
+
+    @cached_property
+    def conversion(self) -> Table:
+        sql, params = self._cohort_live() if self.f.as_of is None else self._cohort_as_of()
         reached: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
         for process_id, furthest, is_won, n in _fetch(sql, params):
             reached[process_id].append((furthest, "won" if is_won else "", n))
