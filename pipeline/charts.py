@@ -6,9 +6,9 @@ numbers, so the SVG is decoration for sighted readers: it has a title, and the t
 accessible source.
 """
 
+import html
 from decimal import Decimal
 
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ("#2f5bd3", "#9db4f0", "#1d7a46", "#b54708", "#7a5af8", "#5b6475")
@@ -18,6 +18,12 @@ VALUE_WIDTH = 90
 BAR_HEIGHT = 14
 GAP = 6
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+
+
+def escape_html(value) -> str:
+    """HTML-escape a value: the standard library's, without the lazy-string wrapper that makes
+    Django's `escape` several times slower on the thousands of cells of a dashboard."""
+    return html.escape(str(value))
 
 
 def _number(value) -> float:
@@ -55,22 +61,22 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], *, 
     width = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH
     out = [
         f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}" {FONT}>',
-        f"<title>{escape(title)}</title>",
+        f'width="{width}" height="{height}" role="img" aria-label="{escape_html(title)}" {FONT}>',
+        f"<title>{escape_html(title)}</title>",
     ]
     if legend_height:
         x = LABEL_WIDTH
         for i, (name, _) in enumerate(series):
             colour = PALETTE[i % len(PALETTE)]
             out.append(f'<rect x="{x}" y="4" width="12" height="12" fill="{colour}"/>')
-            out.append(f'<text x="{x + 16}" y="14" fill="#1d2330">{escape(name)}</text>')
+            out.append(f'<text x="{x + 16}" y="14" fill="#1d2330">{escape_html(name)}</text>')
             x += 24 + 7 * len(name)
     for row, label in enumerate(labels):
         top = legend_height + row * per_group + GAP
         middle = top + (len(series) * (BAR_HEIGHT + 2)) / 2 + 4
         out.append(
             f'<text x="{LABEL_WIDTH - 8}" y="{middle:.1f}" text-anchor="end" fill="#1d2330">'
-            f"{escape(_clip(str(label)))}</text>"
+            f"{escape_html(_clip(str(label)))}</text>"
         )
         for i, (_, values) in enumerate(series):
             value = values[row]
@@ -84,8 +90,8 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], *, 
                 )
             out.append(
                 f'<text x="{LABEL_WIDTH + length + 4:.1f}" y="{y + BAR_HEIGHT - 3}" fill="#5b6475">'
-                f"{escape(_fmt(value, unit))}</text>"
+                f"{escape_html(_fmt(value, unit))}</text>"
             )
     out.append("</svg>")
-    # Every interpolated text went through escape(); numbers and colours are ours.
+    # Every interpolated text went through escape_html(); numbers and colours are ours.
     return mark_safe("".join(out))  # noqa: S308

@@ -42,7 +42,6 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDate
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
@@ -339,16 +338,16 @@ class Table:
         links = self.links or [None] * len(self.rows)
         out = []
         for link, row in zip(links, self.rows, strict=True):
-            head = escape(_display(row[0], kinds[0]))
+            head = charts.escape_html(_display(row[0], kinds[0]))
             if link:
-                head = f'<a href="{escape(link)}">{head}</a>'
+                head = f'<a href="{charts.escape_html(link)}">{head}</a>'
             cells = [f'<tr><th scope="row">{head}</th>']
             for i in range(1, len(row)):
-                text = escape(_display(row[i], kinds[i]))
+                text = charts.escape_html(_display(row[i], kinds[i]))
                 cells.append(f'<td class="num">{text}</td>' if numeric[i] else f"<td>{text}</td>")
             cells.append("</tr>")
             out.append("".join(cells))
-        # Every value went through escape(); the markup around it is ours.
+        # Every value went through escape_html(); the markup around it is ours.
         return mark_safe("".join(out))  # noqa: S308
 
     def column(self, key: str) -> list:
