@@ -223,7 +223,7 @@ class Opportunity(models.Model):
             ),
             models.Index(
                 fields=["closed_on"],
-                include=["status", "stage", "owner", "amount"],
+                include=["status", "stage", "owner", "amount", "id"],
                 condition=Q(status="won") | Q(status="lost"),
                 name="opportunity_closed_on_idx",
             ),
@@ -473,6 +473,14 @@ class OpportunityEvent(models.Model):
             models.Index(fields=["opportunity", "created_at"]),
             models.Index(fields=["verb", "created_at"]),
             models.Index(fields=["state_status", "valid_to", "created_at"], name="event_state_interval_idx"),
+            # Closes and reopens (a few percent of the history): what was closed in a period,
+            # as of a date, without walking the period's other stage changes.
+            models.Index(
+                fields=["created_at"],
+                include=["verb", "opportunity", "from_stage"],
+                condition=Q(verb="closed_won") | Q(verb="closed_lost") | Q(verb="reopened"),
+                name="event_close_idx",
+            ),
             # The closed deals' state intervals (a few percent of all): "closed as of a date"
             # reads them index-only; the open ones have their own GiST index (pipeline 0004).
             models.Index(

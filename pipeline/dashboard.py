@@ -456,7 +456,7 @@ class Dashboard:
             _states(self.f)
             .annotate(month=MonthStart("s_close"))
             .values_list("s_stage", "s_owner", "month")
-            .annotate(n=Count("s_opp"), amount=Sum("s_amount"))
+            .annotate(n=Count("*"), amount=Sum("s_amount"))
             .order_by()
         )
         # The open deals of a process filter are all in that process's stages.
@@ -653,7 +653,7 @@ class Dashboard:
                 c_won=Case(When(status="won", then=Value(1)), default=Value(0)),
             )
             .values_list("s_process", "c_order", "c_won")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("*"))
             .order_by()
         )
         return _sql(cohort)

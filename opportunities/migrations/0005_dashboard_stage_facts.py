@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
             index=models.Index(
                 condition=models.Q(("status", "won"), ("status", "lost"), _connector="OR"),
                 fields=["closed_on"],
-                include=("status", "stage", "owner", "amount"),
+                include=("status", "stage", "owner", "amount", "id"),
                 name="opportunity_closed_on_idx",
             ),
         ),
