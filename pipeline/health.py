@@ -9,7 +9,7 @@ and benchmarks compare the `pipeline_flag` table against it. It returns one row
   `stage_entered_at`) is more than `stage.idle_after_days` days before `now`;
 * **stuck** — open, and `stage_entered_at` is more than `stage.stuck_after_days` days before `now`;
 * **no_next_step** — open, and `next_step_id` is null;
-* **next_step_overdue** — open, and the next step's `due_date` is before today;
+* **next_step_overdue** — open, and its next step (still open) has a `due_date` before today;
 * **close_date_slipped** — open, and `expected_close_date` is before today, or
   `close_date_push_count` is more than `stage.slip_push_limit`.
 
@@ -104,6 +104,46 @@ def sql_params(*, now: dt.datetime, connection=None, **extra) -> dict:
     }
 
 
+def _flag_kinds(d) -> list[tuple[str, str, str]]:
+    """(kind, condition, detail) of each flag, as SQL over `o` (an open deal), `s` (its stage) and
+    `ns` (its next step, NULL when it has none)."""
+    today = "%(today)s"
+    last_touch = d.latest("o.updated_at", "o.stage_entered_at", "COALESCE(o.last_activity_at, o.updated_at)")
+    idle_days = d.whole_days_since(last_touch)
+    stage_days = d.whole_days_since("o.stage_entered_at")
+    overdue_days = d.days_before_today("ns.due_date")
+    close_passed = f"o.expected_close_date < {today}"
+    pushed_over = "o.close_date_push_count > s.slip_push_limit"
+    passed_text = f"'close date ' || {d.date_text('o.expected_close_date')} || ' passed'"
+    pushed_text = "'pushed ' || " + _counted("o.close_date_push_count", "time", "times")
+    return [
+        (
+            FlagKind.IDLE,
+            d.older_than(last_touch, "s.idle_after_days"),
+            "'idle ' || " + _counted(idle_days, "day", "days"),
+        ),
+        (
+            FlagKind.STUCK,
+            d.older_than("o.stage_entered_at", "s.stuck_after_days"),
+            f"{_counted(stage_days, 'day', 'days')} || ' in ' || s.name"
+            " || ' (limit ' || CAST(s.stuck_after_days AS TEXT) || ')'",
+        ),
+        (FlagKind.NO_NEXT_STEP, "o.next_step_id IS NULL", "'no next step'"),
+        (
+            FlagKind.NEXT_STEP_OVERDUE,
+            f"ns.due_date < {today}",
+            f"'next step ' || {_counted(overdue_days, 'day', 'days')} || ' overdue (due '"
+            f" || {d.date_text('ns.due_date')} || ')'",
+        ),
+        (
+            FlagKind.CLOSE_DATE_SLIPPED,
+            f"({close_passed} OR {pushed_over})",
+            f"CASE WHEN {close_passed} AND {pushed_over} THEN {passed_text} || '; ' || {pushed_text}"
+            f" WHEN {close_passed} THEN {passed_text} ELSE {pushed_text} END",
+        ),
+    ]
+
+
 def expected_open_flags_sql(
     *, now: dt.datetime | None = None, opportunity_id: int | None = None, connection=None
 ) -> tuple[str, dict]:
@@ -111,51 +151,29 @@ def expected_open_flags_sql(
 
     Rows: (opportunity_id, kind, detail). With `opportunity_id`, only that deal's. Run it with
     `cursor.execute(sql, params)` on the same connection; it only reads.
+
+    One pass over the open deals, each paired with the five kinds and kept where the kind's
+    condition holds; the detail is only worded for the rows kept. On PostgreSQL the deal columns
+    come from the covering index `opportunity_open_health_idx` and the next steps' due dates from
+    `nextstep_open_due_idx` (migration pipeline 0007), index-only. Only the deal's step that is
+    still open counts: completing a step clears `next_step`, so the two agree; saying so lets the
+    partial index serve the join.
     """
     now = now or timezone.now()
     d = dialect(connection)
+    kinds = _flag_kinds(d)
     only = "AND o.id = %(opportunity_id)s" if opportunity_id is not None else ""
-    open_deals = f"o.status = '{OpportunityStatus.OPEN.value}' {only}"
-    last_touch = d.latest("o.updated_at", "o.stage_entered_at", "COALESCE(o.last_activity_at, o.updated_at)")
-    idle_days = d.whole_days_since(last_touch)
-    stage_days = d.whole_days_since("o.stage_entered_at")
-    overdue_days = d.days_before_today("ns.due_date")
-    close_passed = "o.expected_close_date < %(today)s"
-    pushed_over = "o.close_date_push_count > s.slip_push_limit"
-    passed_text = f"'close date ' || {d.date_text('o.expected_close_date')} || ' passed'"
-    pushed_text = "'pushed ' || " + _counted("o.close_date_push_count", "time", "times")
+    each_kind = " UNION ALL ".join(f"SELECT '{kind.value}' AS kind" for kind, _, _ in kinds)
+    condition = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, sql, _ in kinds)
+    detail = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, sql in kinds)
     sql = f"""
-SELECT o.id AS opportunity_id, '{FlagKind.IDLE.value}' AS kind,
-       'idle ' || {_counted(idle_days, "day", "days")} AS detail
+SELECT o.id AS opportunity_id, k.kind, CASE k.kind {detail} END AS detail
   FROM opportunities_opportunity o
   JOIN stages_stage s ON s.id = o.stage_id
- WHERE {open_deals} AND {d.older_than(last_touch, "s.idle_after_days")}
-UNION ALL
-SELECT o.id, '{FlagKind.STUCK.value}',
-       {_counted(stage_days, "day", "days")} || ' in ' || s.name
-       || ' (limit ' || CAST(s.stuck_after_days AS TEXT) || ')'
-  FROM opportunities_opportunity o
-  JOIN stages_stage s ON s.id = o.stage_id
- WHERE {open_deals} AND {d.older_than("o.stage_entered_at", "s.stuck_after_days")}
-UNION ALL
-SELECT o.id, '{FlagKind.NO_NEXT_STEP.value}', 'no next step'
-  FROM opportunities_opportunity o
- WHERE {open_deals} AND o.next_step_id IS NULL
-UNION ALL
-SELECT o.id, '{FlagKind.NEXT_STEP_OVERDUE.value}',
-       'next step ' || {_counted(overdue_days, "day", "days")} || ' overdue (due '
-       || {d.date_text("ns.due_date")} || ')'
-  FROM opportunities_opportunity o
-  JOIN opportunities_nextstep ns ON ns.id = o.next_step_id
- WHERE {open_deals} AND ns.due_date < %(today)s
-UNION ALL
-SELECT o.id, '{FlagKind.CLOSE_DATE_SLIPPED.value}',
-       CASE WHEN {close_passed} AND {pushed_over} THEN {passed_text} || '; ' || {pushed_text}
-            WHEN {close_passed} THEN {passed_text}
-            ELSE {pushed_text} END
-  FROM opportunities_opportunity o
-  JOIN stages_stage s ON s.id = o.stage_id
- WHERE {open_deals} AND ({close_passed} OR {pushed_over})
+  LEFT JOIN opportunities_nextstep ns ON ns.id = o.next_step_id AND ns.completed_at IS NULL
+ CROSS JOIN ({each_kind}) k
+ WHERE o.status = '{OpportunityStatus.OPEN.value}' {only}
+   AND CASE k.kind {condition} END
 """
     extra = {"opportunity_id": opportunity_id} if opportunity_id is not None else {}
     return sql, sql_params(now=now, connection=connection, **extra)
