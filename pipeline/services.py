@@ -133,12 +133,11 @@ def _skip_locked(vendor: str, opportunity_id_param: str) -> str:
     )
 
 
-# The statements below compare the expected set with the flag table through EXCEPT, never
-# through a correlated NOT EXISTS: a set operation reads both sides once (hash or sort) whatever
-# the planner believes about table sizes. Right after a bulk change its statistics are stale,
-# and a nested loop that re-scans pipeline_flag per row, while the same statement inserts into
-# it, turned the first sweep of 50,000 deals into minutes. `only` restricts the flag side to one
-# deal; `lock` is `_skip_locked`'s clause.
+# One deal's re-evaluation (`flags_reevaluate`) compares the expected set with the flag table
+# through EXCEPT, never through a correlated NOT EXISTS: a set operation reads both sides once
+# (hash or sort) whatever the planner believes about table sizes. `only` restricts the flag side
+# to one deal; `lock` is `_skip_locked`'s clause. They end in RETURNING and are counted by their
+# rows: Python's sqlite3 reports no rowcount for a statement that starts with WITH.
 
 
 def _resolve_sql(expected: str, only: str = "", lock: str = "") -> str:
@@ -171,39 +170,80 @@ UPDATE pipeline_flag SET detail = changed.detail
 RETURNING pipeline_flag.kind"""
 
 
-def _open_sql(expected: str) -> str:
-    # After the refresh, every open flag that should stay open carries the expected detail, so
-    # what the EXCEPT leaves is exactly the flags to open. Should one appear meanwhile (a
-    # concurrent change on PostgreSQL), ON CONFLICT DO NOTHING against the partial unique index
-    # one_open_flag_per_kind skips the row instead of failing. (`WHERE true`: SQLite's upsert
-    # grammar needs a WHERE after INSERT ... SELECT.)
+# The sweep computes the definition once, in the statement that compares it with the open flags,
+# and keeps only the differences, in a temporary table: one row per flag to open (flag_id NULL),
+# to resolve (opportunity_id NULL) or to reword (both set). When nothing changed it is empty and
+# the statements after it cost next to nothing. On PostgreSQL a full outer join of the two sets,
+# hashed, reads each once; its SELECT may run in parallel workers (a CREATE TABLE AS may, an
+# UPDATE or INSERT may not), and the definition is what parallelism pays for. SQLite's embedded
+# default is small, and older SQLite lacks FULL JOIN: there, two left joins.
+_DIFF_TABLE = "pipeline_sweep_diff"
+
+_OPEN_FLAGS = "SELECT id, opportunity_id, kind, detail FROM pipeline_flag WHERE resolved_at IS NULL"
+
+
+def _diff_sql(expected: str, vendor: str) -> str:
+    if vendor == "postgresql":
+        return f"""
+CREATE TEMPORARY TABLE {_DIFF_TABLE} ON COMMIT DROP AS
+SELECT f.id AS flag_id, e.opportunity_id, e.kind, e.detail
+  FROM ({expected}) e
+  FULL JOIN ({_OPEN_FLAGS}) f ON f.opportunity_id = e.opportunity_id AND f.kind = e.kind
+ WHERE f.id IS NULL OR e.opportunity_id IS NULL OR f.detail <> e.detail"""
     return f"""
-WITH expected AS ({expected}),
-missing AS (
-    SELECT opportunity_id, kind, detail FROM expected
-    EXCEPT
-    SELECT opportunity_id, kind, detail FROM pipeline_flag WHERE resolved_at IS NULL
-)
+CREATE TEMPORARY TABLE {_DIFF_TABLE} AS
+WITH e AS MATERIALIZED ({expected}), f AS ({_OPEN_FLAGS})
+SELECT f.id AS flag_id, e.opportunity_id, e.kind, e.detail
+  FROM e LEFT JOIN f ON f.opportunity_id = e.opportunity_id AND f.kind = e.kind
+ WHERE f.id IS NULL OR f.detail <> e.detail
+UNION ALL
+SELECT f.id, NULL, NULL, NULL
+  FROM f LEFT JOIN e ON e.opportunity_id = f.opportunity_id AND e.kind = f.kind
+ WHERE e.opportunity_id IS NULL"""
+
+
+# `resolved_at IS NULL` again in the updates: a user action may have resolved the flag since the
+# comparison (on PostgreSQL the UPDATE re-checks a row changed meanwhile and then skips it).
+_RESOLVE_SQL = f"""
+UPDATE pipeline_flag SET resolved_at = %(now)s
+  FROM {_DIFF_TABLE} d
+ WHERE d.opportunity_id IS NULL AND pipeline_flag.id = d.flag_id AND pipeline_flag.resolved_at IS NULL
+RETURNING pipeline_flag.kind"""
+
+_REFRESH_SQL = f"""
+UPDATE pipeline_flag SET detail = d.detail
+  FROM {_DIFF_TABLE} d
+ WHERE d.flag_id IS NOT NULL AND d.opportunity_id IS NOT NULL
+   AND pipeline_flag.id = d.flag_id AND pipeline_flag.resolved_at IS NULL
+RETURNING pipeline_flag.kind"""
+
+# A plain INSERT, without ON CONFLICT: only the sweep opens flags (user actions only resolve
+# them) and sweeps run one at a time (the advisory lock on PostgreSQL, IMMEDIATE transactions on
+# SQLite), so a flag to open cannot meet an open one; were it to happen, the partial unique index
+# one_open_flag_per_kind fails the sweep, which rolls back whole, rather than skip it quietly.
+# (ON CONFLICT DO NOTHING, a speculative insertion per row, made opening and notifying the flags
+# of a million deals half as slow again.)
+_OPEN_SQL = f"""
 INSERT INTO pipeline_flag (opportunity_id, kind, detail, opened_at, resolved_at)
-SELECT opportunity_id, kind, detail, %(now)s, NULL FROM missing WHERE true
-ON CONFLICT DO NOTHING
+SELECT opportunity_id, kind, detail, %(now)s, NULL FROM {_DIFF_TABLE} WHERE flag_id IS NULL
 RETURNING kind"""
 
-
-# Statements end in RETURNING and are counted by their rows: Python's sqlite3 reports no rowcount
-# for a statement that starts with WITH.
-
-# The flags this sweep opened are the open ones stamped with its `now`. Recipients: the deal's
-# owner and the managers of the owner's team, if active; one notification per person and flag
-# (the unique constraint makes a repeat a no-op). Every join is to a primary key or to the small
-# team-managers table: nothing re-reads the flag table per row.
-_NOTIFY_SQL = """
+# The flags this sweep opened are the open ones of the differences without a flag_id. Recipients:
+# the deal's owner and the managers of the owner's team, if active; one notification per person
+# and flag. The flags are new, so no notification can exist for them yet: a plain INSERT, with the
+# unique constraint as the guard. Every join is to an index or to the small team-managers table:
+# nothing re-reads a table per row. (The WITH comes after INSERT so that Python's sqlite3 reports
+# the row count, which it does not for a statement that starts with WITH.)
+_NOTIFY_SQL = f"""
+INSERT INTO pipeline_notification (user_id, flag_id, message, url, created_at, read_at)
 WITH opened AS (
     SELECT f.id, f.detail, o.id AS opportunity_id, o.name, o.owner_id, ow.team_id
-      FROM pipeline_flag f
-      JOIN opportunities_opportunity o ON o.id = f.opportunity_id
+      FROM {_DIFF_TABLE} d
+      JOIN pipeline_flag f
+        ON f.opportunity_id = d.opportunity_id AND f.kind = d.kind AND f.resolved_at IS NULL
+      JOIN opportunities_opportunity o ON o.id = d.opportunity_id
       JOIN pipeline_user ow ON ow.id = o.owner_id
-     WHERE f.resolved_at IS NULL AND f.opened_at = %(now)s
+     WHERE d.flag_id IS NULL
 ), recipients AS (
     SELECT op.id AS flag_id, op.owner_id AS user_id, op.opportunity_id, op.name, op.detail FROM opened op
     UNION ALL
@@ -211,19 +251,13 @@ WITH opened AS (
       FROM opened op JOIN pipeline_team_managers tm ON tm.team_id = op.team_id
      WHERE tm.user_id <> op.owner_id
 )
-INSERT INTO pipeline_notification (user_id, flag_id, message, url, created_at, read_at)
 SELECT r.user_id, r.flag_id, SUBSTR(r.name || ': ' || r.detail, 1, 300),
        %(url_prefix)s || CAST(r.opportunity_id AS TEXT) || %(url_suffix)s, %(now)s, NULL
   FROM recipients r
   JOIN pipeline_user u ON u.id = r.user_id
- WHERE u.is_active
-ON CONFLICT DO NOTHING
-RETURNING user_id"""
+ WHERE u.is_active"""
 
 _OPEN_TOTALS_SQL = "SELECT kind, COUNT(*) FROM pipeline_flag WHERE resolved_at IS NULL GROUP BY kind"
-
-# Per connection, so concurrent sweeps (which the lock turns away on PostgreSQL anyway) don't meet.
-_EXPECTED_TABLE = "pipeline_sweep_expected"
 
 
 @transaction.atomic
@@ -232,10 +266,10 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     people of the flags it opened.
 
     One transaction, at most eight statements whatever the size of the pipeline: take the lock
-    (PostgreSQL), compute the expected flags once into a temporary table, resolve, refresh
-    details, open, notify, count, drop the table. Idempotent: run again at the same moment, it
-    opens, resolves and sends nothing. Killed half-way, the transaction rolls back (temporary
-    table included) and the next sweep does the whole job.
+    (PostgreSQL), compare the expected flags with the open ones into a temporary table of the
+    differences, resolve, reword, open, notify, count, drop the table. Idempotent: run again at
+    the same moment, it opens, resolves and sends nothing. Killed half-way, the transaction
+    rolls back (temporary table included) and the next sweep does the whole job.
     """
     now = now or timezone.now()
     with connection.cursor() as cursor:
@@ -244,25 +278,21 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         definition, params = health.expected_open_flags_sql(now=now)
         prefix, suffix = _deal_url_parts()
         params.update(url_prefix=prefix, url_suffix=suffix)
-        # The definition is the costly part; the three statements that compare with it read it
-        # from a temporary table instead of evaluating it three times.
-        on_commit = " ON COMMIT DROP" if cursor.db.vendor == "postgresql" else ""
-        cursor.execute(f"CREATE TEMPORARY TABLE {_EXPECTED_TABLE}{on_commit} AS {definition}", params)
-        expected = f"SELECT opportunity_id, kind, detail FROM {_EXPECTED_TABLE}"
+        cursor.execute(_diff_sql(definition, cursor.db.vendor), params)
 
-        cursor.execute(_resolve_sql(expected), params)
+        cursor.execute(_RESOLVE_SQL, params)
         resolved = _by_kind(cursor.fetchall())
-        cursor.execute(_refresh_sql(expected), params)
+        cursor.execute(_REFRESH_SQL, params)
         refreshed = len(cursor.fetchall())
-        cursor.execute(_open_sql(expected), params)
+        cursor.execute(_OPEN_SQL, params)
         opened = _by_kind(cursor.fetchall())
         notified = 0
         if opened:
             cursor.execute(_NOTIFY_SQL, params)
-            notified = len(cursor.fetchall())
+            notified = cursor.rowcount
         cursor.execute(_OPEN_TOTALS_SQL)
         totals = dict(cursor.fetchall())
-        cursor.execute(f"DROP TABLE {_EXPECTED_TABLE}")
+        cursor.execute(f"DROP TABLE {_DIFF_TABLE}")
     result = SweepResult(
         now=now, opened=opened, resolved=resolved, open_totals=totals, details_refreshed=refreshed, notified=notified
     )

@@ -296,6 +296,27 @@ def test_details_follow_the_clock_without_counting_as_changes(opportunity, now):
     assert Notification.objects.count() == notifications
 
 
+def test_one_sweep_resolves_rewords_and_opens_at_once_and_notifies_only_the_new_flags(owner, manager, process, now):
+    fresh, stale = make_deal(owner, process, now, name="Fresh"), make_deal(owner, process, now, name="Stale")
+    services.pipeline_sweep(now=now)
+    later = now + 20 * DAY
+    # A flag whose condition no longer holds (bypassing the services, so nothing resolved it),
+    # a flag whose detail is out of date, and flags that should open.
+    opp_services.next_step_set(stale, actor=owner, description="Demo", due_date=later.date(), now=now)
+    Flag.objects.create(opportunity=stale, kind=NO_STEP, detail="no next step", opened_at=now)
+    Flag.objects.create(opportunity=fresh, kind=IDLE, detail="idle 1 day", opened_at=now)
+    notifications = Notification.objects.count()
+
+    result = services.pipeline_sweep(now=later)
+
+    assert result.resolved == {NO_STEP: 1}
+    assert result.details_refreshed == 1 and open_flags(fresh)[IDLE] == "idle 20 days"
+    assert result.opened == {IDLE: 1}  # the stale deal, idle since its step was set
+    assert result.open_totals == {IDLE: 2, NO_STEP: 1}
+    assert result.notified == Notification.objects.count() - notifications == 2  # owner and manager
+    assert_matches_definition(later)
+
+
 # --- idempotency, atomicity, concurrency --------------------------------------------------------------------
 
 
@@ -431,7 +452,7 @@ def test_the_sweep_runs_the_same_statements_for_3_or_30_deals(team, process, now
 
     small, large = run(3), run(30)
     assert small == large
-    assert large <= 10  # lock, expected, resolve, refresh, open, notify, count, drop, and a savepoint
+    assert large <= 10  # lock, differences, resolve, refresh, open, notify, count, drop, and a savepoint
 
 
 def test_the_sweep_counts_match_the_statements_effects(team, process, now):
