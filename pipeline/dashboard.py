@@ -58,7 +58,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
+from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent, visible_owner_q
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from . import charts
@@ -452,19 +452,32 @@ class Dashboard:
         forecast add these up, so the deals are scanned once, not once per table. A cell is
         one stage, so its weighted amount is its amount times that stage's probability:
         multiplied here once per cell rather than by the database once per deal."""
-        rows = (
-            _states(self.f)
-            .annotate(month=MonthStart("s_close"))
-            .values_list("s_stage", "s_owner", "month")
-            .annotate(n=Count("*"), amount=Sum("s_amount"))
-            .order_by()
-        )
+        if self.f.as_of is None:
+            deals = self._open_live().annotate(month=MonthStart("expected_close_date"))
+            rows = deals.values_list("stage_id", "owner_id", "month").annotate(n=Count("*"), amount=Sum("amount"))
+        else:
+            deals = _states(self.f).annotate(month=MonthStart("s_close"))
+            rows = deals.values_list("s_stage", "s_owner", "month").annotate(n=Count("*"), amount=Sum("s_amount"))
+        rows = rows.order_by()
         # The open deals of a process filter are all in that process's stages.
         probability = {pk: Decimal(stage.win_probability) for pk, stage in self.stages.items()}
         return [
             (stage, owner, month, n, amount, (amount or ZERO) * probability.get(stage, ZERO))
             for stage, owner, month, n, amount in rows
         ]
+
+    def _open_live(self):
+        """The open deals in view, live, read off the deal rows alone: `deal_states` would join
+        each to its stage for columns the open cells do not need."""
+        f = self.f
+        deals = Opportunity.objects.filter(visible_owner_q(f.user), status="open")
+        if f.process_id:
+            deals = deals.filter(process_id=f.process_id)
+        if f.owner_id:
+            deals = deals.filter(owner_id=f.owner_id)
+        if f.team_id:
+            deals = deals.filter(owner__team_id=f.team_id)
+        return deals
 
     def _pipeline(self, key) -> dict:
         """{key(cell): [deals, amount, weighted]} over the open cells."""
@@ -773,12 +786,14 @@ class Dashboard:
         stats: dict[int, tuple[int, float, float]] = {}
         if pg:
             # Stage by stage (LATERAL): each stage's exits are one range of `event_stage_exit_idx`,
-            # so nothing is sorted by stage; only the median sorts, within its stage.
+            # so nothing is sorted by stage; only the median sorts, within its stage. OFFSET 0
+            # keeps the stays a subquery of their own, so that the three aggregates share one
+            # computation of each stay rather than inlining it three times.
             sql = f"""
                 SELECT s.id, a.n, a.average, a.median FROM {STAGES} s CROSS JOIN LATERAL (
                     SELECT COUNT(days) AS n, AVG(days) AS average,
                            percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median
-                    FROM ({stays} AND x.from_stage_id = s.id) y
+                    FROM ({stays} AND x.from_stage_id = s.id OFFSET 0) y
                 ) a
                 WHERE s.id IN ({", ".join(["%s"] * len(self.stages))})
             """
