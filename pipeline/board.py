@@ -286,42 +286,30 @@ class _CardMaker:
         return self.owners[pk]
 
     def cards(self, rows, flags: dict[int, list]) -> list[Card]:
+        live = self.query.is_live
         cards = []
-        if self.query.is_live:
-            for pk, name, account_id, account, stage, amount, close, *owner, version, due in rows:
-                owner, can_edit = self._owner(*owner)
-                cards.append(
-                    Card(
-                        pk=pk,
-                        name=name,
-                        account_id=account_id,
-                        account_name=account,
-                        stage_id=stage,
-                        amount=amount,
-                        close=close,
-                        owner=owner,
-                        version=version,
-                        step_state=_step_state(due, self.today),
-                        flags=flags.get(pk, []),
-                        can_edit=can_edit,
-                    )
+        for row in rows:
+            # Live rows end with the deal's version and its next step's due date. As of a past
+            # day there is neither: the card is read-only, with the state the history gives.
+            values, version, due = (row[:-2], row[-2], row[-1]) if live else (row, None, None)
+            pk, name, account_id, account, stage, amount, close, *owner = values
+            owner, can_edit = self._owner(*owner)
+            cards.append(
+                Card(
+                    pk=pk,
+                    name=name,
+                    account_id=account_id,
+                    account_name=account,
+                    stage_id=stage,
+                    amount=amount,
+                    close=close,
+                    owner=owner,
+                    version=version,
+                    step_state=_step_state(due, self.today) if live else "",
+                    flags=flags.get(pk, []),
+                    can_edit=can_edit,
                 )
-        else:
-            # As of a past day: the state the event history gives for then; read-only.
-            for pk, name, account_id, account, stage, amount, close, *owner in rows:
-                owner, _ = self._owner(*owner)
-                cards.append(
-                    Card(
-                        pk=pk,
-                        name=name,
-                        account_id=account_id,
-                        account_name=account,
-                        stage_id=stage,
-                        amount=amount,
-                        close=close,
-                        owner=owner,
-                    )
-                )
+            )
         return cards
 
 
