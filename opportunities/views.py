@@ -166,6 +166,12 @@ def _fail(request, exc: DomainError) -> None:
     messages.error(request, exc.message)
 
 
+def _log_activity(request, data: dict, **target):
+    """Log what an `ActivityForm` holds, on a deal (`opportunity=`) or an account (`account=`)."""
+    fields = ("kind", "subject", "notes", "occurred_at", "contacts")
+    return services.activity_log(actor=request.user, **{f: data[f] for f in fields}, **target)
+
+
 def _form_errors(request, form) -> None:
     for field, errors in form.errors.items():
         label = ""
@@ -589,15 +595,7 @@ def activity_log(request, pk: int):
     return _act(
         request,
         opp,
-        lambda: services.activity_log(
-            actor=request.user,
-            opportunity=opp,
-            kind=data["kind"],
-            subject=data["subject"],
-            notes=data["notes"],
-            occurred_at=data["occurred_at"],
-            contacts=data["contacts"],
-        ),
+        lambda: _log_activity(request, data, opportunity=opp),
         "Activity logged.",
     )
 
@@ -755,15 +753,7 @@ def account_activity_log(request, pk: int):
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.activity_log(
-                actor=request.user,
-                account=account,
-                kind=data["kind"],
-                subject=data["subject"],
-                notes=data["notes"],
-                occurred_at=data["occurred_at"],
-                contacts=data["contacts"],
-            )
+            _log_activity(request, data, account=account)
         except DomainError as exc:
             _fail(request, exc)
         else:
