@@ -58,13 +58,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent, visible_owner_q
+from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from . import charts
 from .board import _alive_at
 from .models import Flag, FlagKind, Quota, Team, User
-from .snapshot import Scope, deal_states, end_of_day
+from .snapshot import Scope, deal_states, end_of_day, live_deals
 
 ALL_STATUSES = ("open", "won", "lost")
 EVENTS = OpportunityEvent._meta.db_table
@@ -453,7 +453,9 @@ class Dashboard:
         one stage, so its weighted amount is its amount times that stage's probability:
         multiplied here once per cell rather than by the database once per deal."""
         if self.f.as_of is None:
-            deals = self._open_live().annotate(month=MonthStart("expected_close_date"))
+            # The deal rows alone: `deal_states` would join each to its stage for columns these
+            # cells do not need.
+            deals = live_deals(self.f.scope()).annotate(month=MonthStart("expected_close_date"))
             rows = deals.values_list("stage_id", "owner_id", "month").annotate(n=Count("*"), amount=Sum("amount"))
         else:
             deals = _states(self.f).annotate(month=MonthStart("s_close"))
@@ -465,19 +467,6 @@ class Dashboard:
             (stage, owner, month, n, amount, (amount or ZERO) * probability.get(stage, ZERO))
             for stage, owner, month, n, amount in rows
         ]
-
-    def _open_live(self):
-        """The open deals in view, live, read off the deal rows alone: `deal_states` would join
-        each to its stage for columns the open cells do not need."""
-        f = self.f
-        deals = Opportunity.objects.filter(visible_owner_q(f.user), status="open")
-        if f.process_id:
-            deals = deals.filter(process_id=f.process_id)
-        if f.owner_id:
-            deals = deals.filter(owner_id=f.owner_id)
-        if f.team_id:
-            deals = deals.filter(owner__team_id=f.team_id)
-        return deals
 
     def _pipeline(self, key) -> dict:
         """{key(cell): [deals, amount, weighted]} over the open cells."""

@@ -43,11 +43,23 @@ class Scope:
     statuses: tuple[str, ...] = ("open",)
 
 
+def live_deals(scope: Scope) -> QuerySet:
+    """The deals in `scope` now, as plain opportunity rows: what `deal_states` annotates live,
+    for readers that need no stage column (and so no join to the stage)."""
+    qs = Opportunity.objects.filter(visible_owner_q(scope.user), status__in=scope.statuses)
+    if scope.process_id:
+        qs = qs.filter(stage__process_id=scope.process_id)
+    if scope.owner_id:
+        qs = qs.filter(owner_id=scope.owner_id)
+    if scope.team_id:
+        qs = qs.filter(owner__team_id=scope.team_id)
+    return qs
+
+
 def deal_states(scope: Scope) -> QuerySet:
     """One row per deal in `scope`, with the `s_*` columns described above."""
     if scope.as_of is None:
-        prefix = ""
-        qs = Opportunity.objects.filter(visible_owner_q(scope.user)).annotate(
+        return live_deals(scope).annotate(
             s_opp=F("id"),
             s_stage=F("stage_id"),
             s_prob=F("stage__win_probability"),
@@ -57,28 +69,25 @@ def deal_states(scope: Scope) -> QuerySet:
             s_owner=F("owner_id"),
             s_status=F("status"),
         )
-    else:
-        prefix = "state_"
-        qs = (
-            events_as_of(end_of_day(scope.as_of))
-            .filter(visible_owner_q(scope.user, "state_owner"))
-            .annotate(
-                s_opp=F("opportunity_id"),
-                s_stage=F("state_stage_id"),
-                s_prob=F("state_stage__win_probability"),
-                s_category=F("state_stage__forecast_category"),
-                s_amount=F("state_amount"),
-                s_close=F("state_close_date"),
-                s_owner=F("state_owner_id"),
-                s_status=F("state_status"),
-            )
+    qs = (
+        events_as_of(end_of_day(scope.as_of))
+        .filter(visible_owner_q(scope.user, "state_owner"))
+        .annotate(
+            s_opp=F("opportunity_id"),
+            s_stage=F("state_stage_id"),
+            s_prob=F("state_stage__win_probability"),
+            s_category=F("state_stage__forecast_category"),
+            s_amount=F("state_amount"),
+            s_close=F("state_close_date"),
+            s_owner=F("state_owner_id"),
+            s_status=F("state_status"),
         )
-    status_field = f"{prefix}status"
-    filters = {f"{status_field}__in": scope.statuses}
+    )
+    qs = qs.filter(state_status__in=scope.statuses)
     if scope.process_id:
-        filters[f"{prefix}stage__process_id"] = scope.process_id
+        qs = qs.filter(state_stage__process_id=scope.process_id)
     if scope.owner_id:
-        filters[f"{prefix}owner_id"] = scope.owner_id
+        qs = qs.filter(state_owner_id=scope.owner_id)
     if scope.team_id:
-        filters[f"{prefix}owner__team_id"] = scope.team_id
-    return qs.filter(**filters)
+        qs = qs.filter(state_owner__team_id=scope.team_id)
+    return qs
