@@ -53,7 +53,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -358,6 +358,17 @@ class Table:
     chart: str = ""
 
     @property
+    def head_html(self) -> SafeString:
+        """The header row's cells (see `body_html` for why not a template loop)."""
+        cells = [
+            f'<th scope="col" class="num">{charts.escape_html(c.label)}</th>'
+            if c.numeric
+            else f'<th scope="col">{charts.escape_html(c.label)}</th>'
+            for c in self.columns
+        ]
+        return mark_safe("".join(cells))  # noqa: S308 — escaped labels in our markup
+
+    @property
     def body_html(self) -> SafeString:
         """The table's rows as HTML. Built here rather than in a template loop: at a few
         thousand cells a page, the template engine would cost more than the queries."""
@@ -446,12 +457,14 @@ class Dashboard:
     # pipeline
 
     @cached_property
-    def _open_cells(self) -> list[tuple]:
-        """The open deals at the moment in one grouped read: (stage, owner, close month, deals,
-        amount, Σ amount × probability). Every pipeline table and the open part of the
-        forecast add these up, so the deals are scanned once, not once per table. A cell is
-        one stage, so its weighted amount is its amount times that stage's probability:
-        multiplied here once per cell rather than by the database once per deal."""
+    def _open_sums(self) -> dict[str, dict]:
+        """The open deals at the moment, read in one grouped query (stage, owner, close month)
+        and added up in one pass into every view the page shows of them: {"stage" | "owner" |
+        "month": {key: [deals, amount, Σ amount × probability]}, "forecast": {(quarter,
+        category, owner): [deals, amount]}} (the forecast keeps the deals expected to close in
+        this quarter or the next). The deals are scanned once, not once per table; a cell is one
+        stage, so its weighted amount is its amount times that stage's probability, multiplied
+        here once per cell rather than by the database once per deal."""
         if self.f.as_of is None:
             # The deal rows alone: `deal_states` would join each to its stage for columns these
             # cells do not need.
@@ -460,23 +473,41 @@ class Dashboard:
         else:
             deals = _states(self.f).annotate(month=MonthStart("s_close"))
             rows = deals.values_list("s_stage", "s_owner", "month").annotate(n=Count("*"), amount=Sum("s_amount"))
-        rows = rows.order_by()
         # The open deals of a process filter are all in that process's stages.
         probability = {pk: Decimal(stage.win_probability) for pk, stage in self.stages.items()}
-        return [
-            (stage, owner, month, n, amount, (amount or ZERO) * probability.get(stage, ZERO))
-            for stage, owner, month, n, amount in rows
-        ]
-
-    def _pipeline(self, key) -> dict:
-        """{key(cell): [deals, amount, weighted]} over the open cells."""
-        sums: dict = {}
-        for cell in self._open_cells:
-            row = sums.setdefault(key(cell), [0, ZERO, ZERO])
-            row[0] += cell[3]
-            row[1] += cell[4] or ZERO
-            row[2] += cell[5] or ZERO
-        return sums
+        category = {pk: stage.forecast_category for pk, stage in self.stages.items()}
+        (y1, q1), (y2, q2) = self.quarters
+        first, last = quarter_start(y1, q1), quarter_end(y2, q2)
+        by_stage: dict = {}
+        by_owner: dict = {}
+        by_month: dict = {}
+        forecast: dict = {}
+        months: dict = {}  # month → (label, quarter or None): a few dozen months, hundreds of cells
+        for stage, owner, month, n, amount in rows.order_by():
+            amount = amount or ZERO
+            weighted = amount * probability.get(stage, ZERO)
+            if month not in months:
+                day = None if month is None else _as_date(month)
+                in_window = day is not None and first <= day <= last
+                months[month] = (_month(day), quarter_of(day) if in_window else None)
+            label, quarter = months[month]
+            for sums, key in ((by_stage, stage), (by_owner, owner), (by_month, label)):
+                row = sums.get(key)
+                if row is None:
+                    sums[key] = [n, amount, weighted]
+                else:
+                    row[0] += n
+                    row[1] += amount
+                    row[2] += weighted
+            if quarter is not None:
+                key = (quarter, category.get(stage, ForecastCategory.PIPELINE.value), owner)
+                row = forecast.get(key)
+                if row is None:
+                    forecast[key] = [n, amount]
+                else:
+                    row[0] += n
+                    row[1] += amount
+        return {"stage": by_stage, "owner": by_owner, "month": by_month, "forecast": forecast}
 
     @staticmethod
     def _money_row(row) -> list:
@@ -490,7 +521,7 @@ class Dashboard:
 
     @cached_property
     def by_stage(self) -> Table:
-        found = self._pipeline(lambda cell: cell[0])
+        found = self._open_sums["stage"]
         table = Table(
             "by_stage",
             "Open pipeline by stage",
@@ -502,13 +533,13 @@ class Dashboard:
             ],
         )
         for stage in self.stages.values():
-            row = found.pop(stage.pk, [0, ZERO, ZERO])
+            row = found.get(stage.pk, [0, ZERO, ZERO])
             table.rows.append([stage.process.name, stage.name, float(stage.win_probability), *self._money_row(row)])
         return table
 
     @cached_property
     def by_owner(self) -> Table:
-        rows = [(self.name_of(owner), row) for owner, row in self._pipeline(lambda cell: cell[1]).items()]
+        rows = [(self.name_of(owner), row) for owner, row in self._open_sums["owner"].items()]
         rows.sort(key=lambda pair: (-pair[1][1], pair[0]))
         table = Table("by_owner", "Open pipeline by owner", [Column("owner", "Owner"), *self._PIPELINE_COLUMNS])
         table.rows = [[name, *self._money_row(row)] for name, row in rows]
@@ -516,7 +547,7 @@ class Dashboard:
 
     @cached_property
     def by_month(self) -> Table:
-        rows = sorted(self._pipeline(lambda cell: _month(cell[2])).items())
+        rows = sorted(self._open_sums["month"].items())
         table = Table(
             "by_month",
             "Open pipeline by expected close month",
@@ -549,14 +580,8 @@ class Dashboard:
                 if r[f"n{i}"]:
                     cells[(yq, "won", r["s_owner"])] = (r[f"n{i}"], r[f"a{i}"] or ZERO)
         # Open deals by expected close month: a quarter is whole months.
-        for stage_id, owner, month, n, amount, _ in self._open_cells:
-            if month is None or not first <= _as_date(month) <= last:
-                continue
-            yq = quarter_of(_as_date(month))
-            stage = self.stages.get(stage_id)
-            category = stage.forecast_category if stage else ForecastCategory.PIPELINE.value
-            count, total = cells.get((yq, category, owner), (0, ZERO))
-            cells[(yq, category, owner)] = (count + n, total + (amount or ZERO))
+        for key, (n, amount) in self._open_sums["forecast"].items():
+            cells[key] = (n, amount)
         return cells
 
     FORECAST_CATEGORIES = (
@@ -641,24 +666,29 @@ class Dashboard:
 
     # conversion and time in stage
 
-    def _cohort_live(self) -> tuple[str, list]:
+    def _cohort_live(self) -> list[tuple[int, int, int, int]]:
         """(process, furthest stage order, won, deals) of the cohort, from the deal rows."""
         f = self.f
         lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
-        # Live, the furthest stage and the outcome are facts on each deal's row: the cohort
-        # is the deals in view created in the period (`opportunity_created_at_idx`).
-        cohort = (
-            _states(f, ALL_STATUSES)
+        # Live, the furthest stage and the outcome are facts on each deal's row: the cohort is
+        # the deals in view created in the period, grouped by stage ids and status straight off
+        # `opportunity_created_at_idx`; the stages' process and order are looked up here, in
+        # the few groups, rather than joined to every deal.
+        rows = (
+            live_deals(f.scope(ALL_STATUSES))
             .filter(created_at__gte=lo, created_at__lte=hi)
-            .annotate(
-                c_order=Coalesce("furthest_stage__order", "stage__order"),
-                c_won=Case(When(status="won", then=Value(1)), default=Value(0)),
-            )
-            .values_list("s_process", "c_order", "c_won")
+            .values_list("stage_id", "furthest_stage_id", "status")
             .annotate(n=Count("*"))
             .order_by()
         )
-        return _sql(cohort)
+        grouped: dict[tuple[int, int, int], int] = defaultdict(int)
+        for stage_id, furthest_id, status, n in rows:
+            stage = self.stages.get(stage_id)
+            furthest = self.stages.get(furthest_id, stage)
+            if stage is None or furthest is None:  # a stage outside the process filter: not in view
+                continue
+            grouped[(stage.process_id, furthest.order, 1 if status == "won" else 0)] += n
+        return [(*key, n) for key, n in grouped.items()]
 
     def _cohort_as_of(self) -> tuple[str, list]:
         """(process, furthest stage order, won, deals) of the cohort, from the history."""
@@ -702,9 +732,9 @@ class Dashboard:
 
     @cached_property
     def conversion(self) -> Table:
-        sql, params = self._cohort_live() if self.f.as_of is None else self._cohort_as_of()
+        rows = self._cohort_live() if self.f.as_of is None else _fetch(*self._cohort_as_of())
         reached: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-        for process_id, furthest, is_won, n in _fetch(sql, params):
+        for process_id, furthest, is_won, n in rows:
             reached[process_id].append((furthest, "won" if is_won else "", n))
         table = Table(
             "conversion",
