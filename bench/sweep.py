@@ -267,7 +267,7 @@ def explain() -> None:
             ("resolve", services._RESOLVE_SQL),
             ("refresh", services._REFRESH_SQL),
             ("open", services._OPEN_SQL),
-            ("notify", services._NOTIFY_SQL),
+            ("notify", services._notify_sql(connection)),
             ("totals", services._OPEN_TOTALS_SQL),
         ]
     except AttributeError as exc:  # the sweep's statements were renamed: explain the reference only

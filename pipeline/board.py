@@ -326,7 +326,7 @@ def _open_flags(query: BoardQuery, rows: list[tuple]) -> dict[int, list]:
         return {}
     by_deal: dict[int, list] = {}
     flags = Flag.objects.open().filter(opportunity_id__in=[row[0] for row in rows])
-    for flag in flags.only("opportunity_id", "kind", "detail").order_by("kind", "id"):
+    for flag in flags.only("opportunity_id", "kind", "detail", "since").order_by("kind", "id"):
         by_deal.setdefault(flag.opportunity_id, []).append(flag)
     return by_deal
 

@@ -18,8 +18,12 @@ touched N days and one second (on SQLite: one millisecond) ago is. Dates compare
 the installation's local date of `now` (`TIME_ZONE`): a next step due today is not overdue, a
 close date of today has not slipped. A day is 24 hours: the database connection works in UTC.
 
-`detail` explains the flag in words relative to `now` ("idle 23 days"); it changes as time
-passes, which is why the sweep refreshes the detail of flags that stay open.
+Each row also carries `detail`, words that stay true while the flag is open ("pushed 3 times",
+"in Qualify (limit 30)"), and `since`, what the flag's count of days runs from (the last touch,
+the stage entry, the next step's due day at 00:00 UTC; NULL for the kinds without a count). The
+days themselves ("idle 23 days") are counted when the flag is shown (`Flag.explain`, and
+`explanation_sql` for notifications): were they part of the row, every open flag would change
+each day and the sweep would rewrite them all for nothing but the passing of time.
 
 Date arithmetic is the one thing PostgreSQL and SQLite spell differently, so the SQL is written
 through the two tiny dialects below. On SQLite, Django stores datetimes as text in more than one
@@ -31,6 +35,7 @@ import datetime as dt
 
 from django.db import connection as default_connection
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from opportunities.models import OpportunityStatus
 
@@ -60,6 +65,12 @@ class _Postgres:
     def latest(self, *instants: str) -> str:
         return f"GREATEST({', '.join(instants)})"
 
+    def utc_midnight(self, date: str) -> str:
+        return f"(CAST({date} AS timestamp) AT TIME ZONE 'UTC')"
+
+    def utc_date(self, instant: str) -> str:
+        return f"CAST({instant} AT TIME ZONE 'UTC' AS date)"
+
 
 class _SQLite:
     @staticmethod
@@ -81,6 +92,12 @@ class _SQLite:
     def latest(self, *instants: str) -> str:
         # Multi-argument MAX() is SQLite's GREATEST; callers pass no NULLs.
         return f"MAX({', '.join(instants)})"
+
+    def utc_midnight(self, date: str) -> str:
+        return f"({date} || ' 00:00:00')"  # Django's text for a datetime in UTC
+
+    def utc_date(self, instant: str) -> str:
+        return f"date({instant})"
 
 
 def dialect(connection=None):
@@ -107,44 +124,50 @@ def sql_params(*, now: dt.datetime, connection=None, **extra) -> dict:
     }
 
 
-def _flag_kinds(d) -> list[tuple[str, str, str]]:
-    """(kind, condition, detail) of each flag, as SQL over `o` (an open deal), `s` (its stage) and
-    `ns` (its next step, NULL when it has none)."""
+def _flag_kinds(d) -> list[tuple[str, str, str, str]]:
+    """(kind, condition, detail, since) of each flag, as SQL over `o` (an open deal), `s` (its
+    stage) and `ns` (its next step, NULL when it has none)."""
     today = "%(today)s"
     last_touch = d.latest("o.updated_at", "o.stage_entered_at", "COALESCE(o.last_activity_at, o.updated_at)")
-    idle_days = d.whole_days_since(last_touch)
-    stage_days = d.whole_days_since("o.stage_entered_at")
-    overdue_days = d.days_before_today("ns.due_date")
     close_passed = f"o.expected_close_date < {today}"
     pushed_over = "o.close_date_push_count > s.slip_push_limit"
     passed_text = f"'close date ' || {d.date_text('o.expected_close_date')} || ' passed'"
     pushed_text = "'pushed ' || " + _counted("o.close_date_push_count", "time", "times")
     return [
-        (
-            FlagKind.IDLE,
-            d.older_than(last_touch, "s.idle_after_days"),
-            "'idle ' || " + _counted(idle_days, "day", "days"),
-        ),
+        (FlagKind.IDLE, d.older_than(last_touch, "s.idle_after_days"), "''", last_touch),
         (
             FlagKind.STUCK,
             d.older_than("o.stage_entered_at", "s.stuck_after_days"),
-            f"{_counted(stage_days, 'day', 'days')} || ' in ' || s.name"
-            " || ' (limit ' || CAST(s.stuck_after_days AS TEXT) || ')'",
+            "'in ' || s.name || ' (limit ' || CAST(s.stuck_after_days AS TEXT) || ')'",
+            "o.stage_entered_at",
         ),
-        (FlagKind.NO_NEXT_STEP, "o.next_step_id IS NULL", "'no next step'"),
+        (FlagKind.NO_NEXT_STEP, "o.next_step_id IS NULL", "'no next step'", "NULL"),
         (
             FlagKind.NEXT_STEP_OVERDUE,
             f"ns.due_date < {today}",
-            f"'next step ' || {_counted(overdue_days, 'day', 'days')} || ' overdue (due '"
-            f" || {d.date_text('ns.due_date')} || ')'",
+            f"'due ' || {d.date_text('ns.due_date')}",
+            d.utc_midnight("ns.due_date"),
         ),
         (
             FlagKind.CLOSE_DATE_SLIPPED,
             f"({close_passed} OR {pushed_over})",
             f"CASE WHEN {close_passed} AND {pushed_over} THEN {passed_text} || '; ' || {pushed_text}"
             f" WHEN {close_passed} THEN {passed_text} ELSE {pushed_text} END",
+            "NULL",
         ),
     ]
+
+
+def explanation_sql(flag: str, connection=None) -> str:
+    """SQL for `Flag.explain()` at %(now)s / %(today)s, over a row `flag` with kind, detail and since."""
+    d = dialect(connection)
+    days = _counted(d.whole_days_since(f"{flag}.since"), "day", "days")
+    overdue = _counted(d.days_before_today(d.utc_date(f"{flag}.since")), "day", "days")
+    return f"""CASE WHEN {flag}.since IS NULL THEN {flag}.detail
+         WHEN {flag}.kind = '{FlagKind.IDLE.value}' THEN 'idle ' || {days}
+         WHEN {flag}.kind = '{FlagKind.NEXT_STEP_OVERDUE.value}'
+              THEN 'next step ' || {overdue} || ' overdue (' || {flag}.detail || ')'
+         ELSE {days} || ' ' || {flag}.detail END"""
 
 
 def expected_open_flags_sql(
@@ -152,7 +175,7 @@ def expected_open_flags_sql(
 ) -> tuple[str, dict]:
     """The SQL (and its parameters) of every flag that should be open at `now`.
 
-    Rows: (opportunity_id, kind, detail). With `opportunity_id`, only that deal's. Run it with
+    Rows: (opportunity_id, kind, detail, since). With `opportunity_id`, only that deal's. Run it with
     `cursor.execute(sql, params)` on the same connection; it only reads.
 
     One pass over the open deals, each paired with the five kinds and kept where the kind's
@@ -166,11 +189,12 @@ def expected_open_flags_sql(
     d = dialect(connection)
     kinds = _flag_kinds(d)
     only = "AND o.id = %(opportunity_id)s" if opportunity_id is not None else ""
-    each_kind = " UNION ALL ".join(f"SELECT '{kind.value}' AS kind" for kind, _, _ in kinds)
-    condition = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, sql, _ in kinds)
-    detail = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, sql in kinds)
+    each_kind = " UNION ALL ".join(f"SELECT '{kind.value}' AS kind" for kind, _, _, _ in kinds)
+    condition = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, sql, _, _ in kinds)
+    detail = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, sql, _ in kinds)
+    since = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, _, sql in kinds)
     sql = f"""
-SELECT o.id AS opportunity_id, k.kind, CASE k.kind {detail} END AS detail
+SELECT o.id AS opportunity_id, k.kind, CASE k.kind {detail} END AS detail, CASE k.kind {since} END AS since
   FROM opportunities_opportunity o
   JOIN stages_stage s ON s.id = o.stage_id
   LEFT JOIN opportunities_nextstep ns ON ns.id = o.next_step_id AND ns.completed_at IS NULL
@@ -182,18 +206,29 @@ SELECT o.id AS opportunity_id, k.kind, CASE k.kind {detail} END AS detail
     return sql, sql_params(now=now, connection=connection, **extra)
 
 
-def expected_open_flags(*, now: dt.datetime | None = None, connection=None) -> set[tuple[int, str, str]]:
-    """Run the definition: {(opportunity_id, kind, detail)} that should be open at `now`."""
+def expected_open_flags(*, now: dt.datetime | None = None, connection=None) -> set[tuple]:
+    """Run the definition: {(opportunity_id, kind, detail, since)} that should be open at `now`."""
     conn = connection or default_connection
     sql, params = expected_open_flags_sql(now=now, connection=conn)
     with conn.cursor() as cursor:
         cursor.execute(sql, params)
-        return {tuple(row) for row in cursor.fetchall()}
+        return {_comparable(row) for row in cursor.fetchall()}
 
 
-def actual_open_flags(*, connection=None) -> set[tuple[int, str, str]]:
-    """What the flag table holds: {(opportunity_id, kind, detail)} of every open flag."""
+def actual_open_flags(*, connection=None) -> set[tuple]:
+    """What the flag table holds: {(opportunity_id, kind, detail, since)} of every open flag."""
     conn = connection or default_connection
     with conn.cursor() as cursor:
-        cursor.execute("SELECT opportunity_id, kind, detail FROM pipeline_flag WHERE resolved_at IS NULL")
-        return {tuple(row) for row in cursor.fetchall()}
+        cursor.execute("SELECT opportunity_id, kind, detail, since FROM pipeline_flag WHERE resolved_at IS NULL")
+        return {_comparable(row) for row in cursor.fetchall()}
+
+
+def _comparable(row) -> tuple:
+    """A flag row with `since` as an aware datetime: SQLite hands back text from an expression
+    and a naive UTC datetime from a column (PostgreSQL, an aware datetime from both)."""
+    opportunity_id, kind, detail, since = row
+    if isinstance(since, str):
+        since = parse_datetime(since)
+    if since is not None and timezone.is_naive(since):
+        since = since.replace(tzinfo=dt.UTC)
+    return (opportunity_id, kind, detail, since)

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
@@ -130,7 +132,16 @@ class Flag(models.Model):
 
     opportunity = models.ForeignKey("opportunities.Opportunity", on_delete=models.CASCADE, related_name="flags")
     kind = models.CharField(max_length=30, choices=FlagKind.choices)
-    detail = models.CharField(max_length=200, help_text="Why, in words: “idle 23 days”, “pushed 3 times”.")
+    detail = models.CharField(
+        max_length=200,
+        help_text="Why, in words that stay true while the flag is open: “pushed 3 times”, “in Qualify (limit 30)”.",
+    )
+    since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="What the flag's count of days runs from: the last touch (idle), the stage entry (stuck), "
+        "the next step's due day at 00:00 UTC (overdue). Empty for the other kinds.",
+    )
     opened_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
@@ -148,13 +159,42 @@ class Flag(models.Model):
         indexes = [models.Index(fields=["kind", "resolved_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.detail}"
+        return f"{self.get_kind_display()}: {self.explanation}"
+
+    def explain(self, now: dt.datetime | None = None) -> str:
+        """The flag in words at `now`: “idle 23 days”, “31 days in Qualify (limit 30)”, “next step 2
+        days overdue (due 2026-11-20)”, “pushed 3 times”.
+
+        The days are counted here, from `since`, rather than stored: stored, they would have the
+        sweep rewrite every open flag each day for nothing but the passing of time. The same
+        words are written in SQL by `health.explanation_sql` for notifications; the two agree
+        (tests/pipeline/test_health.py)."""
+        if self.since is None:
+            return self.detail
+        now = now or timezone.now()
+        if self.kind == FlagKind.NEXT_STEP_OVERDUE:
+            due = self.since.astimezone(dt.UTC).date()
+            return f"next step {_days((timezone.localdate(now) - due).days)} overdue ({self.detail})"
+        # Whole 24-hour days, truncated toward zero, as the database counts them.
+        days = _days(int((now - self.since).total_seconds() / 86400))
+        if self.kind == FlagKind.IDLE:
+            return f"idle {days}"
+        return f"{days} {self.detail}"
+
+    @property
+    def explanation(self) -> str:
+        """`explain()` now: what pages and emails show."""
+        return self.explain()
 
     @property
     def clear_action(self) -> dict[str, str]:
         """What the person should do to clear this flag, and where: {"label", "url"}."""
         label, url_name, anchor = FLAG_ACTIONS[self.kind]
         return {"label": label, "url": reverse(url_name, args=[self.opportunity_id]) + anchor}
+
+
+def _days(n: int) -> str:
+    return f"{n} day" if n == 1 else f"{n} days"
 
 
 # kind → (what clears it, the page where it is done, the section of that page)

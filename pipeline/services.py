@@ -159,11 +159,11 @@ def _refresh_sql(expected: str, only: str = "", lock: str = "") -> str:
     return f"""
 WITH expected AS ({expected}),
 changed AS (
-    SELECT opportunity_id, kind, detail FROM expected
+    SELECT opportunity_id, kind, detail, since FROM expected
     EXCEPT
-    SELECT opportunity_id, kind, detail FROM pipeline_flag WHERE resolved_at IS NULL {only}
+    SELECT opportunity_id, kind, detail, since FROM pipeline_flag WHERE resolved_at IS NULL {only}
 )
-UPDATE pipeline_flag SET detail = changed.detail
+UPDATE pipeline_flag SET detail = changed.detail, since = changed.since
   FROM changed
  WHERE pipeline_flag.resolved_at IS NULL {only} {lock}
    AND pipeline_flag.opportunity_id = changed.opportunity_id AND pipeline_flag.kind = changed.kind
@@ -172,32 +172,33 @@ RETURNING pipeline_flag.kind"""
 
 # The sweep computes the definition once, in the statement that compares it with the open flags,
 # and keeps only the differences, in a temporary table: one row per flag to open (flag_id NULL),
-# to resolve (opportunity_id NULL) or to reword (both set). When nothing changed it is empty and
+# to resolve (opportunity_id NULL) or to reword (both set: its detail or since changed, which
+# the passing of time alone never does). When nothing changed it is empty and
 # the statements after it cost next to nothing. On PostgreSQL a full outer join of the two sets,
 # hashed, reads each once; its SELECT may run in parallel workers (a CREATE TABLE AS may, an
 # UPDATE or INSERT may not), and the definition is what parallelism pays for. SQLite's embedded
 # default is small, and older SQLite lacks FULL JOIN: there, two left joins.
 _DIFF_TABLE = "pipeline_sweep_diff"
 
-_OPEN_FLAGS = "SELECT id, opportunity_id, kind, detail FROM pipeline_flag WHERE resolved_at IS NULL"
+_OPEN_FLAGS = "SELECT id, opportunity_id, kind, detail, since FROM pipeline_flag WHERE resolved_at IS NULL"
 
 
 def _diff_sql(expected: str, vendor: str) -> str:
     if vendor == "postgresql":
         return f"""
 CREATE TEMPORARY TABLE {_DIFF_TABLE} ON COMMIT DROP AS
-SELECT f.id AS flag_id, e.opportunity_id, e.kind, e.detail
+SELECT f.id AS flag_id, e.opportunity_id, e.kind, e.detail, e.since
   FROM ({expected}) e
   FULL JOIN ({_OPEN_FLAGS}) f ON f.opportunity_id = e.opportunity_id AND f.kind = e.kind
- WHERE f.id IS NULL OR e.opportunity_id IS NULL OR f.detail <> e.detail"""
+ WHERE f.id IS NULL OR e.opportunity_id IS NULL OR f.detail <> e.detail OR f.since IS DISTINCT FROM e.since"""
     return f"""
 CREATE TEMPORARY TABLE {_DIFF_TABLE} AS
 WITH e AS MATERIALIZED ({expected}), f AS ({_OPEN_FLAGS})
-SELECT f.id AS flag_id, e.opportunity_id, e.kind, e.detail
+SELECT f.id AS flag_id, e.opportunity_id, e.kind, e.detail, e.since
   FROM e LEFT JOIN f ON f.opportunity_id = e.opportunity_id AND f.kind = e.kind
- WHERE f.id IS NULL OR f.detail <> e.detail
+ WHERE f.id IS NULL OR f.detail <> e.detail OR f.since IS NOT e.since
 UNION ALL
-SELECT f.id, NULL, NULL, NULL
+SELECT f.id, NULL, NULL, NULL, NULL
   FROM f LEFT JOIN e ON e.opportunity_id = f.opportunity_id AND e.kind = f.kind
  WHERE e.opportunity_id IS NULL"""
 
@@ -211,7 +212,7 @@ UPDATE pipeline_flag SET resolved_at = %(now)s
 RETURNING pipeline_flag.kind"""
 
 _REFRESH_SQL = f"""
-UPDATE pipeline_flag SET detail = d.detail
+UPDATE pipeline_flag SET detail = d.detail, since = d.since
   FROM {_DIFF_TABLE} d
  WHERE d.flag_id IS NOT NULL AND d.opportunity_id IS NOT NULL
    AND pipeline_flag.id = d.flag_id AND pipeline_flag.resolved_at IS NULL
@@ -224,20 +225,24 @@ RETURNING pipeline_flag.kind"""
 # (ON CONFLICT DO NOTHING, a speculative insertion per row, made opening and notifying the flags
 # of a million deals half as slow again.)
 _OPEN_SQL = f"""
-INSERT INTO pipeline_flag (opportunity_id, kind, detail, opened_at, resolved_at)
-SELECT opportunity_id, kind, detail, %(now)s, NULL FROM {_DIFF_TABLE} WHERE flag_id IS NULL
+INSERT INTO pipeline_flag (opportunity_id, kind, detail, since, opened_at, resolved_at)
+SELECT opportunity_id, kind, detail, since, %(now)s, NULL FROM {_DIFF_TABLE} WHERE flag_id IS NULL
 RETURNING kind"""
+
 
 # The flags this sweep opened are the open ones of the differences without a flag_id. Recipients:
 # the deal's owner and the managers of the owner's team, if active; one notification per person
 # and flag. The flags are new, so no notification can exist for them yet: a plain INSERT, with the
 # unique constraint as the guard. Every join is to an index or to the small team-managers table:
 # nothing re-reads a table per row. (The WITH comes after INSERT so that Python's sqlite3 reports
-# the row count, which it does not for a statement that starts with WITH.)
-_NOTIFY_SQL = f"""
+# the row count, which it does not for a statement that starts with WITH.) The message words the
+# flag as `Flag.explain` does at the sweep's now.
+def _notify_sql(connection) -> str:
+    return f"""
 INSERT INTO pipeline_notification (user_id, flag_id, message, url, created_at, read_at)
 WITH opened AS (
-    SELECT f.id, f.detail, o.id AS opportunity_id, o.name, o.owner_id, ow.team_id
+    SELECT f.id, {health.explanation_sql("f", connection)} AS detail,
+           o.id AS opportunity_id, o.name, o.owner_id, ow.team_id
       FROM {_DIFF_TABLE} d
       JOIN pipeline_flag f
         ON f.opportunity_id = d.opportunity_id AND f.kind = d.kind AND f.resolved_at IS NULL
@@ -256,6 +261,7 @@ SELECT r.user_id, r.flag_id, SUBSTR(r.name || ': ' || r.detail, 1, 300),
   FROM recipients r
   JOIN pipeline_user u ON u.id = r.user_id
  WHERE u.is_active"""
+
 
 _OPEN_TOTALS_SQL = "SELECT kind, COUNT(*) FROM pipeline_flag WHERE resolved_at IS NULL GROUP BY kind"
 
@@ -288,7 +294,7 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         opened = _by_kind(cursor.fetchall())
         notified = 0
         if opened:
-            cursor.execute(_NOTIFY_SQL, params)
+            cursor.execute(_notify_sql(cursor.db), params)
             notified = cursor.rowcount
         cursor.execute(_OPEN_TOTALS_SQL)
         totals = dict(cursor.fetchall())

@@ -31,12 +31,12 @@ IDLE, STUCK, NO_STEP, OVERDUE, SLIPPED = (
 )
 
 
-def open_flags(opp=None) -> dict[str, str]:
-    """{kind: detail} of the open flags (of `opp`)."""
+def open_flags(opp=None, at=None) -> dict[str, str]:
+    """{kind: the flag in words at `at`} of the open flags (of `opp`)."""
     flags = Flag.objects.open()
     if opp is not None:
         flags = flags.filter(opportunity=opp)
-    return dict(flags.values_list("kind", "detail"))
+    return {flag.kind: flag.explain(at) for flag in flags}
 
 
 def kinds(opp) -> set[str]:
@@ -72,7 +72,7 @@ def test_idle_opens_strictly_after_the_stages_idle_days(opportunity, now):
 
     result = services.pipeline_sweep(now=now + 14 * DAY + SECOND)
 
-    assert open_flags(opportunity)[IDLE] == "idle 14 days"
+    assert open_flags(opportunity, now + 14 * DAY + SECOND)[IDLE] == "idle 14 days"
     assert result.opened == {IDLE: 1}
     assert_matches_definition(now + 14 * DAY + SECOND)
 
@@ -83,7 +83,7 @@ def test_idle_counts_from_the_latest_of_change_activity_and_stage_entry(owner, o
     assert IDLE not in kinds(opportunity)  # 14 days after the activity, not more
 
     services.pipeline_sweep(now=now + 24 * DAY + SECOND)
-    assert open_flags(opportunity)[IDLE] == "idle 14 days"
+    assert open_flags(opportunity, now + 24 * DAY + SECOND)[IDLE] == "idle 14 days"
 
     Opportunity.objects.filter(pk=opportunity.pk).update(stage_entered_at=now + 20 * DAY)
     services.pipeline_sweep(now=now + 30 * DAY)
@@ -108,7 +108,7 @@ def test_stuck_opens_strictly_after_the_stages_limit_and_an_activity_does_not_cl
     assert STUCK not in kinds(opportunity)
 
     services.pipeline_sweep(now=now + 30 * DAY + SECOND)
-    assert open_flags(opportunity)[STUCK] == "30 days in Qualify (limit 30)"
+    assert open_flags(opportunity, now + 30 * DAY + SECOND)[STUCK] == "30 days in Qualify (limit 30)"
     assert IDLE not in kinds(opportunity)
 
     opp_services.activity_log(actor=owner, opportunity=opportunity, kind="call", subject="Again", now=now + 31 * DAY)
@@ -145,10 +145,10 @@ def test_next_step_overdue_opens_the_day_after_it_was_due(owner, account, proces
     assert OVERDUE not in kinds(opp)
 
     services.pipeline_sweep(now=now + 4 * DAY)
-    assert open_flags(opp)[OVERDUE] == f"next step 1 day overdue (due {now.date() + 3 * DAY:%Y-%m-%d})"
+    assert open_flags(opp, now + 4 * DAY)[OVERDUE] == f"next step 1 day overdue (due {now.date() + 3 * DAY:%Y-%m-%d})"
 
     services.pipeline_sweep(now=now + 6 * DAY)
-    assert open_flags(opp)[OVERDUE].startswith("next step 3 days overdue")
+    assert open_flags(opp, now + 6 * DAY)[OVERDUE].startswith("next step 3 days overdue")
 
 
 def test_next_step_overdue_resolves_at_once_when_the_step_is_completed(owner, process, now):
@@ -283,17 +283,34 @@ def test_a_flag_that_clears_and_comes_back_is_a_new_flag(owner, opportunity, now
 # --- details ----------------------------------------------------------------------------------------------
 
 
-def test_details_follow_the_clock_without_counting_as_changes(opportunity, now):
+def test_the_words_follow_the_clock_without_a_write(opportunity, now):
     services.pipeline_sweep(now=now + 15 * DAY)
-    assert open_flags(opportunity)[IDLE] == "idle 15 days"
+    assert open_flags(opportunity, now + 15 * DAY)[IDLE] == "idle 15 days"
     notifications = Notification.objects.count()
 
     result = services.pipeline_sweep(now=now + 16 * DAY)
 
-    assert open_flags(opportunity)[IDLE] == "idle 16 days"
-    assert result.details_refreshed == 1
+    assert open_flags(opportunity, now + 16 * DAY)[IDLE] == "idle 16 days"
+    assert result.details_refreshed == 0  # the days are counted when shown: nothing to rewrite
     assert not result.changed
     assert Notification.objects.count() == notifications
+
+
+@pytest.mark.parametrize("kind", [IDLE, STUCK, OVERDUE, SLIPPED, NO_STEP])
+@pytest.mark.parametrize("days_later", [0, 1, 2, 45])
+def test_notifications_word_a_flag_as_the_flag_does(owner, process, now, kind, days_later):
+    """`health.explanation_sql` (the notifications' words) and `Flag.explain` (every page's) agree."""
+    deal = make_deal(owner, process, now, step_due=now.date() + 2 * DAY, close_in=3)
+    opened_at = now + 40 * DAY + SECOND
+    services.pipeline_sweep(now=opened_at)
+    flag = Flag.objects.get(opportunity=deal, kind=kind) if kind != NO_STEP else None
+    if flag is None:  # the deal has a step: word a flag without one
+        flag = Flag.objects.create(opportunity=deal, kind=NO_STEP, detail="no next step", opened_at=opened_at)
+    at = opened_at + days_later * DAY
+    sql = f"SELECT {health.explanation_sql('f')} FROM pipeline_flag f WHERE f.id = %(id)s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, health.sql_params(now=at, id=flag.pk))
+        assert cursor.fetchone()[0] == flag.explain(at)
 
 
 def test_one_sweep_resolves_rewords_and_opens_at_once_and_notifies_only_the_new_flags(owner, manager, process, now):
@@ -301,7 +318,7 @@ def test_one_sweep_resolves_rewords_and_opens_at_once_and_notifies_only_the_new_
     services.pipeline_sweep(now=now)
     later = now + 20 * DAY
     # A flag whose condition no longer holds (bypassing the services, so nothing resolved it),
-    # a flag whose detail is out of date, and flags that should open.
+    # a flag in the words of an older release (no `since`), and flags that should open.
     opp_services.next_step_set(stale, actor=owner, description="Demo", due_date=later.date(), now=now)
     Flag.objects.create(opportunity=stale, kind=NO_STEP, detail="no next step", opened_at=now)
     Flag.objects.create(opportunity=fresh, kind=IDLE, detail="idle 1 day", opened_at=now)
@@ -310,7 +327,7 @@ def test_one_sweep_resolves_rewords_and_opens_at_once_and_notifies_only_the_new_
     result = services.pipeline_sweep(now=later)
 
     assert result.resolved == {NO_STEP: 1}
-    assert result.details_refreshed == 1 and open_flags(fresh)[IDLE] == "idle 20 days"
+    assert result.details_refreshed == 1 and open_flags(fresh, later)[IDLE] == "idle 20 days"
     assert result.opened == {IDLE: 1}  # the stale deal, idle since its step was set
     assert result.open_totals == {IDLE: 2, NO_STEP: 1}
     assert result.notified == Notification.objects.count() - notifications == 2  # owner and manager
@@ -339,7 +356,7 @@ def test_a_second_sweep_right_after_the_first_opens_resolves_and_sends_nothing(o
 
 def test_a_sweep_that_dies_half_way_leaves_nothing_and_the_next_one_does_everything(monkeypatch, opportunity, now):
     later = now + 40 * DAY
-    monkeypatch.setattr(services, "_NOTIFY_SQL", "SELECT no_such_column FROM pipeline_flag")
+    monkeypatch.setattr(services, "_notify_sql", lambda connection: "SELECT no_such_column FROM pipeline_flag")
     with pytest.raises(Exception):  # noqa: B017 - whatever the database raises
         services.pipeline_sweep(now=later)
     assert Flag.objects.count() == 0
@@ -494,7 +511,7 @@ def test_the_definition_can_be_restricted_to_one_deal(owner, process, now):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    assert [tuple(r) for r in rows] == [(one.pk, NO_STEP, "no next step")]
+    assert [tuple(r) for r in rows] == [(one.pk, NO_STEP, "no next step", None)]
     assert {r[0] for r in health.expected_open_flags(now=now)} == {one.pk, two.pk}
 
 
