@@ -158,13 +158,16 @@ def _reset_flags(cursor) -> None:
 
 
 def _time_reference(now) -> tuple[float, int]:
-    from django.db import connection
+    from django.db import connection, transaction
 
     from pipeline import health
 
     sql, params = health.expected_open_flags_sql(now=now)
     timings, rows = [], 0
-    with connection.cursor() as cursor:
+    # Planned as the sweep plans it (`health.plan_for_all_deals`), so that both sides of the
+    # ratio run the definition the same way.
+    with transaction.atomic(), connection.cursor() as cursor:
+        health.plan_for_all_deals(cursor)
         for attempt in range(4):
             started = time.perf_counter()
             cursor.execute(sql, params)

@@ -223,6 +223,16 @@ def actual_open_flags(*, connection=None) -> set[tuple]:
         return {_comparable(row) for row in cursor.fetchall()}
 
 
+def plan_for_all_deals(cursor) -> None:
+    """Before running the definition over every deal, inside a transaction (PostgreSQL; nothing
+    elsewhere): let the planner hand the scan to parallel workers. It cannot know how few of the
+    five kinds hold per deal and expects about four times the rows there are; with the default
+    cost per row a Gather hands back, that makes a serial plan look cheaper, and at 1,000,000
+    deals the serial plan takes half as long again. Only for this transaction (SET LOCAL)."""
+    if cursor.db.vendor == "postgresql":
+        cursor.execute("SET LOCAL parallel_tuple_cost = 0.01")
+
+
 def _comparable(row) -> tuple:
     """A flag row with `since` as an aware datetime: SQLite hands back text from an expression
     and a naive UTC datetime from a column (PostgreSQL, an aware datetime from both)."""

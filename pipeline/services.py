@@ -271,9 +271,9 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     """Make the open flags agree with `health.expected_open_flags_sql()` at `now`, and notify
     people of the flags it opened.
 
-    One transaction, at most eight statements whatever the size of the pipeline: take the lock
-    (PostgreSQL), compare the expected flags with the open ones into a temporary table of the
-    differences, resolve, reword, open, notify, count, drop the table. Idempotent: run again at
+    One transaction, at most nine statements whatever the size of the pipeline: take the lock and
+    plan for parallel workers (PostgreSQL), compare the expected flags with the open ones into a
+    temporary table of the differences, resolve, reword, open, notify, count, drop the table. Idempotent: run again at
     the same moment, it opens, resolves and sends nothing. Killed half-way, the transaction
     rolls back (temporary table included) and the next sweep does the whole job.
     """
@@ -281,6 +281,7 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     with connection.cursor() as cursor:
         if not _take_sweep_lock(cursor):
             return SweepResult(now=now, skipped=True)
+        health.plan_for_all_deals(cursor)
         definition, params = health.expected_open_flags_sql(now=now)
         prefix, suffix = _deal_url_parts()
         params.update(url_prefix=prefix, url_suffix=suffix)

@@ -469,7 +469,7 @@ def test_the_sweep_runs_the_same_statements_for_3_or_30_deals(team, process, now
 
     small, large = run(3), run(30)
     assert small == large
-    assert large <= 10  # lock, differences, resolve, refresh, open, notify, count, drop, and a savepoint
+    assert large <= 11  # lock, plan, differences, resolve, refresh, open, notify, count, drop, and a savepoint
 
 
 def test_the_sweep_counts_match_the_statements_effects(team, process, now):
@@ -531,3 +531,11 @@ def test_the_hand_written_sql_names_the_real_tables():
         "pipeline_user",
     )
     assert Team.managers.through._meta.db_table == "pipeline_team_managers"
+
+
+def test_the_sweep_lets_the_planner_use_parallel_workers(db):
+    with transaction.atomic(), connection.cursor() as cursor:
+        health.plan_for_all_deals(cursor)  # SET LOCAL: PostgreSQL drops it when the transaction ends
+        if connection.vendor == "postgresql":
+            cursor.execute("SHOW parallel_tuple_cost")
+            assert cursor.fetchone()[0] == "0.01"
