@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+TARGET_P50_MS = 150  # issue 4: board p50 <= 150 ms; as of a date, at most twice the live board
 
 
 def _busiest_process():
@@ -75,14 +76,14 @@ def run(bench) -> dict:
     first_stage = process.stages.order_by("order", "id").first()
     more = reverse("board:column", args=[process.pk, first_stage.pk]) + f"?offset={CARDS_PER_COLUMN}"
 
-    figures = bench.page("board", url, admin)
-    figures.update(bench.page("board_asof", f"{url}?as_of={_as_of()}", admin))
+    figures = bench.page("board", url, admin, target_ms=TARGET_P50_MS)
+    figures.update(bench.page("board_asof", f"{url}?as_of={_as_of()}", admin, target_ms=2 * TARGET_P50_MS))
     try:
         figures["board_asof_ratio"] = f"{float(figures['board_asof_p50_ms']) / float(figures['board_p50_ms']):.2f}"
     except (ValueError, ZeroDivisionError):
         figures["board_asof_ratio"] = "n/a"
-    figures.update(bench.page("board_manager", url, bench.manager))
-    figures.update(bench.page("board_load_more", more, admin))
+    figures.update(bench.page("board_manager", url, bench.manager, target_ms=TARGET_P50_MS))
+    figures.update(bench.page("board_load_more", more, admin, target_ms=TARGET_P50_MS))
     return figures
 
 
