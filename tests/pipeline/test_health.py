@@ -534,11 +534,12 @@ def test_the_hand_written_sql_names_the_real_tables():
 
 
 def test_the_sweep_lets_the_planner_use_parallel_workers(db):
-    with transaction.atomic(), connection.cursor() as cursor:
-        with CaptureQueriesContext(connection) as queries:
-            health.plan_for_all_deals(cursor)  # SET LOCAL: PostgreSQL drops it when the transaction ends
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, connection.cursor() as cursor:
+        health.plan_for_all_deals(cursor)  # SET LOCAL: PostgreSQL drops it when the transaction ends
+        sent = [q["sql"] for q in queries.captured_queries]
         if connection.vendor == "postgresql":
+            assert sent == ["SET LOCAL parallel_tuple_cost = 0.01"]
             cursor.execute("SHOW parallel_tuple_cost")
             assert cursor.fetchone()[0] == "0.01"
         else:  # nothing to tune elsewhere, and nothing sent
-            assert len(queries) == 0
+            assert sent == []
