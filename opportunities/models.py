@@ -223,7 +223,7 @@ class Opportunity(models.Model):
             ),
             models.Index(
                 fields=["closed_on"],
-                include=["status", "stage", "owner", "amount", "id"],
+                include=["status", "process", "owner", "amount", "id"],
                 condition=Q(status="won") | Q(status="lost"),
                 name="opportunity_closed_on_idx",
             ),
