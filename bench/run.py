@@ -5,7 +5,8 @@
 Creates (or recreates) the database named by BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/lockstep_bench), migrates it and seeds BENCH_OPPORTUNITIES
 (default 100000) opportunities with `manage.py seed_demo`, unless it already holds exactly that
-many, which makes re-runs fast. Then it requests each page with Django's test client, signed in
+many, which makes re-runs fast; the event history is then put in time order, as a live
+database has it (see `chronological_history`). Then it requests each page with Django's test client, signed in
 as the demo rep with the most open deals (and as a manager), BENCH_WARMUP times (default 3)
 before timing BENCH_REPEAT requests (default 30), and prints one `name = value` line per figure:
 the median time in milliseconds and the number of SQL queries of one request. Lines starting
@@ -117,6 +118,35 @@ def vacuum() -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)")
     say(f"VACUUM (ANALYZE) took {time.perf_counter() - started:.1f} s")
+
+
+def chronological_history() -> None:
+    """Lay the event history out in time order, as it is on a live database.
+
+    Events are only ever appended as they happen, so on a live database the table's physical
+    order follows `created_at`. seed_demo writes each deal's whole life at once, one deal after
+    another, which scatters any one week's events over the whole table. Index-only scans over a
+    period's events (the dashboard's days in stage, the as-of views) then switch visibility-map
+    pages on nearly every row: at 100,000 deals, 45,000 buffer reads instead of 600 for the days
+    in stage alone. Reordered once (CLUSTER), when the planner's statistics say the table is not
+    already in time order."""
+    from django.db import connection
+
+    from opportunities.models import OpportunityEvent
+
+    table = OpportunityEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT correlation FROM pg_stats WHERE tablename = %s AND attname = 'created_at'", [table])
+        row = cursor.fetchone()
+        if row is not None and row[0] is not None and row[0] > 0.9:
+            return
+        started = time.perf_counter()
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        cursor.execute(f'CREATE INDEX bench_event_time_order ON "{table}" (created_at, id)')
+        cursor.execute(f'CLUSTER "{table}" USING bench_event_time_order')
+        cursor.execute("DROP INDEX bench_event_time_order")
+        cursor.execute("RESET maintenance_work_mem")
+    say(f"event history put in time order (CLUSTER) in {time.perf_counter() - started:.1f} s")
 
 
 # --- measuring ----------------------------------------------------------------------------------------
@@ -304,6 +334,7 @@ def main() -> int:
         call_command("seed_demo", opportunities=wanted, quiet=True, stdout=io.StringIO())
         figure("seed_s", f"{time.perf_counter() - started:.1f}")
 
+    chronological_history()
     vacuum()
     say("load average before measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     bench = Bench(warmup=warmup, repeat=repeat)
