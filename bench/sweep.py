@@ -285,7 +285,6 @@ def explain() -> None:
             ("refresh", services._REFRESH_SQL),
             ("open", services._OPEN_SQL),
             ("notify", services._notify_sql(connection)),
-            ("totals", services._OPEN_TOTALS_SQL),
         ]
     except AttributeError as exc:  # the sweep's statements were renamed: explain the reference only
         _line(f"(sweep statements not found: {exc})")

@@ -116,6 +116,10 @@ class FlagQuerySet(models.QuerySet):
     def open(self):
         return self.filter(resolved_at__isnull=True)
 
+    def counts_by_kind(self) -> dict[str, int]:
+        """{kind: number of flags}, kinds without any left out."""
+        return dict(self.order_by().values_list("kind").annotate(n=models.Count("id")).values_list("kind", "n"))
+
     def for_user(self, user):
         from opportunities.models import visible_owner_q
 

@@ -67,7 +67,6 @@ class SweepResult:
     now: dt.datetime
     opened: dict[str, int] = field(default_factory=dict)
     resolved: dict[str, int] = field(default_factory=dict)
-    open_totals: dict[str, int] = field(default_factory=dict)
     details_refreshed: int = 0
     notified: int = 0
     # True when another sweep held the lock, so this one did nothing at all.
@@ -85,7 +84,6 @@ class SweepResult:
             "now": self.now.isoformat(),
             "opened": self.opened,
             "resolved": self.resolved,
-            "open_totals": self.open_totals,
             "details_refreshed": self.details_refreshed,
             "notified": self.notified,
             "skipped": self.skipped,
@@ -263,19 +261,21 @@ SELECT r.user_id, r.flag_id, SUBSTR(r.name || ': ' || r.detail, 1, 300),
  WHERE u.is_active"""
 
 
-_OPEN_TOTALS_SQL = "SELECT kind, COUNT(*) FROM pipeline_flag WHERE resolved_at IS NULL GROUP BY kind"
-
-
 @transaction.atomic
 def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     """Make the open flags agree with `health.expected_open_flags_sql()` at `now`, and notify
     people of the flags it opened.
 
-    One transaction, at most nine statements whatever the size of the pipeline: take the lock and
+    One transaction, at most eight statements whatever the size of the pipeline: take the lock and
     plan for parallel workers (PostgreSQL), compare the expected flags with the open ones into a
-    temporary table of the differences, resolve, reword, open, notify, count, drop the table. Idempotent: run again at
-    the same moment, it opens, resolves and sends nothing. Killed half-way, the transaction
-    rolls back (temporary table included) and the next sweep does the whole job.
+    temporary table of the differences, resolve, reword, open, notify, drop the table.
+    Idempotent: run again at the same moment, it opens, resolves and sends nothing. Killed
+    half-way, the transaction rolls back (temporary table included) and the next sweep does the
+    whole job.
+
+    It does not count the flags left open (`Flag.objects.open().counts_by_kind()` does, for the
+    command that prints them): the beat has no use for the figure, and at a million deals
+    counting them was 30 ms, a twentieth of the sweep.
     """
     now = now or timezone.now()
     with connection.cursor() as cursor:
@@ -297,12 +297,8 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         if opened:
             cursor.execute(_notify_sql(cursor.db), params)
             notified = cursor.rowcount
-        cursor.execute(_OPEN_TOTALS_SQL)
-        totals = dict(cursor.fetchall())
         cursor.execute(f"DROP TABLE {_DIFF_TABLE}")
-    result = SweepResult(
-        now=now, opened=opened, resolved=resolved, open_totals=totals, details_refreshed=refreshed, notified=notified
-    )
+    result = SweepResult(now=now, opened=opened, resolved=resolved, details_refreshed=refreshed, notified=notified)
     if result.changed:
         logger.info("pipeline sweep: %s", result.as_dict())
     return result

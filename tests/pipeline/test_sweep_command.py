@@ -78,7 +78,7 @@ def test_the_command_refuses_a_malformed_time(db):
 
 
 def test_a_skipped_sweep_says_so(now):
-    assert "another sweep is running; did nothing" in format_result(services.SweepResult(now=now, skipped=True))
+    assert "another sweep is running; did nothing" in format_result(services.SweepResult(now=now, skipped=True), {})
 
 
 # --- the Celery task ------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from pipeline.models import FlagKind
+from pipeline.models import Flag, FlagKind
 from pipeline.services import SweepResult, pipeline_sweep
 
 
@@ -22,15 +22,15 @@ def _parse_now(value: str) -> dt.datetime:
     return parsed
 
 
-def format_result(result: SweepResult) -> str:
-    """The sweep's result as a small table: opened, resolved and open flags by kind."""
+def format_result(result: SweepResult, open_totals: dict[str, int]) -> str:
+    """The sweep's result as a small table: opened, resolved and (`open_totals`) open flags by kind."""
     if result.skipped:
         return f"Sweep at {result.now.isoformat()}: another sweep is running; did nothing."
     rows = [
-        (kind.label, result.opened.get(kind, 0), result.resolved.get(kind, 0), result.open_totals.get(kind, 0))
+        (kind.label, result.opened.get(kind, 0), result.resolved.get(kind, 0), open_totals.get(kind, 0))
         for kind in FlagKind
     ]
-    rows.append(("Total", sum(result.opened.values()), sum(result.resolved.values()), sum(result.open_totals.values())))
+    rows.append(("Total", sum(result.opened.values()), sum(result.resolved.values()), sum(open_totals.values())))
     width = max(len(row[0]) for row in rows)
     lines = [
         f"Sweep at {result.now.isoformat()}",
@@ -53,4 +53,5 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, now=None, **options):
-        self.stdout.write(format_result(pipeline_sweep(now=now)))
+        result = pipeline_sweep(now=now)
+        self.stdout.write(format_result(result, Flag.objects.open().counts_by_kind()))
