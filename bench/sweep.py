@@ -5,14 +5,19 @@
     sweep_s                 a full sweep as the beat runs it, BENCH_SWEEP_INTERVAL_MIN (15, the
                             beat's default) minutes after the previous one: every open deal
                             evaluated against every flag, and the differences written (the flags
-                            those minutes open, with their notifications)
+                            those minutes open, with their notifications). The median of
+                            BENCH_SWEEP_RUNS (5) such sweeps in a row, each as of 15 minutes after
+                            the one before, the last one as of now
+    sweep_reference_sql_s   `health.expected_open_flags_sql()` run at the same `now` as each of
+                            those sweeps, right after it, every row fetched: the cost of merely
+                            computing that same flag set (median; one warm-up run first, so both
+                            sides run with warm caches)
+    sweep_ratio             the median of each pair's sweep time / reference time (target: at most
+                            1.2). Timed in turn, a change in the machine's load weighs on both
+                            sides of a pair alike
     sweep_day_s             context: a full sweep a day after the previous one (after a day with no
-                            sweeps, say), which opens and notifies a day's worth of flags
-    sweep_reference_sql_s   `health.expected_open_flags_sql()` run once at the same `now`, every
-                            row fetched: the cost of merely computing that same flag set (best of
-                            3, after one warm-up run, so both sides run with warm caches)
-    sweep_ratio             sweep_s / sweep_reference_sql_s (target: at most 1.2); sweep_day_ratio,
-                            sweep_day_s / sweep_reference_sql_s, as context
+                            sweeps, say), which opens and notifies a day's worth of flags;
+                            sweep_day_ratio, sweep_day_s / sweep_reference_sql_s
     sweep_noop_s            the sweep repeated straight away, when nothing changed (target: < 1 s)
     sweep_first_s           context: the first sweep ever, from no flags at all (a day before the
                             timed ones, untimed by the ratio), which opens and
@@ -22,11 +27,12 @@
                             the data; the sweep is set-based, no task per deal)
 
 plus context lines (sweep_opportunities, sweep_open_opportunities, sweep_first_flags_opened,
-sweep_day_flags_opened, sweep_day_notifications, sweep_flags_opened, sweep_flags_resolved,
-sweep_notifications, sweep_noop_changes). Everything
-runs through the real code: the task `pipeline.tasks.sweep_pipeline` executed in this process
-(`apply()`), with Celery publishing for real to an in-memory broker so that any task it enqueued
-would be counted.
+sweep_day_flags_opened, sweep_day_notifications, sweep_s_runs (each beat sweep's time),
+sweep_flags_opened, sweep_flags_resolved and sweep_notifications (per beat sweep, on average),
+sweep_noop_changes). The timed sweeps call `services.pipeline_sweep`, which is all the task does;
+then the task `pipeline.tasks.sweep_pipeline` runs twice, as of its own now, executed in this process
+(`apply()`) with Celery publishing for real to an in-memory broker, so that any task it enqueued
+would be counted: the second of those is sweep_noop_s.
 
 The database is a separate one, `lockstep_bench_1m` for 1,000,000 deals
 (`lockstep_bench_sweep_<N>` otherwise; BENCH_SWEEP_DATABASE_URL overrides), seeded once with
@@ -41,6 +47,7 @@ commit (all in a transaction that is rolled back); `--with-explain` measures fir
 
 import datetime as dt
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -158,23 +165,20 @@ def _reset_flags(cursor) -> None:
 
 
 def _time_reference(now) -> tuple[float, int]:
+    """Seconds to run the definition at `now` with every row fetched, and how many rows."""
     from django.db import connection, transaction
 
     from pipeline import health
 
     sql, params = health.expected_open_flags_sql(now=now)
-    timings, rows = [], 0
     # Planned as the sweep plans it (`health.plan_for_all_deals`), so that both sides of the
     # ratio run the definition the same way.
     with transaction.atomic(), connection.cursor() as cursor:
         health.plan_for_all_deals(cursor)
-        for attempt in range(4):
-            started = time.perf_counter()
-            cursor.execute(sql, params)
-            rows = len(cursor.fetchall())
-            if attempt:  # the first run only warms the caches
-                timings.append(time.perf_counter() - started)
-    return min(timings), rows
+        started = time.perf_counter()
+        cursor.execute(sql, params)
+        rows = len(cursor.fetchall())
+        return time.perf_counter() - started, rows
 
 
 def _sweep_counting_tasks():
@@ -229,14 +233,31 @@ def measure() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE pipeline_flag")
         cursor.execute("ANALYZE pipeline_notification")
-    # A day later, the previous sweep `interval` ago: the day's flags up to then are caught up
-    # (timed as sweep_day_s), then the beat's sweep, `interval` after it, is sweep_s.
+    # A day later, `runs` beat intervals before now: the day's flags up to then are caught up
+    # (timed as sweep_day_s). Then the beat's sweeps, one every `interval` up to now, each
+    # timed and followed by the reference at the same moment.
+    runs = max(1, int(os.environ.get("BENCH_SWEEP_RUNS", "5")))
     started = time.perf_counter()
-    daily = pipeline_sweep(now=now - interval).as_dict()
+    daily = pipeline_sweep(now=now - runs * interval).as_dict()
     day_s = time.perf_counter() - started
-    reference_s, expected_rows = _time_reference(now)
+    _time_reference(now - runs * interval)  # warms the caches the reference reads
+    sweeps, references, ratios, opened, resolved, notified = [], [], [], 0, 0, 0
+    for k in range(runs - 1, -1, -1):
+        at = now - k * interval
+        started = time.perf_counter()
+        result = pipeline_sweep(now=at)
+        sweeps.append(time.perf_counter() - started)
+        reference, expected_rows = _time_reference(at)
+        references.append(reference)
+        ratios.append(sweeps[-1] / reference)
+        opened += sum(result.opened.values())
+        resolved += sum(result.resolved.values())
+        notified += result.notified
+    sweep_s, reference_s = statistics.median(sweeps), statistics.median(references)
 
-    sweep_s, today, enqueued = _sweep_counting_tasks()
+    # The task as the worker runs it, as of its own now: what it publishes, and a sweep right
+    # after it, when nothing changed.
+    _, _, enqueued = _sweep_counting_tasks()
     noop_s, again, enqueued_noop = _sweep_counting_tasks()
 
     _line(f"sweep_opportunities = {Opportunity.objects.count()}")
@@ -244,13 +265,14 @@ def measure() -> None:
     _line(f"sweep_first_flags_opened = {sum(first['opened'].values())}")
     _line(f"sweep_day_flags_opened = {sum(daily['opened'].values())}")
     _line(f"sweep_day_notifications = {daily['notified']}")
-    _line(f"sweep_flags_opened = {sum(today['opened'].values())}")
-    _line(f"sweep_flags_resolved = {sum(today['resolved'].values())}")
+    _line(f"sweep_flags_opened = {opened / runs:.0f}")  # per beat sweep, on average
+    _line(f"sweep_flags_resolved = {resolved / runs:.0f}")
     _line(f"sweep_expected_flags = {expected_rows}")
-    _line(f"sweep_notifications = {today['notified']}")
+    _line(f"sweep_notifications = {notified / runs:.0f}")
     _line(f"sweep_s = {sweep_s:.3f}")
+    _line(f"sweep_s_runs = {' '.join(f'{t:.3f}' for t in sweeps)}")
     _line(f"sweep_reference_sql_s = {reference_s:.3f}")
-    _line(f"sweep_ratio = {sweep_s / reference_s:.2f}")
+    _line(f"sweep_ratio = {statistics.median(ratios):.2f}")
     _line(f"sweep_noop_s = {noop_s:.3f}")
     noop_changes = sum(again["opened"].values()) + sum(again["resolved"].values())
     _line(f"sweep_noop_changes = {noop_changes}")
