@@ -9,8 +9,9 @@ from django.utils import timezone
 from stages.models import Milestone, SalesProcess, Stage
 
 
-def visible_owner_q(user, prefix: str = "owner") -> Q:
-    """The rows owned by people whose deals `user` may read.
+def visible_owner_q(user, prefix: str | None = "owner") -> Q:
+    """The rows owned by people whose deals `user` may read; with `prefix=None`, those people
+    themselves (a filter on users).
 
     The single place where opportunity visibility is decided: admins see everything, everyone
     sees their own, managers see their teams', reps see their team's when the visibility
@@ -18,12 +19,13 @@ def visible_owner_q(user, prefix: str = "owner") -> Q:
     """
     if user.is_admin:
         return Q()
-    q = Q(**{prefix: user})
+    q = Q(**{prefix: user}) if prefix else Q(pk=user.pk)
+    team = f"{prefix}__team" if prefix else "team"
     team_ids = user.managed_team_ids()
     if team_ids:
-        q |= Q(**{f"{prefix}__team__in": team_ids})
+        q |= Q(**{f"{team}__in": team_ids})
     if user.sees_team_deals():
-        q |= Q(**{f"{prefix}__team": user.team_id})
+        q |= Q(**{team: user.team_id})
     return q
 
 
@@ -178,7 +180,10 @@ class Opportunity(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="opportunities")
     process = models.ForeignKey(SalesProcess, on_delete=models.PROTECT, related_name="opportunities")
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities")
+    # Indexed by `opportunity_owner_idx` below, which also carries the id.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities", db_index=False
+    )
     name = models.CharField(max_length=200)
     amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
     expected_close_date = models.DateField()
@@ -212,9 +217,10 @@ class Opportunity(models.Model):
             models.Index(fields=["account", "status"]),
             # Covering indexes for the dashboard's aggregates (index-only on PostgreSQL; SQLite
             # ignores INCLUDE): the open pipeline, the deals closed in a period, and the deals
-            # created in a period (conversion). Partial conditions are spelled as ORs: the
-            # planner proves that a query's `IN (…)` implies them, which it cannot for the
-            # ARRAY of varchar that Django renders from `__in`.
+            # created in a period (conversion), with the owner for a manager's view of them.
+            # Partial conditions are spelled as ORs: the planner proves that a query's `IN (…)`
+            # implies them, which it cannot for the ARRAY of varchar that Django renders from
+            # `__in`.
             models.Index(
                 fields=["stage"],
                 include=["owner", "expected_close_date", "amount"],
@@ -229,9 +235,11 @@ class Opportunity(models.Model):
             ),
             models.Index(
                 fields=["created_at"],
-                include=["furthest_stage", "stage", "status"],
+                include=["furthest_stage", "stage", "status", "owner"],
                 name="opportunity_created_at_idx",
             ),
+            # The ids of the deals of some owners (the deals in a manager's view), index-only.
+            models.Index(fields=["owner"], include=["id"], name="opportunity_owner_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
-from opportunities.models import Opportunity, OpportunityStatus
+from opportunities.models import Opportunity, OpportunityStatus, visible_owner_q
 from stages.models import SalesProcess, Stage
 
 from .models import Flag, Team
@@ -60,17 +60,8 @@ def quarter_label(day: dt.date) -> str:
 
 
 def visible_owners(user) -> QuerySet:
-    """People whose deals `user` may read (the owner filter's choices): mirrors `visible_owner_q`."""
-    users = get_user_model().objects.order_by("first_name", "last_name", "username")
-    if user.is_admin:
-        return users
-    q = Q(pk=user.pk)
-    team_ids = user.managed_team_ids()
-    if team_ids:
-        q |= Q(team__in=team_ids)
-    if user.sees_team_deals():
-        q |= Q(team=user.team_id)
-    return users.filter(q)
+    """People whose deals `user` may read (the owner filter's choices)."""
+    return get_user_model().objects.filter(visible_owner_q(user, None)).order_by("first_name", "last_name", "username")
 
 
 def visible_teams(user) -> QuerySet:

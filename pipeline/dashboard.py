@@ -58,7 +58,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
+from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent, visible_owner_q
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from . import charts
@@ -144,6 +144,8 @@ class Filters:
     process_id: int | None = None
     team_id: int | None = None
     owner_id: int | None = None
+    # The ids of `people_for(user)`, for anyone who does not see everything (`Scope.owner_ids`).
+    owner_ids: tuple[int, ...] | None = None
 
     @property
     def day(self) -> dt.date:
@@ -167,20 +169,23 @@ class Filters:
             owner_id=self.owner_id,
             team_id=self.team_id,
             statuses=tuple(statuses),
+            owner_ids=self.owner_ids,
         )
 
 
 def people_for(user) -> "list[User]":
     """Whose deals `user` may put on the dashboard: everyone for an admin; a manager, their
-    teams (and whoever else `visible_owner_q` lets them read); a rep, themselves."""
-    if user.is_admin:
-        return list(User.objects.order_by("first_name", "last_name", "username"))
-    if not user.is_manager:
+    teams (and whoever else `visible_owner_q` lets them read); a rep, themselves. The
+    dashboard reads deals by these people's ids (`Filters.owner_ids`)."""
+    if not (user.is_admin or user.is_manager):
         return [user]
-    q = Q(pk=user.pk) | Q(team__in=user.managed_team_ids())
-    if user.sees_team_deals():
-        q |= Q(team=user.team_id)
-    return list(User.objects.filter(q).order_by("first_name", "last_name", "username"))
+    return list(User.objects.filter(visible_owner_q(user, None)).order_by("first_name", "last_name", "username"))
+
+
+def owner_ids_for(user, people: "list[User]") -> tuple[int, ...] | None:
+    """`Filters.owner_ids` for `user`, given `people_for(user)`: None for an admin, who sees
+    everyone's deals and needs no filter at all."""
+    return None if user.is_admin else tuple(p.pk for p in people)
 
 
 def teams_for(user) -> "list[Team]":
@@ -280,11 +285,11 @@ def _in_view(filters: Filters, column: str, statuses=ALL_STATUSES) -> tuple[str,
     a join, so the deals in view are found once and looked up by hash. As a join, a
     misestimate can make it probe the history once per deal in view instead (seconds, not
     milliseconds, for a manager's dashboard as of a date)."""
-    if connection.vendor != "postgresql":
-        sql, params = _sql(_states(filters, statuses).values("s_opp"))
-        return f"{column} IN ({sql})", params
     closed = tuple(s for s in statuses if s != "open")
-    if filters.as_of is None or not closed or len(closed) == len(statuses):
+    if filters.as_of is None:
+        # The deal rows alone: no join to their stage (the process filter aside).
+        sql, params = _sql(live_deals(filters.scope(statuses)).values("id").order_by())
+    elif not closed or len(closed) == len(statuses) or connection.vendor != "postgresql":
         sql, params = _sql(_states(filters, statuses).values("s_opp"))
     else:
         # As of a date, the open and the closed deals each come off their own index (the
@@ -293,6 +298,8 @@ def _in_view(filters: Filters, column: str, statuses=ALL_STATUSES) -> tuple[str,
         open_sql, open_params = _sql(_states(filters, ("open",)).values("s_opp"))
         closed_sql, closed_params = _sql(_states(filters, closed).values("s_opp"))
         sql, params = f"{open_sql} UNION ALL {closed_sql}", open_params + closed_params
+    if connection.vendor != "postgresql":
+        return f"{column} IN ({sql})", params
     return f"({column} IN ({sql}) OR FALSE)", params
 
 

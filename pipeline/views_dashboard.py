@@ -16,7 +16,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 from opportunities.errors import AccessDenied, DomainError
 
 from . import services
-from .dashboard import PERIODS, Dashboard, Filters, people_for, period_bounds, processes, quarter_of, teams_for
+from .dashboard import (
+    PERIODS,
+    Dashboard,
+    Filters,
+    owner_ids_for,
+    people_for,
+    period_bounds,
+    processes,
+    quarter_of,
+    teams_for,
+)
 from .forms_dashboard import DashboardFilterForm, QuotaForm, QuotaQuarterForm
 from .models import Quota
 
@@ -94,6 +104,7 @@ def dashboard(request):
         process_id=values["process"],
         team_id=team.pk if team else None,
         owner_id=owner_id,
+        owner_ids=owner_ids_for(user, people),
     )
     board = Dashboard(filters, people=people)
     if request.GET.get("format") == "csv":

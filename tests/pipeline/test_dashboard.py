@@ -26,7 +26,7 @@ from django.test.utils import CaptureQueriesContext
 
 from opportunities import services
 from opportunities.models import OpportunityEvent
-from pipeline.dashboard import Dashboard, Filters, people_for
+from pipeline.dashboard import Dashboard, Filters, owner_ids_for, people_for
 from pipeline.models import Flag, FlagKind, Quota
 from stages.models import ForecastCategory
 from tests.factories import AccountFactory
@@ -121,9 +121,11 @@ def history(process, owner, teammate, outsider, manager, lost_reason, now):
 
 
 def board_for(user, now, *, as_of=None, start=dt.date(2026, 1, 1), end=dt.date(2026, 3, 31), **filters):
+    """The dashboard as the view builds it: deals read by the ids of the people in view."""
+    people = people_for(user)
+    filters.setdefault("owner_ids", owner_ids_for(user, people))
     return Dashboard(
-        Filters(user=user, now=now, period_start=start, period_end=end, as_of=as_of, **filters),
-        people=people_for(user),
+        Filters(user=user, now=now, period_start=start, period_end=end, as_of=as_of, **filters), people=people
     )
 
 
@@ -338,6 +340,22 @@ def test_a_manager_sees_their_teams_and_can_narrow_to_a_rep(history, manager, te
     whole_team = board_for(manager, now, team_id=team.pk)
     assert whole_team.by_owner.rows == board_for(manager, now).by_owner.rows
     assert "Oscar Outsider" not in [r[0] for r in board_for(manager, now).by_owner.rows]
+
+
+@pytest.mark.parametrize("as_of", [None, dt.date(2026, 3, 1)])
+def test_reading_by_the_ids_of_the_people_in_view_shows_what_the_visibility_rule_shows(
+    history, manager, owner, outsider, admin, now, as_of
+):
+    # D moves to the outsider: live it leaves the manager's view, as of 03-01 it is still in it.
+    deal = history.deals["D"]
+    services.opportunity_update(deal, actor=admin, expected_version=deal.version, owner=outsider, now=now)
+    # As the view does, a rep's dashboard is narrowed to their own deals.
+    for user, mine in ((manager, None), (owner, owner.pk), (outsider, outsider.pk)):
+        by_ids = board_for(user, now, as_of=as_of, owner_id=mine)
+        by_rule = board_for(user, now, as_of=as_of, owner_id=mine, owner_ids=None)
+        assert by_ids.f.owner_ids == tuple(p.pk for p in people_for(user))
+        for name in Dashboard.TABLES:
+            assert by_ids.table(name).rows == by_rule.table(name).rows, (user, name)
 
 
 def test_an_admin_sees_everyone(history, admin, now):
