@@ -6,7 +6,8 @@ Creates (or recreates) the database named by BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/lockstep_bench), migrates it and seeds BENCH_OPPORTUNITIES
 (default 100000) opportunities with `manage.py seed_demo`, unless it already holds exactly that
 many, which makes re-runs fast; the event history is then put in time order, as a live
-database has it (see `chronological_history`). Then it requests each page with Django's test client, signed in
+database has it (see `chronological_history`), and the sweep opens the health flags a live
+database would hold (`health_flags`). Then it requests each page with Django's test client, signed in
 as the demo rep with the most open deals (and as a manager), BENCH_WARMUP times (default 3)
 before timing BENCH_REPEAT requests (default 30), and prints one `name = value` line per figure:
 the median time in milliseconds and the number of SQL queries of one request. Lines starting
@@ -147,6 +148,19 @@ def chronological_history() -> None:
         cursor.execute("DROP INDEX bench_event_time_order")
         cursor.execute("RESET maintenance_work_mem")
     say(f"event history put in time order (CLUSTER) in {time.perf_counter() - started:.1f} s")
+
+
+def health_flags() -> None:
+    """Open the pipeline-health flags the beat's sweep keeps open on a live database (seed_demo
+    writes none), so that the pages that show or count them read as many as they would there."""
+    from pipeline.models import Flag
+    from pipeline.services import pipeline_sweep
+
+    if Flag.objects.exists():
+        return
+    started = time.perf_counter()
+    result = pipeline_sweep()
+    say(f"sweep opened {sum(result.opened.values()):,} flags in {time.perf_counter() - started:.1f} s")
 
 
 # --- measuring ----------------------------------------------------------------------------------------
@@ -335,6 +349,7 @@ def main() -> int:
         figure("seed_s", f"{time.perf_counter() - started:.1f}")
 
     chronological_history()
+    health_flags()
     vacuum()
     say("load average before measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     bench = Bench(warmup=warmup, repeat=repeat)
