@@ -402,11 +402,13 @@ class Table:
                 head = f'<a href="{charts.escape_html(link)}">{head}</a>'
             cells = [f'<tr><th scope="row">{head}</th>']
             for i in range(1, len(row)):
-                text = charts.escape_html(_display(row[i], kinds[i]))
-                cells.append(f'<td class="num">{text}</td>' if numeric[i] else f"<td>{text}</td>")
+                if numeric[i]:  # a number we formatted: nothing in it to escape
+                    cells.append(f'<td class="num">{_display(row[i], kinds[i])}</td>')
+                else:
+                    cells.append(f"<td>{charts.escape_html(_display(row[i], kinds[i]))}</td>")
             cells.append("</tr>")
             out.append("".join(cells))
-        # Every value went through escape_html(); the markup around it is ours.
+        # Every text went through escape_html(); the numbers and the markup are ours.
         return mark_safe("".join(out))  # noqa: S308
 
     def column(self, key: str) -> list:
@@ -933,23 +935,31 @@ class Dashboard:
 
     @cached_property
     def _milestones(self) -> list[Milestone]:
-        qs = Milestone.objects.order_by("stage__process__name", "stage__order", "stage_id", "order", "id")
-        if self.f.process_id:
-            qs = qs.filter(stage__process_id=self.f.process_id)
-        return [m for m in qs if m.stage_id in self.stages]
+        """The milestones of the stages in view, in the stages' order (`stages`)."""
+        position = {pk: i for i, pk in enumerate(self.stages)}
+        milestones = (
+            Milestone.objects.filter(stage_id__in=position).only("stage_id", "name", "is_required", "order").order_by()
+        )
+        return sorted(milestones, key=lambda m: (position[m.stage_id], m.order, m.pk))
 
     # flags
 
     @cached_property
     def _flag_counts(self) -> dict[tuple[str, int], int]:
-        moment = _db_datetime(self.f.moment)
-        open_sql, params = _sql(_states(self.f).values("s_opp", "s_owner"))
+        if self.f.as_of is None:
+            # Live: the flags open now, on the deal rows alone (no join to their stage).
+            deals = live_deals(self.f.scope()).annotate(s_opp=F("id"), s_owner=F("owner_id"))
+            open_sql, params = _sql(deals.values("s_opp", "s_owner").order_by())
+            when, when_params = "f.resolved_at IS NULL", []
+        else:
+            moment = _db_datetime(self.f.moment)
+            open_sql, params = _sql(_states(self.f).values("s_opp", "s_owner"))
+            when, when_params = "f.opened_at <= %s AND (f.resolved_at IS NULL OR f.resolved_at > %s)", [moment, moment]
         sql = f"""
             SELECT f.kind, s.s_owner, COUNT(*) FROM {FLAGS} f JOIN ({open_sql}) s ON s.s_opp = f.opportunity_id
-            WHERE f.opened_at <= %s AND (f.resolved_at IS NULL OR f.resolved_at > %s)
-            GROUP BY f.kind, s.s_owner
+            WHERE {when} GROUP BY f.kind, s.s_owner
         """
-        return {(kind, owner): n for kind, owner, n in _fetch(sql, [*params, moment, moment])}
+        return {(kind, owner): n for kind, owner, n in _fetch(sql, [*params, *when_params])}
 
     @cached_property
     def flags_by_kind(self) -> Table:
