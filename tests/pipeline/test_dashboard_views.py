@@ -57,6 +57,16 @@ def test_a_manager_sees_the_teams_pipeline(client_for, manager, deals):
     assert 'href="/dashboard/"' in body  # the nav link
 
 
+def test_the_rep_and_team_filters_offer_the_people_and_teams_in_view(client_for, manager, teammate, team, deals):
+    teammate.first_name = "<b>Tom"
+    teammate.save()
+    body = client_for(manager).get(URL, {"rep": teammate.pk}).content.decode()
+
+    assert f'<option value="{teammate.pk}" selected>&lt;b&gt;Tom Teammate</option>' in body
+    assert f'<option value="{team.pk}">{team.name}</option>' in body
+    assert "Oscar Outsider" not in body
+
+
 def test_a_rep_sees_only_their_own_deals(client_for, teammate, deals):
     response = client_for(teammate).get(URL)
     assert response.status_code == 200
