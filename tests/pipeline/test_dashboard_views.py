@@ -67,6 +67,20 @@ def test_the_rep_and_team_filters_offer_the_people_and_teams_in_view(client_for,
     assert "Oscar Outsider" not in body
 
 
+def test_each_table_is_a_card_with_its_chart_and_a_csv_link_that_keeps_the_filters(client_for, manager, deals):
+    body = client_for(manager).get(URL, {"period": "this_year", "process": ""}).content.decode()
+
+    start = body.index('<article class="card dash-table" id="by_owner">')
+    card = body[start : body.index("</article>", start)]
+    assert "<h3>Open pipeline by owner</h3>" in card
+    assert 'href="?period=this_year&amp;process=&amp;format=csv&amp;table=by_owner" download' in card
+    assert '<figure class="dash-chart"><svg' in card
+    assert '<th scope="row">Tom Teammate</th><td class="num">1</td><td class="num">2,000</td>' in card
+    assert '<p class="help">Open deals at the moment, by the owner they had then.</p>' in card
+    flags = body[body.index('id="flags_by_owner"') :]
+    assert "Nothing here for these filters." in flags[: flags.index("</article>")]
+
+
 def test_a_rep_sees_only_their_own_deals(client_for, teammate, deals):
     response = client_for(teammate).get(URL)
     assert response.status_code == 200
