@@ -48,6 +48,7 @@ class Scope:
     owner_ids: tuple[int, ...] | None = None
 
     def visible(self, prefix: str) -> Q:
+        """The rows (owned through `prefix`) of the deals `user` may read."""
         if self.owner_ids is None:
             return visible_owner_q(self.user, prefix)
         return Q(**{f"{prefix}_id__in": self.owner_ids})
