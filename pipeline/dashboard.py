@@ -1,8 +1,11 @@
 """The managers' dashboard: every aggregate, live or as it stood at the end of a past day.
 
-Each section is a fixed number of grouped queries whatever the number of deals, built on
-`snapshot.deal_states`, so "as of <date>" needs no second implementation: the same statements
-run over the event history's state intervals instead of the opportunity table.
+Each section is a fixed number of grouped queries whatever the number of deals. Live, they read
+the opportunity rows in SQL written here on `snapshot.live_where` (the conditions of
+`live_deals`): building and compiling a queryset for each cost more than several of the
+statements take to run. As of a past day they read the event history's state intervals
+(`snapshot.deal_states`); where both sources give the same rows (`_closed_between`), the
+aggregate over them is written once.
 
 What the numbers mean (also said on the page):
 
@@ -46,7 +49,6 @@ from django.db.models import (
     F,
     Func,
     OuterRef,
-    Q,
     Subquery,
     Sum,
     Value,
@@ -64,18 +66,22 @@ from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 from . import charts
 from .board import _alive_at
 from .models import Flag, FlagKind, Quota, Team, User
-from .snapshot import Scope, deal_states, end_of_day, live_deals
+from .snapshot import Scope, deal_states, end_of_day, live_where
 
 ALL_STATUSES = ("open", "won", "lost")
 EVENTS = OpportunityEvent._meta.db_table
 OPPORTUNITIES = Opportunity._meta.db_table
 STAGES = Stage._meta.db_table
+PROCESSES = SalesProcess._meta.db_table
+MILESTONES = Milestone._meta.db_table
+QUOTAS = Quota._meta.db_table
 COMPLETIONS = MilestoneCompletion._meta.db_table
 FLAGS = Flag._meta.db_table
 CLOSE_VERBS = (EventVerb.CLOSED_WON.value, EventVerb.CLOSED_LOST.value)
 ENTER_VERBS = (EventVerb.CREATED.value, EventVerb.STAGE_MOVED.value, EventVerb.REOPENED.value)
 LEAVE_VERBS = (EventVerb.STAGE_MOVED.value, *CLOSE_VERBS)
 HUNDRED = Decimal(100)
+CENTS = Decimal("0.01")
 ZERO = Decimal(0)
 
 
@@ -210,10 +216,13 @@ def _states(filters: Filters, statuses=("open",)):
     return qs.annotate(s_process=F("state_stage__process_id"))
 
 
-def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date, last: dt.date):
-    """The deals closed (with a status in `statuses`) at the moment whose close date is in
-    [first, last]: `deal_states`-like rows with s_opp, s_owner, s_amount, s_status, s_process and
-    `s_closed`, the close date.
+CLOSED_COLUMNS = ("s_opp", "s_owner", "s_amount", "s_status", "s_process", "s_closed")
+
+
+def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date, last: dt.date) -> tuple[str, list]:
+    """SQL for the deals closed (with a status in `statuses`) at the moment whose close date is
+    in [first, last], and its parameters: one row per deal with the columns `CLOSED_COLUMNS`
+    (s_opp, s_owner, s_amount, s_status, s_process and s_closed, the close date).
 
     Live, the close date is on the row. As of a moment it is the day of the deal's last closing
     event up to that moment: a closing event in the period with no close or reopen after it
@@ -224,19 +233,13 @@ def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date,
     if filters.as_of is None:
         # Off the row alone (the deal's process is on it too): `opportunity_closed_on_idx`
         # covers every column, and no join to the stage is made for each closed deal.
-        return (
-            live_deals(filters.scope(statuses))
-            .filter(closed_on__gte=first, closed_on__lte=last)
-            .annotate(
-                s_opp=F("id"),
-                s_owner=F("owner_id"),
-                s_amount=F("amount"),
-                s_status=F("status"),
-                s_process=F("process_id"),
-                s_closed=F("closed_on"),
-            )
-            .order_by()
-        )
+        where, params = live_where(filters.scope(statuses), "o")
+        sql = f"""
+            SELECT o.id AS s_opp, o.owner_id AS s_owner, o.amount AS s_amount, o.status AS s_status,
+                   o.process_id AS s_process, o.closed_on AS s_closed
+            FROM {OPPORTUNITIES} o WHERE {where} AND o.closed_on >= %s AND o.closed_on <= %s
+        """
+        return sql, [*params, _db_date(first), _db_date(last)]
     moment = filters.moment
     verbs = [v for v, status in ((EventVerb.CLOSED_WON.value, "won"), (EventVerb.CLOSED_LOST.value, "lost"))
              if status in statuses]  # fmt: skip
@@ -270,7 +273,7 @@ def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date,
     if not filters.sees_everything:
         column = f'"{EVENTS}"."opportunity_id"'
         qs = qs.filter(RawSQL(*_in_view(filters, column, statuses), output_field=BooleanField()))
-    return qs
+    return _sql(qs.values(*CLOSED_COLUMNS))
 
 
 def _sql(qs) -> tuple[str, list]:
@@ -288,7 +291,8 @@ def _in_view(filters: Filters, column: str, statuses=ALL_STATUSES) -> tuple[str,
     closed = tuple(s for s in statuses if s != "open")
     if filters.as_of is None:
         # The deal rows alone: no join to their stage (the process filter aside).
-        sql, params = _sql(live_deals(filters.scope(statuses)).values("id").order_by())
+        where, params = live_where(filters.scope(statuses), "o")
+        sql = f"SELECT o.id FROM {OPPORTUNITIES} o WHERE {where}"
     elif not closed or len(closed) == len(statuses) or connection.vendor != "postgresql":
         sql, params = _sql(_states(filters, statuses).values("s_opp"))
     else:
@@ -313,6 +317,25 @@ def _db_datetime(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
+def _db_date(value: dt.date):
+    return connection.ops.adapt_datefield_value(value)
+
+
+def _decimal(value) -> Decimal | None:
+    """A sum of amounts as a Decimal: PostgreSQL sends one; SQLite sums decimals as floats,
+    rounded here to the cents that every amount has (as the ORM's converter does)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(repr(value)).quantize(CENTS)
+
+
+def _month_start(column: str) -> str:
+    """SQL for the first day of the month of the date `column`: see `MonthStart`."""
+    if connection.vendor == "postgresql":
+        return f"DATE_TRUNC('month', ({column})::timestamp)::date"
+    return f"DATE({column}, 'start of month')"
+
+
 class MonthStart(Func):
     """The first day of a date's month. On PostgreSQL the date is truncated as a plain timestamp:
     `DATE_TRUNC('month', date)` would first turn every date into a timestamp with time zone,
@@ -320,17 +343,38 @@ class MonthStart(Func):
 
     output_field = DateField()
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_sql(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"DATE_TRUNC('month', ({sql})::timestamp)::date", params
-
-    def as_sql(self, compiler, connection, **extra_context):  # SQLite
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"DATE({sql}, 'start of month')", params
+        return _month_start(sql), params
 
 
 def _pct(part, whole) -> float | None:
     return round(100.0 * float(part) / float(whole), 1) if whole else None
+
+
+@dataclass(frozen=True, slots=True)
+class StageInfo:
+    """What the dashboard reads of a stage, with its process's name: one plain query, as
+    model instances (and a join to their process) cost more to build than to fetch."""
+
+    pk: int
+    process_id: int
+    process_name: str
+    name: str
+    order: int
+    win_probability: int
+    forecast_category: str
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneInfo:
+    """What the dashboard reads of a milestone."""
+
+    pk: int
+    stage_id: int
+    name: str
+    is_required: bool
+    order: int
 
 
 # --- tables -----------------------------------------------------------------------------------------
@@ -446,14 +490,19 @@ class Dashboard:
     # reference data
 
     @cached_property
-    def stages(self) -> dict[int, Stage]:
-        qs = Stage.objects.select_related("process").order_by("process__name", "order", "id")
-        if self.f.process_id:
-            qs = qs.filter(process_id=self.f.process_id)
-        return {s.pk: s for s in qs}
+    def stages(self) -> "dict[int, StageInfo]":
+        """The stages in view, in their processes' order (by process name)."""
+        where, params = ("WHERE s.process_id = %s", [self.f.process_id]) if self.f.process_id else ("", [])
+        rows = _fetch(
+            f"""SELECT s.id, s.process_id, p.name, s.name, s."order", s.win_probability, s.forecast_category
+                FROM {STAGES} s JOIN {PROCESSES} p ON p.id = s.process_id {where}
+                ORDER BY p.name, s."order", s.id""",
+            params,
+        )
+        return {row[0]: StageInfo(*row) for row in rows}
 
-    def _stages_by_process(self) -> dict[int, list[Stage]]:
-        grouped: dict[int, list[Stage]] = defaultdict(list)
+    def _stages_by_process(self) -> "dict[int, list[StageInfo]]":
+        grouped: dict[int, list[StageInfo]] = defaultdict(list)
         for stage in self.stages.values():
             grouped[stage.process_id].append(stage)
         return grouped
@@ -490,11 +539,16 @@ class Dashboard:
         if self.f.as_of is None:
             # The deal rows alone: `deal_states` would join each to its stage for columns these
             # cells do not need.
-            deals = live_deals(self.f.scope()).annotate(month=MonthStart("expected_close_date"))
-            rows = deals.values_list("stage_id", "owner_id", "month").annotate(n=Count("*"), amount=Sum("amount"))
+            where, params = live_where(self.f.scope(), "o")
+            rows = _fetch(
+                f"""SELECT o.stage_id, o.owner_id, {_month_start("o.expected_close_date")}, COUNT(*), SUM(o.amount)
+                    FROM {OPPORTUNITIES} o WHERE {where} GROUP BY 1, 2, 3""",
+                params,
+            )
         else:
             deals = _states(self.f).annotate(month=MonthStart("s_close"))
             rows = deals.values_list("s_stage", "s_owner", "month").annotate(n=Count("*"), amount=Sum("s_amount"))
+            rows = rows.order_by()
         # The open deals of a process filter are all in that process's stages.
         probability = {pk: Decimal(stage.win_probability) for pk, stage in self.stages.items()}
         category = {pk: stage.forecast_category for pk, stage in self.stages.items()}
@@ -505,8 +559,8 @@ class Dashboard:
         by_month: dict = {}
         forecast: dict = {}
         months: dict = {}  # month → (label, quarter or None): a few dozen months, hundreds of cells
-        for stage, owner, month, n, amount in rows.order_by():
-            amount = amount or ZERO
+        for stage, owner, month, n, amount in rows:
+            amount = _decimal(amount) or ZERO
             weighted = amount * probability.get(stage, ZERO)
             if month not in months:
                 day = None if month is None else _as_date(month)
@@ -556,7 +610,7 @@ class Dashboard:
         )
         for stage in self.stages.values():
             row = found.get(stage.pk, [0, ZERO, ZERO])
-            table.rows.append([stage.process.name, stage.name, float(stage.win_probability), *self._money_row(row)])
+            table.rows.append([stage.process_name, stage.name, float(stage.win_probability), *self._money_row(row)])
         return table
 
     @cached_property
@@ -586,21 +640,17 @@ class Dashboard:
         (y1, q1), (y2, q2) = self.quarters
         first, mid, last = quarter_start(y1, q1), quarter_start(y2, q2), quarter_end(y2, q2)
         cells: dict = {}
-        won_rows = (
-            _closed_between(self.f, ("won",), first, last)
-            .values("s_owner")
-            .annotate(
-                n1=Count("s_opp", filter=Q(s_closed__lt=mid)),
-                a1=Sum("s_amount", filter=Q(s_closed__lt=mid)),
-                n2=Count("s_opp", filter=Q(s_closed__gte=mid)),
-                a2=Sum("s_amount", filter=Q(s_closed__gte=mid)),
-            )
-            .order_by()
-        )
-        for r in won_rows:
-            for i, yq in enumerate(self.quarters, start=1):
-                if r[f"n{i}"]:
-                    cells[(yq, "won", r["s_owner"])] = (r[f"n{i}"], r[f"a{i}"] or ZERO)
+        closed_sql, params = _closed_between(self.f, ("won",), first, last)
+        sql = f"""
+            SELECT c.s_owner,
+                   COUNT(*) FILTER (WHERE c.s_closed < %s), SUM(c.s_amount) FILTER (WHERE c.s_closed < %s),
+                   COUNT(*) FILTER (WHERE c.s_closed >= %s), SUM(c.s_amount) FILTER (WHERE c.s_closed >= %s)
+            FROM ({closed_sql}) c GROUP BY c.s_owner
+        """
+        for owner, *sums in _fetch(sql, [*[_db_date(mid)] * 4, *params]):
+            for yq, (n, amount) in zip(self.quarters, (sums[0:2], sums[2:4]), strict=True):
+                if n:
+                    cells[(yq, "won", owner)] = (n, _decimal(amount) or ZERO)
         # Open deals by expected close month: a quarter is whole months.
         for key, (n, amount) in self._open_sums["forecast"].items():
             cells[key] = (n, amount)
@@ -648,12 +698,15 @@ class Dashboard:
     def quotas(self) -> dict:
         ids = [p.pk for p in self.people_in_view]
         (y1, q1), (y2, q2) = self.quarters
-        rows = (
-            Quota.objects.filter(user_id__in=ids)
-            .filter(Q(year=y1, quarter=q1) | Q(year=y2, quarter=q2))
-            .values_list("user_id", "year", "quarter", "amount")
+        if not ids:
+            return {}
+        rows = _fetch(
+            f"""SELECT user_id, year, quarter, amount FROM {QUOTAS}
+                WHERE user_id IN ({", ".join(["%s"] * len(ids))})
+                  AND ((year = %s AND quarter = %s) OR (year = %s AND quarter = %s))""",
+            [*ids, y1, q1, y2, q2],
         )
-        return {(user_id, (year, quarter)): amount for user_id, year, quarter, amount in rows}
+        return {(user_id, (year, quarter)): _decimal(amount) for user_id, year, quarter, amount in rows}
 
     @cached_property
     def attainment(self) -> Table:
@@ -696,12 +749,11 @@ class Dashboard:
         # the deals in view created in the period, grouped by stage ids and status straight off
         # `opportunity_created_at_idx`; the stages' process and order are looked up here, in
         # the few groups, rather than joined to every deal.
-        rows = (
-            live_deals(f.scope(ALL_STATUSES))
-            .filter(created_at__gte=lo, created_at__lte=hi)
-            .values_list("stage_id", "furthest_stage_id", "status")
-            .annotate(n=Count("*"))
-            .order_by()
+        where, params = live_where(f.scope(ALL_STATUSES), "o")
+        rows = _fetch(
+            f"""SELECT o.stage_id, o.furthest_stage_id, o.status, COUNT(*) FROM {OPPORTUNITIES} o
+                WHERE {where} AND o.created_at >= %s AND o.created_at <= %s GROUP BY 1, 2, 3""",
+            [*params, _db_datetime(lo), _db_datetime(hi)],
         )
         grouped: dict[tuple[int, int, int], int] = defaultdict(int)
         for stage_id, furthest_id, status, n in rows:
@@ -779,7 +831,7 @@ class Dashboard:
                 nxt = entered[i + 1] if i + 1 < len(stages) else None
                 table.rows.append(
                     [
-                        stage.process.name,
+                        stage.process_name,
                         stage.name,
                         entered[i],
                         nxt,
@@ -863,7 +915,7 @@ class Dashboard:
             n, avg, median = stats.get(stage.pk, (0, None, None))
             table.rows.append(
                 [
-                    stage.process.name,
+                    stage.process_name,
                     stage.name,
                     n,
                     None if median is None else round(median, 2),
@@ -877,11 +929,11 @@ class Dashboard:
     @cached_property
     def milestones(self) -> Table:
         f = self.f
-        closed = _closed_between(f, ("won", "lost"), f.period_start, min(f.period_end, f.day))
+        closed_sql, params = _closed_between(f, ("won", "lost"), f.period_start, min(f.period_end, f.day))
         totals: dict[int, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
-        for row in closed.values("s_process", "s_status").annotate(n=Count("s_opp")).order_by():
-            totals[row["s_process"]][row["s_status"]] = row["n"]
-        closed_sql, params = _sql(closed.values("s_opp", "s_status"))
+        totals_sql = f"SELECT c.s_process, c.s_status, COUNT(*) FROM ({closed_sql}) c GROUP BY 1, 2"
+        for process_id, status, n in _fetch(totals_sql, params):
+            totals[process_id][status] = n
         # Live, every completion is in the past: leaving out the time lets the database read
         # (opportunity, milestone) from the unique index alone.
         when = "" if f.as_of is None else "WHERE mc.completed_at <= %s"
@@ -920,7 +972,7 @@ class Dashboard:
             diff = round(rate_with - rate_without, 1) if rate_with is not None and rate_without is not None else None
             table.rows.append(
                 [
-                    stage.process.name,
+                    stage.process_name,
                     stage.name,
                     m.name,
                     "yes" if m.is_required else "no",
@@ -934,12 +986,20 @@ class Dashboard:
         return table
 
     @cached_property
-    def _milestones(self) -> list[Milestone]:
+    def _milestones(self) -> "list[MilestoneInfo]":
         """The milestones of the stages in view, in the stages' order (`stages`)."""
         position = {pk: i for i, pk in enumerate(self.stages)}
-        milestones = (
-            Milestone.objects.filter(stage_id__in=position).only("stage_id", "name", "is_required", "order").order_by()
+        if not position:
+            return []
+        rows = _fetch(
+            f"""SELECT id, stage_id, name, is_required, "order" FROM {MILESTONES}
+                WHERE stage_id IN ({", ".join(["%s"] * len(position))})""",
+            list(position),
         )
+        # SQLite sends is_required as 0 or 1.
+        milestones = [
+            MilestoneInfo(pk, stage, name, bool(required), order) for pk, stage, name, required, order in rows
+        ]
         return sorted(milestones, key=lambda m: (position[m.stage_id], m.order, m.pk))
 
     # flags
@@ -948,8 +1008,8 @@ class Dashboard:
     def _flag_counts(self) -> dict[tuple[str, int], int]:
         if self.f.as_of is None:
             # Live: the flags open now, on the deal rows alone (no join to their stage).
-            deals = live_deals(self.f.scope()).annotate(s_opp=F("id"), s_owner=F("owner_id"))
-            open_sql, params = _sql(deals.values("s_opp", "s_owner").order_by())
+            where, params = live_where(self.f.scope(), "o")
+            open_sql = f"SELECT o.id AS s_opp, o.owner_id AS s_owner FROM {OPPORTUNITIES} o WHERE {where}"
             when, when_params = "f.resolved_at IS NULL", []
         else:
             moment = _db_datetime(self.f.moment)
@@ -1073,7 +1133,9 @@ CHARTS = {
 }
 
 
-def _as_date(value: dt.date | dt.datetime) -> dt.date:
+def _as_date(value: dt.date | dt.datetime | str) -> dt.date:
+    if isinstance(value, str):  # SQLite's DATE()
+        return dt.date.fromisoformat(value)
     return value.date() if isinstance(value, dt.datetime) else value
 
 
