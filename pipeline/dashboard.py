@@ -1024,9 +1024,10 @@ class Dashboard:
     @cached_property
     def flags_by_kind(self) -> Table:
         table = Table("flags_by_kind", "Open flags by kind", [Column("kind", "Flag"), Column("deals", "Deals", "int")])
+        attention = reverse("pipeline:needs_attention")
         for kind, label in FlagKind.choices:
             table.rows.append([label, sum(n for (k, _), n in self._flag_counts.items() if k == kind)])
-            table.links.append(f"{reverse('pipeline:needs_attention')}?kind={kind}")
+            table.links.append(f"{attention}?kind={kind}")
         return table
 
     @cached_property
@@ -1042,10 +1043,11 @@ class Dashboard:
             ],
         )
         owners = sorted({owner for (_, owner) in self._flag_counts}, key=self.name_of)
+        attention = reverse("pipeline:needs_attention")
         for owner in owners:
             counts = [self._flag_counts.get((k, owner), 0) for k, _ in kinds]
             table.rows.append([self.name_of(owner), *counts, sum(counts)])
-            table.links.append(f"{reverse('pipeline:needs_attention')}?rep={owner}")
+            table.links.append(f"{attention}?rep={owner}")
         return table
 
     # summary
@@ -1065,6 +1067,19 @@ class Dashboard:
             "won": won,
             "quota": quota if has_quota else None,
             "attainment": _pct(won, quota) if has_quota else None,
+        }
+
+    @cached_property
+    def summary_text(self) -> dict[str, str]:
+        """The summary's numbers as the tiles show them (formatted here: the template's
+        floatformat cost more than the rest of the tiles)."""
+        s = self.summary
+        return {
+            "deals": _display(s["deals"], "int"),
+            "amount": _display(s["amount"], "money"),
+            "weighted": _display(s["weighted"], "money"),
+            "won": _display(s["won"], "money"),
+            "attainment": None if s["attainment"] is None else _display(s["attainment"], "pct"),
         }
 
     def table(self, name: str) -> Table:

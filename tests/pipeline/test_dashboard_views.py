@@ -57,6 +57,19 @@ def test_a_manager_sees_the_teams_pipeline(client_for, manager, deals):
     assert 'href="/dashboard/"' in body  # the nav link
 
 
+def test_the_summary_tiles_show_the_formatted_totals(client_for, manager, owner, deals, now):
+    from django.conf import settings
+
+    year, quarter = now.year, (now.month - 1) // 3 + 1
+    Quota.objects.create(user=owner, year=year, quarter=quarter, amount=Decimal("8000"))
+    body = client_for(manager).get(URL).content.decode()
+    currency = settings.LOCKSTEP_CURRENCY
+    assert "<dt>Open deals</dt><dd>2</dd>" in body
+    assert f"<dt>Open pipeline</dt><dd>3,000 {currency}</dd>" in body
+    assert f"<dt>Closed won Q{quarter} {year}</dt><dd>0 {currency}</dd>" in body
+    assert f"<dt>Attainment Q{quarter} {year}</dt><dd>0.0\u00a0%</dd>" in body
+
+
 def test_the_rep_and_team_filters_offer_the_people_and_teams_in_view(client_for, manager, teammate, team, deals):
     teammate.first_name = "<b>Tom"
     teammate.save()
