@@ -141,6 +141,13 @@ def test_bad_dates_leave_a_message_and_the_defaults(client_for, manager, now, de
     body = response.content.decode()
     assert "Some filters were not valid" in body
     assert "cannot be in the future" in body
+    # Each bad field keeps what was typed and points at its message.
+    assert (
+        '<input type="date" name="as_of" value="2099-01-01" aria-invalid="true" aria-describedby="id_as_of_error"'
+        in body
+    )
+    assert 'id="id_as_of_error">“As of” cannot be in the future' in body
+    assert 'aria-describedby="id_start_error"' in body and 'id="id_start_error"' in body
     filters = response.context["filters"]
     assert (filters.period_start, filters.period_end, filters.as_of) == (
         dt.date(2026, 1, 1),
