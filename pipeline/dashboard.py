@@ -559,24 +559,44 @@ class Dashboard:
         by_month: dict = {}
         forecast: dict = {}
         months: dict = {}  # month → (label, quarter or None): a few dozen months, hundreds of cells
+        pipeline = ForecastCategory.PIPELINE.value
+        # One row per stage, owner and month: thousands for a large sales floor, so the loop
+        # keeps to plain dict and Decimal operations.
         for stage, owner, month, n, amount in rows:
-            amount = _decimal(amount) or ZERO
+            if amount is None:
+                amount = ZERO
+            elif not isinstance(amount, Decimal):
+                amount = _decimal(amount)
             weighted = amount * probability.get(stage, ZERO)
-            if month not in months:
+            labelled = months.get(month)
+            if labelled is None:
                 day = None if month is None else _as_date(month)
                 in_window = day is not None and first <= day <= last
-                months[month] = (_month(day), quarter_of(day) if in_window else None)
-            label, quarter = months[month]
-            for sums, key in ((by_stage, stage), (by_owner, owner), (by_month, label)):
-                row = sums.get(key)
-                if row is None:
-                    sums[key] = [n, amount, weighted]
-                else:
-                    row[0] += n
-                    row[1] += amount
-                    row[2] += weighted
+                labelled = months[month] = (_month(day), quarter_of(day) if in_window else None)
+            label, quarter = labelled
+            row = by_stage.get(stage)
+            if row is None:
+                by_stage[stage] = [n, amount, weighted]
+            else:
+                row[0] += n
+                row[1] += amount
+                row[2] += weighted
+            row = by_owner.get(owner)
+            if row is None:
+                by_owner[owner] = [n, amount, weighted]
+            else:
+                row[0] += n
+                row[1] += amount
+                row[2] += weighted
+            row = by_month.get(label)
+            if row is None:
+                by_month[label] = [n, amount, weighted]
+            else:
+                row[0] += n
+                row[1] += amount
+                row[2] += weighted
             if quarter is not None:
-                key = (quarter, category.get(stage, ForecastCategory.PIPELINE.value), owner)
+                key = (quarter, category.get(stage, pipeline), owner)
                 row = forecast.get(key)
                 if row is None:
                     forecast[key] = [n, amount]
