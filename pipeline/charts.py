@@ -26,7 +26,8 @@ def escape_html(value) -> str:
     return html.escape(str(value))
 
 
-def _number(value) -> float:
+def number(value) -> float:
+    """A cell's value as a bar length: 0 for anything that is not a number (None, a dash)."""
     if value is None:
         return 0.0
     return float(value) if isinstance(value, Decimal | int | float) else 0.0
@@ -54,7 +55,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], *, 
     """
     if not labels:
         return mark_safe("")
-    peak = max((_number(v) for _, values in series for v in values), default=0.0) or 1.0
+    peak = max((number(v) for _, values in series for v in values), default=0.0) or 1.0
     per_group = len(series) * (BAR_HEIGHT + 2) + GAP
     legend_height = 20 if len(series) > 1 else 0
     height = legend_height + len(labels) * per_group + GAP
@@ -81,7 +82,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], *, 
         for i, (_, values) in enumerate(series):
             value = values[row]
             y = top + i * (BAR_HEIGHT + 2)
-            length = BAR_AREA * max(_number(value), 0.0) / peak
+            length = BAR_AREA * max(number(value), 0.0) / peak
             colour = PALETTE[i % len(PALETTE)]
             if value is not None:
                 out.append(

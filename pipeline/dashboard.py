@@ -1121,10 +1121,19 @@ class Dashboard:
             multi_process = len({s.process_id for s in self.stages.values()}) > 1
             if "process" in labels_from and not multi_process:
                 labels_from = [k for k in labels_from if k != "process"]
+            title, note = table.title, NOTES[name]
+            if name in RANKED_BY and len(rows) > CHART_PEOPLE:
+                # A bar per person stops being readable long before a large sales floor ends
+                # (each is a line of the chart): the chart keeps the largest, the table all.
+                ranks = [keys.index(k) for k in RANKED_BY[name]]
+                people = len(rows)
+                rows = sorted(rows, key=lambda r: [-charts.number(r[i]) for i in ranks])[:CHART_PEOPLE]
+                title = f"{title}: the {CHART_PEOPLE} largest of {people}"
+                note = f"{note} The chart shows the {CHART_PEOPLE} largest of {people}; the table lists everyone."
             labels = [" · ".join(str(r[keys.index(k)]) for k in labels_from) for r in rows]
-            data = [(title, [r[keys.index(k)] for r in rows]) for title, k in series]
-            table.chart = charts.bar_chart(table.title, labels, data, unit=unit)
-            table.note = NOTES[name]
+            data = [(series_title, [r[keys.index(k)] for r in rows]) for series_title, k in series]
+            table.chart = charts.bar_chart(title, labels, data, unit=unit)
+            table.note = note
         return table
 
 
@@ -1148,6 +1157,11 @@ NOTES = {
     "flags_by_kind": "Open health flags at the moment on open deals; follow a link for today's list.",
     "flags_by_owner": "Open health flags at the moment, by the deal's owner then.",
 }
+
+# The charts with a bar per person, and the columns that rank people when there are more than
+# CHART_PEOPLE of them ("Everyone in view", the attainment total, ranks first by quota).
+CHART_PEOPLE = 20
+RANKED_BY = {"by_owner": ("amount",), "attainment": ("quota", "won"), "flags_by_owner": ("total",)}
 
 # table → (columns naming each bar group, [(series title, column)], unit)
 CHARTS = {

@@ -417,6 +417,28 @@ def test_the_process_filter(history, manager, now):
     assert board.milestones.rows and all(r[0] == "Renewals" for r in board.milestones.rows)
 
 
+def test_a_chart_of_people_keeps_the_largest_and_the_table_keeps_everyone(history, admin, now):
+    import re
+
+    from pipeline.dashboard import CHART_PEOPLE, Column, Table
+
+    board = board_for(admin, now)
+    people = CHART_PEOPLE + 5
+    table = Table("flags_by_owner", "Open flags by owner", [Column("owner", "Owner"), Column("total", "Total", "int")])
+    # In name order, as the page lists them; person 07 has the most flags, person 00 the fewest.
+    table.rows = [[f"Person {i:02d}", (i * 7) % people] for i in range(people)]
+    board.__dict__["flags_by_owner"] = table
+    charted = board.charted("flags_by_owner")
+    assert len(charted.rows) == people
+    assert f"the {CHART_PEOPLE} largest of {people}" in charted.chart
+    assert f"the {CHART_PEOPLE} largest of {people}; the table lists everyone" in charted.note
+    bars = re.findall(r'text-anchor="end" fill="#1d2330">(Person \d+)</text>', charted.chart)
+    expected = sorted(table.rows, key=lambda r: -r[1])[:CHART_PEOPLE]
+    assert bars == [r[0] for r in expected]
+    # A short list is charted whole.
+    assert "largest of" not in board.charted("by_owner").chart
+
+
 # --- query counts ----------------------------------------------------------------------------------------
 
 
