@@ -561,7 +561,7 @@ class Dashboard:
         months: dict = {}  # month → (label, quarter or None): a few dozen months, hundreds of cells
         pipeline = ForecastCategory.PIPELINE.value
         # One row per stage, owner and month: thousands for a large sales floor, so the loop
-        # keeps to plain dict and Decimal operations.
+        # keeps to plain dict and Decimal operations (no call per row).
         for stage, owner, month, n, amount in rows:
             if amount is None:
                 amount = ZERO
@@ -574,27 +574,14 @@ class Dashboard:
                 in_window = day is not None and first <= day <= last
                 labelled = months[month] = (_month(day), quarter_of(day) if in_window else None)
             label, quarter = labelled
-            row = by_stage.get(stage)
-            if row is None:
-                by_stage[stage] = [n, amount, weighted]
-            else:
-                row[0] += n
-                row[1] += amount
-                row[2] += weighted
-            row = by_owner.get(owner)
-            if row is None:
-                by_owner[owner] = [n, amount, weighted]
-            else:
-                row[0] += n
-                row[1] += amount
-                row[2] += weighted
-            row = by_month.get(label)
-            if row is None:
-                by_month[label] = [n, amount, weighted]
-            else:
-                row[0] += n
-                row[1] += amount
-                row[2] += weighted
+            for sums, key in ((by_stage, stage), (by_owner, owner), (by_month, label)):
+                row = sums.get(key)
+                if row is None:
+                    sums[key] = [n, amount, weighted]
+                else:
+                    row[0] += n
+                    row[1] += amount
+                    row[2] += weighted
             if quarter is not None:
                 key = (quarter, category.get(stage, pipeline), owner)
                 row = forecast.get(key)
