@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from opportunities import services
 from opportunities.models import Opportunity
 from pipeline.models import Role
+from tests.browser.signing_in import PASSWORD, sign_in
 from tests.factories import (
     AccountFactory,
     MilestoneFactory,
@@ -23,8 +24,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -52,14 +51,6 @@ def deal(transactional_db):
         amount="120000",
         expected_close_date=timezone.localdate() + dt.timedelta(days=45),
     )
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My deals", level=1)).to_be_visible()
 
 
 def column(page: Page, stage: str):

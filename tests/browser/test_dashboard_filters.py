@@ -15,11 +15,10 @@ from playwright.sync_api import Page, expect
 
 from opportunities import services
 from pipeline.models import Role
+from tests.browser.signing_in import PASSWORD, sign_in
 from tests.factories import AccountFactory, SalesProcessFactory, StageFactory, TeamFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -43,14 +42,6 @@ def team_deals(transactional_db):
             expected_close_date=timezone.localdate() + dt.timedelta(days=20),
         )
     return rita
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My deals", level=1)).to_be_visible()
 
 
 def tile(page: Page, label: str):

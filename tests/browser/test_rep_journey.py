@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 
 from opportunities.models import LostReason, Opportunity, OpportunityStatus
 from pipeline.models import Role
+from tests.browser.signing_in import PASSWORD, sign_in
 from tests.factories import (
     MilestoneFactory,
     SalesProcessFactory,
@@ -23,8 +24,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -57,14 +56,6 @@ def world(transactional_db):
     for name in ("Price", "Timing"):
         LostReason.objects.update_or_create(name=name, defaults={"is_active": True})
     return {"rep": rep, "stranger": stranger}
-
-
-def sign_in(page: Page, username: str) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My deals", level=1)).to_be_visible()
 
 
 def announced(page: Page, text: str):
