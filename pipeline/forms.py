@@ -1,5 +1,7 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 
+from . import services, signin
 from .models import FlagKind
 
 
@@ -9,3 +11,34 @@ class AttentionFilterForm(forms.Form):
 
     rep = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     kind = forms.ChoiceField(choices=[("", "Any flag"), *FlagKind.choices], required=False, label="Flag")
+
+
+class SignInForm(AuthenticationForm):
+    """The sign-in form of the app and of the admin. Its password check runs under the per-username
+    lock (services.signin_serialized) and says so, generically, when django-axes refuses it."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        # The error is raised after the block: raised inside, it would roll back the failure
+        # django-axes has just recorded.
+        error = None
+        with services.signin_serialized(username=username):
+            try:
+                super().clean()
+            except forms.ValidationError as exc:
+                error = exc
+        if error is not None:
+            raise _lockout_error() if _locked_out(self.request) else error
+        return self.cleaned_data
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        services.signin_failures_forgive(username=user.get_username())
+
+
+def _locked_out(request) -> bool:
+    return bool(getattr(request, "axes_locked_out", False))
+
+
+def _lockout_error() -> forms.ValidationError:
+    return forms.ValidationError(signin.lockout_message(), code="throttled")

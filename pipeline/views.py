@@ -1,9 +1,6 @@
-from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
@@ -15,34 +12,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from opportunities.models import Opportunity
 
 from . import services
-from .forms import AttentionFilterForm
+from .forms import AttentionFilterForm, SignInForm
 from .models import Flag, Notification, User
-
-
-def _client_address(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Refuses sign-in while a username or an address is cooling off after repeated failures."""
-
-    def clean(self):
-        username = (self.data.get("username") or "").strip()
-        address = _client_address(self.request) if self.request else None
-        if services.login_is_throttled(username=username, ip_address=address):
-            minutes = max(1, settings.LOGIN_COOLOFF_SECONDS // 60)
-            raise forms.ValidationError(
-                f"Too many failed sign-ins. Wait {minutes} minutes and try again.", code="throttled"
-            )
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            services.login_failure_record(username=username, ip_address=address)
-            raise
-
-    def confirm_login_allowed(self, user):
-        super().confirm_login_allowed(user)
-        services.login_failures_clear(username=user.get_username(), ip_address=_client_address(self.request))
 
 
 @login_not_required
@@ -50,7 +21,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 def login_view(request):
     return auth_views.LoginView.as_view(
         template_name="pipeline/login.html",
-        authentication_form=ThrottledAuthenticationForm,
+        authentication_form=SignInForm,
         redirect_authenticated_user=True,
     )(request)
 
