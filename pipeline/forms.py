@@ -1,4 +1,6 @@
 from django import forms
+from django.contrib.auth import authenticate
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from . import services, signin
@@ -34,6 +36,26 @@ class SignInForm(AuthenticationForm):
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
         services.signin_failures_forgive(username=user.get_username())
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's form, but the old password is checked through the sign-in throttle: it is a
+    password check like the sign-in form's, so guesses there count and are refused alike."""
+
+    def __init__(self, user, *args, request, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        username = self.user.get_username()
+        with services.signin_serialized(username=username):
+            matches = authenticate(self.request, username=username, password=old_password) is not None
+        if matches:
+            return old_password
+        if _locked_out(self.request):
+            raise _lockout_error()
+        raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
 
 
 def _locked_out(request) -> bool:

@@ -30,6 +30,7 @@ def test_login_page_renders_without_login(client, db):
     body = response.content.decode()
     assert 'name="username"' in body and 'name="password"' in body
     assert 'for="id_username"' in body and 'for="id_password"' in body
+    assert f'href="{reverse("password_reset")}"' in body
 
 
 def test_login_signs_in_and_goes_to_my_deals(client, owner):
@@ -137,7 +138,10 @@ def test_home_wrong_method_is_405(client_for, owner):
     assert client_for(owner).post(reverse("home")).status_code == 405
 
 
-@pytest.mark.parametrize(("url", "login_url"), [("/", "/login/"), ("/deals/", "/login/"), ("/admin/", "/admin/login/")])
+@pytest.mark.parametrize(
+    ("url", "login_url"),
+    [("/", "/login/"), ("/deals/", "/login/"), ("/profile/", "/login/"), ("/admin/", "/admin/login/")],
+)
 def test_anonymous_is_sent_to_login(client, db, url, login_url):
     response = client.get(url)
     assert response.status_code == 302
@@ -148,7 +152,9 @@ def test_anonymous_is_sent_to_login(client, db, url, login_url):
 
 
 @pytest.mark.parametrize("who", ["anonymous", "owner"])
-@pytest.mark.parametrize("url", ["/login/", "/health/", "/deals/", "/accounts/", "/nowhere/"])
+@pytest.mark.parametrize(
+    "url", ["/login/", "/health/", "/deals/", "/accounts/", "/nowhere/", "/profile/", "/password-reset/"]
+)
 def test_security_headers_on_every_response(request, db, who, url):
     client = Client()
     if who == "owner":
