@@ -171,3 +171,32 @@ def test_security_headers_on_every_response(request, db, who, url):
 def test_login_page_is_not_cached(client, db):
     response = client.get(reverse("login"))
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+# --- the admin site and the API schema ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/admin/", "/admin/pipeline/user/", "/admin/logout/"])
+def test_the_admin_refuses_a_signed_in_non_staff_user_instead_of_looping(client_for, owner, url):
+    response = client_for(owner).get(url)
+    assert response.status_code == 403
+
+
+def test_the_admin_login_sends_a_signed_in_non_staff_user_on_to_the_refusal(client_for, owner):
+    client = client_for(owner)
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert client.get(response.url).status_code == 403
+
+
+def test_the_admin_works_for_staff(client_for, admin):
+    assert client_for(admin).get("/admin/").status_code == 200
+    assert client_for(admin).get("/admin/pipeline/user/").status_code == 200
+
+
+def test_the_api_schema_needs_sign_in(client, owner):
+    response = client.get(reverse("api_schema"))
+    assert response.status_code in (401, 403)
+    assert b"/api/opportunities/" not in response.content
+    client.force_login(owner)
+    assert client.get(reverse("api_schema")).status_code == 200
