@@ -337,3 +337,15 @@ def test_without_trusted_proxies_the_forwarded_header_is_ignored(owner, now):
     response = login(Client(), "owner", PASSWORD, address="203.0.113.7", HTTP_X_FORWARDED_FOR="198.51.100.99")
     assert locked_out(response)
     assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.7"}
+
+
+def test_an_admin_sees_and_lifts_lockouts_in_the_admin(client_for, admin, owner, now):
+    fail("owner", LIMIT)
+    client = client_for(admin)
+    listing = client.get("/admin/axes/accessattempt/")
+    assert listing.status_code == 200
+    assert "owner" in listing.content.decode()
+    attempt = AccessAttempt.objects.get(username="owner")
+    response = client.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert login(Client(), "owner", PASSWORD).status_code == 302
