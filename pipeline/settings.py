@@ -259,14 +259,14 @@ CONTENT_SECURITY_POLICY = (
 
 # Failed password checks (django-axes): after LOGIN_FAILURE_LIMIT failures for one username, or
 # from one address, further attempts are refused until LOGIN_COOLOFF_SECONDS have passed since
-# the last failure. Refused attempts do not extend the cool-off. pipeline/signin.py has the rest.
+# the last failure. Refused attempts do not extend the cool-off. Hooks: pipeline/signin.py.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 900, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_CALLABLE = "pipeline.signin.throttle_username"
 AXES_LOCKOUT_CALLABLE = "pipeline.signin.lockout_response"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-# A successful sign-in forgives that username's failures, not the address's (pipeline/signin.py).
+# A successful sign-in forgives that username's failures, not the address's (services.py).
 AXES_RESET_ON_SUCCESS = False
 # No row per successful sign-in: nothing reads it, and it would grow without end.
 AXES_DISABLE_ACCESS_LOG = True
