@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import LoginFailure, OrgSettings, Team, User
+from .models import OrgSettings, Team, User
 
 
 @admin.register(User)
@@ -38,9 +38,3 @@ class OrgSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.register(LoginFailure)
-class LoginFailureAdmin(admin.ModelAdmin):
-    list_display = ("username", "ip_address", "created_at")
-    search_fields = ("username", "ip_address")

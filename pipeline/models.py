@@ -93,17 +93,6 @@ class OrgSettings(models.Model):
         return obj
 
 
-class LoginFailure(models.Model):
-    """One failed sign-in, kept for a while to throttle guessing per username and per address."""
-
-    username = models.CharField(max_length=150, db_index=True)
-    ip_address = models.GenericIPAddressField(null=True, db_index=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.username} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M}"
-
-
 class FlagKind(models.TextChoices):
     IDLE = "idle", "Idle"
     STUCK = "stuck", "Stuck in stage"

@@ -2,51 +2,55 @@
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from django.conf import settings
+from axes.models import AccessAttempt
 from django.db import connection, transaction
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
 from opportunities.errors import AccessDenied, DomainError
 
-from . import health
-from .models import LoginFailure, Notification, Quota
+from . import health, signin
+from .models import Notification, Quota
 
 logger = logging.getLogger(__name__)
 
 
-def _window_start(now: dt.datetime) -> dt.datetime:
-    return now - dt.timedelta(seconds=settings.LOGIN_COOLOFF_SECONDS)
+# Any constant that fits in 32 bits: the two-key advisory locks are a key space of their own,
+# apart from the sweep's one-key lock.
+SIGNIN_LOCK_CLASS = 0x5369676E  # "Sign"
 
 
-def login_is_throttled(*, username: str, ip_address: str | None, now: dt.datetime | None = None) -> bool:
-    """Too many recent failures for this username, or from this address."""
-    now = now or timezone.now()
-    recent = LoginFailure.objects.filter(created_at__gte=_window_start(now))
-    limit = settings.LOGIN_FAILURE_LIMIT
-    by_name = recent.filter(username__iexact=username).count() if username else 0
-    by_address = recent.filter(ip_address=ip_address).count() if ip_address else 0
-    return by_name >= limit or by_address >= limit
+@contextmanager
+def signin_serialized(*, username: str | None) -> Iterator[None]:
+    """Run one sign-in attempt for `username` at a time, inside a transaction.
+
+    django-axes asks "locked out?", the password is checked, then axes records a failure: three
+    steps. Run side by side, 20 attempts would all pass the first before any reached the third,
+    and each would get its password checked. Holding a lock per username (case-insensitive, as
+    the throttle counts) across the three makes the fifth failure visible to the sixth attempt.
+    On SQLite every transaction takes the database's write lock at BEGIN (IMMEDIATE), which
+    serializes the attempts just the same.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                    [SIGNIN_LOCK_CLASS, signin.throttle_username_from(username) or ""],
+                )
+        yield
 
 
-def login_failure_record(*, username: str, ip_address: str | None, now: dt.datetime | None = None) -> LoginFailure:
-    return LoginFailure.objects.create(
-        username=(username or "")[:150], ip_address=ip_address, created_at=now or timezone.now()
-    )
-
-
-def login_failures_clear(*, username: str, ip_address: str | None) -> None:
-    """A successful sign-in forgives that username's failures (not the address's)."""
-    LoginFailure.objects.filter(Q(username__iexact=username)).delete()
-
-
-def login_failures_purge(*, now: dt.datetime | None = None) -> int:
-    now = now or timezone.now()
-    deleted, _ = LoginFailure.objects.filter(created_at__lt=now - dt.timedelta(days=1)).delete()
+def signin_failures_forgive(*, username: str) -> int:
+    """A successful sign-in forgives that username's failures, from whatever address. Failures
+    counted against an address for other usernames stay: someone guessing many names is not
+    forgiven because one of them, perhaps their own, signs in."""
+    deleted, _ = AccessAttempt.objects.filter(username=signin.throttle_username_from(username)).delete()
     return deleted
 
 

@@ -5,6 +5,7 @@ helpers below, which refuse bad values loudly instead of guessing. Nothing exist
 production; DEBUG is off unless asked for. `.env.example` documents every variable.
 """
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "axes",
     "pipeline",
     "stages",
     "opportunities",
@@ -101,9 +103,18 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "pipeline.middleware.AdminForStaffOnlyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a sign-in refused for too many failures into a 429.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "pipeline.urls"
@@ -202,12 +213,6 @@ CELERY_BEAT_SCHEDULE: dict = {
         # A run that could not start before the next one is due is dropped, not piled up.
         "options": {"expires": SWEEP_EVERY_MINUTES * 60 * 9 // 10},
     },
-    # https://crontab.guru/#17_3_*_*_* : nightly housekeeping of old login failures.
-    "purge-login-failures": {
-        "task": "pipeline.tasks.purge_login_failures",
-        "schedule": crontab(minute=17, hour=3),
-        "options": {"expires": 60 * 60 * 23},
-    },
     # https://crontab.guru/#0_7_*_*_* (DIGEST_HOUR=7): the daily digest to owners and managers.
     # Sending is claimed per person and day, so a late or repeated run cannot send twice.
     "send-daily-digests": {
@@ -238,17 +243,40 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # Preloading is a one-way commitment for the whole domain, so it stays an explicit opt-in
 # (SECURE_HSTS_PRELOAD=true) and `check --deploy` does not nag about leaving it off.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+# Reverse proxies in front of the app that set X-Forwarded-For (and X-Forwarded-Proto).
+# BEHIND_PROXY=true alone means one; 0 means none: the client's address is then the
+# connection's, and those headers, which anybody can send, are ignored.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 1 if BEHIND_PROXY else 0, minimum=0, maximum=10)
+if BEHIND_PROXY and TRUSTED_PROXY_COUNT == 0:
+    raise ImproperlyConfigured("BEHIND_PROXY=true needs TRUSTED_PROXY_COUNT of at least 1 (or leave it unset).")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
 )
 
-# Failed logins: after LOGIN_FAILURE_LIMIT failures for one username or one address within
-# LOGIN_COOLOFF_SECONDS, further attempts are refused until the window passes.
-LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
-LOGIN_COOLOFF_SECONDS = env_int("LOGIN_COOLOFF_SECONDS", 900, minimum=1)
+# Failed password checks (django-axes): after LOGIN_FAILURE_LIMIT failures for one username, or
+# from one address, further attempts are refused until LOGIN_COOLOFF_SECONDS have passed since
+# the last failure. Refused attempts do not extend the cool-off. Hooks: pipeline/signin.py.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = dt.timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 900, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_CALLABLE = "pipeline.signin.throttle_username"
+AXES_LOCKOUT_CALLABLE = "pipeline.signin.lockout_response"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful sign-in forgives that username's failures, not the address's (services.py).
+AXES_RESET_ON_SUCCESS = False
+# No row per successful sign-in: nothing reads it, and it would grow without end.
+AXES_DISABLE_ACCESS_LOG = True
+# The client's address, as ipware finds it: behind N trusted proxies, the N-th entry from the
+# right of X-Forwarded-For (ipware counts the proxies listed in the header, the last one being
+# REMOTE_ADDR itself). Not strict, so entries a client sent ahead of the proxies' are ignored
+# rather than voiding the whole header.
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1 if TRUSTED_PROXY_COUNT else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+IPWARE_STRICT = False
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -294,16 +322,18 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Lockstep <lockstep@localhost
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
-    ],
+    # Sessions only: a password is checked at the sign-in form alone, where it is throttled.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Lockstep API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lockstep API",
+    "VERSION": "1.0.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
 
 LOGGING = {
     "version": 1,

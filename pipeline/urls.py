@@ -29,8 +29,15 @@ urlpatterns = [
     path("login/", views.login_view, name="login"),
     path("logout/", views.logout_view, name="logout"),
     path("health/", views.health, name="health"),
-    # The admin signs in through the same throttled form as everyone else.
+    path("profile/", views.profile, name="profile"),
+    path("profile/password/", views.password_change, name="password_change"),
+    path("password-reset/", views.password_reset, name="password_reset"),
+    path("password-reset/sent/", views.password_reset_done, name="password_reset_done"),
+    path("password-reset/<uidb64>/<token>/", views.password_reset_confirm, name="password_reset_confirm"),
+    path("password-reset/done/", views.password_reset_complete, name="password_reset_complete"),
+    # The admin signs in, and changes passwords, through the same throttled forms as everyone else.
     path("admin/login/", views.login_view),
+    path("admin/password_change/", views.password_change),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include("opportunities.api_urls")),

@@ -1,48 +1,22 @@
-from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from opportunities.models import Opportunity
 
 from . import services
-from .forms import AttentionFilterForm
+from .forms import AttentionFilterForm, PasswordChangeForm, SignInForm
 from .models import Flag, Notification, User
-
-
-def _client_address(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    """Refuses sign-in while a username or an address is cooling off after repeated failures."""
-
-    def clean(self):
-        username = (self.data.get("username") or "").strip()
-        address = _client_address(self.request) if self.request else None
-        if services.login_is_throttled(username=username, ip_address=address):
-            minutes = max(1, settings.LOGIN_COOLOFF_SECONDS // 60)
-            raise forms.ValidationError(
-                f"Too many failed sign-ins. Wait {minutes} minutes and try again.", code="throttled"
-            )
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            services.login_failure_record(username=username, ip_address=address)
-            raise
-
-    def confirm_login_allowed(self, user):
-        super().confirm_login_allowed(user)
-        services.login_failures_clear(username=user.get_username(), ip_address=_client_address(self.request))
 
 
 @login_not_required
@@ -50,7 +24,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 def login_view(request):
     return auth_views.LoginView.as_view(
         template_name="pipeline/login.html",
-        authentication_form=ThrottledAuthenticationForm,
+        authentication_form=SignInForm,
         redirect_authenticated_user=True,
     )(request)
 
@@ -58,6 +32,74 @@ def login_view(request):
 @require_http_methods(["POST"])
 def logout_view(request):
     return auth_views.LogoutView.as_view()(request)
+
+
+# --- your account: profile, password change and reset -----------------------------------------------
+
+
+@require_http_methods(["GET"])
+def profile(request):
+    """The signed-in user's own facts: name, email, team, role; where to change the password."""
+    user = request.user
+    managed = user.managed_teams.order_by("name") if user.is_manager else []
+    return render(request, "pipeline/profile.html", {"person": user, "managed_teams": managed})
+
+
+@require_http_methods(["GET", "POST"])
+def password_change(request):
+    """Django's password change, with the old password checked through the sign-in throttle.
+    The session survives the change; the user's other sessions end."""
+    form = PasswordChangeForm(request.user, request.POST or None, request=request)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        update_session_auth_hash(request, form.user)
+        messages.success(request, "Your password has been changed.")
+        return redirect("profile")
+    return render(request, "pipeline/password_change.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def password_reset(request):
+    """Ask for a reset link by email. The answer is the same whether or not the address belongs
+    to anyone, so the page cannot be used to find out who has an account."""
+    return auth_views.PasswordResetView.as_view(
+        template_name="pipeline/password_reset.html",
+        email_template_name="pipeline/email/password_reset.txt",
+        subject_template_name="pipeline/email/password_reset_subject.txt",
+        extra_email_context={"site_url": settings.SITE_URL},
+        success_url=reverse_lazy("password_reset_done"),
+    )(request)
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def password_reset_done(request):
+    return auth_views.PasswordResetDoneView.as_view(template_name="pipeline/password_reset_done.html")(request)
+
+
+class _PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        # Whoever reads the account's email may choose its password; the failed sign-ins that
+        # locked it out (perhaps why the reset was asked for) no longer matter.
+        services.signin_failures_forgive(username=form.user.get_username())
+        return response
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def password_reset_confirm(request, uidb64, token):
+    return _PasswordResetConfirmView.as_view(
+        template_name="pipeline/password_reset_confirm.html",
+        success_url=reverse_lazy("password_reset_complete"),
+    )(request, uidb64=uidb64, token=token)
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def password_reset_complete(request):
+    return auth_views.PasswordResetCompleteView.as_view(template_name="pipeline/password_reset_complete.html")(request)
 
 
 @login_not_required

@@ -1,19 +1,15 @@
-"""Project-level views: sign-in (with its throttle), sign-out, health, home, and the security
-headers every response carries."""
+"""Project-level views: sign-in, sign-out, health, home, and the security headers every response
+carries. The sign-in throttle has its own module, test_signin.py."""
 
-import datetime as dt
 import json
 
 import pytest
-import time_machine
-from django.conf import settings
+from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
 
-from pipeline.models import LoginFailure
 from tests.factories import PASSWORD
 
-COOLOFF_MESSAGE = "Too many failed sign-ins."
 WRONG_MESSAGE = "Please enter a correct username and password."
 
 
@@ -25,13 +21,6 @@ def signed_in(client: Client) -> bool:
     return "_auth_user_id" in client.session
 
 
-def fail(username: str, times: int, address: str = "127.0.0.1") -> None:
-    for _ in range(times):
-        response = login(Client(), username, "wrong", address)
-        assert response.status_code == 200
-        assert WRONG_MESSAGE in response.content.decode()
-
-
 # --- sign in -----------------------------------------------------------------------------------------------
 
 
@@ -41,6 +30,7 @@ def test_login_page_renders_without_login(client, db):
     body = response.content.decode()
     assert 'name="username"' in body and 'name="password"' in body
     assert 'for="id_username"' in body and 'for="id_password"' in body
+    assert f'href="{reverse("password_reset")}"' in body
 
 
 def test_login_signs_in_and_goes_to_my_deals(client, owner):
@@ -70,7 +60,8 @@ def test_wrong_password_shows_an_error_and_records_the_failure(client, owner):
     assert response.status_code == 200
     assert WRONG_MESSAGE in response.content.decode()
     assert not signed_in(client)
-    assert LoginFailure.objects.filter(username="owner", ip_address="127.0.0.1").count() == 1
+    attempt = AccessAttempt.objects.get()
+    assert (attempt.username, attempt.ip_address, attempt.failures_since_start) == ("owner", "127.0.0.1", 1)
 
 
 def test_inactive_user_cannot_sign_in(client, owner):
@@ -78,94 +69,13 @@ def test_inactive_user_cannot_sign_in(client, owner):
     owner.save()
     response = login(client, "owner", PASSWORD)
     assert response.status_code == 200
+    assert WRONG_MESSAGE in response.content.decode()
     assert not signed_in(client)
 
 
 def test_login_wrong_method_is_405(client, db):
     assert client.put(reverse("login")).status_code == 405
     assert client.delete(reverse("login")).status_code == 405
-
-
-def test_admin_login_uses_the_same_throttled_form(client, admin, now):
-    fail("admin", settings.LOGIN_FAILURE_LIMIT, address="10.0.0.9")
-    response = client.post("/admin/login/", {"username": "admin", "password": PASSWORD}, REMOTE_ADDR="10.0.0.8")
-    assert COOLOFF_MESSAGE in response.content.decode()
-    assert not signed_in(client)
-
-
-# --- the throttle -------------------------------------------------------------------------------------------
-
-
-def test_after_the_limit_the_right_password_is_refused_for_that_username(client, owner, now):
-    # Failures from several addresses: the username is what is being guessed.
-    for i in range(settings.LOGIN_FAILURE_LIMIT):
-        fail("owner", 1, address=f"10.0.0.{i + 1}")
-
-    response = login(client, "owner", PASSWORD, address="10.0.1.1")
-
-    assert response.status_code == 200
-    body = response.content.decode()
-    assert COOLOFF_MESSAGE in body
-    minutes = settings.LOGIN_COOLOFF_SECONDS // 60
-    assert f"Wait {minutes} minutes and try again." in body
-    assert not signed_in(client)
-    # Another user from a fresh address is not affected.
-    assert login(Client(), "teammate", PASSWORD, address="10.0.1.2").status_code in (200, 302)
-
-
-def test_username_throttle_ignores_case(client, owner, now):
-    fail("OWNER", settings.LOGIN_FAILURE_LIMIT, address="10.0.0.1")
-    response = login(client, "owner", PASSWORD, address="10.0.1.1")
-    assert COOLOFF_MESSAGE in response.content.decode()
-
-
-def test_one_below_the_limit_still_signs_in_and_forgives(client, owner, now):
-    fail("owner", settings.LOGIN_FAILURE_LIMIT - 1)
-    response = login(client, "owner", PASSWORD)
-    assert response.status_code == 302
-    assert signed_in(client)
-    assert not LoginFailure.objects.filter(username="owner").exists()
-
-
-def test_after_the_limit_from_one_address_other_usernames_are_refused_there(client, owner, teammate, now):
-    for i in range(settings.LOGIN_FAILURE_LIMIT):
-        fail(f"guess{i}", 1, address="203.0.113.7")
-
-    response = login(client, "owner", PASSWORD, address="203.0.113.7")
-    assert COOLOFF_MESSAGE in response.content.decode()
-    assert not signed_in(client)
-
-    elsewhere = Client()
-    assert login(elsewhere, "owner", PASSWORD, address="198.51.100.1").status_code == 302
-    assert signed_in(elsewhere)
-
-
-def test_refused_attempts_during_the_cooloff_do_not_extend_it(client, owner, now):
-    fail("owner", settings.LOGIN_FAILURE_LIMIT)
-    count = LoginFailure.objects.count()
-    login(client, "owner", "wrong-again")
-    login(client, "owner", PASSWORD)
-    assert LoginFailure.objects.count() == count
-
-
-def test_the_right_password_works_again_after_the_window(client, owner, now):
-    fail("owner", settings.LOGIN_FAILURE_LIMIT)
-    assert COOLOFF_MESSAGE in login(Client(), "owner", PASSWORD).content.decode()
-
-    with time_machine.travel(now + dt.timedelta(seconds=settings.LOGIN_COOLOFF_SECONDS - 1), tick=False):
-        assert COOLOFF_MESSAGE in login(Client(), "owner", PASSWORD).content.decode()
-
-    with time_machine.travel(now + dt.timedelta(seconds=settings.LOGIN_COOLOFF_SECONDS + 1), tick=False):
-        response = login(client, "owner", PASSWORD)
-        assert response.status_code == 302
-        assert signed_in(client)
-
-
-def test_address_throttle_also_expires(client, owner, now):
-    for i in range(settings.LOGIN_FAILURE_LIMIT):
-        fail(f"guess{i}", 1, address="203.0.113.7")
-    with time_machine.travel(now + dt.timedelta(seconds=settings.LOGIN_COOLOFF_SECONDS + 1), tick=False):
-        assert login(client, "owner", PASSWORD, address="203.0.113.7").status_code == 302
 
 
 # --- sign out -----------------------------------------------------------------------------------------------
@@ -228,7 +138,10 @@ def test_home_wrong_method_is_405(client_for, owner):
     assert client_for(owner).post(reverse("home")).status_code == 405
 
 
-@pytest.mark.parametrize(("url", "login_url"), [("/", "/login/"), ("/deals/", "/login/"), ("/admin/", "/admin/login/")])
+@pytest.mark.parametrize(
+    ("url", "login_url"),
+    [("/", "/login/"), ("/deals/", "/login/"), ("/profile/", "/login/"), ("/admin/", "/admin/login/")],
+)
 def test_anonymous_is_sent_to_login(client, db, url, login_url):
     response = client.get(url)
     assert response.status_code == 302
@@ -239,7 +152,9 @@ def test_anonymous_is_sent_to_login(client, db, url, login_url):
 
 
 @pytest.mark.parametrize("who", ["anonymous", "owner"])
-@pytest.mark.parametrize("url", ["/login/", "/health/", "/deals/", "/accounts/", "/nowhere/"])
+@pytest.mark.parametrize(
+    "url", ["/login/", "/health/", "/deals/", "/accounts/", "/nowhere/", "/profile/", "/password-reset/"]
+)
 def test_security_headers_on_every_response(request, db, who, url):
     client = Client()
     if who == "owner":
@@ -256,3 +171,32 @@ def test_security_headers_on_every_response(request, db, who, url):
 def test_login_page_is_not_cached(client, db):
     response = client.get(reverse("login"))
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+# --- the admin site and the API schema ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/admin/", "/admin/pipeline/user/", "/admin/logout/"])
+def test_the_admin_refuses_a_signed_in_non_staff_user_instead_of_looping(client_for, owner, url):
+    response = client_for(owner).get(url)
+    assert response.status_code == 403
+
+
+def test_the_admin_login_sends_a_signed_in_non_staff_user_on_to_the_refusal(client_for, owner):
+    client = client_for(owner)
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert client.get(response.url).status_code == 403
+
+
+def test_the_admin_works_for_staff(client_for, admin):
+    assert client_for(admin).get("/admin/").status_code == 200
+    assert client_for(admin).get("/admin/pipeline/user/").status_code == 200
+
+
+def test_the_api_schema_needs_sign_in(client, owner):
+    response = client.get(reverse("api_schema"))
+    assert response.status_code in (401, 403)
+    assert b"/api/opportunities/" not in response.content
+    client.force_login(owner)
+    assert client.get(reverse("api_schema")).status_code == 200
