@@ -329,17 +329,32 @@ class OpportunityMoveApi(ServiceApi):
         return _detail_response(request, opp)
 
 
+def _version_field():
+    return serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, help_text="If given, 409 when stale."
+    )
+
+
+def _with_expected_version(data: dict) -> dict:
+    data = dict(data)
+    data["expected_version"] = data.pop("version", None)
+    return data
+
+
 class OpportunityCloseWonApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
         override_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+        version = _version_field()
 
-    @extend_schema(request=InputSerializer, responses={200: OpportunityDetailSerializer, **GATE_ERRORS})
+    @extend_schema(
+        request=InputSerializer, responses={200: OpportunityDetailSerializer, **GATE_ERRORS, **CONFLICT_ERRORS}
+    )
     def post(self, request, pk: int):
         opp = _opportunity(request, pk, write=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_close_won(opp, actor=request.user, **serializer.validated_data)
+        services.opportunity_close_won(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
         return _detail_response(request, opp)
 
 
@@ -347,18 +362,26 @@ class OpportunityCloseLostApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         reason = serializers.PrimaryKeyRelatedField(queryset=LostReason.objects.filter(is_active=True))
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+        version = _version_field()
 
-    @extend_schema(request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS})
+    @extend_schema(
+        request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS}
+    )
     def post(self, request, pk: int):
         opp = _opportunity(request, pk, write=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_close_lost(opp, actor=request.user, **serializer.validated_data)
+        services.opportunity_close_lost(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
         return _detail_response(request, opp)
 
 
 class OpportunityReopenApi(ServiceApi):
-    @extend_schema(request=None, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS})
+    class InputSerializer(serializers.Serializer):
+        version = _version_field()
+
+    @extend_schema(
+        request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS}
+    )
     def post(self, request, pk: int):
         opp = _opportunity(request, pk)
         # As in the HTML view: reopening is for the deal's manager or an admin (not its owner), and
@@ -366,7 +389,9 @@ class OpportunityReopenApi(ServiceApi):
         user = request.user
         if not (user.is_admin or (user.is_manager and user.manages(opp.owner))):
             raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
-        services.opportunity_reopen(opp, actor=request.user)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_reopen(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
         return _detail_response(request, opp)
 
 

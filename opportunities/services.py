@@ -142,6 +142,19 @@ def _ensure_open(opportunity: Opportunity, doing: str) -> None:
         raise DomainError(f"This opportunity is closed {opportunity.status}; reopen it before you {doing}.")
 
 
+def _ensure_version(opportunity: Opportunity, expected_version: int | None, undone: str) -> None:
+    """Refuse an action taken on a page (or a read) older than the deal's current version.
+
+    `None` means the caller did not say which version it saw, and the action is not checked:
+    scripts and older clients keep working, every page and the board send it."""
+    if expected_version is not None and opportunity.version != expected_version:
+        raise ConcurrentEdit(
+            f"Someone else changed this opportunity meanwhile; nothing was {undone}.",
+            changes=changes_since(opportunity, expected_version),
+            current_version=opportunity.version,
+        )
+
+
 def _may_override(opportunity: Opportunity, actor) -> bool:
     return actor.is_admin or (actor.is_manager and actor.manages(opportunity.owner))
 
@@ -506,12 +519,7 @@ def opportunity_move(
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "move it")
-    if expected_version is not None and opp.version != expected_version:
-        raise ConcurrentEdit(
-            "Someone else changed this opportunity meanwhile; nothing was moved.",
-            changes=changes_since(opp, expected_version),
-            current_version=opp.version,
-        )
+    _ensure_version(opp, expected_version, "moved")
     if to_stage.process_id != opp.process_id:
         raise DomainError(f"“{to_stage.name}” is not a stage of the {opp.process.name} process.")
     if to_stage.pk == opp.stage_id:
@@ -575,12 +583,19 @@ def _close_open_next_step(opp: Opportunity, *, actor, now) -> None:
 @transaction.atomic
 @_announces
 def opportunity_close_won(
-    opportunity: Opportunity, *, actor, override_reason: str = "", notes: str = "", now: dt.datetime | None = None
+    opportunity: Opportunity,
+    *,
+    actor,
+    override_reason: str = "",
+    notes: str = "",
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Opportunity:
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "close it")
+    _ensure_version(opp, expected_version, "closed")
     override = _gate(
         opp,
         actor=actor,
@@ -630,12 +645,19 @@ def opportunity_close_won(
 @transaction.atomic
 @_announces
 def opportunity_close_lost(
-    opportunity: Opportunity, *, actor, reason: LostReason | None, notes: str = "", now: dt.datetime | None = None
+    opportunity: Opportunity,
+    *,
+    actor,
+    reason: LostReason | None,
+    notes: str = "",
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Opportunity:
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "close it")
+    _ensure_version(opp, expected_version, "closed")
     if reason is None:
         raise DomainError("Choose why the deal was lost.", field="reason")
     if not reason.is_active:
@@ -680,13 +702,16 @@ def opportunity_close_lost(
 
 @transaction.atomic
 @_announces
-def opportunity_reopen(opportunity: Opportunity, *, actor, now: dt.datetime | None = None) -> Opportunity:
+def opportunity_reopen(
+    opportunity: Opportunity, *, actor, expected_version: int | None = None, now: dt.datetime | None = None
+) -> Opportunity:
     now = _now(now)
     opp = _lock(opportunity)
     if opp.is_open:
         raise DomainError("This opportunity is already open.")
     if not _may_override(opp, actor):
         raise AccessDenied("Only the deal's manager or an admin can reopen a closed deal.")
+    _ensure_version(opp, expected_version, "reopened")
     was = opp.status
     opp.version += 1
     _record(

@@ -26,6 +26,7 @@ from .forms import (
     NextStepForm,
     OpportunityEditForm,
     OpportunityForm,
+    ReopenForm,
 )
 from .models import (
     Account,
@@ -164,6 +165,11 @@ def _fail(request, exc: DomainError) -> None:
     if isinstance(exc, AccessDenied):
         raise PermissionDenied(exc.message)
     messages.error(request, exc.message)
+    if isinstance(exc, ConcurrentEdit) and exc.changes:
+        # The page is reloaded after the refusal; say what it now shows that the person had not seen.
+        shown = exc.changes[-5:]
+        more = len(exc.changes) - len(shown)
+        messages.info(request, "Changed meanwhile: " + "; ".join(shown) + (f" (and {more} earlier)" if more else ""))
 
 
 def _log_activity(request, data: dict, **target):
@@ -462,7 +468,11 @@ def opportunity_move(request, pk: int):
         request,
         opp,
         lambda: services.opportunity_move(
-            opp, actor=request.user, to_stage=to_stage, override_reason=form.cleaned_data["override_reason"]
+            opp,
+            actor=request.user,
+            to_stage=to_stage,
+            override_reason=form.cleaned_data["override_reason"],
+            expected_version=form.cleaned_data["version"],
         ),
         f"Moved to {to_stage.name}.",
     )
@@ -480,7 +490,11 @@ def opportunity_close_won(request, pk: int):
         request,
         opp,
         lambda: services.opportunity_close_won(
-            opp, actor=request.user, notes=data["notes"], override_reason=data["override_reason"]
+            opp,
+            actor=request.user,
+            notes=data["notes"],
+            override_reason=data["override_reason"],
+            expected_version=data["version"],
         ),
         "Closed won. Congratulations!",
     )
@@ -497,7 +511,9 @@ def opportunity_close_lost(request, pk: int):
     return _act(
         request,
         opp,
-        lambda: services.opportunity_close_lost(opp, actor=request.user, reason=data["reason"], notes=data["notes"]),
+        lambda: services.opportunity_close_lost(
+            opp, actor=request.user, reason=data["reason"], notes=data["notes"], expected_version=data["version"]
+        ),
         "Closed lost.",
     )
 
@@ -507,7 +523,17 @@ def opportunity_reopen(request, pk: int):
     opp = _opportunity(request, pk)
     if not (request.user.is_admin or (request.user.is_manager and request.user.manages(opp.owner))):
         raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
-    return _act(request, opp, lambda: services.opportunity_reopen(opp, actor=request.user), "Reopened.")
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to_deal(request, opp)
+    version = form.cleaned_data["version"]
+    return _act(
+        request,
+        opp,
+        lambda: services.opportunity_reopen(opp, actor=request.user, expected_version=version),
+        "Reopened.",
+    )
 
 
 @require_POST
