@@ -278,3 +278,23 @@ class Quota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.amount} in {self.year} Q{self.quarter}"
+
+
+class QuotaChange(models.Model):
+    """One quota set or changed: whose, which quarter, from what (none when it was first set) to
+    what, by whom and when. Written by `pipeline.services.quota_set` with the change; append-only."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField()
+    old_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    new_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["year", "quarter", "-created_at"], name="quota_change_quarter_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user}'s quota for {self.year} Q{self.quarter}: {self.old_amount} → {self.new_amount}"
