@@ -25,6 +25,7 @@ from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .forms import DealFilterForm
 from .models import (
     Account,
+    AccountEvent,
     AccountStatus,
     ActivityKind,
     Contact,
@@ -663,3 +664,24 @@ class ContactListApi(ServiceApi):
         serializer.is_valid(raise_exception=True)
         contact = services.contact_create(actor=request.user, account=account, **serializer.validated_data)
         return Response(self.OutputSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+
+class AccountEventListApi(ServiceApi):
+    """The audit trail of an account and its contacts, newest first."""
+
+    pagination_class = PageNumberPagination
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        verb = serializers.CharField()
+        description = serializers.CharField(source="describe")
+        actor = UserRefSerializer(allow_null=True)
+        contact = serializers.IntegerField(source="contact_id", allow_null=True)
+        data = serializers.DictField(help_text="`changes`: {field: {old, new}}; `contact_name` on contact rows.")
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    def get(self, request, pk: int):
+        account = _account(request, pk)
+        events = AccountEvent.objects.filter(account=account).select_related("actor").order_by("-created_at", "-id")
+        return self.paginate(events, self.OutputSerializer)

@@ -19,6 +19,8 @@ from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .history import event_states_rebuild
 from .models import (
     Account,
+    AccountEvent,
+    AccountEventVerb,
     AccountStatus,
     Activity,
     ActivityKind,
@@ -33,6 +35,7 @@ from .models import (
     Opportunity,
     OpportunityEvent,
     OpportunityStatus,
+    account_can_edit,
 )
 from .signals import opportunity_changed
 
@@ -226,25 +229,52 @@ def _clean_account_fields(fields: dict) -> dict:
     return cleaned
 
 
+def _changes(obj, data: dict, fields) -> dict:
+    """{field: {"old", "new"}} for each of `fields` whose value in `data` differs from `obj`'s."""
+    return {key: {"old": getattr(obj, key), "new": data[key]} for key in fields if getattr(obj, key) != data[key]}
+
+
+def _audit(account: Account, *, actor, verb: str, now: dt.datetime, contact: Contact | None = None, **data):
+    return AccountEvent.objects.create(
+        account=account, contact=contact, actor=actor, verb=verb, data=data, created_at=now
+    )
+
+
+def _lock_account(account: Account) -> Account:
+    """The stored row under a write lock: the audit's old values are what is stored now."""
+    return Account.objects.select_for_update(of=("self",)).select_related("owner").get(pk=account.pk)
+
+
 @transaction.atomic
 def account_create(*, actor, name: str, owner=None, now: dt.datetime | None = None, **fields) -> Account:
+    now = _now(now)
     data = _clean_account_fields({"name": name, **fields})
     unknown = set(data) - set(ACCOUNT_FIELDS)
     if unknown:
         raise DomainError(f"Unknown account fields: {', '.join(sorted(unknown))}.")
-    return Account.objects.create(owner=owner or actor, created_at=_now(now), **data)
+    account = Account.objects.create(owner=owner or actor, created_at=now, **data)
+    changes = {key: {"old": "", "new": value} for key, value in data.items() if value}
+    _audit(account, actor=actor, verb=AccountEventVerb.ACCOUNT_CREATED, now=now, name=account.name, changes=changes)
+    return account
 
 
 @transaction.atomic
-def account_update(account: Account, *, actor, **fields) -> Account:
-    if not account.can_edit(actor):
+def account_update(account: Account, *, actor, now: dt.datetime | None = None, **fields) -> Account:
+    """Change the account's details; one audit row lists every field that changed (none: no row)."""
+    now = _now(now)
+    account = _lock_account(account)
+    if not account_can_edit(actor, account):
         raise AccessDenied("You can view this account but not change it.")
     merged = {key: getattr(account, key) for key in ACCOUNT_FIELDS}
     merged.update(fields)
     data = _clean_account_fields(merged)
-    for key in ACCOUNT_FIELDS:
+    changes = _changes(account, data, ACCOUNT_FIELDS)
+    if not changes:
+        return account
+    for key in changes:
         setattr(account, key, data[key])
-    account.save(update_fields=list(ACCOUNT_FIELDS))
+    account.save(update_fields=list(changes))
+    _audit(account, actor=actor, verb=AccountEventVerb.ACCOUNT_EDITED, now=now, changes=changes)
     return account
 
 
@@ -272,20 +302,48 @@ def _clean_contact(fields: dict) -> dict:
 
 @transaction.atomic
 def contact_create(*, actor, account: Account, now: dt.datetime | None = None, **fields) -> Contact:
-    # Any signed-in user may add people to an account: accounts are shared company knowledge,
-    # and a rep building a buying team must not wait for the account owner.
-    return Contact.objects.create(account=account, created_at=_now(now), **_clean_contact(fields))
+    # Anyone who may see the account may add people to it: adding changes nobody's data (and is
+    # audited), and a rep building a buying team must not wait for the account's owner.
+    now = _now(now)
+    contact = Contact.objects.create(account=account, created_at=now, **_clean_contact(fields))
+    changes = {key: {"old": "", "new": getattr(contact, key)} for key in CONTACT_FIELDS if getattr(contact, key)}
+    _audit(
+        account,
+        actor=actor,
+        verb=AccountEventVerb.CONTACT_CREATED,
+        now=now,
+        contact=contact,
+        contact_name=str(contact),
+        changes=changes,
+    )
+    return contact
 
 
 @transaction.atomic
-def contact_update(contact: Contact, *, actor, **fields) -> Contact:
-    if not contact.can_edit(actor):
+def contact_update(contact: Contact, *, actor, now: dt.datetime | None = None, **fields) -> Contact:
+    """Change a contact's details; editing contacts follows editing their account."""
+    now = _now(now)
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("account__owner").get(pk=contact.pk)
+    if not account_can_edit(actor, contact.account):
         raise AccessDenied("You can view this contact but not change it.")
     merged = {key: getattr(contact, key) for key in CONTACT_FIELDS}
     merged.update(fields)
-    for key, value in _clean_contact(merged).items():
-        setattr(contact, key, value)
-    contact.save(update_fields=list(CONTACT_FIELDS))
+    data = _clean_contact(merged)
+    changes = _changes(contact, data, CONTACT_FIELDS)
+    if not changes:
+        return contact
+    for key in changes:
+        setattr(contact, key, data[key])
+    contact.save(update_fields=list(changes))
+    _audit(
+        contact.account,
+        actor=actor,
+        verb=AccountEventVerb.CONTACT_EDITED,
+        now=now,
+        contact=contact,
+        contact_name=str(contact),
+        changes=changes,
+    )
     return contact
 
 
@@ -353,8 +411,16 @@ def opportunity_create(
             "owner_id": owner.pk,
         },
     )
-    if account.status == AccountStatus.TARGET:
-        Account.objects.filter(pk=account.pk).update(status=AccountStatus.PROSPECT)
+    if Account.objects.filter(pk=account.pk, status=AccountStatus.TARGET).update(status=AccountStatus.PROSPECT):
+        _audit(
+            account,
+            actor=actor,
+            verb=AccountEventVerb.ACCOUNT_EDITED,
+            now=now,
+            # Not the deal's name: whoever reads the account's history may not see the deal.
+            reason="its first deal was opened",
+            changes={"status": {"old": AccountStatus.TARGET, "new": AccountStatus.PROSPECT}},
+        )
     if next_step_description or next_step_due_date:
         next_step_set(opportunity, actor=actor, description=next_step_description, due_date=next_step_due_date, now=now)
         # next_step_set wrote through its own copy of the row (version, next_step).

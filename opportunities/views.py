@@ -30,6 +30,7 @@ from .forms import (
 )
 from .models import (
     Account,
+    AccountEvent,
     Activity,
     BuyingRole,
     BuyingTeamMember,
@@ -694,6 +695,8 @@ def account_detail(request, pk: int):
     contacts = _contacts_matching(account.contacts.all(), contact_q).order_by("last_name", "first_name", "id")
     contacts_page = Paginator(contacts, ACCOUNT_PAGE_SIZE).get_page(request.GET.get("contacts_page"))
     pick, more_pick = _latest(contacts, CONTACT_PICK_LIMIT)
+    history, more_history = _latest(_account_history(account))
+    _localize_times(history, "created_at")
     return render(
         request,
         "opportunities/account_detail.html",
@@ -713,7 +716,27 @@ def account_detail(request, pk: int):
             "activity_kinds": Activity._meta.get_field("kind").choices,
             "deal_url": _row_url("opportunities:detail"),
             "contact_edit_url": _row_url("opportunities:contact_edit"),
+            "history": history,
+            "more_history": more_history,
         },
+    )
+
+
+def _account_history(account: Account):
+    """The audit trail of the account and its contacts, newest first."""
+    return AccountEvent.objects.filter(account=account).select_related("actor").order_by("-created_at", "-id")
+
+
+@require_http_methods(["GET"])
+def account_history(request, pk: int):
+    """Every change to the account and its contacts, newest first, a page at a time."""
+    account = _account(request, pk)
+    page = Paginator(_account_history(account), _page_size(request)).get_page(request.GET.get("page"))
+    _localize_times(page.object_list, "created_at")
+    return render(
+        request,
+        "opportunities/account_history.html",
+        {"account": account, "page": page, "query": _query_without(request, "page")},
     )
 
 
