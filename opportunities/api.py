@@ -632,7 +632,7 @@ class AccountDetailApi(ServiceApi):
 
 
 class ContactListApi(ServiceApi):
-    # Any signed-in user may add people to an account (see services.contact_create): no 403 here.
+    # Whoever may read the account may add people to it (see services.contact_create): no 403 here.
     pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer):

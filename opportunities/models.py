@@ -55,10 +55,27 @@ class RevenueBand(models.TextChoices):
     OVER_1B = "1b+", "Over 1B"
 
 
+def visible_account_q(user) -> Q:
+    """The accounts `user` may read (and with them their contacts), by the organisation's
+    account visibility: everyone reads every account (the default), or reps read their
+    team's, or only their own. Whatever the setting, admins read all; managers read those of
+    the teams they manage; and anyone reads the account of a deal they may read, since the
+    deal page shows it and its contacts anyway."""
+    if user.is_admin or user.sees_all_accounts():
+        return Q()
+    q = Q(owner=user)
+    team_ids = user.managed_team_ids()
+    if team_ids:
+        q |= Q(owner__team__in=team_ids)
+    if user.sees_team_accounts():
+        q |= Q(owner__team=user.team_id)
+    deals = Opportunity.objects.filter(visible_owner_q(user), account=models.OuterRef("pk"))
+    return q | Q(models.Exists(deals))
+
+
 class AccountQuerySet(models.QuerySet):
     def for_user(self, user):
-        # Accounts are company knowledge: every signed-in user may read them.
-        return self.all() if user.is_authenticated else self.none()
+        return self.filter(visible_account_q(user)) if user.is_authenticated else self.none()
 
     def search(self, text: str):
         return self.filter(name__icontains=text) if text else self
@@ -91,10 +108,14 @@ class Account(models.Model):
 
 
 def account_can_edit(user, account: Account) -> bool:
-    """Whether `user` may change `account` and its contacts (reading is `for_user`'s business).
+    """Whether `user` may change `account` and its contacts (reading is `for_user`'s business):
+    its owner, a manager of the owner's team, an admin. Others who read it may still add
+    contacts and log activities on it (see `services.contact_create`).
 
     The one rule the views, the API and the services ask."""
-    return user.is_admin or user.is_manager or account.owner_id == user.pk
+    if user.is_admin or account.owner_id == user.pk:
+        return True
+    return user.is_manager and user.manages(account.owner)
 
 
 class ContactQuerySet(models.QuerySet):
@@ -421,12 +442,15 @@ class ActivityKind(models.TextChoices):
 
 class ActivityQuerySet(models.QuerySet):
     def for_user(self, user):
-        """Account-only activities are as public as accounts; deal activities follow the deal."""
+        """Account-only activities follow their account; deal activities follow the deal."""
         if not user.is_authenticated:
             return self.none()
         if user.is_admin:
             return self
-        return self.filter(Q(opportunity__isnull=True) | Q(visible_owner_q(user, "opportunity__owner")))
+        account_only = Q(opportunity__isnull=True)
+        if not user.sees_all_accounts():
+            account_only &= Q(account__in=Account.objects.for_user(user))
+        return self.filter(account_only | Q(visible_owner_q(user, "opportunity__owner")))
 
 
 class Activity(models.Model):

@@ -163,6 +163,7 @@ ALL_ENDPOINTS = [
     ("patch", lambda o, a: url("account_detail", a.pk)),
     ("get", lambda o, a: url("account_contacts", a.pk)),
     ("post", lambda o, a: url("account_contacts", a.pk)),
+    ("get", lambda o, a: url("account_events", a.pk)),
 ]
 
 
@@ -238,6 +239,7 @@ WRONG_METHODS = [
     ("put", lambda o, a: url("account_detail", a.pk)),
     ("delete", lambda o, a: url("account_detail", a.pk)),
     ("delete", lambda o, a: url("account_contacts", a.pk)),
+    ("post", lambda o, a: url("account_events", a.pk)),
 ]
 
 

@@ -210,6 +210,7 @@ ENDPOINTS = {
     "account_edit": ("account", {"GET", "POST"}),
     "account_activity_log": ("account", {"POST"}),
     "account_activities": ("account", {"GET"}),
+    "account_history": ("account", {"GET"}),
     "contact_create": ("account", {"GET", "POST"}),
     "contact_edit": ("contact", {"GET", "POST"}),
 }
