@@ -615,7 +615,13 @@ class AccountListApi(ServiceApi):
 
 
 class AccountDetailApi(ServiceApi):
-    InputSerializer = AccountListApi.InputSerializer  # PATCH: the same fields, each optional
+    class InputSerializer(AccountListApi.InputSerializer):  # PATCH: the same fields, each optional
+        owner = serializers.PrimaryKeyRelatedField(
+            queryset=get_user_model().objects.filter(is_active=True),
+            required=False,
+            help_text="Hand the account on (managers within their teams, admins).",
+        )
+
     OutputSerializer = AccountListApi.OutputSerializer
 
     @extend_schema(responses={200: OutputSerializer, **READ_ERRORS})

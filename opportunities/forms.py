@@ -174,6 +174,14 @@ class AccountForm(forms.Form):
     region = forms.CharField(max_length=100, required=False)
     revenue_band = forms.ChoiceField(choices=[("", "—"), *RevenueBand.choices], required=False)
     status = forms.ChoiceField(choices=AccountStatus.choices)
+    owner = forms.ModelChoiceField(queryset=None, required=False, help_text="Who looks after the account.")
+
+    def __init__(self, *args, owner_choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if owner_choices is None:  # only managers and admins hand accounts on
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].queryset = owner_choices
 
 
 class ContactForm(forms.Form):

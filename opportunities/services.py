@@ -258,9 +258,21 @@ def account_create(*, actor, name: str, owner=None, now: dt.datetime | None = No
     return account
 
 
+def _check_account_owner(actor, account: Account, owner) -> None:
+    """Who owns an account decides who reads it (under "team"/"own") and who edits it: managers
+    hand accounts on within the teams they manage, admins to anyone."""
+    if not (actor.is_admin or actor.is_manager):
+        raise AccessDenied("Only managers and admins can hand an account to someone else.")
+    if not owner.is_active:
+        raise DomainError(f"{owner} is not an active user.", field="owner")
+    if not actor.is_admin and not (owner.pk == actor.pk or actor.manages(owner)):
+        raise AccessDenied(f"You can only hand accounts to people you manage; {owner} is not one of them.")
+
+
 @transaction.atomic
-def account_update(account: Account, *, actor, now: dt.datetime | None = None, **fields) -> Account:
-    """Change the account's details; one audit row lists every field that changed (none: no row)."""
+def account_update(account: Account, *, actor, owner=None, now: dt.datetime | None = None, **fields) -> Account:
+    """Change the account's details (and, for managers and admins, its owner); one audit row
+    lists every field that changed (none: no row)."""
     now = _now(now)
     account = _lock_account(account)
     if not account_can_edit(actor, account):
@@ -269,12 +281,20 @@ def account_update(account: Account, *, actor, now: dt.datetime | None = None, *
     merged.update(fields)
     data = _clean_account_fields(merged)
     changes = _changes(account, data, ACCOUNT_FIELDS)
+    update_fields = list(changes)
+    extra = {}
+    if owner is not None and owner.pk != account.owner_id:
+        _check_account_owner(actor, account, owner)
+        changes["owner"] = {"old": str(account.owner), "new": str(owner)}
+        extra["owner_ids"] = {"old": account.owner_id, "new": owner.pk}
+        account.owner = owner
+        update_fields.append("owner")
     if not changes:
         return account
-    for key in changes:
+    for key in ACCOUNT_FIELDS:
         setattr(account, key, data[key])
-    account.save(update_fields=list(changes))
-    _audit(account, actor=actor, verb=AccountEventVerb.ACCOUNT_EDITED, now=now, changes=changes)
+    account.save(update_fields=update_fields)
+    _audit(account, actor=actor, verb=AccountEventVerb.ACCOUNT_EDITED, now=now, changes=changes, **extra)
     return account
 
 

@@ -1,6 +1,7 @@
 from typing import NamedTuple
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
@@ -776,8 +777,13 @@ def account_create(request):
 @require_http_methods(["GET", "POST"])
 def account_edit(request, pk: int):
     account = _account(request, pk, write=True)
-    initial = {f: getattr(account, f) for f in services.ACCOUNT_FIELDS}
-    form = AccountForm(_posted(request), initial=initial)
+    user = request.user
+    initial = {f: getattr(account, f) for f in services.ACCOUNT_FIELDS} | {"owner": account.owner_id}
+    owners = None
+    if user.is_admin or user.is_manager:
+        # The current owner stays a valid choice even when they could not be chosen anew.
+        owners = _owner_choices(user) | get_user_model().objects.filter(pk=account.owner_id)
+    form = AccountForm(_posted(request), initial=initial, owner_choices=owners)
     if request.method == "POST" and form.is_valid():
         try:
             services.account_update(account, actor=request.user, **form.cleaned_data)

@@ -217,3 +217,74 @@ def test_a_manager_who_does_not_manage_the_owner_is_refused_by_the_service(accou
     with pytest.raises(AccessDenied):
         services.contact_update(contact, actor=other_manager, title="Hijacked")
     assert state() == before
+
+
+# --- handing an account on ------------------------------------------------------------------------------------
+
+
+def test_a_manager_hands_an_account_within_their_team_and_it_is_audited(account, manager, teammate, now):
+    services.account_update(account, actor=manager, owner=teammate, now=now)
+    assert Account.objects.get(pk=account.pk).owner == teammate
+    event = AccountEvent.objects.get(account=account)
+    assert event.data == {
+        "changes": {"owner": {"old": "Olivia Owner", "new": "Tom Teammate"}},
+        "owner_ids": {"old": account.owner_id, "new": teammate.pk},
+    }
+    assert event.describe() == "Edited the account: owner: Olivia Owner → Tom Teammate"
+
+
+@pytest.mark.parametrize(
+    ("actor_name", "new_owner_name", "message"),
+    [
+        ("owner", "teammate", "Only managers and admins can hand an account to someone else."),
+        ("manager", "outsider", "You can only hand accounts to people you manage; Oscar Outsider is not one of them."),
+        ("manager", "inactive", "Ian Inactive is not an active user."),
+    ],
+)
+def test_handing_an_account_on_is_refused_unless_allowed(request, account, actor_name, new_owner_name, message):
+    from opportunities.errors import DomainError
+
+    if new_owner_name == "inactive":
+        new_owner = UserFactory(first_name="Ian", last_name="Inactive", team=request.getfixturevalue("team"))
+        new_owner.is_active = False
+        new_owner.save()
+    else:
+        new_owner = request.getfixturevalue(new_owner_name)
+    before = state()
+    with pytest.raises(DomainError) as excinfo:
+        services.account_update(account, actor=request.getfixturevalue(actor_name), owner=new_owner)
+    assert excinfo.value.message == message
+    assert state() == before
+
+
+def test_an_admin_hands_an_account_to_anyone(account, admin, outsider):
+    services.account_update(account, actor=admin, owner=outsider)
+    assert Account.objects.get(pk=account.pk).owner == outsider
+
+
+def test_the_edit_page_offers_the_owner_to_managers_only(client_for, account, owner, manager, teammate, outsider):
+    url = reverse("opportunities:account_edit", args=[account.pk])
+    assert 'name="owner"' not in client_for(owner).get(url).content.decode()
+    page = client_for(manager).get(url).content.decode()
+    assert 'name="owner"' in page and "Tom Teammate" in page and "Oscar Outsider" not in page
+    response = client_for(manager).post(url, {"name": "Acme Corp", "status": "target", "owner": teammate.pk})
+    assert response.status_code == 302
+    assert Account.objects.get(pk=account.pk).owner == teammate
+    # Leaving the owner out leaves it alone.
+    assert client_for(manager).post(url, {"name": "Acme Two", "status": "target"}).status_code == 302
+    assert Account.objects.get(pk=account.pk).owner == teammate
+    before = state()
+    response = client_for(manager).post(url, {"name": "Acme Corp", "status": "target", "owner": outsider.pk})
+    assert response.status_code == 400
+    assert state() == before
+
+
+def test_the_api_hands_an_account_on_by_the_same_rule(account, owner, manager, teammate, outsider):
+    url = reverse("api:account_detail", args=[account.pk])
+    response = api(owner).patch(url, {"owner": teammate.pk}, format="json")
+    assert response.status_code == 403
+    response = api(manager).patch(url, {"owner": outsider.pk}, format="json")
+    assert response.status_code == 403
+    response = api(manager).patch(url, {"owner": teammate.pk}, format="json")
+    assert response.status_code == 200
+    assert response.json()["owner"] == {"id": teammate.pk, "name": "Tom Teammate"}
