@@ -213,3 +213,35 @@ def test_api_writes_are_audited_and_the_trail_is_readable(api_for, owner, manage
 
 def test_api_trail_of_a_missing_account_is_404(api_for, owner):
     assert api_for(owner).get(reverse("api:account_events", args=[999999])).status_code == 404
+
+
+# --- the audit row and the change are one ---------------------------------------------------------------------
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("audit write failed")
+
+
+def _rows():
+    from opportunities.models import Account, Contact
+
+    return (
+        list(Account.objects.order_by("pk").values()),
+        list(Contact.objects.order_by("pk").values()),
+        AccountEvent.objects.count(),
+    )
+
+
+@pytest.mark.parametrize("write", ["account_create", "account_update", "contact_create", "contact_update"])
+def test_a_failed_audit_write_rolls_the_change_back(account, contact, owner, monkeypatch, write):
+    calls = {
+        "account_create": lambda: services.account_create(actor=owner, name="Initech"),
+        "account_update": lambda: services.account_update(account, actor=owner, industry="Rockets"),
+        "contact_create": lambda: services.contact_create(actor=owner, account=account, first_name="A", last_name="B"),
+        "contact_update": lambda: services.contact_update(contact, actor=owner, title="CFO"),
+    }
+    before = _rows()
+    monkeypatch.setattr(services, "_audit", _boom)
+    with pytest.raises(RuntimeError):
+        calls[write]()
+    assert _rows() == before

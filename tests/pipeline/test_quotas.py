@@ -106,3 +106,17 @@ def test_the_quotas_page_shows_the_quarters_changes_of_the_people_in_view(
     assert "Ada Admin" in history and "Maya Manager" in history
     assert "7,777" not in history  # another team's person
     assert "3,333" not in history  # another quarter
+
+
+def test_a_failed_quota_change_row_rolls_the_quota_back(manager, owner, monkeypatch):
+    from pipeline.models import QuotaChange
+
+    def _boom(*args, **kwargs):
+        raise RuntimeError("audit write failed")
+
+    quota_set(actor=manager, user=owner, year=2026, quarter=1, amount=100)
+    monkeypatch.setattr(QuotaChange.objects, "create", _boom)
+    with pytest.raises(RuntimeError):
+        quota_set(actor=manager, user=owner, year=2026, quarter=1, amount=200)
+    assert Quota.objects.get().amount == 100
+    assert QuotaChange.objects.count() == 1
