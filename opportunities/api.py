@@ -25,6 +25,7 @@ from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .forms import DealFilterForm
 from .models import (
     Account,
+    AccountEvent,
     AccountStatus,
     ActivityKind,
     Contact,
@@ -329,17 +330,32 @@ class OpportunityMoveApi(ServiceApi):
         return _detail_response(request, opp)
 
 
+def _version_field():
+    return serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, help_text="If given, 409 when stale."
+    )
+
+
+def _with_expected_version(data: dict) -> dict:
+    data = dict(data)
+    data["expected_version"] = data.pop("version", None)
+    return data
+
+
 class OpportunityCloseWonApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
         override_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+        version = _version_field()
 
-    @extend_schema(request=InputSerializer, responses={200: OpportunityDetailSerializer, **GATE_ERRORS})
+    @extend_schema(
+        request=InputSerializer, responses={200: OpportunityDetailSerializer, **GATE_ERRORS, **CONFLICT_ERRORS}
+    )
     def post(self, request, pk: int):
         opp = _opportunity(request, pk, write=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_close_won(opp, actor=request.user, **serializer.validated_data)
+        services.opportunity_close_won(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
         return _detail_response(request, opp)
 
 
@@ -347,18 +363,26 @@ class OpportunityCloseLostApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         reason = serializers.PrimaryKeyRelatedField(queryset=LostReason.objects.filter(is_active=True))
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+        version = _version_field()
 
-    @extend_schema(request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS})
+    @extend_schema(
+        request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS}
+    )
     def post(self, request, pk: int):
         opp = _opportunity(request, pk, write=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_close_lost(opp, actor=request.user, **serializer.validated_data)
+        services.opportunity_close_lost(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
         return _detail_response(request, opp)
 
 
 class OpportunityReopenApi(ServiceApi):
-    @extend_schema(request=None, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS})
+    class InputSerializer(serializers.Serializer):
+        version = _version_field()
+
+    @extend_schema(
+        request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS}
+    )
     def post(self, request, pk: int):
         opp = _opportunity(request, pk)
         # As in the HTML view: reopening is for the deal's manager or an admin (not its owner), and
@@ -366,7 +390,9 @@ class OpportunityReopenApi(ServiceApi):
         user = request.user
         if not (user.is_admin or (user.is_manager and user.manages(opp.owner))):
             raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
-        services.opportunity_reopen(opp, actor=request.user)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_reopen(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
         return _detail_response(request, opp)
 
 
@@ -589,7 +615,13 @@ class AccountListApi(ServiceApi):
 
 
 class AccountDetailApi(ServiceApi):
-    InputSerializer = AccountListApi.InputSerializer  # PATCH: the same fields, each optional
+    class InputSerializer(AccountListApi.InputSerializer):  # PATCH: the same fields, each optional
+        owner = serializers.PrimaryKeyRelatedField(
+            queryset=get_user_model().objects.filter(is_active=True),
+            required=False,
+            help_text="Hand the account on (managers within their teams, admins).",
+        )
+
     OutputSerializer = AccountListApi.OutputSerializer
 
     @extend_schema(responses={200: OutputSerializer, **READ_ERRORS})
@@ -606,7 +638,7 @@ class AccountDetailApi(ServiceApi):
 
 
 class ContactListApi(ServiceApi):
-    # Any signed-in user may add people to an account (see services.contact_create): no 403 here.
+    # Whoever may read the account may add people to it (see services.contact_create): no 403 here.
     pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer):
@@ -638,3 +670,24 @@ class ContactListApi(ServiceApi):
         serializer.is_valid(raise_exception=True)
         contact = services.contact_create(actor=request.user, account=account, **serializer.validated_data)
         return Response(self.OutputSerializer(contact).data, status=status.HTTP_201_CREATED)
+
+
+class AccountEventListApi(ServiceApi):
+    """The audit trail of an account and its contacts, newest first."""
+
+    pagination_class = PageNumberPagination
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        verb = serializers.CharField()
+        description = serializers.CharField(source="describe")
+        actor = UserRefSerializer(allow_null=True)
+        contact = serializers.IntegerField(source="contact_id", allow_null=True)
+        data = serializers.DictField(help_text="`changes`: {field: {old, new}}; `contact_name` on contact rows.")
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    def get(self, request, pk: int):
+        account = _account(request, pk)
+        events = AccountEvent.objects.filter(account=account).select_related("actor").order_by("-created_at", "-id")
+        return self.paginate(events, self.OutputSerializer)

@@ -23,4 +23,5 @@ urlpatterns = [
     path("accounts/", api.AccountListApi.as_view(), name="account_list"),
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="account_detail"),
     path("accounts/<int:pk>/contacts/", api.ContactListApi.as_view(), name="account_contacts"),
+    path("accounts/<int:pk>/events/", api.AccountEventListApi.as_view(), name="account_events"),
 ]

@@ -66,7 +66,14 @@ class OpportunityEditForm(forms.Form):
             self.fields["owner"].required = True
 
 
+def _version_field():
+    """The deal's version the page was rendered at: a move or close from a stale page is refused
+    (optional, so that callers who do not know it are not checked, as in the API)."""
+    return forms.IntegerField(required=False, min_value=1, max_value=2**31 - 1, widget=forms.HiddenInput)
+
+
 class MoveForm(forms.Form):
+    version = _version_field()
     to_stage = forms.ModelChoiceField(queryset=Stage.objects.none(), label="Move to stage")
     override_reason = forms.CharField(
         max_length=500,
@@ -81,6 +88,7 @@ class MoveForm(forms.Form):
 
 
 class CloseWonForm(forms.Form):
+    version = _version_field()
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
     override_reason = forms.CharField(
         max_length=500,
@@ -91,8 +99,13 @@ class CloseWonForm(forms.Form):
 
 
 class CloseLostForm(forms.Form):
+    version = _version_field()
     reason = forms.ModelChoiceField(queryset=LostReason.objects.filter(is_active=True), label="Lost reason")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+
+
+class ReopenForm(forms.Form):
+    version = _version_field()
 
 
 class MilestoneToggleForm(forms.Form):
@@ -161,6 +174,14 @@ class AccountForm(forms.Form):
     region = forms.CharField(max_length=100, required=False)
     revenue_band = forms.ChoiceField(choices=[("", "—"), *RevenueBand.choices], required=False)
     status = forms.ChoiceField(choices=AccountStatus.choices)
+    owner = forms.ModelChoiceField(queryset=None, required=False, help_text="Who looks after the account.")
+
+    def __init__(self, *args, owner_choices=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if owner_choices is None:  # only managers and admins hand accounts on
+            del self.fields["owner"]
+        else:
+            self.fields["owner"].queryset = owner_choices
 
 
 class ContactForm(forms.Form):

@@ -55,10 +55,27 @@ class RevenueBand(models.TextChoices):
     OVER_1B = "1b+", "Over 1B"
 
 
+def visible_account_q(user) -> Q:
+    """The accounts `user` may read (and with them their contacts), by the organisation's
+    account visibility: everyone reads every account (the default), or reps read their
+    team's, or only their own. Whatever the setting, admins read all; managers read those of
+    the teams they manage; and anyone reads the account of a deal they may read, since the
+    deal page shows it and its contacts anyway."""
+    if user.is_admin or user.sees_all_accounts():
+        return Q()
+    q = Q(owner=user)
+    team_ids = user.managed_team_ids()
+    if team_ids:
+        q |= Q(owner__team__in=team_ids)
+    if user.sees_team_accounts():
+        q |= Q(owner__team=user.team_id)
+    deals = Opportunity.objects.filter(visible_owner_q(user), account=models.OuterRef("pk"))
+    return q | Q(models.Exists(deals))
+
+
 class AccountQuerySet(models.QuerySet):
     def for_user(self, user):
-        # Accounts are company knowledge: every signed-in user may read them.
-        return self.all() if user.is_authenticated else self.none()
+        return self.filter(visible_account_q(user)) if user.is_authenticated else self.none()
 
     def search(self, text: str):
         return self.filter(name__icontains=text) if text else self
@@ -87,7 +104,18 @@ class Account(models.Model):
         return self.name
 
     def can_edit(self, user) -> bool:
-        return user.is_admin or user.is_manager or self.owner_id == user.pk
+        return account_can_edit(user, self)
+
+
+def account_can_edit(user, account: Account) -> bool:
+    """Whether `user` may change `account` and its contacts (reading is `for_user`'s business):
+    its owner, a manager of the owner's team, an admin. Others who read it may still add
+    contacts and log activities on it (see `services.contact_create`).
+
+    The one rule the views, the API and the services ask."""
+    if user.is_admin or account.owner_id == user.pk:
+        return True
+    return user.is_manager and user.manages(account.owner)
 
 
 class ContactQuerySet(models.QuerySet):
@@ -119,7 +147,76 @@ class Contact(models.Model):
         return str(self)
 
     def can_edit(self, user) -> bool:
-        return self.account.can_edit(user)
+        return account_can_edit(user, self.account)
+
+
+class AccountEventVerb(models.TextChoices):
+    ACCOUNT_CREATED = "account_created", "Account created"
+    ACCOUNT_EDITED = "account_edited", "Account edited"
+    CONTACT_CREATED = "contact_created", "Contact added"
+    CONTACT_EDITED = "contact_edited", "Contact edited"
+
+
+class AccountEvent(models.Model):
+    """One change to an account or to one of its contacts: who made it, when, and each field's
+    old and new value (`data["changes"]`), written by the service in the change's transaction.
+
+    The audit trail of company knowledge that many people may edit; append-only. A contact's
+    rows name the contact in `data` (`contact_name`) too, so they still read right if it goes.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
+    contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    verb = models.CharField(max_length=30, choices=AccountEventVerb.choices)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at", "-id"], name="account_event_history_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_verb_display()} on account {self.account_id}"
+
+    def describe(self) -> str:
+        """A sentence for the history list; user strings are escaped by the template."""
+        d = self.data or {}
+        # In form order: PostgreSQL's jsonb keeps keys in an order of its own.
+        fields = sorted(d.get("changes", {}).items(), key=lambda kv: _FIELD_ORDER.get(kv[0], len(_FIELD_ORDER)))
+        changes = "; ".join(
+            f"{k.replace('_', ' ')}: {_label(k, v.get('old'))} → {_label(k, v.get('new'))}" for k, v in fields
+        )
+        match self.verb:
+            case AccountEventVerb.ACCOUNT_CREATED:
+                return f"Created the account {d.get('name', '')}".strip()
+            case AccountEventVerb.ACCOUNT_EDITED:
+                why = f" ({d['reason']})" if d.get("reason") else ""
+                return f"Edited the account{why}: {changes}"
+            case AccountEventVerb.CONTACT_CREATED:
+                return f"Added contact {d.get('contact_name', '?')}"
+            case AccountEventVerb.CONTACT_EDITED:
+                return f"Edited contact {d.get('contact_name', '?')}: {changes}"
+        return self.get_verb_display()
+
+
+_FIELD_ORDER = {
+    name: i
+    for i, name in enumerate(
+        ("name", "website", "industry", "employee_band", "region", "revenue_band", "status", "owner")
+        + ("first_name", "last_name", "title", "email", "phone")
+    )
+}
+
+
+def _label(field: str, value) -> str:
+    """How an audited value reads: choices by their label, blanks as a dash."""
+    choices = {"status": AccountStatus, "employee_band": EmployeeBand, "revenue_band": RevenueBand}.get(field)
+    if choices is not None and value in choices.values:
+        return str(choices(value).label)
+    return str(value) if value not in (None, "") else "—"
 
 
 # --- Opportunities -----------------------------------------------------------------------------
@@ -345,12 +442,15 @@ class ActivityKind(models.TextChoices):
 
 class ActivityQuerySet(models.QuerySet):
     def for_user(self, user):
-        """Account-only activities are as public as accounts; deal activities follow the deal."""
+        """Account-only activities follow their account; deal activities follow the deal."""
         if not user.is_authenticated:
             return self.none()
         if user.is_admin:
             return self
-        return self.filter(Q(opportunity__isnull=True) | Q(visible_owner_q(user, "opportunity__owner")))
+        account_only = Q(opportunity__isnull=True)
+        if not user.sees_all_accounts():
+            account_only &= Q(account__in=Account.objects.for_user(user))
+        return self.filter(account_only | Q(visible_owner_q(user, "opportunity__owner")))
 
 
 class Activity(models.Model):

@@ -19,6 +19,8 @@ from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .history import event_states_rebuild
 from .models import (
     Account,
+    AccountEvent,
+    AccountEventVerb,
     AccountStatus,
     Activity,
     ActivityKind,
@@ -33,6 +35,7 @@ from .models import (
     Opportunity,
     OpportunityEvent,
     OpportunityStatus,
+    account_can_edit,
 )
 from .signals import opportunity_changed
 
@@ -142,6 +145,19 @@ def _ensure_open(opportunity: Opportunity, doing: str) -> None:
         raise DomainError(f"This opportunity is closed {opportunity.status}; reopen it before you {doing}.")
 
 
+def _ensure_version(opportunity: Opportunity, expected_version: int | None, undone: str) -> None:
+    """Refuse an action taken on a page (or a read) older than the deal's current version.
+
+    `None` means the caller did not say which version it saw, and the action is not checked:
+    scripts and older clients keep working, every page and the board send it."""
+    if expected_version is not None and opportunity.version != expected_version:
+        raise ConcurrentEdit(
+            f"Someone else changed this opportunity meanwhile; nothing was {undone}.",
+            changes=changes_since(opportunity, expected_version),
+            current_version=opportunity.version,
+        )
+
+
 def _may_override(opportunity: Opportunity, actor) -> bool:
     return actor.is_admin or (actor.is_manager and actor.manages(opportunity.owner))
 
@@ -213,25 +229,72 @@ def _clean_account_fields(fields: dict) -> dict:
     return cleaned
 
 
+def _changes(obj, data: dict, fields) -> dict:
+    """{field: {"old", "new"}} for each of `fields` whose value in `data` differs from `obj`'s."""
+    return {key: {"old": getattr(obj, key), "new": data[key]} for key in fields if getattr(obj, key) != data[key]}
+
+
+def _audit(account: Account, *, actor, verb: str, now: dt.datetime, contact: Contact | None = None, **data):
+    return AccountEvent.objects.create(
+        account=account, contact=contact, actor=actor, verb=verb, data=data, created_at=now
+    )
+
+
+def _lock_account(account: Account) -> Account:
+    """The stored row under a write lock: the audit's old values are what is stored now."""
+    return Account.objects.select_for_update(of=("self",)).select_related("owner").get(pk=account.pk)
+
+
 @transaction.atomic
 def account_create(*, actor, name: str, owner=None, now: dt.datetime | None = None, **fields) -> Account:
+    now = _now(now)
     data = _clean_account_fields({"name": name, **fields})
     unknown = set(data) - set(ACCOUNT_FIELDS)
     if unknown:
         raise DomainError(f"Unknown account fields: {', '.join(sorted(unknown))}.")
-    return Account.objects.create(owner=owner or actor, created_at=_now(now), **data)
+    account = Account.objects.create(owner=owner or actor, created_at=now, **data)
+    changes = {key: {"old": "", "new": value} for key, value in data.items() if value}
+    _audit(account, actor=actor, verb=AccountEventVerb.ACCOUNT_CREATED, now=now, name=account.name, changes=changes)
+    return account
+
+
+def _check_account_owner(actor, account: Account, owner) -> None:
+    """Who owns an account decides who reads it (under "team"/"own") and who edits it: managers
+    hand accounts on within the teams they manage, admins to anyone."""
+    if not (actor.is_admin or actor.is_manager):
+        raise AccessDenied("Only managers and admins can hand an account to someone else.")
+    if not owner.is_active:
+        raise DomainError(f"{owner} is not an active user.", field="owner")
+    if not actor.is_admin and not (owner.pk == actor.pk or actor.manages(owner)):
+        raise AccessDenied(f"You can only hand accounts to people you manage; {owner} is not one of them.")
 
 
 @transaction.atomic
-def account_update(account: Account, *, actor, **fields) -> Account:
-    if not account.can_edit(actor):
+def account_update(account: Account, *, actor, owner=None, now: dt.datetime | None = None, **fields) -> Account:
+    """Change the account's details (and, for managers and admins, its owner); one audit row
+    lists every field that changed (none: no row)."""
+    now = _now(now)
+    account = _lock_account(account)
+    if not account_can_edit(actor, account):
         raise AccessDenied("You can view this account but not change it.")
     merged = {key: getattr(account, key) for key in ACCOUNT_FIELDS}
     merged.update(fields)
     data = _clean_account_fields(merged)
+    changes = _changes(account, data, ACCOUNT_FIELDS)
+    update_fields = list(changes)
+    extra = {}
+    if owner is not None and owner.pk != account.owner_id:
+        _check_account_owner(actor, account, owner)
+        changes["owner"] = {"old": str(account.owner), "new": str(owner)}
+        extra["owner_ids"] = {"old": account.owner_id, "new": owner.pk}
+        account.owner = owner
+        update_fields.append("owner")
+    if not changes:
+        return account
     for key in ACCOUNT_FIELDS:
         setattr(account, key, data[key])
-    account.save(update_fields=list(ACCOUNT_FIELDS))
+    account.save(update_fields=update_fields)
+    _audit(account, actor=actor, verb=AccountEventVerb.ACCOUNT_EDITED, now=now, changes=changes, **extra)
     return account
 
 
@@ -259,20 +322,48 @@ def _clean_contact(fields: dict) -> dict:
 
 @transaction.atomic
 def contact_create(*, actor, account: Account, now: dt.datetime | None = None, **fields) -> Contact:
-    # Any signed-in user may add people to an account: accounts are shared company knowledge,
-    # and a rep building a buying team must not wait for the account owner.
-    return Contact.objects.create(account=account, created_at=_now(now), **_clean_contact(fields))
+    # Anyone who may see the account may add people to it: adding changes nobody's data (and is
+    # audited), and a rep building a buying team must not wait for the account's owner.
+    now = _now(now)
+    contact = Contact.objects.create(account=account, created_at=now, **_clean_contact(fields))
+    changes = {key: {"old": "", "new": getattr(contact, key)} for key in CONTACT_FIELDS if getattr(contact, key)}
+    _audit(
+        account,
+        actor=actor,
+        verb=AccountEventVerb.CONTACT_CREATED,
+        now=now,
+        contact=contact,
+        contact_name=str(contact),
+        changes=changes,
+    )
+    return contact
 
 
 @transaction.atomic
-def contact_update(contact: Contact, *, actor, **fields) -> Contact:
-    if not contact.can_edit(actor):
+def contact_update(contact: Contact, *, actor, now: dt.datetime | None = None, **fields) -> Contact:
+    """Change a contact's details; editing contacts follows editing their account."""
+    now = _now(now)
+    contact = Contact.objects.select_for_update(of=("self",)).select_related("account__owner").get(pk=contact.pk)
+    if not account_can_edit(actor, contact.account):
         raise AccessDenied("You can view this contact but not change it.")
     merged = {key: getattr(contact, key) for key in CONTACT_FIELDS}
     merged.update(fields)
-    for key, value in _clean_contact(merged).items():
-        setattr(contact, key, value)
-    contact.save(update_fields=list(CONTACT_FIELDS))
+    data = _clean_contact(merged)
+    changes = _changes(contact, data, CONTACT_FIELDS)
+    if not changes:
+        return contact
+    for key in changes:
+        setattr(contact, key, data[key])
+    contact.save(update_fields=list(changes))
+    _audit(
+        contact.account,
+        actor=actor,
+        verb=AccountEventVerb.CONTACT_EDITED,
+        now=now,
+        contact=contact,
+        contact_name=str(contact),
+        changes=changes,
+    )
     return contact
 
 
@@ -340,8 +431,16 @@ def opportunity_create(
             "owner_id": owner.pk,
         },
     )
-    if account.status == AccountStatus.TARGET:
-        Account.objects.filter(pk=account.pk).update(status=AccountStatus.PROSPECT)
+    if Account.objects.filter(pk=account.pk, status=AccountStatus.TARGET).update(status=AccountStatus.PROSPECT):
+        _audit(
+            account,
+            actor=actor,
+            verb=AccountEventVerb.ACCOUNT_EDITED,
+            now=now,
+            # Not the deal's name: whoever reads the account's history may not see the deal.
+            reason="its first deal was opened",
+            changes={"status": {"old": AccountStatus.TARGET, "new": AccountStatus.PROSPECT}},
+        )
     if next_step_description or next_step_due_date:
         next_step_set(opportunity, actor=actor, description=next_step_description, due_date=next_step_due_date, now=now)
         # next_step_set wrote through its own copy of the row (version, next_step).
@@ -506,12 +605,7 @@ def opportunity_move(
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "move it")
-    if expected_version is not None and opp.version != expected_version:
-        raise ConcurrentEdit(
-            "Someone else changed this opportunity meanwhile; nothing was moved.",
-            changes=changes_since(opp, expected_version),
-            current_version=opp.version,
-        )
+    _ensure_version(opp, expected_version, "moved")
     if to_stage.process_id != opp.process_id:
         raise DomainError(f"“{to_stage.name}” is not a stage of the {opp.process.name} process.")
     if to_stage.pk == opp.stage_id:
@@ -575,12 +669,19 @@ def _close_open_next_step(opp: Opportunity, *, actor, now) -> None:
 @transaction.atomic
 @_announces
 def opportunity_close_won(
-    opportunity: Opportunity, *, actor, override_reason: str = "", notes: str = "", now: dt.datetime | None = None
+    opportunity: Opportunity,
+    *,
+    actor,
+    override_reason: str = "",
+    notes: str = "",
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Opportunity:
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "close it")
+    _ensure_version(opp, expected_version, "closed")
     override = _gate(
         opp,
         actor=actor,
@@ -630,12 +731,19 @@ def opportunity_close_won(
 @transaction.atomic
 @_announces
 def opportunity_close_lost(
-    opportunity: Opportunity, *, actor, reason: LostReason | None, notes: str = "", now: dt.datetime | None = None
+    opportunity: Opportunity,
+    *,
+    actor,
+    reason: LostReason | None,
+    notes: str = "",
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Opportunity:
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "close it")
+    _ensure_version(opp, expected_version, "closed")
     if reason is None:
         raise DomainError("Choose why the deal was lost.", field="reason")
     if not reason.is_active:
@@ -680,13 +788,16 @@ def opportunity_close_lost(
 
 @transaction.atomic
 @_announces
-def opportunity_reopen(opportunity: Opportunity, *, actor, now: dt.datetime | None = None) -> Opportunity:
+def opportunity_reopen(
+    opportunity: Opportunity, *, actor, expected_version: int | None = None, now: dt.datetime | None = None
+) -> Opportunity:
     now = _now(now)
     opp = _lock(opportunity)
     if opp.is_open:
         raise DomainError("This opportunity is already open.")
     if not _may_override(opp, actor):
         raise AccessDenied("Only the deal's manager or an admin can reopen a closed deal.")
+    _ensure_version(opp, expected_version, "reopened")
     was = opp.status
     opp.version += 1
     _record(

@@ -31,6 +31,7 @@ urlpatterns = [
     path("accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
     path("accounts/<int:pk>/activities/", views.account_activity_log, name="account_activity_log"),
     path("accounts/<int:pk>/activities/all/", views.account_activities, name="account_activities"),
+    path("accounts/<int:pk>/history/", views.account_history, name="account_history"),
     path("accounts/<int:pk>/contacts/new/", views.contact_create, name="contact_create"),
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
 ]

@@ -1,6 +1,7 @@
 from typing import NamedTuple
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
@@ -26,9 +27,11 @@ from .forms import (
     NextStepForm,
     OpportunityEditForm,
     OpportunityForm,
+    ReopenForm,
 )
 from .models import (
     Account,
+    AccountEvent,
     Activity,
     BuyingRole,
     BuyingTeamMember,
@@ -164,6 +167,11 @@ def _fail(request, exc: DomainError) -> None:
     if isinstance(exc, AccessDenied):
         raise PermissionDenied(exc.message)
     messages.error(request, exc.message)
+    if isinstance(exc, ConcurrentEdit) and exc.changes:
+        # The page is reloaded after the refusal; say what it now shows that the person had not seen.
+        shown = exc.changes[-5:]
+        more = len(exc.changes) - len(shown)
+        messages.info(request, "Changed meanwhile: " + "; ".join(shown) + (f" (and {more} earlier)" if more else ""))
 
 
 def _log_activity(request, data: dict, **target):
@@ -462,7 +470,11 @@ def opportunity_move(request, pk: int):
         request,
         opp,
         lambda: services.opportunity_move(
-            opp, actor=request.user, to_stage=to_stage, override_reason=form.cleaned_data["override_reason"]
+            opp,
+            actor=request.user,
+            to_stage=to_stage,
+            override_reason=form.cleaned_data["override_reason"],
+            expected_version=form.cleaned_data["version"],
         ),
         f"Moved to {to_stage.name}.",
     )
@@ -480,7 +492,11 @@ def opportunity_close_won(request, pk: int):
         request,
         opp,
         lambda: services.opportunity_close_won(
-            opp, actor=request.user, notes=data["notes"], override_reason=data["override_reason"]
+            opp,
+            actor=request.user,
+            notes=data["notes"],
+            override_reason=data["override_reason"],
+            expected_version=data["version"],
         ),
         "Closed won. Congratulations!",
     )
@@ -497,7 +513,9 @@ def opportunity_close_lost(request, pk: int):
     return _act(
         request,
         opp,
-        lambda: services.opportunity_close_lost(opp, actor=request.user, reason=data["reason"], notes=data["notes"]),
+        lambda: services.opportunity_close_lost(
+            opp, actor=request.user, reason=data["reason"], notes=data["notes"], expected_version=data["version"]
+        ),
         "Closed lost.",
     )
 
@@ -507,7 +525,17 @@ def opportunity_reopen(request, pk: int):
     opp = _opportunity(request, pk)
     if not (request.user.is_admin or (request.user.is_manager and request.user.manages(opp.owner))):
         raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
-    return _act(request, opp, lambda: services.opportunity_reopen(opp, actor=request.user), "Reopened.")
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to_deal(request, opp)
+    version = form.cleaned_data["version"]
+    return _act(
+        request,
+        opp,
+        lambda: services.opportunity_reopen(opp, actor=request.user, expected_version=version),
+        "Reopened.",
+    )
 
 
 @require_POST
@@ -668,6 +696,8 @@ def account_detail(request, pk: int):
     contacts = _contacts_matching(account.contacts.all(), contact_q).order_by("last_name", "first_name", "id")
     contacts_page = Paginator(contacts, ACCOUNT_PAGE_SIZE).get_page(request.GET.get("contacts_page"))
     pick, more_pick = _latest(contacts, CONTACT_PICK_LIMIT)
+    history, more_history = _latest(_account_history(account))
+    _localize_times(history, "created_at")
     return render(
         request,
         "opportunities/account_detail.html",
@@ -687,7 +717,27 @@ def account_detail(request, pk: int):
             "activity_kinds": Activity._meta.get_field("kind").choices,
             "deal_url": _row_url("opportunities:detail"),
             "contact_edit_url": _row_url("opportunities:contact_edit"),
+            "history": history,
+            "more_history": more_history,
         },
+    )
+
+
+def _account_history(account: Account):
+    """The audit trail of the account and its contacts, newest first."""
+    return AccountEvent.objects.filter(account=account).select_related("actor").order_by("-created_at", "-id")
+
+
+@require_http_methods(["GET"])
+def account_history(request, pk: int):
+    """Every change to the account and its contacts, newest first, a page at a time."""
+    account = _account(request, pk)
+    page = Paginator(_account_history(account), _page_size(request)).get_page(request.GET.get("page"))
+    _localize_times(page.object_list, "created_at")
+    return render(
+        request,
+        "opportunities/account_history.html",
+        {"account": account, "page": page, "query": _query_without(request, "page")},
     )
 
 
@@ -727,8 +777,13 @@ def account_create(request):
 @require_http_methods(["GET", "POST"])
 def account_edit(request, pk: int):
     account = _account(request, pk, write=True)
-    initial = {f: getattr(account, f) for f in services.ACCOUNT_FIELDS}
-    form = AccountForm(_posted(request), initial=initial)
+    user = request.user
+    initial = {f: getattr(account, f) for f in services.ACCOUNT_FIELDS} | {"owner": account.owner_id}
+    owners = None
+    if user.is_admin or user.is_manager:
+        # The current owner stays a valid choice even when they could not be chosen anew.
+        owners = _owner_choices(user) | get_user_model().objects.filter(pk=account.owner_id)
+    form = AccountForm(_posted(request), initial=initial, owner_choices=owners)
     if request.method == "POST" and form.is_valid():
         try:
             services.account_update(account, actor=request.user, **form.cleaned_data)

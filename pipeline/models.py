@@ -17,6 +17,12 @@ class Visibility(models.TextChoices):
     TEAM = "team", "Reps also see their team's deals, read-only"
 
 
+class AccountVisibility(models.TextChoices):
+    EVERYONE = "everyone", "Everyone reads every account (read-only unless theirs)"
+    TEAM = "team", "Reps read their team's accounts"
+    OWN = "own", "Reps read only their own accounts"
+
+
 class Team(models.Model):
     """A sales team: reps who belong to it and the managers who manage it."""
 
@@ -68,8 +74,24 @@ class User(AbstractUser):
         if self.team_id is None:
             return False
         if not hasattr(self, "_visibility"):
-            self._visibility = OrgSettings.current().visibility
+            self._visibility = self._org_settings().visibility
         return self._visibility == Visibility.TEAM
+
+    def _org_settings(self) -> "OrgSettings":
+        """The organisation's settings, read once per user object (once a request) for both rules."""
+        if not hasattr(self, "_org_settings_row"):
+            self._org_settings_row = OrgSettings.current()
+        return self._org_settings_row
+
+    def account_visibility(self) -> str:
+        return self._org_settings().account_visibility
+
+    def sees_all_accounts(self) -> bool:
+        return self.account_visibility() == AccountVisibility.EVERYONE
+
+    def sees_team_accounts(self) -> bool:
+        """Whether this rep may read the accounts owned by their own team (when not all)."""
+        return self.team_id is not None and self.account_visibility() == AccountVisibility.TEAM
 
     def manages(self, other: "User") -> bool:
         return other.team_id is not None and other.team_id in self.managed_team_ids()
@@ -79,6 +101,11 @@ class OrgSettings(models.Model):
     """Installation-wide settings that admins change at run time (one row)."""
 
     visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.TEAM)
+    # Accounts are shared company knowledge by default (duplicates hurt); "team" and "own" are for
+    # organisations whose reps must not read each other's customers and contacts.
+    account_visibility = models.CharField(
+        max_length=10, choices=AccountVisibility.choices, default=AccountVisibility.EVERYONE
+    )
 
     class Meta:
         verbose_name = "organisation settings"
@@ -267,3 +294,23 @@ class Quota(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.amount} in {self.year} Q{self.quarter}"
+
+
+class QuotaChange(models.Model):
+    """One quota set or changed: whose, which quarter, from what (none when it was first set) to
+    what, by whom and when. Written by `pipeline.services.quota_set` with the change; append-only."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField()
+    old_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    new_amount = models.DecimalField(max_digits=14, decimal_places=2)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["year", "quarter", "-created_at"], name="quota_change_quarter_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user}'s quota for {self.year} Q{self.quarter}: {self.old_amount} → {self.new_amount}"

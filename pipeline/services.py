@@ -15,7 +15,7 @@ from django.utils import timezone
 from opportunities.errors import AccessDenied, DomainError
 
 from . import health, signin
-from .models import Notification, Quota
+from .models import Notification, Quota, QuotaChange
 
 logger = logging.getLogger(__name__)
 
@@ -379,10 +379,21 @@ def quota_set(*, actor, user, year: int, quarter: int, amount, now: dt.datetime 
     if not isinstance(quarter, int) or not 1 <= quarter <= 4:
         raise DomainError("Quarter must be 1, 2, 3 or 4.", field="quarter")
     value = _clean_quota_amount(amount)
+    now = now or timezone.now()
+    # Locked, so the change row's old amount is the one this write replaces.
+    old = Quota.objects.select_for_update().filter(user=user, year=year, quarter=quarter).first()
+    if old is not None and old.amount == value:
+        return old
     quota, _ = Quota.objects.update_or_create(
+        user=user, year=year, quarter=quarter, defaults={"amount": value, "set_by": actor, "updated_at": now}
+    )
+    QuotaChange.objects.create(
         user=user,
         year=year,
         quarter=quarter,
-        defaults={"amount": value, "set_by": actor, "updated_at": now or timezone.now()},
+        old_amount=old.amount if old else None,
+        new_amount=value,
+        actor=actor,
+        created_at=now,
     )
     return quota

@@ -30,7 +30,7 @@ from .dashboard import (
     teams_for,
 )
 from .forms_dashboard import DashboardFilterForm, QuotaForm, QuotaQuarterForm
-from .models import Quota
+from .models import Quota, QuotaChange
 
 SECTIONS = (
     ("Pipeline", ("by_stage", "by_owner", "by_month")),
@@ -156,6 +156,9 @@ def dashboard(request):
 # --- quotas -------------------------------------------------------------------------------------------
 
 
+QUOTA_CHANGES_SHOWN = 50
+
+
 def _quarter(request) -> tuple[int, int]:
     form = QuotaQuarterForm(request.GET or None)
     this = quarter_of(timezone.localdate())
@@ -173,6 +176,12 @@ def quotas(request):
     people = [p for p in people_for(user) if p.is_active]
     amounts = dict(Quota.objects.filter(user__in=people, year=year, quarter=quarter).values_list("user_id", "amount"))
     rows = [{"person": p, "amount": amounts.get(p.pk), "may_set": services.quota_may_set(user, p)} for p in people]
+    # The quarter's latest changes, of the people on the page; older ones are rarely wanted here.
+    changes = list(
+        QuotaChange.objects.filter(year=year, quarter=quarter, user__in=people)
+        .select_related("user", "actor")
+        .order_by("-created_at", "-id")[: QUOTA_CHANGES_SHOWN + 1]
+    )
     prev_q = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
     next_q = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
     return render(
@@ -185,6 +194,8 @@ def quotas(request):
             "prev": urlencode({"year": prev_q[0], "quarter": prev_q[1]}),
             "next": urlencode({"year": next_q[0], "quarter": next_q[1]}),
             "total": sum(a for a in amounts.values()),
+            "changes": changes[:QUOTA_CHANGES_SHOWN],
+            "more_changes": len(changes) > QUOTA_CHANGES_SHOWN,
         },
     )
 

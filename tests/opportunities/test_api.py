@@ -163,6 +163,7 @@ ALL_ENDPOINTS = [
     ("patch", lambda o, a: url("account_detail", a.pk)),
     ("get", lambda o, a: url("account_contacts", a.pk)),
     ("post", lambda o, a: url("account_contacts", a.pk)),
+    ("get", lambda o, a: url("account_events", a.pk)),
 ]
 
 
@@ -238,6 +239,7 @@ WRONG_METHODS = [
     ("put", lambda o, a: url("account_detail", a.pk)),
     ("delete", lambda o, a: url("account_detail", a.pk)),
     ("delete", lambda o, a: url("account_contacts", a.pk)),
+    ("post", lambda o, a: url("account_events", a.pk)),
 ]
 
 
@@ -631,6 +633,32 @@ def test_move_with_a_stale_version_is_409(api_for, owner, manager, opportunity, 
     assert response.status_code == 409
     assert response.json()["changes"] == [f"Maya Manager: Next step: Call (due {today.isoformat()})"]
     assert snapshot(opportunity) == before
+
+
+@pytest.mark.parametrize("endpoint", ["opportunity_close_won", "opportunity_close_lost", "opportunity_reopen"])
+def test_close_and_reopen_with_a_stale_version_are_409_and_a_current_one_works(
+    api_for, manager, opportunity, lost_reason, today, endpoint
+):
+    """Closing and reopening take the version they were decided on, as moves do."""
+    for stage_ in opportunity.process.stages.all():
+        tick_required(opportunity, manager, stage_.name)
+    if endpoint == "opportunity_reopen":
+        services.opportunity_close_lost(opportunity, actor=manager, reason=lost_reason)
+        services.opportunity_update(
+            opportunity, actor=manager, expected_version=Opportunity.objects.get(pk=opportunity.pk).version, name="X"
+        )
+    else:
+        services.next_step_set(opportunity, actor=manager, description="Call", due_date=today)
+    current = Opportunity.objects.get(pk=opportunity.pk).version
+    body = {"reason": lost_reason.pk} if endpoint == "opportunity_close_lost" else {}
+    before = snapshot(opportunity)
+    response = api_for(manager).post(url(endpoint, opportunity.pk), {**body, "version": current - 1}, format="json")
+    assert response.status_code == 409, response.content
+    assert response.json()["current_version"] == current
+    assert snapshot(opportunity) == before
+    response = api_for(manager).post(url(endpoint, opportunity.pk), {**body, "version": current}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["version"] == current + 1
 
 
 @pytest.mark.parametrize("which", ["other_process", "missing", "text", "absent"])

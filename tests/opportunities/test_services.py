@@ -17,6 +17,7 @@ from opportunities import services
 from opportunities.errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from opportunities.models import (
     Account,
+    AccountEvent,
     AccountStatus,
     Activity,
     ActivityKind,
@@ -52,6 +53,7 @@ TABLES = [
     BuyingTeamMember,
     Account,
     Contact,
+    AccountEvent,
 ]
 
 

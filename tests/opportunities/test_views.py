@@ -210,6 +210,7 @@ ENDPOINTS = {
     "account_edit": ("account", {"GET", "POST"}),
     "account_activity_log": ("account", {"POST"}),
     "account_activities": ("account", {"GET"}),
+    "account_history": ("account", {"GET"}),
     "contact_create": ("account", {"GET", "POST"}),
     "contact_edit": ("contact", {"GET", "POST"}),
 }
@@ -1151,6 +1152,78 @@ def test_move_to_an_invalid_stage_says_why(client_for, owner, world, other_proce
     body = text(response)
     assert "Move to stage: " in body
     assert ("This field is required." if to_stage == "" else "Select a valid choice.") in body
+    assert state(world.opp) == before
+
+
+# --- a write from a stale deal page -------------------------------------------------------------------------
+
+
+def page_version(response, action: str) -> str:
+    """The `version` the deal page put in the form that posts to `action`."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}".*?</form>', text(response), re.S)
+    assert form, f"no form posting to {action}"
+    found = re.search(r'<input type="hidden" name="version" value="(\d+)">', form.group(0))
+    assert found, f"the form posting to {action} carries no version"
+    return found.group(1)
+
+
+# name -> (who acts, the POST besides the version, the conflict message)
+STALE_WRITES = {
+    "move": ("owner", lambda w: {"to_stage": w.stages[1].pk}, "nothing was moved."),
+    "close_won": ("owner", lambda w: {"notes": "Won"}, "nothing was closed."),
+    "close_lost": ("owner", lambda w: {"reason": w.reason.pk}, "nothing was closed."),
+    "reopen": ("manager", lambda w: {}, "nothing was reopened."),
+}
+
+
+@pytest.mark.parametrize("name", list(STALE_WRITES))
+def test_a_write_from_a_stale_deal_page_is_refused_and_changes_nothing(request, client_for, manager, world, name):
+    who, data, undone = STALE_WRITES[name]
+    if name == "reopen":
+        services.opportunity_close_lost(world.opp, actor=manager, reason=world.reason)
+    client = client_for(request.getfixturevalue(who))
+    page = client.get(url_of("detail", world))
+    version = page_version(page, url_of(name, world))
+    assert version == str(fresh(world.opp).version)
+    # Someone else changes the deal while the page is open: the new amount is not on the page.
+    if name == "reopen":
+        services.opportunity_update(fresh(world.opp), actor=manager, expected_version=int(version), amount="70000")
+    else:
+        services.next_step_set(world.opp, actor=manager, description="Call the CFO", due_date=world.today + 2 * DAY)
+    before = state(world.opp)
+    response = client.post(url_of(name, world), {**data(world), "version": version}, follow=True)
+    body = text(response)
+    assert f"Someone else changed this opportunity meanwhile; {undone}" in body
+    assert "Changed meanwhile: Maya Manager: " in body
+    assert state(world.opp) == before
+    # Reloaded, the page carries the current version and the same write goes through.
+    fresh_version = page_version(response, url_of(name, world))
+    assert fresh_version == str(fresh(world.opp).version)
+    response = client.post(url_of(name, world), {**data(world), "version": fresh_version})
+    assert response.status_code == 302
+    assert state(world.opp) != before
+
+
+def test_a_move_from_a_stale_page_by_htmx_comes_back_in_the_partial(client_for, owner, manager, world):
+    version = fresh(world.opp).version
+    services.next_step_set(world.opp, actor=manager, description="Call the CFO", due_date=world.today + 2 * DAY)
+    before = state(world.opp)
+    response = client_for(owner).post(
+        url_of("move", world), {"to_stage": world.stages[1].pk, "version": version}, **HTMX
+    )
+    assert_partial(response)
+    assert "Someone else changed this opportunity meanwhile; nothing was moved." in text(response)
+    assert state(world.opp) == before
+
+
+@pytest.mark.parametrize("version", ["0", "abc", "99999999999"])
+def test_a_malformed_version_is_refused_with_a_message(client_for, owner, world, version):
+    before = state(world.opp)
+    response = client_for(owner).post(
+        url_of("move", world), {"to_stage": world.stages[1].pk, "version": version}, follow=True
+    )
+    assert response.status_code == 200
+    assert "Version: " in text(response)
     assert state(world.opp) == before
 
 

@@ -60,3 +60,63 @@ def test_the_database_keeps_one_quota_per_person_and_quarter(owner):
         Quota.objects.create(user=owner, year=2026, quarter=1, amount=2)
     with pytest.raises(IntegrityError), transaction.atomic():
         Quota.objects.create(user=owner, year=2026, quarter=5, amount=2)
+
+
+# --- the audit trail -------------------------------------------------------------------------------------
+
+
+def test_setting_and_changing_a_quota_each_write_a_change_row(manager, owner, now):
+    from pipeline.models import QuotaChange
+
+    quota_set(actor=manager, user=owner, year=2026, quarter=1, amount="1000", now=now)
+    quota_set(actor=manager, user=owner, year=2026, quarter=1, amount="1500", now=now)
+    quota_set(actor=manager, user=owner, year=2026, quarter=1, amount="1500.00", now=now)  # no change, no row
+    rows = list(QuotaChange.objects.order_by("id").values_list("user", "year", "quarter", "old_amount", "new_amount"))
+    assert rows == [
+        (owner.pk, 2026, 1, None, Decimal("1000.00")),
+        (owner.pk, 2026, 1, Decimal("1000.00"), Decimal("1500.00")),
+    ]
+    assert set(QuotaChange.objects.values_list("actor", "created_at")) == {(manager.pk, now)}
+
+
+def test_a_refused_quota_writes_no_change_row(manager, outsider):
+    from pipeline.models import QuotaChange
+
+    with pytest.raises(AccessDenied):
+        quota_set(actor=manager, user=outsider, year=2026, quarter=1, amount=100)
+    with pytest.raises(DomainError):
+        quota_set(actor=manager, user=outsider, year=2026, quarter=1, amount=-1)
+    assert not QuotaChange.objects.exists()
+
+
+def test_the_quotas_page_shows_the_quarters_changes_of_the_people_in_view(
+    client_for, manager, admin, owner, outsider, now
+):
+    from django.urls import reverse
+
+    quota_set(actor=manager, user=owner, year=2026, quarter=1, amount="1000", now=now)
+    quota_set(actor=admin, user=owner, year=2026, quarter=1, amount="2500", now=now)
+    quota_set(actor=admin, user=outsider, year=2026, quarter=1, amount="7777", now=now)
+    quota_set(actor=admin, user=owner, year=2026, quarter=2, amount="3333", now=now)
+    body = client_for(manager).get(reverse("pipeline:quotas"), {"year": 2026, "quarter": 1}).content.decode()
+    history = body.split('id="quota-history"')[1]
+    assert "Olivia Owner: 1,000 → 2,500" in history
+    assert "Olivia Owner: set to 1,000" in history
+    assert history.index("1,000 → 2,500") < history.index("set to 1,000")  # newest first
+    assert "Ada Admin" in history and "Maya Manager" in history
+    assert "7,777" not in history  # another team's person
+    assert "3,333" not in history  # another quarter
+
+
+def test_a_failed_quota_change_row_rolls_the_quota_back(manager, owner, monkeypatch):
+    from pipeline.models import QuotaChange
+
+    def _boom(*args, **kwargs):
+        raise RuntimeError("audit write failed")
+
+    quota_set(actor=manager, user=owner, year=2026, quarter=1, amount=100)
+    monkeypatch.setattr(QuotaChange.objects, "create", _boom)
+    with pytest.raises(RuntimeError):
+        quota_set(actor=manager, user=owner, year=2026, quarter=1, amount=200)
+    assert Quota.objects.get().amount == 100
+    assert QuotaChange.objects.count() == 1
