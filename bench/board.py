@@ -46,7 +46,7 @@ def _busiest_process():
 def _admin():
     from django.contrib.auth import get_user_model
 
-    from pipeline.models import Role
+    from people.models import Role
 
     return get_user_model().objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
 

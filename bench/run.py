@@ -180,7 +180,7 @@ class Bench:
         from django.contrib.auth import get_user_model
         from django.db.models import Count, Q
 
-        from pipeline.models import Role
+        from people.models import Role
 
         self.warmup = warmup
         self.repeat = repeat

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class PipelineConfig(AppConfig):
     name = "pipeline"
-    verbose_name = "Pipeline, teams and people"
+    verbose_name = "Pipeline"
 
     def ready(self) -> None:
         from . import signals

@@ -26,9 +26,10 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from opportunities.models import Opportunity, OpportunityStatus, visible_owner_q
+from people.models import Team
 from stages.models import SalesProcess, Stage
 
-from .models import Flag, Team
+from .models import Flag
 from .snapshot import Scope, deal_states, end_of_day
 
 CARDS_PER_COLUMN = 25

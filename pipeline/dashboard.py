@@ -61,11 +61,12 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent, visible_owner_q
+from people.models import Team, User
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from . import charts
 from .board import _alive_at
-from .models import Flag, FlagKind, Quota, Team, User
+from .models import Flag, FlagKind, Quota
 from .snapshot import Scope, deal_states, end_of_day, live_where
 
 ALL_STATUSES = ("open", "won", "lost")

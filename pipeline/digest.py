@@ -43,8 +43,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from opportunities.models import OpportunityStatus
+from people.models import Role, User
 
-from .models import DigestKind, DigestSent, Flag, FlagKind, Role, User
+from .models import DigestKind, DigestSent, Flag, FlagKind
 
 logger = logging.getLogger(__name__)
 

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_htmx",
+    "people",
     "pipeline",
     "stages",
     "opportunities",
@@ -108,7 +109,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "pipeline.urls"
 WSGI_APPLICATION = "pipeline.wsgi.application"
-AUTH_USER_MODEL = "pipeline.User"
+AUTH_USER_MODEL = "people.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "opportunities:my_deals"
 LOGOUT_REDIRECT_URL = "login"

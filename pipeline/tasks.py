@@ -6,11 +6,6 @@ from django.db import InterfaceError, OperationalError
 from . import digest, services
 
 
-@shared_task(soft_time_limit=90, time_limit=120)
-def purge_login_failures() -> int:
-    return services.login_failures_purge()
-
-
 # Only transient mail trouble is retried, waiting up to 1, 2, 4, 8, 10 minutes (full jitter) so
 # an SMTP outage of up to half an hour is ridden out. Each retry re-runs the whole job, which is
 # safe: a digest already recorded as sent is skipped (see pipeline/digest.py). The hard time

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from people import views as people_views
+
 from . import views, views_board, views_changes, views_dashboard
 
 # Pipeline pages, namespaced "pipeline:".
@@ -26,11 +28,11 @@ board_patterns = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", views.login_view, name="login"),
-    path("logout/", views.logout_view, name="logout"),
+    path("login/", people_views.login_view, name="login"),
+    path("logout/", people_views.logout_view, name="logout"),
     path("health/", views.health, name="health"),
     # The admin signs in through the same throttled form as everyone else.
-    path("admin/login/", views.login_view),
+    path("admin/login/", people_views.login_view),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include("opportunities.api_urls")),

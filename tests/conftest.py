@@ -19,7 +19,7 @@ from django.test import Client
 
 from opportunities import services
 from opportunities.models import AccountStatus
-from pipeline.models import Role, Team
+from people.models import Role, Team
 from tests.factories import (
     AccountFactory,
     ContactFactory,

@@ -16,8 +16,9 @@ from django.urls import reverse
 
 from opportunities import services
 from opportunities.models import EventVerb, Opportunity, OpportunityEvent
+from people.models import OrgSettings, Visibility
 from pipeline.board import CARDS_PER_COLUMN, BoardQuery, board_build
-from pipeline.models import Flag, FlagKind, OrgSettings, Visibility
+from pipeline.models import Flag, FlagKind
 from tests.factories import AccountFactory, make_process
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

@@ -45,8 +45,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from opportunities import services
+from people.models import OrgSettings, Visibility
 from pipeline.changes import CATEGORY_KEYS, pipeline_changes
-from pipeline.models import OrgSettings, Visibility
 from tests.factories import AccountFactory, LostReasonFactory, UserFactory, make_process
 
 START, END = dt.date(2026, 2, 20), dt.date(2026, 2, 27)

@@ -10,9 +10,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
 from opportunities.models import OpportunityStatus
+from people.models import Role
 from pipeline import celery_app, digest
 from pipeline.digest import digest_send, digest_send_all
-from pipeline.models import DigestKind, DigestSent, Flag, FlagKind, Role
+from pipeline.models import DigestKind, DigestSent, Flag, FlagKind
 from pipeline.tasks import send_daily_digests
 from tests.factories import AccountFactory, OpportunityFactory, TeamFactory, UserFactory
 

@@ -518,7 +518,7 @@ def test_the_definition_can_be_restricted_to_one_deal(owner, process, now):
 
 def test_the_hand_written_sql_names_the_real_tables():
     from opportunities.models import NextStep
-    from pipeline.models import Team, User
+    from people.models import Team, User
     from stages.models import Stage
 
     assert (Opportunity._meta.db_table, Stage._meta.db_table, NextStep._meta.db_table) == (

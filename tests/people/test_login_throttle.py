@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 import time_machine
 
-from pipeline import services
-from pipeline.models import LoginFailure
+from people import services
+from people.models import LoginFailure
 
 LIMIT = 3
 COOLOFF = 900

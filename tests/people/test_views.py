@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from pipeline.models import LoginFailure
+from people.models import LoginFailure
 from tests.factories import PASSWORD
 
 COOLOFF_MESSAGE = "Too many failed sign-ins."
