@@ -6,28 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from people.access import can_edit, visible_owner_q
 from stages.models import Milestone, SalesProcess, Stage
-
-
-def visible_owner_q(user, prefix: str | None = "owner") -> Q:
-    """The rows owned by people whose deals `user` may read; with `prefix=None`, those people
-    themselves (a filter on users).
-
-    The single place where opportunity visibility is decided: admins see everything, everyone
-    sees their own, managers see their teams', reps see their team's when the visibility
-    setting is "team".
-    """
-    if user.is_admin:
-        return Q()
-    q = Q(**{prefix: user}) if prefix else Q(pk=user.pk)
-    team = f"{prefix}__team" if prefix else "team"
-    team_ids = user.managed_team_ids()
-    if team_ids:
-        q |= Q(**{f"{team}__in": team_ids})
-    if user.sees_team_deals():
-        q |= Q(**{team: user.team_id})
-    return q
-
 
 # --- Accounts and contacts ---------------------------------------------------------------------
 
@@ -261,9 +241,7 @@ class Opportunity(models.Model):
 
     def can_edit(self, user) -> bool:
         """Whether `user` may change this deal (reading is decided by `for_user`)."""
-        if user.is_admin or self.owner_id == user.pk:
-            return True
-        return user.is_manager and self.owner.team_id in user.managed_team_ids()
+        return can_edit(user, self)
 
     def next_step_state(self, today: dt.date | None = None) -> str:
         """none / overdue / today / later, for the list badge."""

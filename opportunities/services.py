@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
+from people.access import can_override
 from stages.models import Milestone, SalesProcess, Stage
 
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
@@ -142,10 +143,6 @@ def _ensure_open(opportunity: Opportunity, doing: str) -> None:
         raise DomainError(f"This opportunity is closed {opportunity.status}; reopen it before you {doing}.")
 
 
-def _may_override(opportunity: Opportunity, actor) -> bool:
-    return actor.is_admin or (actor.is_manager and actor.manages(opportunity.owner))
-
-
 def _touch(opportunity: Opportunity, now: dt.datetime, *fields: str) -> None:
     opportunity.version += 1
     opportunity.updated_at = now
@@ -182,7 +179,7 @@ def _gate(opportunity: Opportunity, *, actor, stages: list[Stage], override_reas
         raise MissingMilestones(
             f"Cannot {action}: required milestones are not done — {'; '.join(names)}.", missing=names
         )
-    if not _may_override(opportunity, actor):
+    if not can_override(actor, opportunity):
         raise AccessDenied("Only the deal's manager or an admin may override missing milestones.")
     return {"missing": names, "reason": reason, "action": action}
 
@@ -388,7 +385,7 @@ def opportunity_update(
     worth_changes = (amount is not None and _clean_amount(amount) != opp.amount) or (
         expected_close_date is not None and expected_close_date != opp.expected_close_date
     )
-    if opp.is_closed and worth_changes and not _may_override(opp, actor):
+    if opp.is_closed and worth_changes and not can_override(actor, opp):
         raise DomainError("This deal is closed: only its manager or an admin can change its amount or close date.")
     changed: list[str] = []
     if name is not None:
@@ -685,7 +682,7 @@ def opportunity_reopen(opportunity: Opportunity, *, actor, now: dt.datetime | No
     opp = _lock(opportunity)
     if opp.is_open:
         raise DomainError("This opportunity is already open.")
-    if not _may_override(opp, actor):
+    if not can_override(actor, opp):
         raise AccessDenied("Only the deal's manager or an admin can reopen a closed deal.")
     was = opp.status
     opp.version += 1

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from people.access import can_override
 from stages.models import Milestone, Stage
 
 from . import services
@@ -300,7 +301,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         "events": events,
         "more_events": more_events,
         "can_edit": can_edit,
-        "can_override": user.is_admin or (user.is_manager and user.manages(opp.owner)),
+        "can_override": can_override(user, opp),
         "step_state": opp.next_step_state(),
         "lost_reasons": [r for r in reasons if r.is_active],
         "next_step_form": NextStepForm(),
@@ -505,7 +506,7 @@ def opportunity_close_lost(request, pk: int):
 @require_POST
 def opportunity_reopen(request, pk: int):
     opp = _opportunity(request, pk)
-    if not (request.user.is_admin or (request.user.is_manager and request.user.manages(opp.owner))):
+    if not can_override(request.user, opp):
         raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
     return _act(request, opp, lambda: services.opportunity_reopen(opp, actor=request.user), "Reopened.")
 

@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
-from opportunities.models import Opportunity, OpportunityStatus, visible_owner_q
+from opportunities.models import Opportunity, OpportunityStatus
+from people.access import visible_owner_q
 from people.models import Team
 from stages.models import SalesProcess, Stage
 

@@ -60,7 +60,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent, visible_owner_q
+from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
+from people.access import visible_owner_q
 from people.models import Team, User
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 

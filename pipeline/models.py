@@ -4,6 +4,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from people.access import visible_owner_q
 from people.models import User
 
 
@@ -24,8 +25,6 @@ class FlagQuerySet(models.QuerySet):
         return dict(self.order_by().values_list("kind").annotate(n=models.Count("id")).values_list("kind", "n"))
 
     def for_user(self, user):
-        from opportunities.models import visible_owner_q
-
         return self.filter(visible_owner_q(user, "opportunity__owner")) if user.is_authenticated else self.none()
 
 

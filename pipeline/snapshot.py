@@ -23,7 +23,8 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from opportunities.history import as_of as events_as_of
-from opportunities.models import Opportunity, OpportunityStatus, visible_owner_q
+from opportunities.models import Opportunity, OpportunityStatus
+from people.access import visible_owner_q
 from stages.models import Stage
 
 
