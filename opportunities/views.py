@@ -28,6 +28,7 @@ from .forms import (
     OpportunityEditForm,
     OpportunityForm,
 )
+from .hooks import badge_prefetches, deal_badges
 from .models import (
     Account,
     Activity,
@@ -72,13 +73,6 @@ def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
     if write and not opp.can_edit(request.user):
         raise PermissionDenied("You can view this opportunity but not change it.")
     return opp
-
-
-def _open_flags():
-    """Open pipeline-health flags. They belong to the pipeline app, which sits above this one:
-    reach them through the reverse relation by name rather than importing it."""
-    flag_model = Opportunity._meta.get_field("flags").related_model
-    return flag_model.objects.filter(resolved_at__isnull=True).order_by("kind", "id")
 
 
 def _account(request, pk: int, *, write: bool = False) -> Account:
@@ -209,14 +203,13 @@ def my_deals(request):
         deals = deals.owned_by(request.user)
     if status:
         deals = deals.filter(status=status)
-    deals = deals.order_by(*DealFilterForm.SORTS[sort]).prefetch_related(
-        Prefetch("flags", queryset=_open_flags(), to_attr="open_flags")
-    )
+    deals = deals.order_by(*DealFilterForm.SORTS[sort]).prefetch_related(*badge_prefetches())
     page = Paginator(deals, _page_size(request)).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for deal in page:
         deal.step_state = deal.next_step_state(today)
         deal.can_act = deal.can_edit(request.user)
+        deal.badges = deal_badges(deal)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "scope": scope, "sort": sort}
@@ -287,7 +280,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         opp.lost_reason = next((r for r in reasons if r.pk == opp.lost_reason_id), None)
     context = {
         "opp": opp,
-        "flags": list(_open_flags().filter(opportunity=opp)),
+        "badges": deal_badges(opp),
         "stages": stages,
         "current_stage": stages[current_index] if stages else None,
         "next_stage": stages[current_index + 1] if current_index + 1 < len(stages) else None,
