@@ -65,7 +65,7 @@ def _say(message: str) -> None:
 def run(bench) -> dict:
     from django.urls import reverse
 
-    from pipeline.board import CARDS_PER_COLUMN
+    from pipeline.board.queries import CARDS_PER_COLUMN
 
     process, admin = _busiest_process(), _admin()
     if process is None or admin is None:

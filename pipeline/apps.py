@@ -8,7 +8,7 @@ class PipelineConfig(AppConfig):
     def ready(self) -> None:
         from opportunities.hooks import DealBadges, register_deal_badges
 
-        from . import signals
+        from .health import signals
         from .models import Flag
 
         signals.connect()

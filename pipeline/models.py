@@ -74,7 +74,7 @@ class Flag(models.Model):
         The days are counted here, from `since`, rather than stored: stored, they would have the
         sweep rewrite every open flag each day for nothing but the passing of time. The same
         words are written in SQL by `health.explanation_sql` for notifications; the two agree
-        (tests/pipeline/test_health.py)."""
+        (tests/pipeline/health/test_health.py)."""
         if self.since is None:
             return self.detail
         now = now or timezone.now()

@@ -114,10 +114,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "opportunities:my_deals"
 LOGOUT_REDIRECT_URL = "login"
 
+PIPELINE_FEATURES = ("health", "notify", "board", "reports")
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Each feature of the pipeline app keeps its templates beside its code, under the same names
+        # ("pipeline/board.html"); one Django app, so they are listed here.
+        "DIRS": [BASE_DIR / "templates", *(BASE_DIR / "pipeline" / f / "templates" for f in PIPELINE_FEATURES)],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -4,7 +4,10 @@ from drf_spectacular.views import SpectacularAPIView
 
 from people import views as people_views
 
-from . import views, views_board, views_changes, views_dashboard
+from .board import views as views_board
+from .health import views
+from .reports import changes_views as views_changes
+from .reports import views as views_dashboard
 
 # Pipeline pages, namespaced "pipeline:".
 pipeline_patterns = [
