@@ -4,29 +4,31 @@ from drf_spectacular.views import SpectacularAPIView
 
 from people import views as people_views
 
-from .board import views as views_board
-from .health import views
-from .reports import changes_views as views_changes
-from .reports import views as views_dashboard
+from . import views
+from .board import views as board_views
+from .health import views as health_views
+from .notify import views as notify_views
+from .reports import changes_views
+from .reports import views as reports_views
 
 # Pipeline pages, namespaced "pipeline:".
 pipeline_patterns = [
-    path("attention/", views.needs_attention, name="needs_attention"),
-    path("notifications/", views.notifications, name="notifications"),
-    path("notifications/<int:pk>/read/", views.notification_read, name="notification_read"),
-    path("notifications/read-all/", views.notifications_read_all, name="notifications_read_all"),
-    path("dashboard/", views_dashboard.dashboard, name="dashboard"),
-    path("quotas/", views_dashboard.quotas, name="quotas"),
-    path("quotas/<int:user_id>/", views_dashboard.quota_set, name="quota_set"),
-    path("changes/", views_changes.pipeline_changes_view, name="changes"),
+    path("attention/", health_views.needs_attention, name="needs_attention"),
+    path("notifications/", notify_views.notifications, name="notifications"),
+    path("notifications/<int:pk>/read/", notify_views.notification_read, name="notification_read"),
+    path("notifications/read-all/", notify_views.notifications_read_all, name="notifications_read_all"),
+    path("dashboard/", reports_views.dashboard, name="dashboard"),
+    path("quotas/", reports_views.quotas, name="quotas"),
+    path("quotas/<int:user_id>/", reports_views.quota_set, name="quota_set"),
+    path("changes/", changes_views.pipeline_changes_view, name="changes"),
 ]
 
 # The kanban board, namespaced "board:".
 board_patterns = [
-    path("", views_board.board, name="index"),
-    path("move/", views_board.board_move, name="move"),
-    path("<int:process_id>/", views_board.board, name="process"),
-    path("<int:process_id>/stages/<int:stage_id>/", views_board.board_column, name="column"),
+    path("", board_views.board, name="index"),
+    path("move/", board_views.board_move, name="move"),
+    path("<int:process_id>/", board_views.board, name="process"),
+    path("<int:process_id>/stages/<int:stage_id>/", board_views.board_column, name="column"),
 ]
 
 urlpatterns = [

@@ -1,17 +1,14 @@
-"""Writes of the pipeline: the pipeline-health sweep, notifications and quotas."""
+"""Writes of pipeline health: the sweep that opens and resolves flags and notifies people, and the
+re-evaluation of one deal's flags when it changes."""
 
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from opportunities.errors import AccessDenied, DomainError
-
-from ..models import Notification, Quota
 from . import definition as health
 
 logger = logging.getLogger(__name__)
@@ -291,61 +288,3 @@ def flags_reevaluate(*, opportunity_id: int, now: dt.datetime | None = None) -> 
         cursor.execute(_refresh_sql(expected, only, lock), params)
         cursor.fetchall()
     return resolved
-
-
-def notification_mark_read(notification: Notification, *, actor, now: dt.datetime | None = None) -> Notification:
-    """Mark one of `actor`'s notifications read (again is harmless)."""
-    if notification.user_id != actor.pk:
-        raise AccessDenied("This notification is not yours.")
-    if notification.read_at is None:
-        notification.read_at = now or timezone.now()
-        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=notification.read_at)
-    return notification
-
-
-def notifications_mark_all_read(*, actor, now: dt.datetime | None = None) -> int:
-    """Mark every unread notification of `actor` read; returns how many were unread."""
-    return Notification.objects.filter(user=actor, read_at__isnull=True).update(read_at=now or timezone.now())
-
-
-# --- quotas -----------------------------------------------------------------------------------------
-
-QUOTA_YEARS = (2000, 2100)
-
-
-def quota_may_set(actor, user) -> bool:
-    """Admins set anyone's quota; managers set the quotas of the members of their teams."""
-    return actor.is_admin or (actor.is_manager and actor.manages(user))
-
-
-def _clean_quota_amount(amount) -> Decimal:
-    try:
-        value = Decimal(str(amount).strip())
-    except (InvalidOperation, ValueError):
-        raise DomainError("Quota must be a number.", field="amount") from None
-    if not value.is_finite():
-        raise DomainError("Quota must be a number.", field="amount")
-    if value < 0:
-        raise DomainError("Quota cannot be negative.", field="amount")
-    if value >= Decimal("1e12"):
-        raise DomainError("Quota is too large.", field="amount")
-    return value.quantize(Decimal("0.01"))
-
-
-@transaction.atomic
-def quota_set(*, actor, user, year: int, quarter: int, amount, now: dt.datetime | None = None) -> Quota:
-    """Set what `user` should close won in `year` Q`quarter` (creating or replacing it)."""
-    if not quota_may_set(actor, user):
-        raise AccessDenied(f"You cannot set {user}'s quota.")
-    if not isinstance(year, int) or not QUOTA_YEARS[0] <= year <= QUOTA_YEARS[1]:
-        raise DomainError(f"Year must be between {QUOTA_YEARS[0]} and {QUOTA_YEARS[1]}.", field="year")
-    if not isinstance(quarter, int) or not 1 <= quarter <= 4:
-        raise DomainError("Quarter must be 1, 2, 3 or 4.", field="quarter")
-    value = _clean_quota_amount(amount)
-    quota, _ = Quota.objects.update_or_create(
-        user=user,
-        year=year,
-        quarter=quarter,
-        defaults={"amount": value, "set_by": actor, "updated_at": now or timezone.now()},
-    )
-    return quota

@@ -1,31 +1,10 @@
-"""Celery tasks of the pipeline. Their names are the ones they had in `pipeline/tasks.py`: the beat
-schedule and the messages already queued call them by name."""
-
-from smtplib import SMTPException
+"""The sweep's Celery task. Its name is the one it had in `pipeline/tasks.py`: the beat schedule
+and the messages already queued call it by name."""
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from ..notify import digest
 from . import services
-
-
-# Only transient mail trouble is retried, waiting up to 1, 2, 4, 8, 10 minutes (full jitter) so
-# an SMTP outage of up to half an hour is ridden out. Each retry re-runs the whole job, which is
-# safe: a digest already recorded as sent is skipped (see pipeline/digest.py). The hard time
-# limit must stay below digest.CLAIM_TIMEOUT.
-@shared_task(
-    name="pipeline.tasks.send_daily_digests",
-    autoretry_for=(SMTPException, ConnectionError, OSError),
-    retry_backoff=60,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
-    soft_time_limit=25 * 60,
-    time_limit=30 * 60,
-)
-def send_daily_digests() -> int:
-    return digest.digest_send_all()
 
 
 # The sweep is one transaction: a worker killed mid-sweep (or by the hard time limit) commits

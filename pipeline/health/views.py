@@ -1,42 +1,17 @@
-from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
+"""Needs attention: the open deals with open pipeline-health flags."""
+
 from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
-from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_http_methods
 
 from opportunities.models import Opportunity
 from people.models import User
 
-from ..models import Flag, Notification
-from . import services
+from ..models import Flag
 from .forms import AttentionFilterForm
 
-
-@login_not_required
-@require_http_methods(["GET", "HEAD"])
-def health(request):
-    """Liveness for load balancers and compose health checks: the database answers."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "ok"})
-
-
-@require_http_methods(["GET"])
-def home(request):
-    return redirect("opportunities:my_deals")
-
-
-# --- pipeline health: needs attention and notifications ---------------------------------------------
-
 ATTENTION_PAGE_SIZE = 25
-NOTIFICATION_PAGE_SIZE = 25
 
 
 def _partial(request) -> bool:
@@ -94,35 +69,3 @@ def needs_attention(request):
     }
     template = "pipeline/_attention_rows.html" if _partial(request) else "pipeline/needs_attention.html"
     return render(request, template, context, status=status)
-
-
-@require_http_methods(["GET"])
-def notifications(request):
-    """The signed-in user's notifications, newest first."""
-    items = Notification.objects.filter(user=request.user).order_by("-created_at", "-id")
-    page = Paginator(items, NOTIFICATION_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "pipeline/notifications.html", {"page": page, "query": ""})
-
-
-def _back_to_notifications(request):
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect("pipeline:notifications")
-
-
-@require_POST
-def notification_read(request, pk: int):
-    # Someone else's notification does not exist as far as this user is concerned: 404.
-    notification = get_object_or_404(Notification.objects.filter(user=request.user), pk=pk)
-    services.notification_mark_read(notification, actor=request.user)
-    if _partial(request):
-        return render(request, "pipeline/_notification.html", {"n": notification, "oob_bell": True})
-    return _back_to_notifications(request)
-
-
-@require_POST
-def notifications_read_all(request):
-    count = services.notifications_mark_all_read(actor=request.user)
-    messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} read.")
-    return _back_to_notifications(request)

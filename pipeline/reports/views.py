@@ -16,8 +16,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from opportunities.errors import AccessDenied, DomainError
 
-from ..health import services
 from ..models import Quota
+from . import services
 from .charts import escape_html
 from .dashboard import (
     PERIODS,

@@ -14,13 +14,12 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
-from pipeline import tasks
 from pipeline.celery import app
-from pipeline.health import services
+from pipeline.health import services, tasks
 from pipeline.management.commands.sweep_pipeline import format_result
 from pipeline.models import Flag, FlagKind
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_command(*args) -> str:

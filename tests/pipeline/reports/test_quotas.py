@@ -4,8 +4,8 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from opportunities.errors import AccessDenied, DomainError
-from pipeline.health.services import quota_set
 from pipeline.models import Quota
+from pipeline.reports.services import quota_set
 
 # --- the service ---------------------------------------------------------------------------------------
 
