@@ -238,8 +238,8 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     whole job.
 
     It does not count the flags left open (`Flag.objects.open().counts_by_kind()` does, for the
-    command that prints them): the beat has no use for the figure, and at a million deals
-    counting them was 30 ms, a twentieth of the sweep.
+    command that prints them): the beat has no use for the figure, and counting them is a
+    noticeable share of a large sweep (bench/README.md).
     """
     now = now or timezone.now()
     with connection.cursor() as cursor:
