@@ -5,6 +5,7 @@ calls these functions. Each one checks the rules, owns its transaction and write
 `OpportunityEvent` for every state change inside it.
 """
 
+import contextvars
 import datetime as dt
 import functools
 from collections.abc import Iterable
@@ -93,14 +94,31 @@ def _record(opportunity: Opportunity, *, actor, verb: str, now: dt.datetime, **f
     return event
 
 
+# The deals written by the services running now, in the order they finished: {opportunity id:
+# now}. None outside any service.
+_changed_deals: contextvars.ContextVar[dict | None] = contextvars.ContextVar("changed_deals", default=None)
+
+
 def _announces(service):
     """When `service` has finished writing, still inside its transaction: replay the deal's
     history into its state intervals, then send `opportunity_changed` so listeners derive
-    their data from the final state of the row."""
+    their data from the final state of the row.
+
+    A service called by another (creating a deal sets its first next step) leaves this to the
+    outer one, so each write is replayed and announced once, when it is complete."""
 
     @functools.wraps(service)
     def wrapper(*args, **kwargs):
-        result = service(*args, **kwargs)
+        changed = _changed_deals.get()
+        outermost = changed is None
+        if outermost:
+            changed = {}
+            token = _changed_deals.set(changed)
+        try:
+            result = service(*args, **kwargs)
+        finally:
+            if outermost:
+                _changed_deals.reset(token)
         if args and isinstance(args[0], Opportunity):
             opportunity_id = args[0].pk
         elif isinstance(result, Opportunity):
@@ -108,10 +126,11 @@ def _announces(service):
         else:
             opportunity_id = getattr(result, "opportunity_id", None)
         if opportunity_id is not None:
-            event_states_rebuild(opportunity_ids=[opportunity_id])
-            opportunity_changed.send(
-                sender=Opportunity, opportunity_id=opportunity_id, now=kwargs.get("now") or timezone.now()
-            )
+            changed.setdefault(opportunity_id, kwargs.get("now") or timezone.now())
+        if outermost:
+            for changed_id, now in changed.items():
+                event_states_rebuild(opportunity_ids=[changed_id])
+                opportunity_changed.send(sender=Opportunity, opportunity_id=changed_id, now=now)
         return result
 
     return wrapper
