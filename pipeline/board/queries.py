@@ -11,7 +11,6 @@ one pass that ranks and totals every column); and — live only — their open f
 import datetime as dt
 import functools
 import operator
-import re
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -31,6 +30,7 @@ from people.models import Team
 from stages.models import SalesProcess, Stage
 
 from ..models import Flag
+from ..reports.quarters import quarter_bounds
 from ..reports.snapshot import Scope, deal_states, end_of_day
 
 CARDS_PER_COLUMN = 25
@@ -38,27 +38,9 @@ CARDS_PER_COLUMN = 25
 CARD_ORDER = (F("s_close").asc(), F("s_amount").desc(), F("s_opp").asc())
 _MONEY = DecimalField(max_digits=20, decimal_places=2)
 _CENTS = Decimal("0.01")
-_QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
 
 
 # --- what the board is about ----------------------------------------------------------------------
-
-
-def quarter_bounds(text: str) -> tuple[dt.date, dt.date]:
-    """("2026-Q3") → (2026-07-01, 2026-09-30); ValueError with a readable message otherwise."""
-    match = _QUARTER.match(text or "")
-    if not match:
-        raise ValueError(f"“{text}” is not a quarter; write it like 2026-Q3.")
-    year, quarter = int(match[1]), int(match[2])
-    if not 2000 <= year <= 2100:
-        raise ValueError(f"“{text}” is not a quarter between 2000 and 2100.")
-    start = dt.date(year, 3 * quarter - 2, 1)
-    end = dt.date(year + (quarter == 4), 1 if quarter == 4 else 3 * quarter + 1, 1) - dt.timedelta(days=1)
-    return start, end
-
-
-def quarter_label(day: dt.date) -> str:
-    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
 
 def visible_owners(user) -> QuerySet:

@@ -22,14 +22,13 @@ from opportunities.errors import AccessDenied, ConcurrentEdit, DomainError
 from opportunities.models import Opportunity
 from stages.models import SalesProcess, Stage
 
+from ..reports.quarters import next_quarter, quarter_bounds, quarter_label, quarter_of, quarter_start
 from .queries import (
     CARDS_PER_COLUMN,
     BoardQuery,
     board_build,
     column_cards,
     live_card,
-    quarter_bounds,
-    quarter_label,
     visible_owners,
     visible_teams,
 )
@@ -150,7 +149,11 @@ def _filter_params(query: BoardQuery, *, with_as_of: bool = True) -> list[tuple[
 
 def _quarter_choices(today: dt.date) -> list[str]:
     first = dt.date(today.year - 1, 1, 1)
-    return [quarter_label(dt.date(first.year + (i // 4), 3 * (i % 4) + 1, 1)) for i in range(12)]
+    labels, year_quarter = [], quarter_of(first)
+    for _ in range(12):
+        labels.append(quarter_label(quarter_start(*year_quarter)))
+        year_quarter = next_quarter(*year_quarter)
+    return labels
 
 
 def _board_context(request, query: BoardQuery, form: BoardFilterForm, **extra) -> dict:

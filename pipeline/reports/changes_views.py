@@ -20,6 +20,7 @@ from stages.models import SalesProcess
 
 from ..board.queries import visible_owners, visible_teams
 from .changes import CATEGORIES, CATEGORY_KEYS, PipelineChanges, pipeline_changes
+from .csv_export import neutralise
 
 DEFAULT_DAYS = 7
 PAGE_SIZE = 50
@@ -79,14 +80,6 @@ class ChangesFilterForm(forms.Form):
         return data
 
 
-def _csv_cell(value) -> object:
-    """Neutralise text a spreadsheet would run as a formula. Only text needs it: numbers and
-    dates are written by us, and a negative amount must stay a number."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _csv(changes: PipelineChanges, keys: list[str], request) -> HttpResponse:
     suffix = keys[0] if len(keys) == 1 else "all"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -121,7 +114,7 @@ def _csv(changes: PipelineChanges, keys: list[str], request) -> HttpResponse:
             a, b = deal.before, deal.after
             writer.writerow(
                 [
-                    _csv_cell(v)
+                    neutralise(v)
                     for v in (
                         total.key,
                         deal.opp_id,

@@ -68,6 +68,7 @@ from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 from ..board.queries import _alive_at
 from ..models import Flag, FlagKind, Quota
 from . import charts
+from .quarters import next_quarter, previous_quarter, quarter_end, quarter_of, quarter_start
 from .snapshot import Scope, deal_states, end_of_day, live_where
 
 ALL_STATUSES = ("open", "won", "lost")
@@ -88,27 +89,6 @@ ZERO = Decimal(0)
 
 
 # --- periods ----------------------------------------------------------------------------------------
-
-
-def quarter_of(day: dt.date) -> tuple[int, int]:
-    return day.year, (day.month - 1) // 3 + 1
-
-
-def quarter_start(year: int, quarter: int) -> dt.date:
-    return dt.date(year, 3 * (quarter - 1) + 1, 1)
-
-
-def quarter_end(year: int, quarter: int) -> dt.date:
-    year2, quarter2 = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
-    return quarter_start(year2, quarter2) - dt.timedelta(days=1)
-
-
-def next_quarter(year: int, quarter: int) -> tuple[int, int]:
-    return (year + 1, 1) if quarter == 4 else (year, quarter + 1)
-
-
-def previous_quarter(year: int, quarter: int) -> tuple[int, int]:
-    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
 
 
 PERIODS = {

@@ -19,6 +19,7 @@ from opportunities.errors import AccessDenied, DomainError
 from ..models import Quota
 from . import services
 from .charts import escape_html
+from .csv_export import neutralise
 from .dashboard import (
     PERIODS,
     Dashboard,
@@ -27,10 +28,10 @@ from .dashboard import (
     people_for,
     period_bounds,
     processes,
-    quarter_of,
     teams_for,
 )
 from .forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
+from .quarters import quarter_of
 
 SECTIONS = (
     ("Pipeline", ("by_stage", "by_owner", "by_month")),
@@ -67,15 +68,12 @@ def _options(choices, chosen) -> SafeString:
     )
 
 
-_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _csv_cell(value) -> str:
     """A cell as text; text that a spreadsheet would run as a formula gets a leading quote."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return "'" + value if value.startswith(_CSV_TRIGGERS) else value
+        return neutralise(value)
     if isinstance(value, Decimal):
         return f"{value:.2f}"
     return str(value)
