@@ -608,39 +608,9 @@ def opportunity_close_won(
     opp.version += 1
     if override:
         _record(opp, actor=actor, verb=EventVerb.OVERRIDE_USED, now=now, from_stage=opp.stage, data=override)
-    _close_open_next_step(opp, actor=actor, now=now)
-    opp.status = OpportunityStatus.WON
-    opp.closed_on = _today(now)
-    opp.closed_stage = opp.stage
-    opp.close_notes = (notes or "").strip()
-    opp.lost_reason = None
-    _record(
-        opp,
-        actor=actor,
-        verb=EventVerb.CLOSED_WON,
-        now=now,
-        from_stage=opp.stage,
-        stage_entered_at=opp.stage_entered_at,
-        data={
-            "stage_name": opp.stage.name,
-            "amount": str(opp.amount),
-            "notes": opp.close_notes,
-        },
-    )
-    opp.updated_at = now
-    opp.save(
-        update_fields=[
-            "status",
-            "closed_on",
-            "closed_stage",
-            "close_notes",
-            "lost_reason",
-            "next_step",
-            "version",
-            "updated_at",
-        ]
-    )
-    return opp
+    notes = (notes or "").strip()
+    data = {"stage_name": opp.stage.name, "amount": str(opp.amount), "notes": notes}
+    return _close(opp, actor=actor, status=OpportunityStatus.WON, reason=None, notes=notes, data=data, now=now)
 
 
 @transaction.atomic
@@ -657,26 +627,29 @@ def opportunity_close_lost(
     if not reason.is_active:
         raise DomainError(f"“{reason}” is no longer a lost reason; choose another.", field="reason")
     opp.version += 1
+    notes = (notes or "").strip()
+    data = {
+        "stage_name": opp.stage.name,
+        "reason": reason.name,
+        "reason_id": reason.pk,
+        "notes": notes,
+        "amount": str(opp.amount),
+    }
+    return _close(opp, actor=actor, status=OpportunityStatus.LOST, reason=reason, notes=notes, data=data, now=now)
+
+
+def _close(opp: Opportunity, *, actor, status: str, reason, notes: str, data: dict, now) -> Opportunity:
+    """Close the locked, checked `opp` won or lost: what both ways of closing write alike (its
+    open next step finished, the closing facts, the closing event with `data`)."""
     _close_open_next_step(opp, actor=actor, now=now)
-    opp.status = OpportunityStatus.LOST
+    opp.status = status
     opp.closed_on = _today(now)
     opp.closed_stage = opp.stage
     opp.lost_reason = reason
-    opp.close_notes = (notes or "").strip()
+    opp.close_notes = notes
+    verb = EventVerb.CLOSED_WON if status == OpportunityStatus.WON else EventVerb.CLOSED_LOST
     _record(
-        opp,
-        actor=actor,
-        verb=EventVerb.CLOSED_LOST,
-        now=now,
-        from_stage=opp.stage,
-        stage_entered_at=opp.stage_entered_at,
-        data={
-            "stage_name": opp.stage.name,
-            "reason": reason.name,
-            "reason_id": reason.pk,
-            "notes": opp.close_notes,
-            "amount": str(opp.amount),
-        },
+        opp, actor=actor, verb=verb, now=now, from_stage=opp.stage, stage_entered_at=opp.stage_entered_at, data=data
     )
     opp.updated_at = now
     opp.save(
