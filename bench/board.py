@@ -46,7 +46,7 @@ def _busiest_process():
 def _admin():
     from django.contrib.auth import get_user_model
 
-    from pipeline.models import Role
+    from people.models import Role
 
     return get_user_model().objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
 
@@ -65,7 +65,7 @@ def _say(message: str) -> None:
 def run(bench) -> dict:
     from django.urls import reverse
 
-    from pipeline.board import CARDS_PER_COLUMN
+    from pipeline.board.queries import CARDS_PER_COLUMN
 
     process, admin = _busiest_process(), _admin()
     if process is None or admin is None:

@@ -39,7 +39,7 @@ TARGET_P50_MS = 150
 
 
 def _admin():
-    from pipeline.models import Role, User
+    from people.models import Role, User
 
     return User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id").first()
 

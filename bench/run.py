@@ -153,8 +153,8 @@ def chronological_history() -> None:
 def health_flags() -> None:
     """Open the pipeline-health flags the beat's sweep keeps open on a live database (seed_demo
     writes none), so that the pages that show or count them read as many as they would there."""
+    from pipeline.health.services import pipeline_sweep
     from pipeline.models import Flag
-    from pipeline.services import pipeline_sweep
 
     if Flag.objects.exists():
         return
@@ -180,7 +180,7 @@ class Bench:
         from django.contrib.auth import get_user_model
         from django.db.models import Count, Q
 
-        from pipeline.models import Role
+        from people.models import Role
 
         self.warmup = warmup
         self.repeat = repeat

@@ -168,7 +168,7 @@ def _time_reference(now) -> tuple[float, int]:
     """Seconds to run the definition at `now` with every row fetched, and how many rows."""
     from django.db import connection, transaction
 
-    from pipeline import health
+    from pipeline.health import definition as health
 
     sql, params = health.expected_open_flags_sql(now=now)
     # Planned as the sweep plans it (`health.plan_for_all_deals`), so that both sides of the
@@ -221,7 +221,7 @@ def measure() -> None:
         # Planner statistics as autovacuum would have them in production (seed_demo loads with
         # COPY and may leave none), and an empty flag table's, since it is empty.
         cursor.execute("VACUUM ANALYZE")
-    from pipeline.services import pipeline_sweep
+    from pipeline.health.services import pipeline_sweep
 
     now = timezone.now()
     interval = dt.timedelta(minutes=int(os.environ.get("BENCH_SWEEP_INTERVAL_MIN", "15")))
@@ -293,7 +293,8 @@ def explain() -> None:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from pipeline import health, services
+    from pipeline.health import definition as health
+    from pipeline.health import services
 
     now = timezone.now()
     sql, params = health.expected_open_flags_sql(now=now)

@@ -18,6 +18,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from people.access import can_override
 from stages.models import Milestone, SalesProcess, Stage
 
 from . import services
@@ -388,7 +389,7 @@ class OpportunityReopenApi(ServiceApi):
         # As in the HTML view: reopening is for the deal's manager or an admin (not its owner), and
         # anyone else hears 403 whatever the deal's state; the service checks again under its lock.
         user = request.user
-        if not (user.is_admin or (user.is_manager and user.manages(opp.owner))):
+        if not can_override(user, opp):
             raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

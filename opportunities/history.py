@@ -7,7 +7,9 @@ history alone — never copied from the live row — so the live row and the rep
 against each other, and "as of <date>" questions become interval lookups:
 `created_at <= T < valid_to` picks exactly one event per deal that existed at T.
 
-One set-based statement per call, on PostgreSQL and SQLite (window functions, UPDATE … FROM).
+One set-based statement per call, on PostgreSQL and SQLite (window functions, UPDATE … FROM). It
+writes only the events whose state or `valid_to` the replay changes: after a write to a deal,
+usually the new event and the one before it, not the whole history again.
 """
 
 from django.db import connection
@@ -43,6 +45,8 @@ def _case(mapping: dict[str, str], *, literal: bool = False) -> str:
 
 def _rebuild_sql(where: str) -> str:
     stage_verbs = ", ".join(f"'{v}'" for v in _STAGE_VERBS)
+    # Inequality where NULL equals NULL (SQLite spells it `IS NOT`).
+    differs = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     casts = {
         "amount": "CAST(%s AS NUMERIC)" if connection.vendor == "postgresql" else "CAST(%s AS DECIMAL)",
         "close_date": "CAST(%s AS DATE)" if connection.vendor == "postgresql" else "%s",
@@ -89,19 +93,31 @@ def _rebuild_sql(where: str) -> str:
         valid_to = replayed.next_at
     FROM replayed
     WHERE opportunities_opportunityevent.id = replayed.id
+      AND (state_stage_id {differs} replayed.s_stage
+           OR state_amount {differs} replayed.s_amount
+           OR state_close_date {differs} replayed.s_close
+           OR state_owner_id {differs} replayed.s_owner
+           OR state_status {differs} COALESCE(replayed.s_status, '')
+           OR valid_to {differs} replayed.next_at)
     """
 
 
-def event_states_rebuild(*, opportunity_ids: list[int] | None = None) -> None:
-    """Replay the history of the given opportunities (or all) into each event's state columns."""
+def event_states_rebuild(*, opportunity_ids: list[int] | None = None) -> int:
+    """Replay the history of the given opportunities (or all) into each event's state columns;
+    returns how many events it had to change."""
     if opportunity_ids is not None and not opportunity_ids:
-        return
+        return 0
     with connection.cursor() as cursor:
         if opportunity_ids is None:
             cursor.execute(_rebuild_sql("1 = 1"))
         else:
             placeholders = ", ".join(["%s"] * len(opportunity_ids))
             cursor.execute(_rebuild_sql(f"e.opportunity_id IN ({placeholders})"), list(opportunity_ids))
+        if cursor.rowcount >= 0:
+            return cursor.rowcount
+        # SQLite's driver does not count the rows of an UPDATE that starts with WITH.
+        cursor.execute("SELECT changes()")
+        return cursor.fetchone()[0]
 
 
 def as_of(moment):

@@ -6,28 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from people.access import can_edit, visible_owner_q
 from stages.models import Milestone, SalesProcess, Stage
-
-
-def visible_owner_q(user, prefix: str | None = "owner") -> Q:
-    """The rows owned by people whose deals `user` may read; with `prefix=None`, those people
-    themselves (a filter on users).
-
-    The single place where opportunity visibility is decided: admins see everything, everyone
-    sees their own, managers see their teams', reps see their team's when the visibility
-    setting is "team".
-    """
-    if user.is_admin:
-        return Q()
-    q = Q(**{prefix: user}) if prefix else Q(pk=user.pk)
-    team = f"{prefix}__team" if prefix else "team"
-    team_ids = user.managed_team_ids()
-    if team_ids:
-        q |= Q(**{f"{team}__in": team_ids})
-    if user.sees_team_deals():
-        q |= Q(**{team: user.team_id})
-    return q
-
 
 # --- Accounts and contacts ---------------------------------------------------------------------
 
@@ -337,6 +317,30 @@ class Opportunity(models.Model):
             ),
             # The ids of the deals of some owners (the deals in a manager's view), index-only.
             models.Index(fields=["owner"], include=["id"], name="opportunity_owner_idx"),
+            # A board column's first cards in board order (`pipeline.board.CARD_ORDER`): a LIMIT
+            # reads the first entries of the stage instead of sorting its open deals.
+            models.Index(
+                fields=["stage", "expected_close_date", "-amount", "id"],
+                include=["owner"],
+                condition=Q(status="open"),
+                name="board_open_card_order_idx",
+            ),
+            # The open deals with just what the pipeline-health definition reads
+            # (`pipeline.health`), so the sweep runs index-only.
+            models.Index(
+                fields=["id"],
+                include=[
+                    "stage",
+                    "next_step",
+                    "updated_at",
+                    "stage_entered_at",
+                    "last_activity_at",
+                    "expected_close_date",
+                    "close_date_push_count",
+                ],
+                condition=Q(status="open"),
+                name="opportunity_open_health_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="opportunity_amount_not_negative"),
@@ -358,9 +362,7 @@ class Opportunity(models.Model):
 
     def can_edit(self, user) -> bool:
         """Whether `user` may change this deal (reading is decided by `for_user`)."""
-        if user.is_admin or self.owner_id == user.pk:
-            return True
-        return user.is_manager and self.owner.team_id in user.managed_team_ids()
+        return can_edit(user, self)
 
     def next_step_state(self, today: dt.date | None = None) -> str:
         """none / overdue / today / later, for the list badge."""
@@ -512,6 +514,16 @@ class NextStep(models.Model):
                 name="one_open_next_step_per_opportunity",
             ),
         ]
+        indexes = [
+            # The open next steps' due dates, for the pipeline-health sweep (completing a step
+            # clears the deal's `next_step`, so the open ones are all it joins).
+            models.Index(
+                fields=["id"],
+                include=["due_date"],
+                condition=Q(completed_at__isnull=True),
+                name="nextstep_open_due_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         if self.kind == NextStepKind.WAITING:
@@ -604,6 +616,21 @@ class OpportunityEvent(models.Model):
                 include=["stage_entered_at", "opportunity", "id"],
                 condition=Q(verb="stage_moved") | Q(verb="closed_won") | Q(verb="closed_lost"),
                 name="event_stage_exit_idx",
+            ),
+            # Every stage change by time, with what it changed: the dashboard's "changes in this
+            # period" (exits, creations, wins) index-only.
+            models.Index(
+                fields=["created_at"],
+                include=["opportunity", "verb", "from_stage", "to_stage", "id"],
+                condition=Q(verb__in=["created", "stage_moved", "reopened", "closed_won", "closed_lost"]),
+                name="event_stage_change_idx",
+            ),
+            # Each deal's ways into a stage by time: "when did this deal enter the stage it is
+            # leaving" is one index-only probe.
+            models.Index(
+                fields=["opportunity", "created_at", "id"],
+                condition=Q(verb__in=["created", "stage_moved", "reopened"]),
+                name="event_stage_entry_idx",
             ),
         ]
 

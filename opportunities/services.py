@@ -5,6 +5,7 @@ calls these functions. Each one checks the rules, owns its transaction and write
 `OpportunityEvent` for every state change inside it.
 """
 
+import contextvars
 import datetime as dt
 import functools
 from collections.abc import Iterable
@@ -13,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
+from people.access import can_override
 from stages.models import Milestone, SalesProcess, Stage
 
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
@@ -95,14 +97,31 @@ def _record(opportunity: Opportunity, *, actor, verb: str, now: dt.datetime, **f
     return event
 
 
+# The deals written by the services running now, in the order they finished: {opportunity id:
+# now}. None outside any service.
+_changed_deals: contextvars.ContextVar[dict | None] = contextvars.ContextVar("changed_deals", default=None)
+
+
 def _announces(service):
     """When `service` has finished writing, still inside its transaction: replay the deal's
     history into its state intervals, then send `opportunity_changed` so listeners derive
-    their data from the final state of the row."""
+    their data from the final state of the row.
+
+    A service called by another (creating a deal sets its first next step) leaves this to the
+    outer one, so each write is replayed and announced once, when it is complete."""
 
     @functools.wraps(service)
     def wrapper(*args, **kwargs):
-        result = service(*args, **kwargs)
+        changed = _changed_deals.get()
+        outermost = changed is None
+        if outermost:
+            changed = {}
+            token = _changed_deals.set(changed)
+        try:
+            result = service(*args, **kwargs)
+        finally:
+            if outermost:
+                _changed_deals.reset(token)
         if args and isinstance(args[0], Opportunity):
             opportunity_id = args[0].pk
         elif isinstance(result, Opportunity):
@@ -110,10 +129,11 @@ def _announces(service):
         else:
             opportunity_id = getattr(result, "opportunity_id", None)
         if opportunity_id is not None:
-            event_states_rebuild(opportunity_ids=[opportunity_id])
-            opportunity_changed.send(
-                sender=Opportunity, opportunity_id=opportunity_id, now=kwargs.get("now") or timezone.now()
-            )
+            changed.setdefault(opportunity_id, kwargs.get("now") or timezone.now())
+        if outermost:
+            for changed_id, now in changed.items():
+                event_states_rebuild(opportunity_ids=[changed_id])
+                opportunity_changed.send(sender=Opportunity, opportunity_id=changed_id, now=now)
         return result
 
     return wrapper
@@ -158,10 +178,6 @@ def _ensure_version(opportunity: Opportunity, expected_version: int | None, undo
         )
 
 
-def _may_override(opportunity: Opportunity, actor) -> bool:
-    return actor.is_admin or (actor.is_manager and actor.manages(opportunity.owner))
-
-
 def _touch(opportunity: Opportunity, now: dt.datetime, *fields: str) -> None:
     opportunity.version += 1
     opportunity.updated_at = now
@@ -198,7 +214,7 @@ def _gate(opportunity: Opportunity, *, actor, stages: list[Stage], override_reas
         raise MissingMilestones(
             f"Cannot {action}: required milestones are not done — {'; '.join(names)}.", missing=names
         )
-    if not _may_override(opportunity, actor):
+    if not can_override(actor, opportunity):
         raise AccessDenied("Only the deal's manager or an admin may override missing milestones.")
     return {"missing": names, "reason": reason, "action": action}
 
@@ -487,7 +503,7 @@ def opportunity_update(
     worth_changes = (amount is not None and _clean_amount(amount) != opp.amount) or (
         expected_close_date is not None and expected_close_date != opp.expected_close_date
     )
-    if opp.is_closed and worth_changes and not _may_override(opp, actor):
+    if opp.is_closed and worth_changes and not can_override(actor, opp):
         raise DomainError("This deal is closed: only its manager or an admin can change its amount or close date.")
     changed: list[str] = []
     if name is not None:
@@ -693,39 +709,9 @@ def opportunity_close_won(
     opp.version += 1
     if override:
         _record(opp, actor=actor, verb=EventVerb.OVERRIDE_USED, now=now, from_stage=opp.stage, data=override)
-    _close_open_next_step(opp, actor=actor, now=now)
-    opp.status = OpportunityStatus.WON
-    opp.closed_on = _today(now)
-    opp.closed_stage = opp.stage
-    opp.close_notes = (notes or "").strip()
-    opp.lost_reason = None
-    _record(
-        opp,
-        actor=actor,
-        verb=EventVerb.CLOSED_WON,
-        now=now,
-        from_stage=opp.stage,
-        stage_entered_at=opp.stage_entered_at,
-        data={
-            "stage_name": opp.stage.name,
-            "amount": str(opp.amount),
-            "notes": opp.close_notes,
-        },
-    )
-    opp.updated_at = now
-    opp.save(
-        update_fields=[
-            "status",
-            "closed_on",
-            "closed_stage",
-            "close_notes",
-            "lost_reason",
-            "next_step",
-            "version",
-            "updated_at",
-        ]
-    )
-    return opp
+    notes = (notes or "").strip()
+    data = {"stage_name": opp.stage.name, "amount": str(opp.amount), "notes": notes}
+    return _close(opp, actor=actor, status=OpportunityStatus.WON, reason=None, notes=notes, data=data, now=now)
 
 
 @transaction.atomic
@@ -749,26 +735,29 @@ def opportunity_close_lost(
     if not reason.is_active:
         raise DomainError(f"“{reason}” is no longer a lost reason; choose another.", field="reason")
     opp.version += 1
+    notes = (notes or "").strip()
+    data = {
+        "stage_name": opp.stage.name,
+        "reason": reason.name,
+        "reason_id": reason.pk,
+        "notes": notes,
+        "amount": str(opp.amount),
+    }
+    return _close(opp, actor=actor, status=OpportunityStatus.LOST, reason=reason, notes=notes, data=data, now=now)
+
+
+def _close(opp: Opportunity, *, actor, status: str, reason, notes: str, data: dict, now) -> Opportunity:
+    """Close the locked, checked `opp` won or lost: what both ways of closing write alike (its
+    open next step finished, the closing facts, the closing event with `data`)."""
     _close_open_next_step(opp, actor=actor, now=now)
-    opp.status = OpportunityStatus.LOST
+    opp.status = status
     opp.closed_on = _today(now)
     opp.closed_stage = opp.stage
     opp.lost_reason = reason
-    opp.close_notes = (notes or "").strip()
+    opp.close_notes = notes
+    verb = EventVerb.CLOSED_WON if status == OpportunityStatus.WON else EventVerb.CLOSED_LOST
     _record(
-        opp,
-        actor=actor,
-        verb=EventVerb.CLOSED_LOST,
-        now=now,
-        from_stage=opp.stage,
-        stage_entered_at=opp.stage_entered_at,
-        data={
-            "stage_name": opp.stage.name,
-            "reason": reason.name,
-            "reason_id": reason.pk,
-            "notes": opp.close_notes,
-            "amount": str(opp.amount),
-        },
+        opp, actor=actor, verb=verb, now=now, from_stage=opp.stage, stage_entered_at=opp.stage_entered_at, data=data
     )
     opp.updated_at = now
     opp.save(
@@ -795,7 +784,7 @@ def opportunity_reopen(
     opp = _lock(opportunity)
     if opp.is_open:
         raise DomainError("This opportunity is already open.")
-    if not _may_override(opp, actor):
+    if not can_override(actor, opp):
         raise AccessDenied("Only the deal's manager or an admin can reopen a closed deal.")
     _ensure_version(opp, expected_version, "reopened")
     was = opp.status

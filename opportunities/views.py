@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from people.access import can_override
 from stages.models import Milestone, Stage
 
 from . import services
@@ -29,6 +30,7 @@ from .forms import (
     OpportunityForm,
     ReopenForm,
 )
+from .hooks import badge_prefetches, deal_badges
 from .models import (
     Account,
     AccountEvent,
@@ -74,13 +76,6 @@ def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
     if write and not opp.can_edit(request.user):
         raise PermissionDenied("You can view this opportunity but not change it.")
     return opp
-
-
-def _open_flags():
-    """Open pipeline-health flags. They belong to the pipeline app, which sits above this one:
-    reach them through the reverse relation by name rather than importing it."""
-    flag_model = Opportunity._meta.get_field("flags").related_model
-    return flag_model.objects.filter(resolved_at__isnull=True).order_by("kind", "id")
 
 
 def _account(request, pk: int, *, write: bool = False) -> Account:
@@ -216,14 +211,13 @@ def my_deals(request):
         deals = deals.owned_by(request.user)
     if status:
         deals = deals.filter(status=status)
-    deals = deals.order_by(*DealFilterForm.SORTS[sort]).prefetch_related(
-        Prefetch("flags", queryset=_open_flags(), to_attr="open_flags")
-    )
+    deals = deals.order_by(*DealFilterForm.SORTS[sort]).prefetch_related(*badge_prefetches())
     page = Paginator(deals, _page_size(request)).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for deal in page:
         deal.step_state = deal.next_step_state(today)
         deal.can_act = deal.can_edit(request.user)
+        deal.badges = deal_badges(deal)
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "scope": scope, "sort": sort}
@@ -294,7 +288,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         opp.lost_reason = next((r for r in reasons if r.pk == opp.lost_reason_id), None)
     context = {
         "opp": opp,
-        "flags": list(_open_flags().filter(opportunity=opp)),
+        "badges": deal_badges(opp),
         "stages": stages,
         "current_stage": stages[current_index] if stages else None,
         "next_stage": stages[current_index + 1] if current_index + 1 < len(stages) else None,
@@ -308,7 +302,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         "events": events,
         "more_events": more_events,
         "can_edit": can_edit,
-        "can_override": user.is_admin or (user.is_manager and user.manages(opp.owner)),
+        "can_override": can_override(user, opp),
         "step_state": opp.next_step_state(),
         "lost_reasons": [r for r in reasons if r.is_active],
         "next_step_form": NextStepForm(),
@@ -523,7 +517,7 @@ def opportunity_close_lost(request, pk: int):
 @require_POST
 def opportunity_reopen(request, pk: int):
     opp = _opportunity(request, pk)
-    if not (request.user.is_admin or (request.user.is_manager and request.user.manages(opp.owner))):
+    if not can_override(request.user, opp):
         raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
     form = ReopenForm(request.POST)
     if not form.is_valid():

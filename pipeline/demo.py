@@ -44,7 +44,7 @@ from opportunities.models import (
     OpportunityEvent,
     RevenueBand,
 )
-from pipeline.models import Role, Team, User
+from people.models import Role, Team, User
 from stages.models import Milestone, SalesProcess, Stage
 
 # === The words of the demo company ===========================================================

@@ -1,123 +1,11 @@
 import datetime as dt
 
-from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-
-class Role(models.TextChoices):
-    REP = "rep", "Rep"
-    MANAGER = "manager", "Manager"
-    ADMIN = "admin", "Admin"
-
-
-class Visibility(models.TextChoices):
-    OWN = "own", "Reps see only their own deals"
-    TEAM = "team", "Reps also see their team's deals, read-only"
-
-
-class AccountVisibility(models.TextChoices):
-    EVERYONE = "everyone", "Everyone reads every account (read-only unless theirs)"
-    TEAM = "team", "Reps read their team's accounts"
-    OWN = "own", "Reps read only their own accounts"
-
-
-class Team(models.Model):
-    """A sales team: reps who belong to it and the managers who manage it."""
-
-    name = models.CharField(max_length=100, unique=True)
-    managers = models.ManyToManyField("pipeline.User", related_name="managed_teams", blank=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class User(AbstractUser):
-    """A person who signs in: a rep, a manager or an admin, belonging to at most one team.
-
-    The access rules of every app read these facts (role, team, managed teams); nothing else
-    decides who sees what.
-    """
-
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.REP)
-    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="members")
-
-    class Meta:
-        ordering = ["first_name", "last_name", "username"]
-
-    def __str__(self) -> str:
-        return self.get_full_name() or self.username
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN or self.is_superuser
-
-    @property
-    def is_manager(self) -> bool:
-        return self.role == Role.MANAGER
-
-    def managed_team_ids(self) -> list[int]:
-        if not self.is_manager:
-            return []
-        cached = getattr(self, "_managed_team_ids", None)
-        if cached is None:
-            cached = list(self.managed_teams.values_list("id", flat=True))
-            self._managed_team_ids = cached
-        return cached
-
-    def sees_team_deals(self) -> bool:
-        """Whether this rep may read (not change) the deals of their own team."""
-        if self.team_id is None:
-            return False
-        if not hasattr(self, "_visibility"):
-            self._visibility = self._org_settings().visibility
-        return self._visibility == Visibility.TEAM
-
-    def _org_settings(self) -> "OrgSettings":
-        """The organisation's settings, read once per user object (once a request) for both rules."""
-        if not hasattr(self, "_org_settings_row"):
-            self._org_settings_row = OrgSettings.current()
-        return self._org_settings_row
-
-    def account_visibility(self) -> str:
-        return self._org_settings().account_visibility
-
-    def sees_all_accounts(self) -> bool:
-        return self.account_visibility() == AccountVisibility.EVERYONE
-
-    def sees_team_accounts(self) -> bool:
-        """Whether this rep may read the accounts owned by their own team (when not all)."""
-        return self.team_id is not None and self.account_visibility() == AccountVisibility.TEAM
-
-    def manages(self, other: "User") -> bool:
-        return other.team_id is not None and other.team_id in self.managed_team_ids()
-
-
-class OrgSettings(models.Model):
-    """Installation-wide settings that admins change at run time (one row)."""
-
-    visibility = models.CharField(max_length=10, choices=Visibility.choices, default=Visibility.TEAM)
-    # Accounts are shared company knowledge by default (duplicates hurt); "team" and "own" are for
-    # organisations whose reps must not read each other's customers and contacts.
-    account_visibility = models.CharField(
-        max_length=10, choices=AccountVisibility.choices, default=AccountVisibility.EVERYONE
-    )
-
-    class Meta:
-        verbose_name = "organisation settings"
-        verbose_name_plural = "organisation settings"
-
-    def __str__(self) -> str:
-        return "Organisation settings"
-
-    @classmethod
-    def current(cls) -> "OrgSettings":
-        obj, _ = cls.objects.get_or_create(pk=1)
-        return obj
+from people.access import visible_owner_q
+from people.models import User
 
 
 class FlagKind(models.TextChoices):
@@ -137,8 +25,6 @@ class FlagQuerySet(models.QuerySet):
         return dict(self.order_by().values_list("kind").annotate(n=models.Count("id")).values_list("kind", "n"))
 
     def for_user(self, user):
-        from opportunities.models import visible_owner_q
-
         return self.filter(visible_owner_q(user, "opportunity__owner")) if user.is_authenticated else self.none()
 
 
@@ -188,7 +74,7 @@ class Flag(models.Model):
         The days are counted here, from `since`, rather than stored: stored, they would have the
         sweep rewrite every open flag each day for nothing but the passing of time. The same
         words are written in SQL by `health.explanation_sql` for notifications; the two agree
-        (tests/pipeline/test_health.py)."""
+        (tests/pipeline/health/test_health.py)."""
         if self.since is None:
             return self.detail
         now = now or timezone.now()
@@ -274,7 +160,7 @@ class DigestSent(models.Model):
 
 class Quota(models.Model):
     """What one person is expected to close won in one calendar quarter, set by their manager
-    or an admin (`pipeline.services.quota_set`). The dashboard's attainment is closed won
+    or an admin (`pipeline.reports.services.quota_set`). The dashboard's attainment is closed won
     divided by the sum of the quotas of the people in view."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="quotas")
@@ -298,7 +184,7 @@ class Quota(models.Model):
 
 class QuotaChange(models.Model):
     """One quota set or changed: whose, which quarter, from what (none when it was first set) to
-    what, by whom and when. Written by `pipeline.services.quota_set` with the change; append-only."""
+    what, by whom and when. Written by `pipeline.reports.services.quota_set` with the change; append-only."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     year = models.PositiveSmallIntegerField()

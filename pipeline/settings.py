@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_htmx",
     "axes",
+    "people",
     "pipeline",
     "stages",
     "opportunities",
@@ -119,15 +120,19 @@ AUTHENTICATION_BACKENDS = [
 
 ROOT_URLCONF = "pipeline.urls"
 WSGI_APPLICATION = "pipeline.wsgi.application"
-AUTH_USER_MODEL = "pipeline.User"
+AUTH_USER_MODEL = "people.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "opportunities:my_deals"
 LOGOUT_REDIRECT_URL = "login"
 
+PIPELINE_FEATURES = ("health", "notify", "board", "reports")
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # Each feature of the pipeline app keeps its templates beside its code, under the same names
+        # ("pipeline/board.html"); one Django app, so they are listed here.
+        "DIRS": [BASE_DIR / "templates", *(BASE_DIR / "pipeline" / f / "templates" for f in PIPELINE_FEATURES)],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -153,9 +158,9 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # PostgreSQL's JIT compiler decides by estimated cost: the dashboard's aggregates over a
         # quarter's history look expensive enough to compile, and compiling them takes longer
-        # (up to 300 ms) than running them. Queries here are short; none gains from it. The
-        # medians sort a quarter's stage exits: 16 MB keeps that sort in memory (the server's
-        # default of 4 MB spills it to disk); it is a per-sort ceiling, not an allocation.
+        # than running them. Queries here are short; none gains from it. The medians sort a
+        # quarter's stage exits: 16 MB keeps that sort in memory (the server's default spills it
+        # to disk); it is a per-sort ceiling, not an allocation. Measurements: bench/README.md.
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options["options"] = f"-c jit=off -c work_mem=16MB {options.get('options', '')}".strip()
 else:
@@ -259,12 +264,12 @@ CONTENT_SECURITY_POLICY = (
 
 # Failed password checks (django-axes): after LOGIN_FAILURE_LIMIT failures for one username, or
 # from one address, further attempts are refused until LOGIN_COOLOFF_SECONDS have passed since
-# the last failure. Refused attempts do not extend the cool-off. Hooks: pipeline/signin.py.
+# the last failure. Refused attempts do not extend the cool-off. Hooks: people/signin.py.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 900, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_USERNAME_CALLABLE = "pipeline.signin.throttle_username"
-AXES_LOCKOUT_CALLABLE = "pipeline.signin.lockout_response"
+AXES_USERNAME_CALLABLE = "people.signin.throttle_username"
+AXES_LOCKOUT_CALLABLE = "people.signin.lockout_response"
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # A successful sign-in forgives that username's failures, not the address's (services.py).
 AXES_RESET_ON_SUCCESS = False

@@ -21,7 +21,7 @@ from opportunities.models import (
     NextStep,
     Opportunity,
 )
-from pipeline.models import Role, Team, User
+from people.models import Role, Team, User
 from stages.models import Milestone, SalesProcess, Stage
 
 PASSWORD = "pw"

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from opportunities import services
 from opportunities.models import Opportunity
-from pipeline.models import Role
+from people.models import Role
 from tests.browser.signing_in import PASSWORD, sign_in
 from tests.factories import (
     AccountFactory,

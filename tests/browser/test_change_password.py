@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from pipeline.models import Role
+from people.models import Role
 from tests.browser.signing_in import PASSWORD, sign_in
 from tests.factories import TeamFactory, UserFactory
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from opportunities.models import LostReason, Opportunity, OpportunityStatus
-from pipeline.models import Role
+from people.models import Role
 from tests.browser.signing_in import PASSWORD, sign_in
 from tests.factories import (
     MilestoneFactory,

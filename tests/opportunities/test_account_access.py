@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from opportunities import services
 from opportunities.models import Account, AccountEvent, Activity, Contact, account_can_edit
-from pipeline.models import AccountVisibility, OrgSettings, Role, Visibility
+from people.models import AccountVisibility, OrgSettings, Role, Visibility
 from tests.factories import ActivityFactory, UserFactory
 
 PERSONAS = ["owner", "teammate", "outsider", "manager", "other_manager", "admin"]

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 
 from opportunities import services
 from opportunities.models import Activity, Opportunity
-from pipeline.models import OrgSettings, Role, User, Visibility
+from people.models import OrgSettings, Role, User, Visibility
 from tests.factories import (
     AccountFactory,
     ActivityFactory,

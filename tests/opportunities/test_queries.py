@@ -31,7 +31,8 @@ from django.urls import reverse
 from opportunities import services
 from opportunities.models import BuyingTeamMember, EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
 from opportunities.views import ACCOUNT_PAGE_SIZE, LATEST_SHOWN
-from pipeline.models import Flag, FlagKind, Role
+from people.models import Role
+from pipeline.models import Flag, FlagKind
 from stages.models import Milestone
 from tests.factories import (
     AccountFactory,

@@ -31,7 +31,7 @@ from opportunities.models import (
     OpportunityEvent,
     OpportunityStatus,
 )
-from pipeline.models import Role
+from people.models import Role
 from stages.models import Milestone
 from tests.factories import (
     AccountFactory,

@@ -31,7 +31,7 @@ from opportunities.models import (
     OpportunityStatus,
 )
 from opportunities.views import CONTACT_PICK_LIMIT, LATEST_SHOWN
-from pipeline.models import OrgSettings, Visibility
+from people.models import OrgSettings, Visibility
 from stages.models import Milestone
 from tests.factories import (
     AccountFactory,

@@ -5,7 +5,9 @@ from celery.schedules import crontab
 from django.conf import settings
 
 from pipeline import celery_app
-from pipeline import tasks as _registers_the_tasks  # noqa: F401
+
+# What a worker or beat does at start-up: import every installed app's tasks module.
+celery_app.loader.import_default_modules()
 
 
 @pytest.mark.parametrize("name", sorted(settings.CELERY_BEAT_SCHEDULE))

@@ -36,9 +36,10 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from opportunities.models import MilestoneCompletion, NextStep, Opportunity
-from pipeline import celery_app, health
+from pipeline import celery_app
+from pipeline.health import definition as health
+from pipeline.health.services import pipeline_sweep
 from pipeline.models import Flag, FlagKind, Notification
-from pipeline.services import pipeline_sweep
 from tests.factories import AccountFactory, NextStepFactory, OpportunityFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

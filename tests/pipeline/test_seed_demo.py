@@ -24,7 +24,7 @@ from opportunities.models import (
     Opportunity,
     OpportunityEvent,
 )
-from pipeline.models import Role, Team, User
+from people.models import Role, Team, User
 from stages.models import ForecastCategory, Milestone, SalesProcess
 
 pytestmark = pytest.mark.django_db

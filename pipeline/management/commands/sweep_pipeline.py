@@ -8,8 +8,8 @@ import datetime as dt
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from pipeline.health.services import SweepResult, pipeline_sweep
 from pipeline.models import Flag, FlagKind
-from pipeline.services import SweepResult, pipeline_sweep
 
 
 def _parse_now(value: str) -> dt.datetime:

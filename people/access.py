@@ -1,0 +1,41 @@
+"""Who may read and who may change: the access rules every app uses.
+
+They read only what a user is (role, team, managed teams) and whom a deal belongs to, so this
+module names no model of a higher app: `deal` is anything with an `owner` (and `owner_id`).
+"""
+
+from django.db.models import Q
+
+
+def visible_owner_q(user, prefix: str | None = "owner") -> Q:
+    """The rows owned by people whose deals `user` may read; with `prefix=None`, those people
+    themselves (a filter on users).
+
+    The single place where opportunity visibility is decided: admins see everything, everyone
+    sees their own, managers see their teams', reps see their team's when the visibility
+    setting is "team".
+    """
+    if user.is_admin:
+        return Q()
+    q = Q(**{prefix: user}) if prefix else Q(pk=user.pk)
+    team = f"{prefix}__team" if prefix else "team"
+    team_ids = user.managed_team_ids()
+    if team_ids:
+        q |= Q(**{f"{team}__in": team_ids})
+    if user.sees_team_deals():
+        q |= Q(**{team: user.team_id})
+    return q
+
+
+def can_edit(user, deal) -> bool:
+    """Whether `user` may change `deal` (reading is decided by `visible_owner_q`): its owner, a
+    manager of the owner's team, an admin."""
+    if user.is_admin or deal.owner_id == user.pk:
+        return True
+    return user.is_manager and deal.owner.team_id in user.managed_team_ids()
+
+
+def can_override(user, deal) -> bool:
+    """Whether `user` may pass a gate of missing milestones, reopen `deal` or change a closed
+    deal's worth: an admin, or a manager of the owner's team (never the owner alone)."""
+    return user.is_admin or (user.is_manager and user.manages(deal.owner))

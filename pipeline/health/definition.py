@@ -1,0 +1,244 @@
+"""Pipeline health: which flags *should* be open, defined once, in hand-written SQL.
+
+`expected_open_flags_sql()` is the definition. The sweep (`services.pipeline_sweep`) and the
+immediate re-evaluation after a user action (`services.flags_reevaluate`) both run it, and tests
+and benchmarks compare the `pipeline_flag` table against it. It returns one row
+(opportunity_id, kind, detail) per flag that ought to be open at `now`:
+
+* **idle** — open, and the deal's last touch (the latest of `updated_at`, `last_activity_at` and
+  `stage_entered_at`) is more than `stage.idle_after_days` days before `now`;
+* **stuck** — open, and `stage_entered_at` is more than `stage.stuck_after_days` days before `now`;
+* **no_next_step** — open, and `next_step_id` is null;
+* **next_step_overdue** — open, and its next step (still open) has a `due_date` before today;
+* **close_date_slipped** — open, and `expected_close_date` is before today, or
+  `close_date_push_count` is more than `stage.slip_push_limit`.
+
+Boundaries: "more than N days" is strict. A deal touched exactly N days ago is not yet idle; one
+touched N days and one second (on SQLite: one millisecond) ago is. Dates compare with *today*,
+the installation's local date of `now` (`TIME_ZONE`): a next step due today is not overdue, a
+close date of today has not slipped. A day is 24 hours: the database connection works in UTC.
+
+Each row also carries `detail`, words that stay true while the flag is open ("pushed 3 times",
+"in Qualify (limit 30)"), and `since`, what the flag's count of days runs from (the last touch,
+the stage entry, the next step's due day at 00:00 UTC; NULL for the kinds without a count). The
+days themselves ("idle 23 days") are counted when the flag is shown (`Flag.explain`, and
+`explanation_sql` for notifications): were they part of the row, every open flag would change
+each day and the sweep would rewrite them all for nothing but the passing of time.
+
+Date arithmetic is the one thing PostgreSQL and SQLite spell differently, so the SQL is written
+through the two tiny dialects below. On SQLite, Django stores datetimes as text in more than one
+shape (with and without microseconds), so instants are compared as whole milliseconds
+(`julianday() * 86400000`, rounded), never as strings.
+"""
+
+import datetime as dt
+
+from django.db import connection as default_connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from opportunities.models import OpportunityStatus
+
+from ..models import FlagKind
+
+MS_PER_DAY = 86_400_000
+
+
+class _Postgres:
+    now = "CAST(%(now)s AS timestamptz)"
+
+    def older_than(self, instant: str, days: str) -> str:
+        return f"{instant} < {self.now} - {days} * INTERVAL '24 hours'"
+
+    def whole_days_since(self, instant: str) -> str:
+        # The difference of two instants comes back justified into days and hours (50 hours is
+        # "2 days 02:00"), so its day field is the whole days. date_part() answers in a double,
+        # where EXTRACT() computes in numeric: a fifth of the definition's time at a million deals.
+        return f"CAST(date_part('day', {self.now} - {instant}) AS INTEGER)"
+
+    def days_before_today(self, date: str) -> str:
+        return f"(CAST(%(today)s AS date) - {date})"
+
+    def date_text(self, date: str) -> str:
+        return f"to_char({date}, 'YYYY-MM-DD')"
+
+    def latest(self, *instants: str) -> str:
+        return f"GREATEST({', '.join(instants)})"
+
+    def utc_midnight(self, date: str) -> str:
+        return f"(CAST({date} AS timestamp) AT TIME ZONE 'UTC')"
+
+    def utc_date(self, instant: str) -> str:
+        return f"CAST({instant} AT TIME ZONE 'UTC' AS date)"
+
+
+class _SQLite:
+    @staticmethod
+    def _ms(instant: str) -> str:
+        return f"CAST(ROUND(julianday({instant}) * 86400000.0) AS INTEGER)"
+
+    def older_than(self, instant: str, days: str) -> str:
+        return f"{self._ms(instant)} < {self._ms('%(now)s')} - {days} * {MS_PER_DAY}"
+
+    def whole_days_since(self, instant: str) -> str:
+        return f"(({self._ms('%(now)s')} - {self._ms(instant)}) / {MS_PER_DAY})"
+
+    def days_before_today(self, date: str) -> str:
+        return f"CAST(julianday(%(today)s) - julianday({date}) AS INTEGER)"
+
+    def date_text(self, date: str) -> str:
+        return date  # stored as ISO text already
+
+    def latest(self, *instants: str) -> str:
+        # Multi-argument MAX() is SQLite's GREATEST; callers pass no NULLs.
+        return f"MAX({', '.join(instants)})"
+
+    def utc_midnight(self, date: str) -> str:
+        return f"({date} || ' 00:00:00')"  # Django's text for a datetime in UTC
+
+    def utc_date(self, instant: str) -> str:
+        return f"date({instant})"
+
+
+def dialect(connection=None):
+    vendor = (connection or default_connection).vendor
+    if vendor == "postgresql":
+        return _Postgres()
+    if vendor == "sqlite":
+        return _SQLite()
+    raise NotImplementedError(f"Pipeline health SQL is written for PostgreSQL and SQLite, not {vendor}.")
+
+
+def _counted(n: str, one: str, many: str) -> str:
+    """`3 days` / `1 day`, in SQL."""
+    return f"CAST({n} AS TEXT) || CASE WHEN {n} = 1 THEN ' {one}' ELSE ' {many}' END"
+
+
+def sql_params(*, now: dt.datetime, connection=None, **extra) -> dict:
+    """The parameters every health statement takes, adapted for the connection's database."""
+    ops = (connection or default_connection).ops
+    return {
+        "now": ops.adapt_datetimefield_value(now),
+        "today": ops.adapt_datefield_value(timezone.localdate(now)),
+        **extra,
+    }
+
+
+def _flag_kinds(d) -> list[tuple[str, str, str, str]]:
+    """(kind, condition, detail, since) of each flag, as SQL over `o` (an open deal), `s` (its
+    stage) and `ns` (its next step, NULL when it has none)."""
+    today = "%(today)s"
+    last_touch = d.latest("o.updated_at", "o.stage_entered_at", "COALESCE(o.last_activity_at, o.updated_at)")
+    close_passed = f"o.expected_close_date < {today}"
+    pushed_over = "o.close_date_push_count > s.slip_push_limit"
+    passed_text = f"'close date ' || {d.date_text('o.expected_close_date')} || ' passed'"
+    pushed_text = "'pushed ' || " + _counted("o.close_date_push_count", "time", "times")
+    return [
+        (FlagKind.IDLE, d.older_than(last_touch, "s.idle_after_days"), "''", last_touch),
+        (
+            FlagKind.STUCK,
+            d.older_than("o.stage_entered_at", "s.stuck_after_days"),
+            "'in ' || s.name || ' (limit ' || CAST(s.stuck_after_days AS TEXT) || ')'",
+            "o.stage_entered_at",
+        ),
+        (FlagKind.NO_NEXT_STEP, "o.next_step_id IS NULL", "'no next step'", "NULL"),
+        (
+            FlagKind.NEXT_STEP_OVERDUE,
+            f"ns.due_date < {today}",
+            f"'due ' || {d.date_text('ns.due_date')}",
+            d.utc_midnight("ns.due_date"),
+        ),
+        (
+            FlagKind.CLOSE_DATE_SLIPPED,
+            f"({close_passed} OR {pushed_over})",
+            f"CASE WHEN {close_passed} AND {pushed_over} THEN {passed_text} || '; ' || {pushed_text}"
+            f" WHEN {close_passed} THEN {passed_text} ELSE {pushed_text} END",
+            "NULL",
+        ),
+    ]
+
+
+def explanation_sql(flag: str, connection=None) -> str:
+    """SQL for `Flag.explain()` at %(now)s / %(today)s, over a row `flag` with kind, detail and since."""
+    d = dialect(connection)
+    days = _counted(d.whole_days_since(f"{flag}.since"), "day", "days")
+    overdue = _counted(d.days_before_today(d.utc_date(f"{flag}.since")), "day", "days")
+    return f"""CASE WHEN {flag}.since IS NULL THEN {flag}.detail
+         WHEN {flag}.kind = '{FlagKind.IDLE.value}' THEN 'idle ' || {days}
+         WHEN {flag}.kind = '{FlagKind.NEXT_STEP_OVERDUE.value}'
+              THEN 'next step ' || {overdue} || ' overdue (' || {flag}.detail || ')'
+         ELSE {days} || ' ' || {flag}.detail END"""
+
+
+def expected_open_flags_sql(
+    *, now: dt.datetime | None = None, opportunity_id: int | None = None, connection=None
+) -> tuple[str, dict]:
+    """The SQL (and its parameters) of every flag that should be open at `now`.
+
+    Rows: (opportunity_id, kind, detail, since). With `opportunity_id`, only that deal's. Run it with
+    `cursor.execute(sql, params)` on the same connection; it only reads.
+
+    One pass over the open deals, each paired with the five kinds and kept where the kind's
+    condition holds; the detail is only worded for the rows kept. On PostgreSQL the deal columns
+    come from the covering index `opportunity_open_health_idx` and the next steps' due dates from
+    `nextstep_open_due_idx` (migration pipeline 0007), index-only. Only the deal's step that is
+    still open counts: completing a step clears `next_step`, so the two agree; saying so lets the
+    partial index serve the join.
+    """
+    now = now or timezone.now()
+    d = dialect(connection)
+    kinds = _flag_kinds(d)
+    only = "AND o.id = %(opportunity_id)s" if opportunity_id is not None else ""
+    each_kind = " UNION ALL ".join(f"SELECT '{kind.value}' AS kind" for kind, _, _, _ in kinds)
+    condition = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, sql, _, _ in kinds)
+    detail = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, sql, _ in kinds)
+    since = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, _, sql in kinds)
+    sql = f"""
+SELECT o.id AS opportunity_id, k.kind, CASE k.kind {detail} END AS detail, CASE k.kind {since} END AS since
+  FROM opportunities_opportunity o
+  JOIN stages_stage s ON s.id = o.stage_id
+  LEFT JOIN opportunities_nextstep ns ON ns.id = o.next_step_id AND ns.completed_at IS NULL
+ CROSS JOIN ({each_kind}) k
+ WHERE o.status = '{OpportunityStatus.OPEN.value}' {only}
+   AND CASE k.kind {condition} END
+"""
+    extra = {"opportunity_id": opportunity_id} if opportunity_id is not None else {}
+    return sql, sql_params(now=now, connection=connection, **extra)
+
+
+def expected_open_flags(*, now: dt.datetime | None = None, connection=None) -> set[tuple]:
+    """Run the definition: {(opportunity_id, kind, detail, since)} that should be open at `now`."""
+    conn = connection or default_connection
+    sql, params = expected_open_flags_sql(now=now, connection=conn)
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {_comparable(row) for row in cursor.fetchall()}
+
+
+def actual_open_flags(*, connection=None) -> set[tuple]:
+    """What the flag table holds: {(opportunity_id, kind, detail, since)} of every open flag."""
+    conn = connection or default_connection
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT opportunity_id, kind, detail, since FROM pipeline_flag WHERE resolved_at IS NULL")
+        return {_comparable(row) for row in cursor.fetchall()}
+
+
+def plan_for_all_deals(cursor) -> None:
+    """Before running the definition over every deal, inside a transaction (PostgreSQL; nothing
+    elsewhere): let the planner hand the scan to parallel workers. It cannot know how few of the
+    five kinds hold per deal and expects about four times the rows there are; with the default
+    cost per row a Gather hands back, that makes a serial plan look cheaper, and at 1,000,000
+    deals the serial plan takes half as long again. Only for this transaction (SET LOCAL)."""
+    if cursor.db.vendor == "postgresql":
+        cursor.execute("SET LOCAL parallel_tuple_cost = 0.01")
+
+
+def _comparable(row) -> tuple:
+    """A flag row with `since` as an aware datetime: SQLite hands back text from an expression
+    and a naive UTC datetime from a column (PostgreSQL, an aware datetime from both)."""
+    opportunity_id, kind, detail, since = row
+    if isinstance(since, str):
+        since = parse_datetime(since)
+    if since is not None and timezone.is_naive(since):
+        since = since.replace(tzinfo=dt.UTC)
+    return (opportunity_id, kind, detail, since)

@@ -1,0 +1,36 @@
+"""The indexes Django's state knows are the ones the database has, on either database."""
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+MOVED_FROM_PIPELINE = {
+    "board_open_card_order_idx",
+    "opportunity_open_health_idx",
+    "nextstep_open_due_idx",
+    "event_stage_change_idx",
+    "event_stage_entry_idx",
+}
+
+
+def existing(model) -> set[str]:
+    with connection.cursor() as cursor:
+        return set(connection.introspection.get_constraints(cursor, model._meta.db_table))
+
+
+@pytest.mark.django_db
+def test_every_index_a_model_declares_exists():
+    missing = [
+        f"{model._meta.label}.{index.name}"
+        for model in apps.get_app_config("opportunities").get_models()
+        for index in model._meta.indexes
+        if index.name not in existing(model)
+    ]
+    assert missing == []
+
+
+def test_the_hand_made_indexes_of_pipeline_are_declared_on_the_models():
+    declared = {
+        index.name for model in apps.get_app_config("opportunities").get_models() for index in model._meta.indexes
+    }
+    assert declared >= MOVED_FROM_PIPELINE

@@ -1,0 +1,236 @@
+"""Every route of every app, and what each persona gets from it.
+
+`test_every_route_is_in_the_matrix` walks the URL resolver and fails for a route that has no entry
+in ROUTES: a new URL gets one entry here, saying who may use it. Each entry is then requested
+once by each persona (tests/conftest.py) on the owner's deal and its neighbours, and once with a
+method the route does not take.
+
+    anonymous  not signed in: pages send to the sign-in page (LOGIN), the API answers 403
+    owner      a rep who owns the deal
+    teammate   a rep of the owner's team: reads the deal, may not change it (403)
+    outsider   a rep of another team: the deal does not exist for them (404)
+    manager    manages the owner's team: reads and changes, may override and reopen
+    admin      sees and changes everything
+
+Writes are sent with an empty form: the point is who gets past the access rules, and an empty
+form changes nothing (a 400 or the form again means "allowed in, input refused").
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from pipeline.models import Notification
+from tests.factories import ContactFactory
+
+PERSONAS = ("anonymous", "owner", "teammate", "outsider", "manager", "admin")
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route: how to build its URL from the fixtures (`w`), the method it takes, and the
+    status each persona gets, in PERSONAS order. `wrong` is a method it refuses (405)."""
+
+    url: Callable
+    statuses: tuple[int | str, ...]
+    method: str = "get"
+    wrong: str | None = "delete"
+    data: dict = field(default_factory=dict)
+
+
+def page(name, *args):
+    """A URL of the world's objects: `page("opportunities:detail", "opp")`."""
+    return lambda w: reverse(name, args=[getattr(w, a) if isinstance(a, str) else a for a in args])
+
+
+# Statuses per persona, in PERSONAS order: anonymous, owner, teammate, outsider, manager, admin.
+# LOGIN is a redirect to the sign-in page; a plain 302 is the page's own redirect (a form posted
+# without JavaScript comes back to the page, its error in a message).
+LOGIN = "login"
+EVERYONE = (LOGIN, 200, 200, 200, 200, 200)
+API_EVERYONE = (403, 200, 200, 200, 200, 200)
+DEAL_READ = (LOGIN, 200, 200, 404, 200, 200)
+DEAL_EDIT_PAGE = (LOGIN, 200, 403, 404, 200, 200)
+API_DEAL_READ = (403, 200, 200, 404, 200, 200)
+# A write on the deal with an empty form, by whoever may change it: the input is refused.
+DEAL_WRITE = (LOGIN, 302, 403, 404, 302, 302)
+API_DEAL_WRITE = (403, 400, 403, 404, 400, 400)
+SIGNED_IN_GO_ON = (200, 302, 302, 302, 302, 302)
+
+ROUTES: dict[str, Route] = {
+    # --- project wiring and people ----------------------------------------------------------------
+    "home": Route(page("home"), (LOGIN, 302, 302, 302, 302, 302)),
+    "health": Route(page("health"), (200,) * 6, wrong="post"),
+    "login": Route(page("login"), SIGNED_IN_GO_ON, wrong="put"),
+    "logout": Route(page("logout"), (LOGIN, 302, 302, 302, 302, 302), method="post", wrong="get"),
+    "admin/login/": Route(lambda w: "/admin/login/", SIGNED_IN_GO_ON, wrong="put"),
+    # Your own account: everyone signed in has one.
+    "profile": Route(page("profile"), EVERYONE),
+    "password_change": Route(page("password_change"), EVERYONE),
+    "admin/password_change/": Route(lambda w: "/admin/password_change/", EVERYONE),
+    # Resetting a forgotten password is for anyone, signed in or not; the link's token is checked
+    # by the page (a wrong one is a page saying so, not an error).
+    "password_reset": Route(page("password_reset"), (200,) * 6),
+    "password_reset_done": Route(page("password_reset_done"), (200,) * 6, wrong="post"),
+    "password_reset_confirm": Route(lambda w: reverse("password_reset_confirm", args=["MQ", "bad-token"]), (200,) * 6),
+    "password_reset_complete": Route(page("password_reset_complete"), (200,) * 6, wrong="post"),
+    # The admin site, every page of it (one entry): staff only. Visitors are sent to its sign-in;
+    # a signed-in user who is not staff is refused (403), not sent round a sign-in loop.
+    "admin:*": Route(page("admin:index"), (302, 403, 403, 403, 403, 200), wrong=None),
+    # The API schema is for signed-in users; the API answers 403 to visitors.
+    "api_schema": Route(page("api_schema"), (403, 200, 200, 200, 200, 200), wrong="post"),
+    # --- opportunities: deals ------------------------------------------------------------------------
+    "opportunities:my_deals": Route(page("opportunities:my_deals"), EVERYONE),
+    "opportunities:create": Route(page("opportunities:create"), EVERYONE),
+    "opportunities:detail": Route(page("opportunities:detail", "opp"), DEAL_READ),
+    "opportunities:edit": Route(page("opportunities:edit", "opp"), DEAL_EDIT_PAGE),
+    "opportunities:move": Route(page("opportunities:move", "opp"), DEAL_WRITE, method="post", wrong="get"),
+    "opportunities:close_won": Route(page("opportunities:close_won", "opp"), DEAL_WRITE, method="post", wrong="get"),
+    "opportunities:close_lost": Route(page("opportunities:close_lost", "opp"), DEAL_WRITE, method="post", wrong="get"),
+    # Reopening is for the deal's manager or an admin, not its owner.
+    "opportunities:reopen": Route(
+        page("opportunities:reopen", "opp"), (LOGIN, 403, 403, 404, 302, 302), method="post", wrong="get"
+    ),
+    "opportunities:milestone_toggle": Route(
+        page("opportunities:milestone_toggle", "opp", "milestone"), DEAL_WRITE, method="post"
+    ),
+    "opportunities:next_step_set": Route(page("opportunities:next_step_set", "opp"), DEAL_WRITE, method="post"),
+    # The completion page; the deal has no next step to complete, so it sends back to the deal.
+    "opportunities:next_step_complete": Route(page("opportunities:next_step_complete", "opp"), DEAL_WRITE),
+    "opportunities:activity_log": Route(page("opportunities:activity_log", "opp"), DEAL_WRITE, method="post"),
+    "opportunities:activities": Route(page("opportunities:activities", "opp"), DEAL_READ),
+    "opportunities:history": Route(page("opportunities:history", "opp"), DEAL_READ),
+    "opportunities:buying_team_add": Route(page("opportunities:buying_team_add", "opp"), DEAL_WRITE, method="post"),
+    "opportunities:buying_team_remove": Route(
+        page("opportunities:buying_team_remove", "opp", "contact"), DEAL_WRITE, method="post", wrong="get"
+    ),
+    # --- opportunities: accounts and contacts (company knowledge: everyone reads) -----------------------
+    "opportunities:account_list": Route(page("opportunities:account_list"), EVERYONE),
+    "opportunities:account_create": Route(page("opportunities:account_create"), EVERYONE),
+    "opportunities:account_detail": Route(page("opportunities:account_detail", "account"), EVERYONE),
+    "opportunities:account_edit": Route(
+        page("opportunities:account_edit", "account"), (LOGIN, 200, 403, 403, 200, 200)
+    ),
+    "opportunities:account_activity_log": Route(
+        page("opportunities:account_activity_log", "account"), (LOGIN, 302, 302, 302, 302, 302), method="post"
+    ),
+    "opportunities:account_activities": Route(page("opportunities:account_activities", "account"), EVERYONE),
+    "opportunities:account_history": Route(page("opportunities:account_history", "account"), EVERYONE),
+    "opportunities:contact_create": Route(page("opportunities:contact_create", "account"), EVERYONE),
+    "opportunities:contact_edit": Route(
+        page("opportunities:contact_edit", "contact"), (LOGIN, 200, 403, 403, 200, 200)
+    ),
+    # --- opportunities: the JSON API -------------------------------------------------------------------
+    "api:opportunity_list": Route(page("api:opportunity_list"), API_EVERYONE),
+    "api:opportunity_detail": Route(page("api:opportunity_detail", "opp"), API_DEAL_READ),
+    "api:opportunity_move": Route(page("api:opportunity_move", "opp"), API_DEAL_WRITE, method="post", wrong="get"),
+    "api:opportunity_close_won": Route(
+        page("api:opportunity_close_won", "opp"), API_DEAL_WRITE, method="post", wrong="get"
+    ),
+    "api:opportunity_close_lost": Route(
+        page("api:opportunity_close_lost", "opp"), API_DEAL_WRITE, method="post", wrong="get"
+    ),
+    "api:opportunity_reopen": Route(
+        page("api:opportunity_reopen", "opp"), (403, 403, 403, 404, 400, 400), method="post", wrong="get"
+    ),
+    # POST ticks the milestone (201, the owner first); ticking a ticked one again is refused (400).
+    "api:opportunity_milestone": Route(
+        page("api:opportunity_milestone", "opp", "milestone"),
+        (403, 201, 403, 404, 400, 400),
+        method="post",
+        wrong="get",
+    ),
+    "api:next_step_set": Route(page("api:next_step_set", "opp"), API_DEAL_WRITE, method="post"),
+    "api:next_step_complete": Route(page("api:next_step_complete", "opp"), API_DEAL_WRITE, method="post"),
+    "api:opportunity_events": Route(page("api:opportunity_events", "opp"), API_DEAL_READ),
+    "api:opportunity_activities": Route(
+        page("api:opportunity_activities", "opp"), API_DEAL_WRITE, method="post", wrong="get"
+    ),
+    "api:account_list": Route(page("api:account_list"), API_EVERYONE),
+    "api:account_detail": Route(page("api:account_detail", "account"), API_EVERYONE),
+    "api:account_contacts": Route(page("api:account_contacts", "account"), API_EVERYONE),
+    "api:account_events": Route(page("api:account_events", "account"), API_EVERYONE),
+    # --- pipeline ---------------------------------------------------------------------------------------
+    "board:index": Route(page("board:index"), EVERYONE),
+    "board:process": Route(page("board:process", "process_id"), EVERYONE),
+    "board:column": Route(page("board:column", "process_id", "stage_id"), EVERYONE),
+    # An empty move names no card: none of the user's to move (404).
+    "board:move": Route(page("board:move"), (LOGIN, 404, 404, 404, 404, 404), method="post", wrong="get"),
+    "pipeline:needs_attention": Route(page("pipeline:needs_attention"), EVERYONE),
+    "pipeline:notifications": Route(page("pipeline:notifications"), EVERYONE),
+    # The owner's notification: nobody else's to read (404).
+    "pipeline:notification_read": Route(
+        page("pipeline:notification_read", "notification"), (LOGIN, 302, 404, 404, 404, 404), method="post", wrong="get"
+    ),
+    "pipeline:notifications_read_all": Route(
+        page("pipeline:notifications_read_all"), (LOGIN, 302, 302, 302, 302, 302), method="post", wrong="get"
+    ),
+    "pipeline:dashboard": Route(page("pipeline:dashboard"), EVERYONE),
+    "pipeline:quotas": Route(page("pipeline:quotas"), EVERYONE),
+    # The owner's quota: their manager or an admin sets it; the owner may see it (403), others not (404).
+    "pipeline:quota_set": Route(
+        page("pipeline:quota_set", "owner_id"), (LOGIN, 403, 404, 404, 302, 302), method="post"
+    ),
+    "pipeline:changes": Route(page("pipeline:changes"), EVERYONE),
+}
+
+
+def route_keys() -> set[str]:
+    """Every route of the URLconf: its namespaced name, its pattern if unnamed; the admin's
+    routes are one key, `admin:*`."""
+
+    def walk(patterns, prefix="", namespace=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                inner = ":".join(n for n in (namespace, p.namespace) if n)
+                yield from walk(p.url_patterns, prefix + str(p.pattern), inner)
+            elif isinstance(p, URLPattern):
+                name = p.name and (f"{namespace}:{p.name}" if namespace else p.name)
+                yield "admin:*" if namespace == "admin" else (name or prefix + str(p.pattern))
+
+    return set(walk(get_resolver().url_patterns))
+
+
+def test_every_route_is_in_the_matrix():
+    assert sorted(route_keys() - set(ROUTES)) == [], "add the new routes to ROUTES"
+    assert sorted(set(ROUTES) - route_keys()) == [], "ROUTES lists routes that no longer exist"
+
+
+@pytest.fixture
+def world(owner, opportunity, account, process):
+    """The objects the URLs point at: the owner's deal, its account, a contact on its buying team…"""
+    contact = ContactFactory(account=account)
+    stage = process.stages.order_by("order").first()
+    return type(
+        "World",
+        (),
+        {
+            "opp": opportunity.pk,
+            "account": account.pk,
+            "contact": contact.pk,
+            "milestone": stage.milestones.order_by("order").first().pk,
+            "process_id": process.pk,
+            "stage_id": stage.pk,
+            "owner_id": owner.pk,
+            "notification": Notification.objects.create(user=owner, message="Look").pk,
+        },
+    )
+
+
+@pytest.mark.parametrize("key", sorted(ROUTES))
+def test_each_persona_gets_what_the_matrix_says(key, world, request, client_for):
+    route = ROUTES[key]
+    url = route.url(world)
+    got = {}
+    for persona in PERSONAS:
+        client = Client() if persona == "anonymous" else client_for(request.getfixturevalue(persona))
+        response = getattr(client, route.method)(url, route.data)
+        signing_in = response.status_code == 302 and response["Location"].startswith(reverse("login") + "?")
+        got[persona] = LOGIN if signing_in else response.status_code
+    assert got == dict(zip(PERSONAS, route.statuses, strict=True)), url
+    if route.wrong:
+        owner = client_for(request.getfixturevalue("owner"))
+        assert getattr(owner, route.wrong)(url).status_code == 405, f"{route.wrong.upper()} {url}"
