@@ -175,6 +175,24 @@ def _log_activity(request, data: dict, **target):
     return services.activity_log(actor=request.user, **{f: data[f] for f in fields}, **target)
 
 
+def _form_page(request, form, *, write, done, template: str, context: dict | None = None, on_field: bool = True):
+    """The form pages' one pattern. A valid POST runs `write(cleaned_data)` (a service); on
+    success `done(result)` gives the message and the redirect. A refusal (DomainError) goes onto
+    the form (beside its field, if the form has it and `on_field`), and the page comes back with
+    400, nothing changed."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = write(form.cleaned_data)
+        except DomainError as exc:
+            _fail(request, exc)
+            form.add_error(exc.field if on_field and exc.field in form.fields else None, exc.message)
+        else:
+            message, response = done(result)
+            messages.success(request, message)
+            return response
+    return render(request, template, {"form": form, **(context or {})}, status=400 if form.errors else 200)
+
+
 def _form_errors(request, form) -> None:
     for field, errors in form.errors.items():
         label = ""
@@ -366,27 +384,27 @@ def opportunity_create(request):
     if "account" in request.GET:
         initial["account"] = request.GET.get("account")
     form = OpportunityForm(_posted(request), user=request.user, owner_choices=owners, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            opp = services.opportunity_create(
-                actor=request.user,
-                account=data["account"],
-                process=data["process"],
-                name=data["name"],
-                amount=data["amount"],
-                expected_close_date=data["expected_close_date"],
-                owner=data.get("owner") or request.user,
-                next_step_description=data["next_step_description"],
-                next_step_due_date=data["next_step_due_date"],
-            )
-        except DomainError as exc:
-            _fail(request, exc)
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            messages.success(request, f"Created “{opp.name}”.")
-            return redirect("opportunities:detail", pk=opp.pk)
-    return render(request, "opportunities/opportunity_form.html", {"form": form}, status=400 if form.errors else 200)
+
+    def write(data):
+        return services.opportunity_create(
+            actor=request.user,
+            account=data["account"],
+            process=data["process"],
+            name=data["name"],
+            amount=data["amount"],
+            expected_close_date=data["expected_close_date"],
+            owner=data.get("owner") or request.user,
+            next_step_description=data["next_step_description"],
+            next_step_due_date=data["next_step_due_date"],
+        )
+
+    return _form_page(
+        request,
+        form,
+        write=write,
+        done=lambda opp: (f"Created “{opp.name}”.", redirect("opportunities:detail", pk=opp.pk)),
+        template="opportunities/opportunity_form.html",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -586,24 +604,25 @@ def next_step_complete(request, pk: int):
         messages.error(request, "There is no open next step to complete.")
         return _back_to_deal(request, opp)
     form = NextStepForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.next_step_complete(
-                opp,
-                actor=request.user,
-                next_description=data["description"],
-                next_due_date=data["due_date"],
-                waiting_until=data["waiting_until"],
-            )
-        except DomainError as exc:
-            _fail(request, exc)
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, "Done — and the next step is committed.")
-            return _back_to_deal(request, opp)
-    template = "opportunities/_complete_step.html" if request.htmx else "opportunities/complete_step.html"
-    return render(request, template, {"opp": opp, "form": form}, status=400 if form.errors else 200)
+
+    def write(data):
+        return services.next_step_complete(
+            opp,
+            actor=request.user,
+            next_description=data["description"],
+            next_due_date=data["due_date"],
+            waiting_until=data["waiting_until"],
+        )
+
+    return _form_page(
+        request,
+        form,
+        write=write,
+        done=lambda _: ("Done — and the next step is committed.", _back_to_deal(request, opp)),
+        template="opportunities/_complete_step.html" if request.htmx else "opportunities/complete_step.html",
+        context={"opp": opp},
+        on_field=False,
+    )
 
 
 @require_POST
@@ -756,16 +775,17 @@ def account_activities(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def account_create(request):
     form = AccountForm(_posted(request), initial={"status": "target"})
-    if request.method == "POST" and form.is_valid():
-        try:
-            account = services.account_create(actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            _fail(request, exc)
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"Created account “{account.name}”.")
-            return redirect("opportunities:account_detail", pk=account.pk)
-    return render(request, "opportunities/account_form.html", {"form": form}, status=400 if form.errors else 200)
+    return _form_page(
+        request,
+        form,
+        write=lambda data: services.account_create(actor=request.user, **data),
+        done=lambda account: (
+            f"Created account “{account.name}”.",
+            redirect("opportunities:account_detail", pk=account.pk),
+        ),
+        template="opportunities/account_form.html",
+        on_field=False,
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -778,20 +798,14 @@ def account_edit(request, pk: int):
         # The current owner stays a valid choice even when they could not be chosen anew.
         owners = _owner_choices(user) | get_user_model().objects.filter(pk=account.owner_id)
     form = AccountForm(_posted(request), initial=initial, owner_choices=owners)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.account_update(account, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            _fail(request, exc)
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, "Saved.")
-            return redirect("opportunities:account_detail", pk=account.pk)
-    return render(
+    return _form_page(
         request,
-        "opportunities/account_form.html",
-        {"form": form, "account": account},
-        status=400 if form.errors else 200,
+        form,
+        write=lambda data: services.account_update(account, actor=request.user, **data),
+        done=lambda _: ("Saved.", redirect("opportunities:account_detail", pk=account.pk)),
+        template="opportunities/account_form.html",
+        context={"account": account},
+        on_field=False,
     )
 
 
@@ -816,20 +830,14 @@ def account_activity_log(request, pk: int):
 def contact_create(request, pk: int):
     account = _account(request, pk)
     form = ContactForm(_posted(request))
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contact_create(actor=request.user, account=account, **form.cleaned_data)
-        except DomainError as exc:
-            _fail(request, exc)
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, "Contact added.")
-            return redirect("opportunities:account_detail", pk=account.pk)
-    return render(
+    return _form_page(
         request,
-        "opportunities/contact_form.html",
-        {"form": form, "account": account},
-        status=400 if form.errors else 200,
+        form,
+        write=lambda data: services.contact_create(actor=request.user, account=account, **data),
+        done=lambda _: ("Contact added.", redirect("opportunities:account_detail", pk=account.pk)),
+        template="opportunities/contact_form.html",
+        context={"account": account},
+        on_field=False,
     )
 
 
@@ -842,18 +850,12 @@ def contact_edit(request, pk: int):
         raise PermissionDenied("You can view this contact but not change it.")
     initial = {f: getattr(contact, f) for f in services.CONTACT_FIELDS}
     form = ContactForm(_posted(request), initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.contact_update(contact, actor=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            _fail(request, exc)
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, "Contact saved.")
-            return redirect("opportunities:account_detail", pk=contact.account_id)
-    return render(
+    return _form_page(
         request,
-        "opportunities/contact_form.html",
-        {"form": form, "account": contact.account, "contact": contact},
-        status=400 if form.errors else 200,
+        form,
+        write=lambda data: services.contact_update(contact, actor=request.user, **data),
+        done=lambda _: ("Contact saved.", redirect("opportunities:account_detail", pk=contact.account_id)),
+        template="opportunities/contact_form.html",
+        context={"account": contact.account, "contact": contact},
+        on_field=False,
     )
