@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from stages.models import Milestone, SalesProcess, Stage
 
 from . import services
+from .api_fields import IdField, PkField
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .forms import DealFilterForm
 from .models import (
@@ -201,19 +202,19 @@ class OpportunityListApi(ServiceApi):
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=OpportunityStatus.choices, required=False)
-        process = serializers.IntegerField(required=False, min_value=1)
-        stage = serializers.IntegerField(required=False, min_value=1)
+        process = IdField(required=False)
+        stage = IdField(required=False)
         owner = serializers.ChoiceField(choices=[("me", "Only deals I own")], required=False)
         q = serializers.CharField(required=False, max_length=100, help_text="Search deal and account names.")
         ordering = serializers.ChoiceField(choices=list(DealFilterForm.SORTS), required=False, default="close")
 
     class InputSerializer(serializers.Serializer):
-        account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
-        process = serializers.PrimaryKeyRelatedField(queryset=SalesProcess.objects.active())
+        account = PkField(queryset=Account.objects.none())
+        process = PkField(queryset=SalesProcess.objects.active())
         name = serializers.CharField(max_length=200)
         amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
         expected_close_date = serializers.DateField()
-        owner = serializers.PrimaryKeyRelatedField(
+        owner = PkField(
             queryset=get_user_model().objects.filter(is_active=True),
             required=False,
             help_text="Leave out to own the deal yourself.",
@@ -259,11 +260,11 @@ class OpportunityListApi(ServiceApi):
 
 class OpportunityDetailApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(min_value=1, help_text="The `version` you last read; 409 if stale.")
+        version = IdField(help_text="The `version` you last read; 409 if stale.")
         name = serializers.CharField(max_length=200, required=False)
         amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
         expected_close_date = serializers.DateField(required=False)
-        owner = serializers.PrimaryKeyRelatedField(
+        owner = PkField(
             queryset=get_user_model().objects.filter(is_active=True),
             required=False,
             help_text="Reassign (managers within their teams, admins).",
@@ -295,7 +296,7 @@ def _detail_response(request, opp: Opportunity, *, status: int = 200) -> Respons
 
 class OpportunityMoveApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.none(), help_text="A stage of the process.")
+        stage = PkField(queryset=Stage.objects.none(), help_text="A stage of the process.")
         override_reason = serializers.CharField(
             max_length=500,
             required=False,
@@ -303,7 +304,7 @@ class OpportunityMoveApi(ServiceApi):
             default="",
             help_text="Managers and admins: why the deal may skip missing milestones.",
         )
-        version = serializers.IntegerField(min_value=1, required=False, help_text="If given, 409 when stale.")
+        version = IdField(required=False, help_text="If given, 409 when stale.")
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
@@ -345,7 +346,7 @@ class OpportunityCloseWonApi(ServiceApi):
 
 class OpportunityCloseLostApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        reason = serializers.PrimaryKeyRelatedField(queryset=LostReason.objects.filter(is_active=True))
+        reason = PkField(queryset=LostReason.objects.filter(is_active=True))
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
 
     @extend_schema(request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS})
@@ -515,7 +516,7 @@ class OpportunityActivityApi(ServiceApi):
         subject = serializers.CharField(max_length=200)
         notes = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
         occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        contacts = serializers.PrimaryKeyRelatedField(
+        contacts = PkField(
             many=True,
             queryset=Contact.objects.none(),
             required=False,

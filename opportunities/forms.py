@@ -2,6 +2,7 @@
 
 from django import forms
 
+from stages.cleaning import IdField, ModelMultipleIdField
 from stages.models import SalesProcess, Stage
 
 from .models import (
@@ -51,7 +52,7 @@ class OpportunityForm(forms.Form):
 
 
 class OpportunityEditForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = IdField(widget=forms.HiddenInput)
     name = forms.CharField(max_length=200)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     expected_close_date = forms.DateField(widget=DateInput)
@@ -122,7 +123,7 @@ class ActivityForm(forms.Form):
     subject = forms.CharField(max_length=200)
     occurred_at = forms.DateTimeField(required=False, widget=DateTimeInput, label="When")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=10000)
-    contacts = forms.ModelMultipleChoiceField(
+    contacts = ModelMultipleIdField(
         queryset=Contact.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="Who took part"
     )
 

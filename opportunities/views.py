@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from stages.cleaning import parse_int
 from stages.models import Milestone, Stage
 
 from . import services
@@ -52,10 +53,7 @@ ACCOUNT_PAGE_SIZE = 25
 
 
 def _page_size(request) -> int:
-    try:
-        size = int(request.GET.get("per_page", PAGE_SIZE))
-    except ValueError:
-        return PAGE_SIZE
+    size = parse_int(request.GET.get("per_page"))
     return size if size in PAGE_SIZES else PAGE_SIZE
 
 
