@@ -1,11 +1,14 @@
 from django.contrib import admin
 
+from stages.cleaning import NAME_FORMFIELDS
+
 from .models import Account, Contact, LostReason
 
 
 @admin.register(LostReason)
 class LostReasonAdmin(admin.ModelAdmin):
     list_display = ("name", "order", "is_active")
+    formfield_overrides = NAME_FORMFIELDS
     list_editable = ("order", "is_active")
 
 

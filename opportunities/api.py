@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from stages.models import Milestone, SalesProcess, Stage
 
 from . import services
-from .api_fields import IdField, PkField
+from .api_fields import IdField, NameField, PkField
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .forms import DealFilterForm
 from .models import (
@@ -211,7 +211,7 @@ class OpportunityListApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         account = PkField(queryset=Account.objects.none())
         process = PkField(queryset=SalesProcess.objects.active())
-        name = serializers.CharField(max_length=200)
+        name = NameField(max_length=200)
         amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
         expected_close_date = serializers.DateField()
         owner = PkField(
@@ -219,7 +219,7 @@ class OpportunityListApi(ServiceApi):
             required=False,
             help_text="Leave out to own the deal yourself.",
         )
-        next_step_description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        next_step_description = NameField(max_length=300, required=False, allow_blank=True)
         next_step_due_date = serializers.DateField(required=False, allow_null=True)
 
         def __init__(self, *args, **kwargs):
@@ -261,7 +261,7 @@ class OpportunityListApi(ServiceApi):
 class OpportunityDetailApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         version = IdField(help_text="The `version` you last read; 409 if stale.")
-        name = serializers.CharField(max_length=200, required=False)
+        name = NameField(max_length=200, required=False)
         amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
         expected_close_date = serializers.DateField(required=False)
         owner = PkField(
@@ -419,7 +419,7 @@ def _either_step_or_wait(description, due_date, waiting_until, *, description_na
 
 class NextStepSetApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+        description = NameField(max_length=300, required=False, allow_blank=True, default="")
         due_date = serializers.DateField(required=False, allow_null=True, default=None)
         waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
 
@@ -444,7 +444,7 @@ class NextStepSetApi(ServiceApi):
 
 class NextStepCompleteApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        next_description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+        next_description = NameField(max_length=300, required=False, allow_blank=True, default="")
         next_due_date = serializers.DateField(required=False, allow_null=True, default=None)
         waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
 
@@ -513,7 +513,7 @@ class ActivityOutputSerializer(serializers.Serializer):
 class OpportunityActivityApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ActivityKind.choices)
-        subject = serializers.CharField(max_length=200)
+        subject = NameField(max_length=200)
         notes = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
         occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
         contacts = PkField(
@@ -549,11 +549,11 @@ class AccountListApi(ServiceApi):
         q = serializers.CharField(required=False, max_length=100, help_text="Search account names.")
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
+        name = NameField(max_length=200)
         website = serializers.URLField(required=False, allow_blank=True)
-        industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        industry = NameField(max_length=100, required=False, allow_blank=True)
         employee_band = serializers.ChoiceField(choices=EmployeeBand.choices, required=False, allow_blank=True)
-        region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        region = NameField(max_length=100, required=False, allow_blank=True)
         revenue_band = serializers.ChoiceField(choices=RevenueBand.choices, required=False, allow_blank=True)
         status = serializers.ChoiceField(choices=AccountStatus.choices, required=False)
 
@@ -611,9 +611,9 @@ class ContactListApi(ServiceApi):
     pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer):
-        first_name = serializers.CharField(max_length=100)
-        last_name = serializers.CharField(max_length=100)
-        title = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        first_name = NameField(max_length=100)
+        last_name = NameField(max_length=100)
+        title = NameField(max_length=150, required=False, allow_blank=True)
         email = serializers.EmailField(required=False, allow_blank=True)
         phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
 

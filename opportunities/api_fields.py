@@ -1,9 +1,9 @@
 """Serializer fields for the API's input, holding the same rules as the forms' fields in
-`stages.cleaning`: ids that fit a query."""
+`stages.cleaning`: ids that fit a query, names without invisible characters."""
 
 from rest_framework import serializers
 
-from stages.cleaning import INT_MAX, parse_pk
+from stages.cleaning import INT_MAX, clean_text, parse_pk
 
 
 class PkField(serializers.PrimaryKeyRelatedField):
@@ -25,3 +25,18 @@ class IdField(serializers.IntegerField):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", INT_MAX)
         super().__init__(**kwargs)
+
+
+class NameField(serializers.CharField):
+    """A CharField for names and titles: invisible characters are dropped before the length
+    and blank checks (see `stages.cleaning.clean_text`)."""
+
+    def to_internal_value(self, data):
+        return clean_text(super().to_internal_value(data))
+
+    def run_validation(self, data=serializers.empty):
+        # CharField refuses blank input before `to_internal_value`; a name of only invisible
+        # characters must be refused the same way.
+        if isinstance(data, str) and not self.allow_blank and data and not clean_text(data):
+            self.fail("blank")
+        return super().run_validation(data)

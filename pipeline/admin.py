@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from stages.cleaning import NAME_FORMFIELDS
+
 from .models import LoginFailure, OrgSettings, Team, User
 
 
@@ -25,6 +27,7 @@ class MemberInline(admin.TabularInline):
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ("name",)
+    formfield_overrides = NAME_FORMFIELDS
     filter_horizontal = ("managers",)
     inlines = [MemberInline]
 

@@ -1,4 +1,5 @@
-"""Cleaning untrusted input that every app takes: ids and numbers from query strings and forms.
+"""Cleaning untrusted input that every app takes: ids and numbers from query strings and forms,
+and names that people read.
 
 It lives in `stages`, the lowest app, so that `opportunities` and `pipeline` use the same rules.
 
@@ -6,18 +7,26 @@ Ids: the database's integers stop at 2**63 - 1 (a bigint). A larger number, `inf
 a thousand digits must be refused as bad input before it reaches a query, where it would overflow
 the database driver instead (a 500). `parse_int` is the one way to read such a parameter by hand;
 `IdField` and `ModelMultipleIdField` are the form fields that use it.
+
+Names: invisible format characters (Unicode category Cf: bidi overrides and isolates, zero-width
+spaces and joiners, the byte-order mark, word joiners, soft hyphens…) let a name look like another
+one or reorder the text around it wherever it is shown. They have no place in a name, so
+`clean_text` drops them, and control characters (category Cc) with them: a name is one line.
 """
 
 import re
+import unicodedata
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 
 # The largest primary key, version or offset the database can hold (PostgreSQL's bigint and
 # SQLite's INTEGER both stop here).
 INT_MAX = 2**63 - 1
 
 _DIGITS = re.compile(r"[+-]?[0-9]{1,19}")
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Cc"})
 
 
 def parse_int(value, *, minimum: int = 0, maximum: int = INT_MAX) -> int | None:
@@ -48,6 +57,22 @@ def parse_pk(value) -> int | None:
     return parse_int(value, minimum=1)
 
 
+def clean_text(value: str) -> str:
+    """`value` without invisible format and control characters, stripped of surrounding space."""
+    if not value.isascii() or not value.isprintable():
+        value = "".join(ch for ch in value if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES)
+    return value.strip()
+
+
+class NameField(forms.CharField):
+    """A CharField for names and titles: drops invisible characters before `required` and
+    `max_length` are checked, so a name made only of zero-width spaces is an empty name."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return clean_text(value) if value else value
+
+
 class IdField(forms.IntegerField):
     """An integer form field for ids: 1 to INT_MAX, so that any id it passes fits a query."""
 
@@ -67,3 +92,8 @@ class ModelMultipleIdField(forms.ModelMultipleChoiceField):
                 message = self.error_messages["invalid_pk_value"]
                 raise ValidationError(message, code="invalid_pk_value", params={"pk": pk})
         return super()._check_values(value)
+
+
+# For a ModelAdmin whose model's CharFields are all names or single-line labels (no EmailField or
+# URLField, which are CharFields too): `formfield_overrides = NAME_FORMFIELDS`.
+NAME_FORMFIELDS = {models.CharField: {"form_class": NameField}}
