@@ -172,6 +172,14 @@ def test_id_filters_beyond_any_id_are_bad_input(rep, opportunity, url, params):
     assert response.status_code in (200, 400)  # a filter page shows the filter's error; never a 500
 
 
+@pytest.mark.parametrize(
+    ("target", "location"), [("1", "1"), ("deals", "deals"), ("a:b", "/notifications/"), (":", ":")]
+)
+def test_mark_all_read_goes_back_to_a_next_that_is_no_view_name(rep, target, location):
+    response = rep.post(reverse("pipeline:notifications_read_all"), {"next": target})
+    assert response.status_code == 302 and response["Location"] == location
+
+
 def test_edit_form_refuses_a_version_beyond_any_version(rep, opportunity):
     before = row_counts()
     data = {"version": str(HUGE), "name": "New", "amount": "1", "expected_close_date": "2026-04-01"}
