@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from stages.cleaning import parse_int
+from stages.cleaning import clean_text, parse_int
 from stages.models import Milestone, Stage
 
 from . import services
@@ -102,8 +102,14 @@ def _latest(queryset, count: int = LATEST_SHOWN) -> tuple[list, bool]:
     return rows[:count], len(rows) > count
 
 
+def _search_text(request, name: str) -> str:
+    """A search from the query string: at most 100 characters, none of them invisible or a
+    control character (PostgreSQL refuses a NUL in a query: a 500)."""
+    return clean_text((request.GET.get(name) or "")[:100])
+
+
 def _contact_query(request) -> str:
-    return (request.GET.get("contact_q") or "")[:100].strip()
+    return _search_text(request, "contact_q")
 
 
 def _contacts_matching(contacts, text: str):
@@ -225,7 +231,7 @@ def my_deals(request):
 
 @require_http_methods(["GET"])
 def account_list(request):
-    q = (request.GET.get("q") or "")[:100].strip()
+    q = _search_text(request, "q")
     accounts = Account.objects.for_user(request.user).search(q).select_related("owner")
     page = Paginator(accounts, _page_size(request)).get_page(request.GET.get("page"))
     # Page links keep the search and page size, URL-encoded ("R&D" must not end the query).

@@ -180,6 +180,22 @@ def test_mark_all_read_goes_back_to_a_next_that_is_no_view_name(rep, target, loc
     assert response.status_code == 302 and response["Location"] == location
 
 
+SEARCHES = [
+    ("opportunities:account_list", "q"),
+    ("opportunities:detail", "contact_q"),
+    ("opportunities:account_detail", "contact_q"),
+]
+
+
+@pytest.mark.parametrize(("url", "param"), SEARCHES)
+def test_searches_drop_nul_and_invisible_characters(rep, opportunity, account, url, param):
+    # PostgreSQL refuses a NUL in a query: this was a 500 there.
+    args = {"opportunities:detail": [opportunity.pk], "opportunities:account_detail": [account.pk]}.get(url, [])
+    response = rep.get(reverse(url, args=args), {param: "Ac\x00me\u200b"})
+    assert response.status_code == 200
+    assert response.context[param] == "Acme"
+
+
 def test_edit_form_refuses_a_version_beyond_any_version(rep, opportunity):
     before = row_counts()
     data = {"version": str(HUGE), "name": "New", "amount": "1", "expected_close_date": "2026-04-01"}
