@@ -200,7 +200,10 @@ def board_column(request, process_id: int, stage_id: int):
     problems = form.problems()
     bad_offset = offset is None
     if bad_offset:
-        problems.append(f"Offset: give a whole number from 0 to {INT_MAX}; showing the first cards.")
+        problem = f"Offset: give a whole number from 0 to {INT_MAX}; showing the first cards."
+        problems.append(problem)
+        if _partial(request):  # the cards alone carry no filter errors: say it in the message area
+            messages.error(request, problem)
         offset = 0
     cards, has_more = column_cards(query, stage, offset=offset)
     if query.is_live:
@@ -220,6 +223,7 @@ def board_column(request, process_id: int, stage_id: int):
         "move_url": reverse("board:move"),
         # On the column's own page there is no board to swap: its move forms post plainly.
         "standalone": not _partial(request),
+        "oob_messages": bad_offset,
     }
     template = "pipeline/_board_cards.html" if _partial(request) else "pipeline/board_column.html"
     return render(request, template, context, status=400 if bad_offset else 200)

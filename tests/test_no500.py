@@ -37,6 +37,14 @@ def test_board_column_refuses_an_offset_beyond_any_column(rep, process, opportun
     assert row_counts() == before
 
 
+def test_board_column_says_what_was_wrong_with_the_offset_in_an_htmx_answer(rep, process, opportunity):
+    url = reverse("board:column", args=[process.pk, opportunity.stage_id])
+    response = rep.get(url, {"offset": str(HUGE)}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 400
+    assert 'id="messages"' in response.content.decode()
+    assert "Offset: give a whole number from 0 to" in response.content.decode()
+
+
 def test_board_column_takes_the_largest_offset_there_is(rep, process, opportunity):
     response = rep.get(reverse("board:column", args=[process.pk, opportunity.stage_id]), {"offset": INT_MAX})
     assert response.status_code == 200
