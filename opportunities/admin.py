@@ -1,4 +1,8 @@
 from django.contrib import admin
+from django.db import models
+
+from people.models import Team
+from stages.cleaning import NAME_FORMFIELDS
 
 from .models import Account, Contact, LostReason
 
@@ -6,6 +10,7 @@ from .models import Account, Contact, LostReason
 @admin.register(LostReason)
 class LostReasonAdmin(admin.ModelAdmin):
     list_display = ("name", "order", "is_active")
+    formfield_overrides = NAME_FORMFIELDS
     list_editable = ("order", "is_active")
 
 
@@ -22,3 +27,11 @@ class AccountAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     raw_id_fields = ("owner",)
     inlines = [ContactInline]
+
+
+# Team names are names too, but people may not import `stages.cleaning` (the two apps share the
+# bottom layer): from here, a layer above both, people's Team admin gets the name field. people's
+# admin module is imported first (INSTALLED_APPS order), so the Team admin is registered by now.
+admin.site.get_model_admin(Team).formfield_overrides.setdefault(models.CharField, {}).update(
+    NAME_FORMFIELDS[models.CharField]
+)

@@ -22,6 +22,7 @@ from people.access import can_override
 from stages.models import Milestone, SalesProcess, Stage
 
 from . import services
+from .api_fields import IdField, NameField, PkField
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .forms import DealFilterForm
 from .models import (
@@ -203,24 +204,24 @@ class OpportunityListApi(ServiceApi):
 
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=OpportunityStatus.choices, required=False)
-        process = serializers.IntegerField(required=False, min_value=1)
-        stage = serializers.IntegerField(required=False, min_value=1)
+        process = IdField(required=False)
+        stage = IdField(required=False)
         owner = serializers.ChoiceField(choices=[("me", "Only deals I own")], required=False)
         q = serializers.CharField(required=False, max_length=100, help_text="Search deal and account names.")
         ordering = serializers.ChoiceField(choices=list(DealFilterForm.SORTS), required=False, default="close")
 
     class InputSerializer(serializers.Serializer):
-        account = serializers.PrimaryKeyRelatedField(queryset=Account.objects.none())
-        process = serializers.PrimaryKeyRelatedField(queryset=SalesProcess.objects.active())
-        name = serializers.CharField(max_length=200)
+        account = PkField(queryset=Account.objects.none())
+        process = PkField(queryset=SalesProcess.objects.active())
+        name = NameField(max_length=200)
         amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
         expected_close_date = serializers.DateField()
-        owner = serializers.PrimaryKeyRelatedField(
+        owner = PkField(
             queryset=get_user_model().objects.filter(is_active=True),
             required=False,
             help_text="Leave out to own the deal yourself.",
         )
-        next_step_description = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        next_step_description = NameField(max_length=300, required=False, allow_blank=True)
         next_step_due_date = serializers.DateField(required=False, allow_null=True)
 
         def __init__(self, *args, **kwargs):
@@ -261,11 +262,11 @@ class OpportunityListApi(ServiceApi):
 
 class OpportunityDetailApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        version = serializers.IntegerField(min_value=1, help_text="The `version` you last read; 409 if stale.")
-        name = serializers.CharField(max_length=200, required=False)
+        version = IdField(help_text="The `version` you last read; 409 if stale.")
+        name = NameField(max_length=200, required=False)
         amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False)
         expected_close_date = serializers.DateField(required=False)
-        owner = serializers.PrimaryKeyRelatedField(
+        owner = PkField(
             queryset=get_user_model().objects.filter(is_active=True),
             required=False,
             help_text="Reassign (managers within their teams, admins).",
@@ -297,7 +298,7 @@ def _detail_response(request, opp: Opportunity, *, status: int = 200) -> Respons
 
 class OpportunityMoveApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        stage = serializers.PrimaryKeyRelatedField(queryset=Stage.objects.none(), help_text="A stage of the process.")
+        stage = PkField(queryset=Stage.objects.none(), help_text="A stage of the process.")
         override_reason = serializers.CharField(
             max_length=500,
             required=False,
@@ -305,7 +306,7 @@ class OpportunityMoveApi(ServiceApi):
             default="",
             help_text="Managers and admins: why the deal may skip missing milestones.",
         )
-        version = serializers.IntegerField(min_value=1, required=False, help_text="If given, 409 when stale.")
+        version = IdField(required=False, help_text="If given, 409 when stale.")
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
@@ -362,7 +363,7 @@ class OpportunityCloseWonApi(ServiceApi):
 
 class OpportunityCloseLostApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        reason = serializers.PrimaryKeyRelatedField(queryset=LostReason.objects.filter(is_active=True))
+        reason = PkField(queryset=LostReason.objects.filter(is_active=True))
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
         version = _version_field()
 
@@ -445,7 +446,7 @@ def _either_step_or_wait(description, due_date, waiting_until, *, description_na
 
 class NextStepSetApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+        description = NameField(max_length=300, required=False, allow_blank=True, default="")
         due_date = serializers.DateField(required=False, allow_null=True, default=None)
         waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
 
@@ -470,7 +471,7 @@ class NextStepSetApi(ServiceApi):
 
 class NextStepCompleteApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
-        next_description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+        next_description = NameField(max_length=300, required=False, allow_blank=True, default="")
         next_due_date = serializers.DateField(required=False, allow_null=True, default=None)
         waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
 
@@ -539,10 +540,10 @@ class ActivityOutputSerializer(serializers.Serializer):
 class OpportunityActivityApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ActivityKind.choices)
-        subject = serializers.CharField(max_length=200)
+        subject = NameField(max_length=200)
         notes = serializers.CharField(max_length=10000, required=False, allow_blank=True, default="")
         occurred_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        contacts = serializers.PrimaryKeyRelatedField(
+        contacts = PkField(
             many=True,
             queryset=Contact.objects.none(),
             required=False,
@@ -575,11 +576,11 @@ class AccountListApi(ServiceApi):
         q = serializers.CharField(required=False, max_length=100, help_text="Search account names.")
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
+        name = NameField(max_length=200)
         website = serializers.URLField(required=False, allow_blank=True)
-        industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        industry = NameField(max_length=100, required=False, allow_blank=True)
         employee_band = serializers.ChoiceField(choices=EmployeeBand.choices, required=False, allow_blank=True)
-        region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+        region = NameField(max_length=100, required=False, allow_blank=True)
         revenue_band = serializers.ChoiceField(choices=RevenueBand.choices, required=False, allow_blank=True)
         status = serializers.ChoiceField(choices=AccountStatus.choices, required=False)
 
@@ -643,9 +644,9 @@ class ContactListApi(ServiceApi):
     pagination_class = PageNumberPagination
 
     class InputSerializer(serializers.Serializer):
-        first_name = serializers.CharField(max_length=100)
-        last_name = serializers.CharField(max_length=100)
-        title = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        first_name = NameField(max_length=100)
+        last_name = NameField(max_length=100)
+        title = NameField(max_length=150, required=False, allow_blank=True)
         email = serializers.EmailField(required=False, allow_blank=True)
         phone = serializers.CharField(max_length=50, required=False, allow_blank=True)
 

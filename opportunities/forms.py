@@ -2,6 +2,7 @@
 
 from django import forms
 
+from stages.cleaning import IdField, ModelMultipleIdField, NameField
 from stages.models import SalesProcess, Stage
 
 from .models import (
@@ -28,11 +29,11 @@ class DateTimeInput(forms.DateTimeInput):
 class OpportunityForm(forms.Form):
     account = forms.ModelChoiceField(queryset=Account.objects.none())
     process = forms.ModelChoiceField(queryset=SalesProcess.objects.none(), label="Sales process")
-    name = forms.CharField(max_length=200)
+    name = NameField(max_length=200)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     expected_close_date = forms.DateField(widget=DateInput)
     owner = forms.ModelChoiceField(queryset=None, required=False, help_text="Leave empty to own it yourself.")
-    next_step_description = forms.CharField(max_length=300, required=False, label="Next step")
+    next_step_description = NameField(max_length=300, required=False, label="Next step")
     next_step_due_date = forms.DateField(required=False, widget=DateInput, label="Next step due")
 
     def __init__(self, *args, user, owner_choices, **kwargs):
@@ -51,8 +52,8 @@ class OpportunityForm(forms.Form):
 
 
 class OpportunityEditForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
-    name = forms.CharField(max_length=200)
+    version = IdField(widget=forms.HiddenInput)
+    name = NameField(max_length=200)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     expected_close_date = forms.DateField(widget=DateInput)
     owner = forms.ModelChoiceField(queryset=None, required=False)
@@ -114,7 +115,7 @@ class MilestoneToggleForm(forms.Form):
 
 
 class NextStepForm(forms.Form):
-    description = forms.CharField(max_length=300, required=False, label="Next step")
+    description = NameField(max_length=300, required=False, label="Next step")
     due_date = forms.DateField(required=False, widget=DateInput, label="Due")
     waiting_until = forms.DateField(required=False, widget=DateInput, label="Or: waiting on buyer until")
 
@@ -132,10 +133,10 @@ class NextStepForm(forms.Form):
 
 class ActivityForm(forms.Form):
     kind = forms.ChoiceField(choices=ActivityKind.choices)
-    subject = forms.CharField(max_length=200)
+    subject = NameField(max_length=200)
     occurred_at = forms.DateTimeField(required=False, widget=DateTimeInput, label="When")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=10000)
-    contacts = forms.ModelMultipleChoiceField(
+    contacts = ModelMultipleIdField(
         queryset=Contact.objects.none(), required=False, widget=forms.CheckboxSelectMultiple, label="Who took part"
     )
 
@@ -146,9 +147,9 @@ class ActivityForm(forms.Form):
 
 class BuyingTeamForm(forms.Form):
     contact = forms.ModelChoiceField(queryset=Contact.objects.none(), required=False, label="Existing contact")
-    first_name = forms.CharField(max_length=100, required=False, label="Or new contact: first name")
-    last_name = forms.CharField(max_length=100, required=False)
-    title = forms.CharField(max_length=150, required=False)
+    first_name = NameField(max_length=100, required=False, label="Or new contact: first name")
+    last_name = NameField(max_length=100, required=False)
+    title = NameField(max_length=150, required=False)
     email = forms.EmailField(required=False)
     roles = forms.MultipleChoiceField(choices=BuyingRole.choices, widget=forms.CheckboxSelectMultiple)
 
@@ -167,11 +168,11 @@ class BuyingTeamForm(forms.Form):
 
 
 class AccountForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = NameField(max_length=200)
     website = forms.URLField(required=False, assume_scheme="https")
-    industry = forms.CharField(max_length=100, required=False)
+    industry = NameField(max_length=100, required=False)
     employee_band = forms.ChoiceField(choices=[("", "—"), *EmployeeBand.choices], required=False)
-    region = forms.CharField(max_length=100, required=False)
+    region = NameField(max_length=100, required=False)
     revenue_band = forms.ChoiceField(choices=[("", "—"), *RevenueBand.choices], required=False)
     status = forms.ChoiceField(choices=AccountStatus.choices)
     owner = forms.ModelChoiceField(queryset=None, required=False, help_text="Who looks after the account.")
@@ -185,9 +186,9 @@ class AccountForm(forms.Form):
 
 
 class ContactForm(forms.Form):
-    first_name = forms.CharField(max_length=100)
-    last_name = forms.CharField(max_length=100)
-    title = forms.CharField(max_length=150, required=False)
+    first_name = NameField(max_length=100)
+    last_name = NameField(max_length=100)
+    title = NameField(max_length=150, required=False)
     email = forms.EmailField(required=False)
     phone = forms.CharField(max_length=50, required=False)
 

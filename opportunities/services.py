@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from people.access import can_override
+from stages.cleaning import clean_text
 from stages.models import Milestone, SalesProcess, Stage
 
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
@@ -57,7 +58,7 @@ def _today(now: dt.datetime) -> dt.date:
 
 
 def _require_text(value: str | None, label: str, *, max_length: int) -> str:
-    value = (value or "").strip()
+    value = clean_text(value or "")
     if not value:
         raise DomainError(f"{label} is required.", field=label.lower().replace(" ", "_"))
     if len(value) > max_length:
@@ -240,8 +241,9 @@ def _clean_account_fields(fields: dict) -> dict:
         cleaned[key] = value
     if not cleaned.get("status"):
         cleaned["status"] = AccountStatus.TARGET
-    for key in ("website", "industry", "region"):
-        cleaned[key] = (fields.get(key) or "").strip()
+    cleaned["website"] = (fields.get("website") or "").strip()
+    for key in ("industry", "region"):
+        cleaned[key] = clean_text(fields.get(key) or "")
     return cleaned
 
 
@@ -324,7 +326,7 @@ def _clean_contact(fields: dict) -> dict:
     data = {
         "first_name": _require_text(fields.get("first_name"), "First name", max_length=100),
         "last_name": _require_text(fields.get("last_name"), "Last name", max_length=100),
-        "title": (fields.get("title") or "").strip()[:150],
+        "title": clean_text(fields.get("title") or "")[:150],
         "email": (fields.get("email") or "").strip(),
         "phone": (fields.get("phone") or "").strip()[:50],
     }
@@ -917,7 +919,7 @@ def next_step_set(
     if waiting_until is not None:
         kind = NextStepKind.WAITING
         due = _check_date(waiting_until, "Waiting until", today=today, not_before=today + dt.timedelta(days=1))
-        text = (description or "").strip()[:300] or "Waiting on buyer"
+        text = clean_text(description or "")[:300] or "Waiting on buyer"
     else:
         kind = NextStepKind.ACTION
         text = _require_text(description, "Next step", max_length=300)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from people.access import can_override
+from stages.cleaning import clean_text, parse_int
 from stages.models import Milestone, Stage
 
 from . import services
@@ -57,10 +58,7 @@ ACCOUNT_PAGE_SIZE = 25
 
 
 def _page_size(request) -> int:
-    try:
-        size = int(request.GET.get("per_page", PAGE_SIZE))
-    except ValueError:
-        return PAGE_SIZE
+    size = parse_int(request.GET.get("per_page"))
     return size if size in PAGE_SIZES else PAGE_SIZE
 
 
@@ -102,8 +100,14 @@ def _latest(queryset, count: int = LATEST_SHOWN) -> tuple[list, bool]:
     return rows[:count], len(rows) > count
 
 
+def _search_text(request, name: str) -> str:
+    """A search from the query string: at most 100 characters, none of them invisible or a
+    control character (PostgreSQL refuses a NUL in a query: a 500)."""
+    return clean_text((request.GET.get(name) or "")[:100])
+
+
 def _contact_query(request) -> str:
-    return (request.GET.get("contact_q") or "")[:100].strip()
+    return _search_text(request, "contact_q")
 
 
 def _contacts_matching(contacts, text: str):
@@ -247,7 +251,7 @@ def my_deals(request):
 
 @require_http_methods(["GET"])
 def account_list(request):
-    q = (request.GET.get("q") or "")[:100].strip()
+    q = _search_text(request, "q")
     accounts = Account.objects.for_user(request.user).search(q).select_related("owner")
     page = Paginator(accounts, _page_size(request)).get_page(request.GET.get("page"))
     # Page links keep the search and page size, URL-encoded ("R&D" must not end the query).

@@ -24,6 +24,9 @@ class MemberInline(admin.TabularInline):
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    # The team's name is cleaned like every other name (no invisible characters), by the rule in
+    # `stages.cleaning`; people sits beside stages and may not import it: opportunities/admin.py,
+    # a layer above both, adds the name field to this admin.
     list_display = ("name",)
     filter_horizontal = ("managers",)
     inlines = [MemberInline]

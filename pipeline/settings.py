@@ -330,6 +330,12 @@ REST_FRAMEWORK = {
     # Sessions only: a password is checked at the sign-in form alone, where it is throttled.
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's JSON parser, plus a 400 for bodies nested too deeply (see opportunities/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "opportunities.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

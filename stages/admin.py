@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from .cleaning import NAME_FORMFIELDS
 from .models import Milestone, SalesProcess, Stage
 
 
 class StageInline(admin.TabularInline):
     model = Stage
+    formfield_overrides = NAME_FORMFIELDS
     fields = (
         "order",
         "name",
@@ -22,6 +24,7 @@ class StageInline(admin.TabularInline):
 
 class MilestoneInline(admin.TabularInline):
     model = Milestone
+    formfield_overrides = NAME_FORMFIELDS
     fields = ("order", "name", "description", "is_required")
     extra = 0
     ordering = ("order", "id")
@@ -30,11 +33,13 @@ class MilestoneInline(admin.TabularInline):
 @admin.register(SalesProcess)
 class SalesProcessAdmin(admin.ModelAdmin):
     list_display = ("name", "is_active")
+    formfield_overrides = NAME_FORMFIELDS
     inlines = [StageInline]
 
 
 @admin.register(Stage)
 class StageAdmin(admin.ModelAdmin):
+    formfield_overrides = NAME_FORMFIELDS
     list_display = (
         "name",
         "process",

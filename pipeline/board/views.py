@@ -20,6 +20,7 @@ from django_htmx.http import reswap, retarget
 from opportunities import services
 from opportunities.errors import AccessDenied, ConcurrentEdit, DomainError
 from opportunities.models import Opportunity
+from stages.cleaning import INT_MAX, parse_int, parse_pk
 from stages.models import SalesProcess, Stage
 
 from ..reports.quarters import next_quarter, quarter_bounds, quarter_label, quarter_of, quarter_start
@@ -197,11 +198,16 @@ def board_column(request, process_id: int, stage_id: int):
     """More cards of one column: htmx appends them ("Load more"); without JS, a page of its own."""
     process = get_object_or_404(SalesProcess, pk=process_id)
     stage = get_object_or_404(Stage, pk=stage_id, process=process)
-    try:
-        offset = max(0, int(request.GET.get("offset", CARDS_PER_COLUMN)))
-    except ValueError:
-        offset = 0
+    offset = parse_int(request.GET.get("offset", CARDS_PER_COLUMN))
     query, form = _board_query(request, request.GET, process)
+    problems = form.problems()
+    bad_offset = offset is None
+    if bad_offset:
+        problem = f"Offset: give a whole number from 0 to {INT_MAX}; showing the first cards."
+        problems.append(problem)
+        if _partial(request):  # the cards alone carry no filter errors: say it in the message area
+            messages.error(request, problem)
+        offset = 0
     cards, has_more = column_cards(query, stage, offset=offset)
     if query.is_live:
         _with_move_options(cards, list(process.stages.order_by("order", "id")))
@@ -212,7 +218,7 @@ def board_column(request, process_id: int, stage_id: int):
         "offset": offset,
         "next_offset": offset + len(cards) if has_more else None,
         "previous_offset": max(0, offset - CARDS_PER_COLUMN) if offset else None,
-        "filter_errors": form.problems(),
+        "filter_errors": problems,
         "filter_query": urlencode(_filter_params(query)),
         "move_hidden": _move_hidden(request, query),
         "live": query.is_live,
@@ -220,16 +226,10 @@ def board_column(request, process_id: int, stage_id: int):
         "move_url": reverse("board:move"),
         # On the column's own page there is no board to swap: its move forms post plainly.
         "standalone": not _partial(request),
+        "oob_messages": bad_offset,
     }
     template = "pipeline/_board_cards.html" if _partial(request) else "pipeline/board_column.html"
-    return render(request, template, context)
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return render(request, template, context, status=400 if bad_offset else 200)
 
 
 @require_POST
@@ -240,7 +240,7 @@ def board_move(request):
     card back in its column); a move comes back as the whole board, totals included. Without
     JS: post, then back to the board with the outcome as a message.
     """
-    opp_id = _int(request.POST.get("opportunity"))
+    opp_id = parse_pk(request.POST.get("opportunity"))
     if opp_id is None:
         raise Http404("No such opportunity.")
     opp = get_object_or_404(
@@ -248,14 +248,14 @@ def board_move(request):
     )
     if not opp.can_edit(request.user):
         raise PermissionDenied("You can view this opportunity but not change it.")
-    to_stage = Stage.objects.filter(process_id=opp.process_id, pk=_int(request.POST.get("to_stage"))).first()
+    to_stage = Stage.objects.filter(process_id=opp.process_id, pk=parse_pk(request.POST.get("to_stage"))).first()
     refusal = stale = ""
     if to_stage is None:
         refusal = f"Choose one of the stages of {opp.process.name} to move to."
     else:
         try:
             services.opportunity_move(
-                opp, actor=request.user, to_stage=to_stage, expected_version=_int(request.POST.get("version"))
+                opp, actor=request.user, to_stage=to_stage, expected_version=parse_int(request.POST.get("version"))
             )
         except AccessDenied as exc:
             raise PermissionDenied(exc.message) from None

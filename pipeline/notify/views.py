@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
@@ -27,7 +28,8 @@ def notifications(request):
 def _back_to_notifications(request):
     target = request.POST.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
+        # Not redirect(): it would take "1" or "a:b" for a view name to reverse, and fail.
+        return HttpResponseRedirect(target)
     return redirect("pipeline:notifications")
 
 

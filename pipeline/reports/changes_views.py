@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from opportunities.services import EARLIEST_DATE
+from stages.cleaning import IdField
 from stages.models import SalesProcess
 
 from ..board.queries import visible_owners, visible_teams
@@ -36,8 +37,8 @@ class ChangesFilterForm(forms.Form):
         empty_label="All processes",
         error_messages={"invalid_choice": "Choose a process from the list."},
     )
-    team = forms.IntegerField(required=False, min_value=1, error_messages={"invalid": "Choose a team from the list."})
-    rep = forms.IntegerField(required=False, min_value=1, error_messages={"invalid": "Choose a rep from the list."})
+    team = IdField(required=False, error_messages={"invalid": "Choose a team from the list."})
+    rep = IdField(required=False, error_messages={"invalid": "Choose a rep from the list."})
     category = forms.ChoiceField(
         choices=[("", "—"), *((c.key, c.label) for c in CATEGORIES)],
         required=False,

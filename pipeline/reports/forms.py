@@ -5,6 +5,8 @@ from django import forms
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from stages.cleaning import IdField
+
 from .dashboard import PERIODS
 
 EARLIEST = dt.date(2000, 1, 1)
@@ -20,8 +22,8 @@ class DashboardFilterForm(forms.Form):
     period = forms.ChoiceField(label="Period", choices=list(PERIODS.items()), required=False)
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    team = forms.IntegerField(required=False, min_value=1)
-    rep = forms.IntegerField(required=False, min_value=1)
+    team = IdField(required=False)
+    rep = IdField(required=False)
     as_of = forms.DateField(label="As of", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, data=None, *, processes, today: dt.date):

@@ -1,0 +1,218 @@
+"""Property-based tests: every HTML form and filter, fed generated values by a signed-in rep,
+answers without a 5xx; a refused submission, and every GET, changes nothing; no name is stored
+with an invisible character.
+
+The endpoints are listed by hand with the forms they bind, and two tests keep the list whole:
+every form class in the code and every page URL must appear in it.
+"""
+
+import inspect
+from dataclasses import dataclass, field
+
+import pytest
+from django import forms
+from django.urls import get_resolver, reverse
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import opportunities.forms
+import people.views
+import pipeline.board.views
+import pipeline.health.forms
+import pipeline.health.views
+import pipeline.notify.views
+import pipeline.reports.changes_views
+import pipeline.reports.forms
+import pipeline.reports.views
+import pipeline.views
+from opportunities.forms import (
+    AccountForm,
+    ActivityForm,
+    BuyingTeamForm,
+    CloseLostForm,
+    CloseWonForm,
+    ContactForm,
+    DealFilterForm,
+    MilestoneToggleForm,
+    MoveForm,
+    NextStepForm,
+    OpportunityEditForm,
+    OpportunityForm,
+)
+from pipeline.board.views import BoardFilterForm
+from pipeline.health.forms import AttentionFilterForm
+from pipeline.reports.changes_views import ChangesFilterForm
+from pipeline.reports.forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
+from tests.fuzzing import FUZZ, HUGE, build_world, check_request, edge_form_data, form_data, resolve
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    url_name: str
+    method: str
+    args: tuple = ()
+    forms: tuple = ()
+    extra: tuple = ()  # inputs read outside the forms: pages, offsets, anchors, fields added in __init__
+    choices: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.url_name}"
+
+    def fields(self) -> tuple[list, dict]:
+        names, choices = {}, {}
+        for form_class in self.forms:
+            for name, form_field in form_class.base_fields.items():
+                names[name] = None
+                if isinstance(form_field, forms.ChoiceField) and not isinstance(form_field, forms.ModelChoiceField):
+                    choices[name] = [str(value) for value, _ in form_field.choices if value != ""]
+                elif isinstance(form_field, forms.BooleanField):
+                    choices[name] = ["on", "true", "false"]
+        for name in self.extra:
+            names[name] = None
+        return list(names), {**choices, **self.choices}
+
+
+DEAL, ACCOUNT = ("@deal",), ("@account",)
+PAGES = ("page", "per_page")
+ENDPOINTS = [
+    # opportunities
+    Endpoint("opportunities:my_deals", "GET", forms=(DealFilterForm,), extra=PAGES),
+    Endpoint("opportunities:account_list", "GET", extra=("q", *PAGES)),
+    Endpoint("opportunities:create", "GET", extra=("account",)),
+    Endpoint("opportunities:create", "POST", forms=(OpportunityForm,)),
+    Endpoint("opportunities:detail", "GET", DEAL, extra=("contact_q",)),
+    Endpoint("opportunities:edit", "POST", DEAL, forms=(OpportunityEditForm,)),
+    Endpoint("opportunities:move", "POST", DEAL, forms=(MoveForm,), extra=("anchor",)),
+    Endpoint("opportunities:close_won", "POST", DEAL, forms=(CloseWonForm,), extra=("anchor",)),
+    Endpoint("opportunities:close_lost", "POST", DEAL, forms=(CloseLostForm,), extra=("anchor",)),
+    Endpoint("opportunities:reopen", "POST", DEAL),
+    Endpoint("opportunities:milestone_toggle", "POST", ("@deal", "@milestone"), forms=(MilestoneToggleForm,)),
+    Endpoint("opportunities:next_step_set", "POST", DEAL, forms=(NextStepForm,), extra=("anchor",)),
+    Endpoint("opportunities:next_step_complete", "POST", DEAL, forms=(NextStepForm,)),
+    Endpoint("opportunities:activity_log", "POST", DEAL, forms=(ActivityForm,), extra=("anchor",)),
+    Endpoint("opportunities:activities", "GET", DEAL, extra=PAGES),
+    Endpoint("opportunities:history", "GET", DEAL, extra=PAGES),
+    Endpoint("opportunities:buying_team_add", "POST", DEAL, forms=(BuyingTeamForm,), extra=("anchor",)),
+    Endpoint("opportunities:buying_team_remove", "POST", ("@deal", "@contact"), extra=("anchor",)),
+    Endpoint("opportunities:account_create", "POST", forms=(AccountForm,)),
+    Endpoint("opportunities:account_detail", "GET", ACCOUNT, extra=("deals_page", "contacts_page", "contact_q")),
+    Endpoint("opportunities:account_edit", "POST", ACCOUNT, forms=(AccountForm,)),
+    Endpoint("opportunities:account_activity_log", "POST", ACCOUNT, forms=(ActivityForm,)),
+    Endpoint("opportunities:account_activities", "GET", ACCOUNT, extra=PAGES),
+    Endpoint("opportunities:contact_create", "POST", ACCOUNT, forms=(ContactForm,)),
+    Endpoint("opportunities:contact_edit", "POST", ("@contact",), forms=(ContactForm,)),
+    # pipeline
+    Endpoint("pipeline:needs_attention", "GET", forms=(AttentionFilterForm,), extra=("page",)),
+    Endpoint("pipeline:notifications", "GET", extra=("page",)),
+    Endpoint("pipeline:notification_read", "POST", ("@deal",), extra=("next",)),
+    Endpoint("pipeline:notifications_read_all", "POST", extra=("next",)),
+    Endpoint(
+        "pipeline:dashboard",
+        "GET",
+        forms=(DashboardFilterForm,),
+        extra=("format", "table"),
+        choices={"format": ["csv"], "table": ["by_stage", "by_owner", "forecast", "nope"], "process": ["@process"]},
+    ),
+    Endpoint("pipeline:quotas", "GET", forms=(QuotaQuarterForm,)),
+    Endpoint("pipeline:quota_set", "POST", ("@me",), forms=(QuotaForm,)),
+    Endpoint("pipeline:changes", "GET", forms=(ChangesFilterForm,), extra=("from", "to", "page")),
+    # the board
+    Endpoint("board:index", "GET", forms=(BoardFilterForm,)),
+    Endpoint("board:process", "GET", ("@process",), forms=(BoardFilterForm,)),
+    Endpoint("board:column", "GET", ("@process", "@stage"), forms=(BoardFilterForm,), extra=("offset",)),
+    Endpoint("board:move", "POST", forms=(BoardFilterForm,), extra=("opportunity", "to_stage", "version", "anchor")),
+]
+
+# Forms no signed-in rep submits to a page of this list, and why.
+NOT_FUZZED_HERE = {
+    "ThrottledAuthenticationForm": "the sign-in form: anonymous, throttled, tested with the sign-in",
+}
+# Pages outside this list, and why.
+URLS_NOT_FUZZED_HERE = {
+    "home": "a redirect",
+    "login": "the sign-in page: anonymous, throttled, tested with the sign-in",
+    "logout": "ends the session the fuzzing runs in",
+    "health": "takes no input",
+    "api_schema": "the API is fuzzed in tests/opportunities/test_api_fuzz.py",
+}
+
+
+@pytest.fixture
+def world(owner, teammate, outsider, team, account, contact, process, opportunity, now):
+    return build_world(
+        owner=owner,
+        teammate=teammate,
+        outsider=outsider,
+        team=team,
+        account=account,
+        contact=contact,
+        process=process,
+        opportunity=opportunity,
+        now=now,
+    )
+
+
+def path_args(endpoint: Endpoint) -> st.SearchStrategy:
+    """The URL's own ids: mostly the rep's rows, sometimes someone else's or none at all."""
+    if not endpoint.args:
+        return st.just(())
+    first = st.sampled_from([endpoint.args[0]] * 4 + ["@other_deal", "@other_account", str(HUGE), str(2**63), "0"])
+    return st.tuples(first, *(st.just(arg) for arg in endpoint.args[1:]))
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.id)
+def test_no_form_input_fails_or_half_changes_anything(endpoint, world, client_for, owner):
+    names, choices = endpoint.fields()
+
+    def submit(args, data, htmx):
+        client = client_for(owner)  # a fresh one: no message of an earlier example is left over
+        url = reverse(endpoint.url_name, args=resolve(list(args), world))
+        data = resolve(data, world)
+        headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+        send = client.get if endpoint.method == "GET" else client.post
+        check_request(lambda: send(url, data, **headers), writes=endpoint.method == "POST")
+
+    test = given(args=path_args(endpoint), data=form_data(names, choices), htmx=st.booleans())(submit)
+    for data in edge_form_data(names):
+        test = example(args=endpoint.args, data=data, htmx=False)(test)
+    FUZZ(test)()
+
+
+def _form_classes(module) -> set[str]:
+    return {
+        name
+        for name, value in inspect.getmembers(module, inspect.isclass)
+        if issubclass(value, forms.BaseForm) and value.__module__ == module.__name__
+    }
+
+
+def test_every_form_in_the_code_is_fuzzed():
+    modules = (
+        opportunities.forms,
+        people.views,
+        pipeline.views,
+        pipeline.board.views,
+        pipeline.health.forms,
+        pipeline.health.views,
+        pipeline.notify.views,
+        pipeline.reports.changes_views,
+        pipeline.reports.forms,
+        pipeline.reports.views,
+    )
+    in_code = set().union(*(_form_classes(module) for module in modules))
+    fuzzed = {form_class.__name__ for endpoint in ENDPOINTS for form_class in endpoint.forms}
+    assert in_code - fuzzed == set(NOT_FUZZED_HERE)
+
+
+def test_every_page_is_fuzzed():
+    names = set()
+    for pattern in get_resolver().url_patterns:
+        namespace = getattr(pattern, "namespace", None)
+        if namespace in ("admin", "api"):
+            continue
+        for sub in getattr(pattern, "url_patterns", [pattern]):
+            if getattr(sub, "name", None):
+                names.add(f"{namespace}:{sub.name}" if namespace else sub.name)
+    fuzzed = {endpoint.url_name for endpoint in ENDPOINTS}
+    assert names - fuzzed == set(URLS_NOT_FUZZED_HERE)
