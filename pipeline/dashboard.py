@@ -38,6 +38,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -58,7 +59,6 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
 
 from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent, visible_owner_q
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
@@ -409,6 +409,21 @@ def _display(value, kind: str) -> str:
     return str(value)
 
 
+class DisplayCell(NamedTuple):
+    """A table cell as printed: its formatted text, and whether it is a number (right-aligned)."""
+
+    text: str
+    numeric: bool
+
+
+class DisplayRow(NamedTuple):
+    """A table row as printed: the first cell (a row header, linked when `link` is set) and the rest."""
+
+    head: str
+    link: str | None
+    cells: list[DisplayCell]
+
+
 @dataclass
 class Table:
     """One block of numbers: what the page shows, the chart draws and the CSV holds."""
@@ -422,38 +437,20 @@ class Table:
     chart: str = ""
 
     @property
-    def head_html(self) -> SafeString:
-        """The header row's cells (see `body_html` for why not a template loop)."""
-        cells = [
-            f'<th scope="col" class="num">{charts.escape_html(c.label)}</th>'
-            if c.numeric
-            else f'<th scope="col">{charts.escape_html(c.label)}</th>'
-            for c in self.columns
-        ]
-        return mark_safe("".join(cells))  # noqa: S308 — escaped labels in our markup
-
-    @property
-    def body_html(self) -> SafeString:
-        """The table's rows as HTML. Built here rather than in a template loop: at a few
-        thousand cells a page, the template engine would cost more than the queries."""
+    def display_rows(self) -> "list[DisplayRow]":
+        """The rows as the page prints them: each value formatted for its column, the first
+        cell with its link. The template loops over them and escapes every text."""
         numeric = [c.numeric for c in self.columns]
         kinds = [c.kind for c in self.columns]
         links = self.links or [None] * len(self.rows)
-        out = []
-        for link, row in zip(links, self.rows, strict=True):
-            head = charts.escape_html(_display(row[0], kinds[0]))
-            if link:
-                head = f'<a href="{charts.escape_html(link)}">{head}</a>'
-            cells = [f'<tr><th scope="row">{head}</th>']
-            for i in range(1, len(row)):
-                if numeric[i]:  # a number we formatted: nothing in it to escape
-                    cells.append(f'<td class="num">{_display(row[i], kinds[i])}</td>')
-                else:
-                    cells.append(f"<td>{charts.escape_html(_display(row[i], kinds[i]))}</td>")
-            cells.append("</tr>")
-            out.append("".join(cells))
-        # Every text went through escape_html(); the numbers and the markup are ours.
-        return mark_safe("".join(out))  # noqa: S308
+        return [
+            DisplayRow(
+                head=_display(row[0], kinds[0]),
+                link=link,
+                cells=[DisplayCell(_display(row[i], kinds[i]), numeric[i]) for i in range(1, len(row))],
+            )
+            for link, row in zip(links, self.rows, strict=True)
+        ]
 
     def column(self, key: str) -> list:
         i = [c.key for c in self.columns].index(key)
