@@ -37,9 +37,10 @@ from django.db import connection as default_connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from opportunities.models import OpportunityStatus
+from opportunities.models import NextStep, Opportunity, OpportunityStatus
+from stages.models import Stage
 
-from .models import FlagKind
+from .models import Flag, FlagKind
 
 MS_PER_DAY = 86_400_000
 
@@ -195,9 +196,9 @@ def expected_open_flags_sql(
     since = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, _, sql in kinds)
     sql = f"""
 SELECT o.id AS opportunity_id, k.kind, CASE k.kind {detail} END AS detail, CASE k.kind {since} END AS since
-  FROM opportunities_opportunity o
-  JOIN stages_stage s ON s.id = o.stage_id
-  LEFT JOIN opportunities_nextstep ns ON ns.id = o.next_step_id AND ns.completed_at IS NULL
+  FROM {Opportunity._meta.db_table} o
+  JOIN {Stage._meta.db_table} s ON s.id = o.stage_id
+  LEFT JOIN {NextStep._meta.db_table} ns ON ns.id = o.next_step_id AND ns.completed_at IS NULL
  CROSS JOIN ({each_kind}) k
  WHERE o.status = '{OpportunityStatus.OPEN.value}' {only}
    AND CASE k.kind {condition} END
@@ -219,7 +220,9 @@ def actual_open_flags(*, connection=None) -> set[tuple]:
     """What the flag table holds: {(opportunity_id, kind, detail, since)} of every open flag."""
     conn = connection or default_connection
     with conn.cursor() as cursor:
-        cursor.execute("SELECT opportunity_id, kind, detail, since FROM pipeline_flag WHERE resolved_at IS NULL")
+        cursor.execute(
+            f"SELECT opportunity_id, kind, detail, since FROM {Flag._meta.db_table} WHERE resolved_at IS NULL"
+        )
         return {_comparable(row) for row in cursor.fetchall()}
 
 
