@@ -6,6 +6,6 @@ class PipelineConfig(AppConfig):
     verbose_name = "Pipeline, teams and people"
 
     def ready(self) -> None:
-        from . import signals
+        from . import checks, signals  # noqa: F401 — importing checks registers them
 
         signals.connect()
