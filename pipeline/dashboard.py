@@ -65,7 +65,7 @@ from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 from . import charts, sql
 from .board import _alive_at
 from .models import Flag, FlagKind, Quota, Team, User
-from .snapshot import Scope, deal_states, end_of_day, live_deals
+from .snapshot import Scope, deal_states, end_of_day, live_deals, live_q
 
 ALL_STATUSES = ("open", "won", "lost")
 CLOSE_VERBS = (EventVerb.CLOSED_WON.value, EventVerb.CLOSED_LOST.value)
@@ -844,19 +844,24 @@ class Dashboard:
         totals: dict[int, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
         for row in closed.values("s_process", "s_status").annotate(n=Count("s_opp")).order_by():
             totals[row["s_process"]][row["s_status"]] = row["n"]
-        # The closed deals' completions by milestone: all of them, and those of the deals won.
-        completions = MilestoneCompletion.objects.filter(opportunity_id__in=closed.values("s_opp"))
-        # Live, every completion is in the past: leaving out the time lets the database read
-        # (opportunity, milestone) from the unique index alone.
-        if f.as_of is not None:
-            completions = completions.filter(completed_at__lte=f.moment)
-        won = closed.filter(s_status="won").values("s_opp")
+        # The closed deals' completed milestones, by milestone and the deal's status.
         done: dict[int, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
-        counts = completions.values("milestone_id").annotate(
-            n=Count("pk"), won=Count("pk", filter=Q(opportunity_id__in=won))
-        )
-        for row in counts.order_by():
-            done[row["milestone_id"]] = {"won": row["won"], "lost": row["n"] - row["won"]}
+        if f.as_of is None:
+            # Every completion is in the past: with no time to check, the database reads
+            # (opportunity, milestone) from the unique index alone, joined to each closed deal.
+            first, last = f.period_start, min(f.period_end, f.day)
+            completions = MilestoneCompletion.objects.filter(
+                live_q(f.scope(("won", "lost")), "opportunity"),
+                opportunity__closed_on__gte=first,
+                opportunity__closed_on__lte=last,
+            )
+            counts = completions.values_list("milestone_id", "opportunity__status").annotate(n=Count("*")).order_by()
+        else:
+            closed_sql, params = sql.named(*closed.values("s_opp", "s_status").query.sql_with_params(), "closed")
+            params["moment"] = _db_datetime(f.moment)
+            counts = _fetch(sql.milestone_completions_as_of_sql(closed_sql), params)
+        for milestone_id, status, n in counts:
+            done[milestone_id][status] = n
         table = Table(
             "milestones",
             "Milestones and wins (deals closed in the period)",
@@ -911,7 +916,7 @@ class Dashboard:
     def _flag_counts(self) -> dict[tuple[str, int], int]:
         if self.f.as_of is None:
             # Live: the flags open now, on the deal rows alone (no join to their stage).
-            flags = Flag.objects.open().filter(opportunity__in=live_deals(self.f.scope()).values("id"))
+            flags = Flag.objects.open().filter(live_q(self.f.scope(), "opportunity"))
             rows = flags.values_list("kind", "opportunity__owner_id")
         else:
             # As of a moment: the flags open then, by the owner the deal had then.
@@ -973,8 +978,7 @@ class Dashboard:
 
     @cached_property
     def summary_text(self) -> dict[str, str]:
-        """The summary's numbers as the tiles show them (formatted here: the template's
-        floatformat cost more than the rest of the tiles)."""
+        """The summary's numbers as the tiles show them, formatted as the tables' cells are."""
         s = self.summary
         return {
             "deals": _display(s["deals"], "int"),

@@ -54,19 +54,28 @@ class Scope:
         return Q(**{f"{prefix}_id__in": self.owner_ids})
 
 
+def live_q(scope: Scope, prefix: str = "") -> Q:
+    """The conditions of `live_deals(scope)`, on the deal reached through `prefix` (a relation
+    path such as "opportunity", or "" for the deal itself): a reader of a related table (flags,
+    milestone completions) joins the deals through its foreign key rather than asking for its
+    rows IN the deals in scope."""
+    deal = f"{prefix}__" if prefix else ""
+    q = scope.visible(f"{deal}owner")
+    if set(scope.statuses) != set(OpportunityStatus.values):  # every status: no condition to check
+        q &= Q(**{f"{deal}status__in": scope.statuses})
+    if scope.process_id:
+        q &= Q(**{f"{deal}stage__process_id": scope.process_id})
+    if scope.owner_id:
+        q &= Q(**{f"{deal}owner_id": scope.owner_id})
+    if scope.team_id:
+        q &= Q(**{f"{deal}owner__team_id": scope.team_id})
+    return q
+
+
 def live_deals(scope: Scope) -> QuerySet:
     """The deals in `scope` now, as plain opportunity rows: what `deal_states` annotates live,
     for readers that need no stage column (and so no join to the stage)."""
-    qs = Opportunity.objects.filter(scope.visible("owner"))
-    if set(scope.statuses) != set(OpportunityStatus.values):  # every status: no condition to check
-        qs = qs.filter(status__in=scope.statuses)
-    if scope.process_id:
-        qs = qs.filter(stage__process_id=scope.process_id)
-    if scope.owner_id:
-        qs = qs.filter(owner_id=scope.owner_id)
-    if scope.team_id:
-        qs = qs.filter(owner__team_id=scope.team_id)
-    return qs
+    return Opportunity.objects.filter(live_q(scope))
 
 
 def deal_states(scope: Scope) -> QuerySet:

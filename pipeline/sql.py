@@ -15,13 +15,14 @@ start-up (`MIN_SQLITE_VERSION`).
 
 import re
 
-from opportunities.models import EventVerb, Opportunity, OpportunityEvent
+from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
 from stages.models import Stage
 
 from .models import Flag, Notification, Team, User
 
 MIN_SQLITE_VERSION = (3, 35, 0)
 
+COMPLETIONS = MilestoneCompletion._meta.db_table
 EVENTS = OpportunityEvent._meta.db_table
 FLAGS = Flag._meta.db_table
 NOTIFICATIONS = Notification._meta.db_table
@@ -305,3 +306,18 @@ SELECT s.id, a.n, a.average, a.median FROM {STAGES} s CROSS JOIN LATERAL (
     FROM ({stays} AND x.from_stage_id = s.id OFFSET 0) y
 ) a
 WHERE s.id = ANY(%(stage_ids)s)"""
+
+
+def milestone_completions_as_of_sql(closed: str) -> str:
+    """(milestone id, status, deals) of the milestones completed by %(moment)s on the deals of
+    `closed`, a statement (its parameters named apart) with one row (s_opp, s_status) per deal
+    closed in the period as of that moment.
+
+    As of a moment a deal's status comes from its closing event, not from a column of the deal:
+    the completions are joined to that derived table, which the ORM cannot join a model to
+    (asked for as two IN lists instead, the database reads every completion there is)."""
+    return f"""
+SELECT mc.milestone_id, c.s_status, COUNT(*)
+  FROM {COMPLETIONS} mc JOIN ({closed}) c ON c.s_opp = mc.opportunity_id
+ WHERE mc.completed_at <= %(moment)s
+ GROUP BY mc.milestone_id, c.s_status"""

@@ -110,3 +110,23 @@ def test_named_renames_positional_parameters_and_keeps_literal_percents():
     renamed, params = sql.named("a = %s AND b LIKE '%%x' AND c IN (%s, %s)", [1, "two", 3], "p")
     assert renamed == "a = %(p_0)s AND b LIKE '%%x' AND c IN (%(p_1)s, %(p_2)s)"
     assert params == {"p_0": 1, "p_1": "two", "p_2": 3}
+
+
+def test_the_milestones_completed_on_the_deals_closed_as_of_a_moment(history, admin, now):  # noqa: F811
+    from opportunities.models import MilestoneCompletion
+    from pipeline.dashboard import _closed_between
+
+    filters = board_for(admin, now, as_of=dt.date(2026, 2, 20)).f
+    closed = _closed_between(filters, ("won", "lost"), dt.date(2026, 1, 1), dt.date(2026, 2, 20))
+    statuses = dict(closed.values_list("s_opp", "s_status"))
+    assert set(statuses.values()) == {"won", "lost"}  # A won, B lost (G was reopened by then)
+    closed_sql, params = sql.named(*closed.values("s_opp", "s_status").query.sql_with_params(), "closed")
+    found = _fetch(sql.milestone_completions_as_of_sql(closed_sql), {**params, "moment": _db(filters.moment)})
+    expected = Counter(
+        (milestone, statuses[opp])
+        for milestone, opp in MilestoneCompletion.objects.filter(
+            opportunity_id__in=statuses, completed_at__lte=filters.moment
+        ).values_list("milestone_id", "opportunity_id")
+    )
+    assert Counter({(m, s): n for m, s, n in found}) == expected
+    assert sum(expected.values()) >= 4
