@@ -54,7 +54,7 @@ class _Postgres:
     def whole_days_since(self, instant: str) -> str:
         # The difference of two instants comes back justified into days and hours (50 hours is
         # "2 days 02:00"), so its day field is the whole days. date_part() answers in a double,
-        # where EXTRACT() computes in numeric: a fifth of the definition's time at a million deals.
+        # where EXTRACT() computes in numeric, much slower over every open deal (bench/README.md).
         return f"CAST(date_part('day', {self.now} - {instant}) AS INTEGER)"
 
     def days_before_today(self, date: str) -> str:
@@ -230,8 +230,8 @@ def plan_for_all_deals(cursor) -> None:
     """Before running the definition over every deal, inside a transaction (PostgreSQL; nothing
     elsewhere): let the planner hand the scan to parallel workers. It cannot know how few of the
     five kinds hold per deal and expects about four times the rows there are; with the default
-    cost per row a Gather hands back, that makes a serial plan look cheaper, and at 1,000,000
-    deals the serial plan takes half as long again. Only for this transaction (SET LOCAL)."""
+    cost per row a Gather hands back, that makes a serial plan look cheaper, and the serial plan
+    is the slower one at scale (bench/README.md). Only for this transaction (SET LOCAL)."""
     if cursor.db.vendor == "postgresql":
         cursor.execute("SET LOCAL parallel_tuple_cost = 0.01")
 

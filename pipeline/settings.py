@@ -142,7 +142,7 @@ if DATABASE_URL:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # PostgreSQL's JIT compiler decides by estimated cost: the dashboard's aggregates over a
         # quarter's history look expensive enough to compile, and compiling them takes longer
-        # (up to 300 ms) than running them. Queries here are short; none gains from it. The
+        # than running them (bench/README.md). Queries here are short; none gains from it. The
         # medians sort a quarter's stage exits: 16 MB keeps that sort in memory (the server's
         # default of 4 MB spills it to disk); it is a per-sort ceiling, not an allocation.
         options = DATABASES["default"].setdefault("OPTIONS", {})
