@@ -3,8 +3,8 @@
 Each section is a fixed number of grouped queries whatever the number of deals, built on
 `snapshot.deal_states` (live: the opportunity rows, `live_deals`; as of a past day: the event
 history's state intervals); where both sources give the same rows (`_closed_between`), the
-aggregate over them is written once. Two statements the ORM cannot express are hand-written in
-`pipeline.sql` (the stays' medians and the cohort as of a date).
+aggregate over them is written once. The statements the ORM cannot express are hand-written in
+`pipeline.sql`: the stays' medians, and as of a date the cohort and the closed deals' milestones.
 
 What the numbers mean (also said on the page):
 
