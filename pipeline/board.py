@@ -160,8 +160,12 @@ class Card:
     flags: list = field(default_factory=list)
     can_edit: bool = False
     refusal: str = ""
-    # Worked out once per card (a board has 150): the deal's URL from one reverse(), the amount
-    # and the close date as the card prints them. Plain text: the template escapes it.
+    # Worked out once per card (a board has 150): the ids as text (an integer in a template goes
+    # through number localisation, five times a card), the deal's URL from one reverse(), the
+    # amount and the close date as the card prints them. Plain text: the template escapes it.
+    key: str = field(init=False)
+    stage_key: str = field(init=False)
+    version_key: str = field(init=False)
     url: str = field(init=False)
     amount_text: str = field(init=False)
     close_text: str = field(init=False)
@@ -171,6 +175,9 @@ class Card:
     move_options: str = ""
 
     def __post_init__(self):
+        self.key = str(self.pk)
+        self.stage_key = str(self.stage_id)
+        self.version_key = "" if self.version is None else str(self.version)
         self.url = _deal_url(self.pk)
         self.amount_text = money(self.amount)
         self.close_text = self.close.isoformat() if self.close else ""

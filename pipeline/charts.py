@@ -57,7 +57,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], *, 
     if legend_height:
         x = LABEL_WIDTH
         for i, (name, _) in enumerate(series):
-            legend.append({"x": x, "text_x": x + 16, "colour": PALETTE[i % len(PALETTE)], "name": name})
+            legend.append({"x": str(x), "text_x": str(x + 16), "colour": PALETTE[i % len(PALETTE)], "name": name})
             x += 24 + 7 * len(name)
     groups = []
     for row, label in enumerate(labels):
@@ -71,22 +71,24 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], *, 
             bars.append(
                 {
                     "drawn": value is not None,
-                    "y": y,
+                    "y": str(y),
                     "width": f"{length:.1f}",
                     "colour": PALETTE[i % len(PALETTE)],
                     "text_x": f"{LABEL_WIDTH + length + 4:.1f}",
-                    "text_y": y + BAR_HEIGHT - 3,
+                    "text_y": str(y + BAR_HEIGHT - 3),
                     "value": _fmt(value, unit),
                 }
             )
         groups.append({"label": _clip(str(label)), "y": f"{middle:.1f}", "bars": bars})
+    # Every number goes to the template as text: an integer there would go through number
+    # localisation, once for each of the thousands of coordinates of a dashboard's charts.
     context = {
         "title": title,
-        "width": width,
-        "height": height,
-        "label_x": LABEL_WIDTH - 8,
-        "bar_x": LABEL_WIDTH,
-        "bar_height": BAR_HEIGHT,
+        "width": str(width),
+        "height": str(height),
+        "label_x": str(LABEL_WIDTH - 8),
+        "bar_x": str(LABEL_WIDTH),
+        "bar_height": str(BAR_HEIGHT),
         "legend": legend,
         "groups": groups,
     }
