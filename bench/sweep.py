@@ -295,6 +295,7 @@ def explain() -> None:
 
     from pipeline.health import definition as health
     from pipeline.health import services
+    from pipeline.health import sql as sql_statements
 
     now = timezone.now()
     sql, params = health.expected_open_flags_sql(now=now)
@@ -303,11 +304,11 @@ def explain() -> None:
     statements = [("reference", sql)]
     try:
         statements += [
-            ("diff", services._diff_sql(sql, connection.vendor)),
-            ("resolve", services._RESOLVE_SQL),
-            ("refresh", services._REFRESH_SQL),
-            ("open", services._OPEN_SQL),
-            ("notify", services._notify_sql(connection)),
+            ("diff", sql_statements.diff_sql(sql, connection.vendor)),
+            ("resolve", sql_statements.RESOLVE_SQL),
+            ("refresh", sql_statements.REFRESH_SQL),
+            ("open", sql_statements.OPEN_SQL),
+            ("notify", sql_statements.notify_sql(health.explanation_sql("f", connection))),
         ]
     except AttributeError as exc:  # the sweep's statements were renamed: explain the reference only
         _line(f"(sweep statements not found: {exc})")

@@ -132,7 +132,7 @@ def _query_without(request, *names: str) -> str:
 
 def _localize_times(rows, field: str) -> None:
     """Format `field` of each row once in Python (`<field>_iso`, `<field>_text`): the template
-    `date` filter costs tens of microseconds a call, which adds up on long timelines."""
+    `date` filter's cost per call adds up on long timelines (bench/README.md)."""
     for row in rows:
         when = timezone.localtime(getattr(row, field))
         setattr(row, f"{field}_iso", when.isoformat())

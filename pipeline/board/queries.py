@@ -21,8 +21,6 @@ from django.db.models import Count, DecimalField, F, Func, Q, QuerySet, Sum, Win
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
-from django.utils.safestring import SafeString
 
 from opportunities.models import Opportunity, OpportunityStatus
 from people.access import visible_owner_q
@@ -146,40 +144,29 @@ class Card:
     flags: list = field(default_factory=list)
     can_edit: bool = False
     refusal: str = ""
-    # Ready to print, made once per card rather than per use: a board has 150 cards, and every
-    # integer a template prints goes through number localisation, every {% url %} through the
-    # resolver, every string through escaping. Safe strings are printed as they are: the ids,
-    # amounts and dates hold no markup, and the text is escaped here, once.
-    key: SafeString = field(init=False)
-    version_key: SafeString = field(init=False)
-    stage_key: SafeString = field(init=False)
-    url: SafeString = field(init=False)
-    amount_text: SafeString = field(init=False)
-    close_text: SafeString = field(init=False)
+    # Worked out once per card (a board has 150): the ids as text (an integer in a template goes
+    # through number localisation, five times a card), the deal's URL from one reverse(), the
+    # amount and the close date as the card prints them. Plain text: the template escapes it.
+    key: str = field(init=False)
+    stage_key: str = field(init=False)
+    version_key: str = field(init=False)
+    url: str = field(init=False)
+    amount_text: str = field(init=False)
+    close_text: str = field(init=False)
     owner_name: str = field(init=False)
     step_label: str = field(init=False)
-    name_html: SafeString = field(init=False)
-    account_html: SafeString = field(init=False)
-    owner_html: SafeString = field(init=False)
-    move_options: SafeString = SafeString("")
+    # The move form's <option>s (`board.views._with_move_options`).
+    move_options: str = ""
 
     def __post_init__(self):
-        self.key = SafeString(self.pk)
-        self.version_key = SafeString("" if self.version is None else self.version)
-        self.stage_key = SafeString(self.stage_id)
-        self.url = SafeString(_deal_url(self.pk))
-        self.amount_text = SafeString(money(self.amount))
-        self.close_text = SafeString(self.close.isoformat() if self.close else "")
+        self.key = str(self.pk)
+        self.stage_key = str(self.stage_id)
+        self.version_key = "" if self.version is None else str(self.version)
+        self.url = _deal_url(self.pk)
+        self.amount_text = money(self.amount)
+        self.close_text = self.close.isoformat() if self.close else ""
         self.owner_name = str(self.owner) if self.owner else ""
         self.step_label = STEP_LABELS.get(self.step_state, "")
-        self.name_html = escape(self.name)
-        self.account_html = escape(self.account_name)
-        self.owner_html = escape(self.owner_name)
-
-    def __getitem__(self, name: str):
-        # A template looks `card.key` up as card["key"] first and as an attribute only when that
-        # raises TypeError; answering it saves an exception per lookup, some 4,000 per board.
-        return self.__dict__[name]
 
 
 @dataclass

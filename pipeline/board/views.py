@@ -100,6 +100,8 @@ class BoardFilterForm(forms.Form):
 
 def _with_move_options(cards: list, stages: list) -> list:
     """Give each card its move form's <option>s: the other stages, built once per stage."""
+    # format_html_join escapes every stage name and returns safe markup: one string per stage
+    # shared by the column's cards, where a template loop would redo it for each of 150 cards.
     options = {
         stage.pk: format_html_join("", '<option value="{}">{}</option>', [(s.pk, s.name) for s in stages if s != stage])
         for stage in stages
@@ -113,6 +115,7 @@ def _move_hidden(request, query: BoardQuery) -> str:
     """The hidden fields every card's move form shares — the CSRF token (what {% csrf_token %}
     writes) and the board's filters, so the answer is the same board — built once per page."""
     fields = [("csrfmiddlewaretoken", get_token(request)), *_filter_params(query, with_as_of=False)]
+    # format_html_join escapes each name and value; the result is safe to print on every card.
     return format_html_join("", '<input type="hidden" name="{}" value="{}">', fields)
 
 

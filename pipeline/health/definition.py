@@ -37,9 +37,10 @@ from django.db import connection as default_connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from opportunities.models import OpportunityStatus
+from opportunities.models import NextStep, Opportunity, OpportunityStatus
+from stages.models import Stage
 
-from ..models import FlagKind
+from ..models import Flag, FlagKind
 
 MS_PER_DAY = 86_400_000
 
@@ -53,7 +54,7 @@ class _Postgres:
     def whole_days_since(self, instant: str) -> str:
         # The difference of two instants comes back justified into days and hours (50 hours is
         # "2 days 02:00"), so its day field is the whole days. date_part() answers in a double,
-        # where EXTRACT() computes in numeric: a fifth of the definition's time at a million deals.
+        # where EXTRACT() computes in numeric, much slower over every open deal (bench/README.md).
         return f"CAST(date_part('day', {self.now} - {instant}) AS INTEGER)"
 
     def days_before_today(self, date: str) -> str:
@@ -195,9 +196,9 @@ def expected_open_flags_sql(
     since = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, _, sql in kinds)
     sql = f"""
 SELECT o.id AS opportunity_id, k.kind, CASE k.kind {detail} END AS detail, CASE k.kind {since} END AS since
-  FROM opportunities_opportunity o
-  JOIN stages_stage s ON s.id = o.stage_id
-  LEFT JOIN opportunities_nextstep ns ON ns.id = o.next_step_id AND ns.completed_at IS NULL
+  FROM {Opportunity._meta.db_table} o
+  JOIN {Stage._meta.db_table} s ON s.id = o.stage_id
+  LEFT JOIN {NextStep._meta.db_table} ns ON ns.id = o.next_step_id AND ns.completed_at IS NULL
  CROSS JOIN ({each_kind}) k
  WHERE o.status = '{OpportunityStatus.OPEN.value}' {only}
    AND CASE k.kind {condition} END
@@ -219,7 +220,9 @@ def actual_open_flags(*, connection=None) -> set[tuple]:
     """What the flag table holds: {(opportunity_id, kind, detail, since)} of every open flag."""
     conn = connection or default_connection
     with conn.cursor() as cursor:
-        cursor.execute("SELECT opportunity_id, kind, detail, since FROM pipeline_flag WHERE resolved_at IS NULL")
+        cursor.execute(
+            f"SELECT opportunity_id, kind, detail, since FROM {Flag._meta.db_table} WHERE resolved_at IS NULL"
+        )
         return {_comparable(row) for row in cursor.fetchall()}
 
 
@@ -227,8 +230,8 @@ def plan_for_all_deals(cursor) -> None:
     """Before running the definition over every deal, inside a transaction (PostgreSQL; nothing
     elsewhere): let the planner hand the scan to parallel workers. It cannot know how few of the
     five kinds hold per deal and expects about four times the rows there are; with the default
-    cost per row a Gather hands back, that makes a serial plan look cheaper, and at 1,000,000
-    deals the serial plan takes half as long again. Only for this transaction (SET LOCAL)."""
+    cost per row a Gather hands back, that makes a serial plan look cheaper, and the serial plan
+    is the slower one at scale (bench/README.md). Only for this transaction (SET LOCAL)."""
     if cursor.db.vendor == "postgresql":
         cursor.execute("SET LOCAL parallel_tuple_cost = 0.01")
 

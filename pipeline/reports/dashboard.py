@@ -1,11 +1,10 @@
 """The managers' dashboard: every aggregate, live or as it stood at the end of a past day.
 
-Each section is a fixed number of grouped queries whatever the number of deals. Live, they read
-the opportunity rows in SQL written here on `snapshot.live_where` (the conditions of
-`live_deals`): building and compiling a queryset for each cost more than several of the
-statements take to run. As of a past day they read the event history's state intervals
-(`snapshot.deal_states`); where both sources give the same rows (`_closed_between`), the
-aggregate over them is written once.
+Each section is a fixed number of grouped queries whatever the number of deals, built on
+`snapshot.deal_states` (live: the opportunity rows, `live_deals`; as of a past day: the event
+history's state intervals); where both sources give the same rows (`_closed_between`), the
+aggregate over them is written once. The statements the ORM cannot express are hand-written in
+`pipeline.reports.sql`: the stays' medians, and as of a date the cohort and the closed deals' milestones.
 
 What the numbers mean (also said on the page):
 
@@ -38,6 +37,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from typing import NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -49,42 +49,30 @@ from django.db.models import (
     F,
     Func,
     OuterRef,
+    Q,
     Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
 
-from opportunities.models import EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
+from opportunities.models import EventVerb, MilestoneCompletion, OpportunityEvent
 from people.access import visible_owner_q
 from people.models import Team, User
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from ..board.queries import _alive_at
 from ..models import Flag, FlagKind, Quota
-from . import charts
+from . import charts, sql
 from .quarters import next_quarter, previous_quarter, quarter_end, quarter_of, quarter_start
-from .snapshot import Scope, deal_states, end_of_day, live_where
+from .snapshot import Scope, deal_states, end_of_day, live_deals, live_q
 
 ALL_STATUSES = ("open", "won", "lost")
-EVENTS = OpportunityEvent._meta.db_table
-OPPORTUNITIES = Opportunity._meta.db_table
-STAGES = Stage._meta.db_table
-PROCESSES = SalesProcess._meta.db_table
-MILESTONES = Milestone._meta.db_table
-QUOTAS = Quota._meta.db_table
-COMPLETIONS = MilestoneCompletion._meta.db_table
-FLAGS = Flag._meta.db_table
 CLOSE_VERBS = (EventVerb.CLOSED_WON.value, EventVerb.CLOSED_LOST.value)
-ENTER_VERBS = (EventVerb.CREATED.value, EventVerb.STAGE_MOVED.value, EventVerb.REOPENED.value)
-LEAVE_VERBS = (EventVerb.STAGE_MOVED.value, *CLOSE_VERBS)
 HUNDRED = Decimal(100)
-CENTS = Decimal("0.01")
 ZERO = Decimal(0)
 
 
@@ -198,13 +186,10 @@ def _states(filters: Filters, statuses=("open",)):
     return qs.annotate(s_process=F("state_stage__process_id"))
 
 
-CLOSED_COLUMNS = ("s_opp", "s_owner", "s_amount", "s_status", "s_process", "s_closed")
-
-
-def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date, last: dt.date) -> tuple[str, list]:
-    """SQL for the deals closed (with a status in `statuses`) at the moment whose close date is
-    in [first, last], and its parameters: one row per deal with the columns `CLOSED_COLUMNS`
-    (s_opp, s_owner, s_amount, s_status, s_process and s_closed, the close date).
+def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date, last: dt.date):
+    """The deals closed (with a status in `statuses`) at the moment whose close date is in
+    [first, last]: `deal_states`-like rows with s_opp, s_owner, s_amount, s_status, s_process and
+    `s_closed`, the close date.
 
     Live, the close date is on the row. As of a moment it is the day of the deal's last closing
     event up to that moment: a closing event in the period with no close or reopen after it
@@ -215,13 +200,19 @@ def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date,
     if filters.as_of is None:
         # Off the row alone (the deal's process is on it too): `opportunity_closed_on_idx`
         # covers every column, and no join to the stage is made for each closed deal.
-        where, params = live_where(filters.scope(statuses), "o")
-        sql = f"""
-            SELECT o.id AS s_opp, o.owner_id AS s_owner, o.amount AS s_amount, o.status AS s_status,
-                   o.process_id AS s_process, o.closed_on AS s_closed
-            FROM {OPPORTUNITIES} o WHERE {where} AND o.closed_on >= %s AND o.closed_on <= %s
-        """
-        return sql, [*params, _db_date(first), _db_date(last)]
+        return (
+            live_deals(filters.scope(statuses))
+            .filter(closed_on__gte=first, closed_on__lte=last)
+            .annotate(
+                s_opp=F("id"),
+                s_owner=F("owner_id"),
+                s_amount=F("amount"),
+                s_status=F("status"),
+                s_process=F("process_id"),
+                s_closed=F("closed_on"),
+            )
+            .order_by()
+        )
     moment = filters.moment
     verbs = [v for v, status in ((EventVerb.CLOSED_WON.value, "won"), (EventVerb.CLOSED_LOST.value, "lost"))
              if status in statuses]  # fmt: skip
@@ -253,43 +244,46 @@ def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date,
         .order_by()
     )
     if not filters.sees_everything:
-        column = f'"{EVENTS}"."opportunity_id"'
-        qs = qs.filter(RawSQL(*_in_view(filters, column, statuses), output_field=BooleanField()))
-    return _sql(qs.values(*CLOSED_COLUMNS))
+        qs = qs.filter(_in_view_q(filters, "opportunity_id", statuses))
+    return qs
 
 
-def _sql(qs) -> tuple[str, list]:
-    sql, params = qs.query.sql_with_params()
-    return sql, list(params)
-
-
-def _in_view(filters: Filters, column: str, statuses=ALL_STATUSES) -> tuple[str, list]:
-    """SQL for "`column` is one of the deals in view", and its parameters.
-
-    On PostgreSQL it is written `(column IN (…) OR FALSE)`: an IN the planner may not turn into
-    a join, so the deals in view are found once and looked up by hash. As a join, a
-    misestimate can make it probe the history once per deal in view instead (seconds, not
-    milliseconds, for a manager's dashboard as of a date)."""
+def _in_view_ids(filters: Filters, statuses=ALL_STATUSES):
+    """The ids of the deals in view (with a status in `statuses`) at the moment, as a subquery."""
     closed = tuple(s for s in statuses if s != "open")
     if filters.as_of is None:
         # The deal rows alone: no join to their stage (the process filter aside).
-        where, params = live_where(filters.scope(statuses), "o")
-        sql = f"SELECT o.id FROM {OPPORTUNITIES} o WHERE {where}"
-    elif not closed or len(closed) == len(statuses) or connection.vendor != "postgresql":
-        sql, params = _sql(_states(filters, statuses).values("s_opp"))
-    else:
-        # As of a date, the open and the closed deals each come off their own index (the
-        # GiST index of open intervals, `event_closed_interval_idx`): together they would
-        # walk every interval that ended since.
-        open_sql, open_params = _sql(_states(filters, ("open",)).values("s_opp"))
-        closed_sql, closed_params = _sql(_states(filters, closed).values("s_opp"))
-        sql, params = f"{open_sql} UNION ALL {closed_sql}", open_params + closed_params
+        return live_deals(filters.scope(statuses)).values("id").order_by()
+    if not closed or len(closed) == len(statuses) or connection.vendor != "postgresql":
+        return _states(filters, statuses).values("s_opp")
+    # As of a date, the open and the closed deals each come off their own index (the GiST index
+    # of open intervals, `event_closed_interval_idx`): together they would walk every interval
+    # that ended since.
+    return _states(filters, ("open",)).values("s_opp").union(_states(filters, closed).values("s_opp"), all=True)
+
+
+def _in_view_q(filters: Filters, field: str, statuses=ALL_STATUSES) -> Q:
+    """ "`field` is one of the deals in view".
+
+    On PostgreSQL it is written `(field IN (…) OR FALSE)`: an IN the planner may not turn into
+    a join, so the deals in view are found once and looked up by hash. As a join, a
+    misestimate can make it probe the history once per deal in view instead (see
+    bench/README.md: a manager's dashboard as of a date)."""
+    q = Q(**{f"{field}__in": _in_view_ids(filters, statuses)})
+    if connection.vendor == "postgresql":
+        q |= Q(Value(False, output_field=BooleanField()))
+    return q
+
+
+def _in_view_sql(filters: Filters, column: str, statuses=ALL_STATUSES) -> tuple[str, list]:
+    """`_in_view_q` as SQL on `column`, and its parameters, for the statements in `pipeline.reports.sql`."""
+    sql, params = _in_view_ids(filters, statuses).query.sql_with_params()
     if connection.vendor != "postgresql":
-        return f"{column} IN ({sql})", params
-    return f"({column} IN ({sql}) OR FALSE)", params
+        return f"{column} IN ({sql})", list(params)
+    return f"({column} IN ({sql}) OR FALSE)", list(params)
 
 
-def _fetch(sql: str, params: list) -> list[tuple]:
+def _fetch(sql: str, params: dict) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
@@ -299,25 +293,6 @@ def _db_datetime(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _db_date(value: dt.date):
-    return connection.ops.adapt_datefield_value(value)
-
-
-def _decimal(value) -> Decimal | None:
-    """A sum of amounts as a Decimal: PostgreSQL sends one; SQLite sums decimals as floats,
-    rounded here to the cents that every amount has (as the ORM's converter does)."""
-    if value is None or isinstance(value, Decimal):
-        return value
-    return Decimal(repr(value)).quantize(CENTS)
-
-
-def _month_start(column: str) -> str:
-    """SQL for the first day of the month of the date `column`: see `MonthStart`."""
-    if connection.vendor == "postgresql":
-        return f"DATE_TRUNC('month', ({column})::timestamp)::date"
-    return f"DATE({column}, 'start of month')"
-
-
 class MonthStart(Func):
     """The first day of a date's month. On PostgreSQL the date is truncated as a plain timestamp:
     `DATE_TRUNC('month', date)` would first turn every date into a timestamp with time zone,
@@ -325,9 +300,13 @@ class MonthStart(Func):
 
     output_field = DateField()
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_postgresql(self, compiler, connection, **extra_context):
         sql, params = compiler.compile(self.source_expressions[0])
-        return _month_start(sql), params
+        return f"DATE_TRUNC('month', ({sql})::timestamp)::date", params
+
+    def as_sql(self, compiler, connection, **extra_context):  # SQLite
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"DATE({sql}, 'start of month')", params
 
 
 def _pct(part, whole) -> float | None:
@@ -336,8 +315,7 @@ def _pct(part, whole) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class StageInfo:
-    """What the dashboard reads of a stage, with its process's name: one plain query, as
-    model instances (and a join to their process) cost more to build than to fetch."""
+    """What the dashboard reads of a stage, with its process's name."""
 
     pk: int
     process_id: int
@@ -391,6 +369,21 @@ def _display(value, kind: str) -> str:
     return str(value)
 
 
+class DisplayCell(NamedTuple):
+    """A table cell as printed: its formatted text, and whether it is a number (right-aligned)."""
+
+    text: str
+    numeric: bool
+
+
+class DisplayRow(NamedTuple):
+    """A table row as printed: the first cell (a row header, linked when `link` is set) and the rest."""
+
+    head: str
+    link: str | None
+    cells: list[DisplayCell]
+
+
 @dataclass
 class Table:
     """One block of numbers: what the page shows, the chart draws and the CSV holds."""
@@ -404,38 +397,20 @@ class Table:
     chart: str = ""
 
     @property
-    def head_html(self) -> SafeString:
-        """The header row's cells (see `body_html` for why not a template loop)."""
-        cells = [
-            f'<th scope="col" class="num">{charts.escape_html(c.label)}</th>'
-            if c.numeric
-            else f'<th scope="col">{charts.escape_html(c.label)}</th>'
-            for c in self.columns
-        ]
-        return mark_safe("".join(cells))  # noqa: S308 — escaped labels in our markup
-
-    @property
-    def body_html(self) -> SafeString:
-        """The table's rows as HTML. Built here rather than in a template loop: at a few
-        thousand cells a page, the template engine would cost more than the queries."""
+    def display_rows(self) -> "list[DisplayRow]":
+        """The rows as the page prints them: each value formatted for its column, the first
+        cell with its link. The template loops over them and escapes every text."""
         numeric = [c.numeric for c in self.columns]
         kinds = [c.kind for c in self.columns]
         links = self.links or [None] * len(self.rows)
-        out = []
-        for link, row in zip(links, self.rows, strict=True):
-            head = charts.escape_html(_display(row[0], kinds[0]))
-            if link:
-                head = f'<a href="{charts.escape_html(link)}">{head}</a>'
-            cells = [f'<tr><th scope="row">{head}</th>']
-            for i in range(1, len(row)):
-                if numeric[i]:  # a number we formatted: nothing in it to escape
-                    cells.append(f'<td class="num">{_display(row[i], kinds[i])}</td>')
-                else:
-                    cells.append(f"<td>{charts.escape_html(_display(row[i], kinds[i]))}</td>")
-            cells.append("</tr>")
-            out.append("".join(cells))
-        # Every text went through escape_html(); the numbers and the markup are ours.
-        return mark_safe("".join(out))  # noqa: S308
+        return [
+            DisplayRow(
+                head=_display(row[0], kinds[0]),
+                link=link,
+                cells=[DisplayCell(_display(row[i], kinds[i]), numeric[i]) for i in range(1, len(row))],
+            )
+            for link, row in zip(links, self.rows, strict=True)
+        ]
 
     def column(self, key: str) -> list:
         i = [c.key for c in self.columns].index(key)
@@ -474,14 +449,11 @@ class Dashboard:
     @cached_property
     def stages(self) -> "dict[int, StageInfo]":
         """The stages in view, in their processes' order (by process name)."""
-        where, params = ("WHERE s.process_id = %s", [self.f.process_id]) if self.f.process_id else ("", [])
-        rows = _fetch(
-            f"""SELECT s.id, s.process_id, p.name, s.name, s."order", s.win_probability, s.forecast_category
-                FROM {STAGES} s JOIN {PROCESSES} p ON p.id = s.process_id {where}
-                ORDER BY p.name, s."order", s.id""",
-            params,
-        )
-        return {row[0]: StageInfo(*row) for row in rows}
+        qs = Stage.objects.order_by("process__name", "order", "id")
+        if self.f.process_id:
+            qs = qs.filter(process_id=self.f.process_id)
+        fields = ("id", "process_id", "process__name", "name", "order", "win_probability", "forecast_category")
+        return {row[0]: StageInfo(*row) for row in qs.values_list(*fields)}
 
     def _stages_by_process(self) -> "dict[int, list[StageInfo]]":
         grouped: dict[int, list[StageInfo]] = defaultdict(list)
@@ -521,16 +493,12 @@ class Dashboard:
         if self.f.as_of is None:
             # The deal rows alone: `deal_states` would join each to its stage for columns these
             # cells do not need.
-            where, params = live_where(self.f.scope(), "o")
-            rows = _fetch(
-                f"""SELECT o.stage_id, o.owner_id, {_month_start("o.expected_close_date")}, COUNT(*), SUM(o.amount)
-                    FROM {OPPORTUNITIES} o WHERE {where} GROUP BY 1, 2, 3""",
-                params,
-            )
+            deals = live_deals(self.f.scope()).annotate(month=MonthStart("expected_close_date"))
+            rows = deals.values_list("stage_id", "owner_id", "month").annotate(n=Count("*"), amount=Sum("amount"))
         else:
             deals = _states(self.f).annotate(month=MonthStart("s_close"))
             rows = deals.values_list("s_stage", "s_owner", "month").annotate(n=Count("*"), amount=Sum("s_amount"))
-            rows = rows.order_by()
+        rows = rows.order_by()
         # The open deals of a process filter are all in that process's stages.
         probability = {pk: Decimal(stage.win_probability) for pk, stage in self.stages.items()}
         category = {pk: stage.forecast_category for pk, stage in self.stages.items()}
@@ -547,8 +515,6 @@ class Dashboard:
         for stage, owner, month, n, amount in rows:
             if amount is None:
                 amount = ZERO
-            elif not isinstance(amount, Decimal):
-                amount = _decimal(amount)
             weighted = amount * probability.get(stage, ZERO)
             labelled = months.get(month)
             if labelled is None:
@@ -629,17 +595,21 @@ class Dashboard:
         (y1, q1), (y2, q2) = self.quarters
         first, mid, last = quarter_start(y1, q1), quarter_start(y2, q2), quarter_end(y2, q2)
         cells: dict = {}
-        closed_sql, params = _closed_between(self.f, ("won",), first, last)
-        sql = f"""
-            SELECT c.s_owner,
-                   COUNT(*) FILTER (WHERE c.s_closed < %s), SUM(c.s_amount) FILTER (WHERE c.s_closed < %s),
-                   COUNT(*) FILTER (WHERE c.s_closed >= %s), SUM(c.s_amount) FILTER (WHERE c.s_closed >= %s)
-            FROM ({closed_sql}) c GROUP BY c.s_owner
-        """
-        for owner, *sums in _fetch(sql, [*[_db_date(mid)] * 4, *params]):
-            for yq, (n, amount) in zip(self.quarters, (sums[0:2], sums[2:4]), strict=True):
-                if n:
-                    cells[(yq, "won", owner)] = (n, _decimal(amount) or ZERO)
+        won_rows = (
+            _closed_between(self.f, ("won",), first, last)
+            .values("s_owner")
+            .annotate(
+                n1=Count("s_opp", filter=Q(s_closed__lt=mid)),
+                a1=Sum("s_amount", filter=Q(s_closed__lt=mid)),
+                n2=Count("s_opp", filter=Q(s_closed__gte=mid)),
+                a2=Sum("s_amount", filter=Q(s_closed__gte=mid)),
+            )
+            .order_by()
+        )
+        for r in won_rows:
+            for i, yq in enumerate(self.quarters, start=1):
+                if r[f"n{i}"]:
+                    cells[(yq, "won", r["s_owner"])] = (r[f"n{i}"], r[f"a{i}"] or ZERO)
         # Open deals by expected close month: a quarter is whole months.
         for key, (n, amount) in self._open_sums["forecast"].items():
             cells[key] = (n, amount)
@@ -687,15 +657,12 @@ class Dashboard:
     def quotas(self) -> dict:
         ids = [p.pk for p in self.people_in_view]
         (y1, q1), (y2, q2) = self.quarters
-        if not ids:
-            return {}
-        rows = _fetch(
-            f"""SELECT user_id, year, quarter, amount FROM {QUOTAS}
-                WHERE user_id IN ({", ".join(["%s"] * len(ids))})
-                  AND ((year = %s AND quarter = %s) OR (year = %s AND quarter = %s))""",
-            [*ids, y1, q1, y2, q2],
+        rows = (
+            Quota.objects.filter(user_id__in=ids)
+            .filter(Q(year=y1, quarter=q1) | Q(year=y2, quarter=q2))
+            .values_list("user_id", "year", "quarter", "amount")
         )
-        return {(user_id, (year, quarter)): _decimal(amount) for user_id, year, quarter, amount in rows}
+        return {(user_id, (year, quarter)): amount for user_id, year, quarter, amount in rows}
 
     @cached_property
     def attainment(self) -> Table:
@@ -738,11 +705,12 @@ class Dashboard:
         # the deals in view created in the period, grouped by stage ids and status straight off
         # `opportunity_created_at_idx`; the stages' process and order are looked up here, in
         # the few groups, rather than joined to every deal.
-        where, params = live_where(f.scope(ALL_STATUSES), "o")
-        rows = _fetch(
-            f"""SELECT o.stage_id, o.furthest_stage_id, o.status, COUNT(*) FROM {OPPORTUNITIES} o
-                WHERE {where} AND o.created_at >= %s AND o.created_at <= %s GROUP BY 1, 2, 3""",
-            [*params, _db_datetime(lo), _db_datetime(hi)],
+        rows = (
+            live_deals(f.scope(ALL_STATUSES))
+            .filter(created_at__gte=lo, created_at__lte=hi)
+            .values_list("stage_id", "furthest_stage_id", "status")
+            .annotate(n=Count("*"))
+            .order_by()
         )
         grouped: dict[tuple[int, int, int], int] = defaultdict(int)
         for stage_id, furthest_id, status, n in rows:
@@ -753,49 +721,20 @@ class Dashboard:
             grouped[(stage.process_id, furthest.order, 1 if status == "won" else 0)] += n
         return [(*key, n) for key, n in grouped.items()]
 
-    def _cohort_as_of(self) -> tuple[str, list]:
-        """(process, furthest stage order, won, deals) of the cohort, from the history."""
+    def _cohort_as_of(self) -> list[tuple[int, int, int, int]]:
+        """(process, furthest stage order, won, deals) of the cohort, from the history
+        (`sql.cohort_as_of_sql`)."""
         f = self.f
         lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
-        scope, scope_params = "", []
+        in_view, params = "", {}
         if not f.sees_everything:
-            scope_sql, scope_params = _in_view(f, "e.opportunity_id")
-            scope = f"AND {scope_sql}"
-        won_at = "MAX(CASE WHEN e.verb = %s THEN e.created_at END)"
-        reopened_at = "MAX(CASE WHEN e.verb = %s THEN e.created_at END)"
-        # One pass over the stage changes from the start of the period to the moment, grouped
-        # by deal: a cohort deal was created in the period (so all its changes are in the
-        # pass); for each, the furthest stage it reached and whether its last win still stands
-        # (not undone by a later reopen). The stage changes are index-only reads
-        # (`event_stage_change_idx`).
-        sql = f"""
-            SELECT d.process_id, d.furthest, d.won, COUNT(*) FROM (
-                SELECT e.opportunity_id,
-                       MAX(st.process_id) AS process_id,
-                       MAX(CASE WHEN e.verb IN (%s, %s) THEN st."order" END) AS furthest,
-                       CASE WHEN {won_at} IS NOT NULL AND ({reopened_at} IS NULL OR {won_at} > {reopened_at})
-                            THEN 1 ELSE 0 END AS won
-                FROM {EVENTS} e
-                LEFT JOIN {STAGES} st ON st.id = e.to_stage_id
-                WHERE e.verb IN (%s, %s, %s, %s) AND e.created_at >= %s AND e.created_at <= %s
-                  {scope}
-                GROUP BY e.opportunity_id
-                HAVING MAX(CASE WHEN e.verb = %s AND e.created_at <= %s THEN 1 ELSE 0 END) = 1
-            ) d GROUP BY d.process_id, d.furthest, d.won
-        """
-        created, moved = EventVerb.CREATED.value, EventVerb.STAGE_MOVED.value
-        won, reopened = EventVerb.CLOSED_WON.value, EventVerb.REOPENED.value
-        params = [
-            created, moved, won, reopened, won, reopened,
-            created, moved, won, reopened, _db_datetime(lo), _db_datetime(f.moment),
-            *scope_params,
-            created, _db_datetime(hi),
-        ]  # fmt: skip
-        return sql, params
+            in_view, params = sql.named(*_in_view_sql(f, "e.opportunity_id"), "in_view")
+        params.update(sql.VERB_PARAMS, lo=_db_datetime(lo), hi=_db_datetime(hi), moment=_db_datetime(f.moment))
+        return _fetch(sql.cohort_as_of_sql(in_view), params)
 
     @cached_property
     def conversion(self) -> Table:
-        rows = self._cohort_live() if self.f.as_of is None else _fetch(*self._cohort_as_of())
+        rows = self._cohort_live() if self.f.as_of is None else self._cohort_as_of()
         reached: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
         for process_id, furthest, is_won, n in rows:
             reached[process_id].append((furthest, "won" if is_won else "", n))
@@ -835,56 +774,21 @@ class Dashboard:
     def durations(self) -> Table:
         f = self.f
         lo, hi = start_of_day(f.period_start), min(end_of_day(f.period_end), f.moment)
-        pg = connection.vendor == "postgresql"
-        enter = ", ".join(["%s"] * len(ENTER_VERBS))
-        leave = ", ".join(["%s"] * len(LEAVE_VERBS))
-        scope, params = "", []
+        vendor = connection.vendor
+        in_view, params = "", {}
         if not f.sees_everything:
-            scope_sql, params = _in_view(f, "x.opportunity_id")
-            scope = f"AND {scope_sql}"
-        # Each way out of a stage in the period (a move, a close) names the stage it left and,
-        # written with it by the services, when the deal entered that stage: one index-only
-        # range over the period's exits (`event_stage_exit_idx`). An exit recorded without that
-        # time (by a data import, say) falls back to one probe for the deal's way in before it.
-        probe = f"""(
-            SELECT e.created_at FROM {EVENTS} e
-            WHERE e.opportunity_id = x.opportunity_id AND e.verb IN ({enter})
-              AND e.created_at <= x.created_at AND (e.created_at < x.created_at OR e.id < x.id)
-            ORDER BY e.created_at DESC, e.id DESC LIMIT 1)"""
-        entered_at = f"COALESCE(x.stage_entered_at, {probe})"
-        # date_part, not EXTRACT: a double rather than a numeric, several times cheaper to add
-        # up and to sort.
-        days = (
-            f"date_part('epoch', x.created_at - {entered_at}) / 86400.0"
-            if pg
-            else f"(julianday(x.created_at) - julianday({entered_at}))"
-        )
-        stays = f"""
-            SELECT x.from_stage_id AS stage_id, {days} AS days FROM {EVENTS} x
-            WHERE x.verb IN ({leave}) AND x.created_at >= %s AND x.created_at <= %s {scope}
-        """
-        lo_db, hi_db = _db_datetime(lo), _db_datetime(hi)
-        args = [*ENTER_VERBS, *LEAVE_VERBS, lo_db, hi_db, *params]
+            in_view, params = sql.named(*_in_view_sql(f, "x.opportunity_id"), "in_view")
+        params.update(sql.VERB_PARAMS, lo=_db_datetime(lo), hi=_db_datetime(hi))
+        if vendor == "postgresql":
+            params["stage_ids"] = list(self.stages)
         stats: dict[int, tuple[int, float, float]] = {}
-        if pg:
-            # Stage by stage (LATERAL): each stage's exits are one range of `event_stage_exit_idx`,
-            # so nothing is sorted by stage; only the median sorts, within its stage. OFFSET 0
-            # keeps the stays a subquery of their own, so that the three aggregates share one
-            # computation of each stay rather than inlining it three times.
-            sql = f"""
-                SELECT s.id, a.n, a.average, a.median FROM {STAGES} s CROSS JOIN LATERAL (
-                    SELECT COUNT(days) AS n, AVG(days) AS average,
-                           percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median
-                    FROM ({stays} AND x.from_stage_id = s.id OFFSET 0) y
-                ) a
-                WHERE s.id IN ({", ".join(["%s"] * len(self.stages))})
-            """
-            for stage_id, n, avg, median in _fetch(sql, [*args, *self.stages]) if self.stages else []:
+        if vendor == "postgresql":
+            for stage_id, n, avg, median in _fetch(sql.stage_stays_sql(vendor, in_view), params) if self.stages else []:
                 if n:
                     stats[stage_id] = (n, float(avg), float(median))
         else:
             grouped: dict[int, list[float]] = defaultdict(list)
-            for stage_id, value in _fetch(f"SELECT stage_id, days FROM ({stays}) s", args):
+            for stage_id, value in _fetch(sql.stage_stays_sql(vendor, in_view), params):
                 if value is not None:
                     grouped[stage_id].append(float(value))
             for stage_id, values in grouped.items():
@@ -918,23 +822,27 @@ class Dashboard:
     @cached_property
     def milestones(self) -> Table:
         f = self.f
-        closed_sql, params = _closed_between(f, ("won", "lost"), f.period_start, min(f.period_end, f.day))
+        closed = _closed_between(f, ("won", "lost"), f.period_start, min(f.period_end, f.day))
         totals: dict[int, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
-        totals_sql = f"SELECT c.s_process, c.s_status, COUNT(*) FROM ({closed_sql}) c GROUP BY 1, 2"
-        for process_id, status, n in _fetch(totals_sql, params):
-            totals[process_id][status] = n
-        # Live, every completion is in the past: leaving out the time lets the database read
-        # (opportunity, milestone) from the unique index alone.
-        when = "" if f.as_of is None else "WHERE mc.completed_at <= %s"
-        sql = f"""
-            SELECT mc.milestone_id, c.s_status, COUNT(*)
-            FROM {COMPLETIONS} mc JOIN ({closed_sql}) c ON c.s_opp = mc.opportunity_id
-            {when} GROUP BY mc.milestone_id, c.s_status
-        """
-        if f.as_of is not None:
-            params.append(_db_datetime(f.moment))
+        for row in closed.values("s_process", "s_status").annotate(n=Count("s_opp")).order_by():
+            totals[row["s_process"]][row["s_status"]] = row["n"]
+        # The closed deals' completed milestones, by milestone and the deal's status.
         done: dict[int, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
-        for milestone_id, status, n in _fetch(sql, params):
+        if f.as_of is None:
+            # Every completion is in the past: with no time to check, the database reads
+            # (opportunity, milestone) from the unique index alone, joined to each closed deal.
+            first, last = f.period_start, min(f.period_end, f.day)
+            completions = MilestoneCompletion.objects.filter(
+                live_q(f.scope(("won", "lost")), "opportunity"),
+                opportunity__closed_on__gte=first,
+                opportunity__closed_on__lte=last,
+            )
+            counts = completions.values_list("milestone_id", "opportunity__status").annotate(n=Count("*")).order_by()
+        else:
+            closed_sql, params = sql.named(*closed.values("s_opp", "s_status").query.sql_with_params(), "closed")
+            params["moment"] = _db_datetime(f.moment)
+            counts = _fetch(sql.milestone_completions_as_of_sql(closed_sql), params)
+        for milestone_id, status, n in counts:
             done[milestone_id][status] = n
         table = Table(
             "milestones",
@@ -978,17 +886,10 @@ class Dashboard:
     def _milestones(self) -> "list[MilestoneInfo]":
         """The milestones of the stages in view, in the stages' order (`stages`)."""
         position = {pk: i for i, pk in enumerate(self.stages)}
-        if not position:
-            return []
-        rows = _fetch(
-            f"""SELECT id, stage_id, name, is_required, "order" FROM {MILESTONES}
-                WHERE stage_id IN ({", ".join(["%s"] * len(position))})""",
-            list(position),
+        rows = Milestone.objects.filter(stage_id__in=position).values_list(
+            "id", "stage_id", "name", "is_required", "order"
         )
-        # SQLite sends is_required as 0 or 1.
-        milestones = [
-            MilestoneInfo(pk, stage, name, bool(required), order) for pk, stage, name, required, order in rows
-        ]
+        milestones = [MilestoneInfo(*row) for row in rows]
         return sorted(milestones, key=lambda m: (position[m.stage_id], m.order, m.pk))
 
     # flags
@@ -997,18 +898,17 @@ class Dashboard:
     def _flag_counts(self) -> dict[tuple[str, int], int]:
         if self.f.as_of is None:
             # Live: the flags open now, on the deal rows alone (no join to their stage).
-            where, params = live_where(self.f.scope(), "o")
-            open_sql = f"SELECT o.id AS s_opp, o.owner_id AS s_owner FROM {OPPORTUNITIES} o WHERE {where}"
-            when, when_params = "f.resolved_at IS NULL", []
+            flags = Flag.objects.open().filter(live_q(self.f.scope(), "opportunity"))
+            rows = flags.values_list("kind", "opportunity__owner_id")
         else:
-            moment = _db_datetime(self.f.moment)
-            open_sql, params = _sql(_states(self.f).values("s_opp", "s_owner"))
-            when, when_params = "f.opened_at <= %s AND (f.resolved_at IS NULL OR f.resolved_at > %s)", [moment, moment]
-        sql = f"""
-            SELECT f.kind, s.s_owner, COUNT(*) FROM {FLAGS} f JOIN ({open_sql}) s ON s.s_opp = f.opportunity_id
-            WHERE {when} GROUP BY f.kind, s.s_owner
-        """
-        return {(kind, owner): n for kind, owner, n in _fetch(sql, [*params, *when_params])}
+            # As of a moment: the flags open then, by the owner the deal had then.
+            moment = self.f.moment
+            deals = _states(self.f).filter(
+                Q(opportunity__flags__resolved_at__isnull=True) | Q(opportunity__flags__resolved_at__gt=moment),
+                opportunity__flags__opened_at__lte=moment,
+            )
+            rows = deals.values_list("opportunity__flags__kind", "s_owner")
+        return {(kind, owner): n for kind, owner, n in rows.annotate(n=Count("*")).order_by()}
 
     @cached_property
     def flags_by_kind(self) -> Table:
@@ -1060,8 +960,7 @@ class Dashboard:
 
     @cached_property
     def summary_text(self) -> dict[str, str]:
-        """The summary's numbers as the tiles show them (formatted here: the template's
-        floatformat cost more than the rest of the tiles)."""
+        """The summary's numbers as the tiles show them, formatted as the tables' cells are."""
         s = self.summary
         return {
             "deals": _display(s["deals"], "int"),

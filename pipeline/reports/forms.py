@@ -1,9 +1,6 @@
 import datetime as dt
-from functools import cached_property
 
 from django import forms
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
 
 from stages.cleaning import IdField
 
@@ -16,15 +13,21 @@ MAX_SPAN_DAYS = 5 * 366
 class DashboardFilterForm(forms.Form):
     """The dashboard's filters. Team and rep are plain ids: the view resolves them against
     what the viewer may see and answers 404 for anything else. A field that fails to validate
-    falls back to its default (see `usable`), so the page always renders."""
+    falls back to its default (see `usable`), so the page always renders. The filter bar renders
+    the process select and the dates through their widgets: a field that failed carries
+    `aria-invalid` and `aria-describedby="id_<name>_error"`, the id of its message on the page."""
 
     process = forms.TypedChoiceField(label="Process", coerce=int, required=False, empty_value=None)
     period = forms.ChoiceField(label="Period", choices=list(PERIODS.items()), required=False)
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     team = IdField(required=False)
     rep = IdField(required=False)
-    as_of = forms.DateField(label="As of", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(
+        label="As of", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
 
     def __init__(self, data=None, *, processes, today: dt.date):
         super().__init__(data)
@@ -78,37 +81,6 @@ class DashboardFilterForm(forms.Form):
         ):
             values["period"] = "this_quarter"
         return values
-
-    @cached_property
-    def inputs(self) -> dict[str, SafeString]:
-        """The process select and the three date inputs as HTML, for the filter bar: what the
-        widgets would render (the value sent back, `aria-invalid` and the error's id when it
-        failed), without a template render for each widget and option, which cost more
-        than the dashboard's smaller queries."""
-        html = {}
-        for name in ("start", "end", "as_of"):
-            html[name] = mark_safe(f'<input type="date" name="{name}"{self._value_and_error(name)} id="id_{name}">')  # noqa: S308
-        chosen = self["process"].value()
-        chosen = "" if chosen is None else str(chosen)
-        options = "".join(
-            f'<option value="{escape(value)}"{" selected" if str(value) == chosen else ""}>{escape(label)}</option>'
-            for value, label in self.fields["process"].choices
-        )
-        html["process"] = mark_safe(  # noqa: S308 — escaped values in our markup
-            f'<select name="process"{self._value_and_error("process", value=False)} id="id_process">{options}</select>'
-        )
-        return html
-
-    def _value_and_error(self, name: str, *, value: bool = True) -> str:
-        attrs = ""
-        if value:
-            sent = self[name].value()
-            if sent not in (None, ""):
-                shown = sent.isoformat() if isinstance(sent, dt.date) else str(sent)
-                attrs += f' value="{escape(shown)}"'
-        if self.is_bound and self.errors.get(name):
-            attrs += f' aria-invalid="true" aria-describedby="id_{name}_error"'
-        return attrs
 
 
 class QuotaForm(forms.Form):

@@ -18,14 +18,12 @@ their teams owned then.
 import datetime as dt
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from opportunities.history import as_of as events_as_of
 from opportunities.models import Opportunity, OpportunityStatus
 from people.access import visible_owner_q
-from stages.models import Stage
 
 
 def end_of_day(day: dt.date) -> dt.datetime:
@@ -57,53 +55,28 @@ class Scope:
         return Q(**{f"{prefix}_id__in": self.owner_ids})
 
 
+def live_q(scope: Scope, prefix: str = "") -> Q:
+    """The conditions of `live_deals(scope)`, on the deal reached through `prefix` (a relation
+    path such as "opportunity", or "" for the deal itself): a reader of a related table (flags,
+    milestone completions) joins the deals through its foreign key rather than asking for its
+    rows IN the deals in scope."""
+    deal = f"{prefix}__" if prefix else ""
+    q = scope.visible(f"{deal}owner")
+    if set(scope.statuses) != set(OpportunityStatus.values):  # every status: no condition to check
+        q &= Q(**{f"{deal}status__in": scope.statuses})
+    if scope.process_id:
+        q &= Q(**{f"{deal}stage__process_id": scope.process_id})
+    if scope.owner_id:
+        q &= Q(**{f"{deal}owner_id": scope.owner_id})
+    if scope.team_id:
+        q &= Q(**{f"{deal}owner__team_id": scope.team_id})
+    return q
+
+
 def live_deals(scope: Scope) -> QuerySet:
     """The deals in `scope` now, as plain opportunity rows: what `deal_states` annotates live,
     for readers that need no stage column (and so no join to the stage)."""
-    qs = Opportunity.objects.filter(scope.visible("owner"))
-    if set(scope.statuses) != set(OpportunityStatus.values):  # every status: no condition to check
-        qs = qs.filter(status__in=scope.statuses)
-    if scope.process_id:
-        qs = qs.filter(stage__process_id=scope.process_id)
-    if scope.owner_id:
-        qs = qs.filter(owner_id=scope.owner_id)
-    if scope.team_id:
-        qs = qs.filter(owner__team_id=scope.team_id)
-    return qs
-
-
-def live_where(scope: Scope, alias: str) -> tuple[str, list]:
-    """`live_deals(scope)` as SQL conditions on the opportunity table under `alias`, and their
-    parameters, for the dashboard's hand-written aggregates: there, building and compiling a
-    queryset for each statement cost more than some of the statements themselves. The same
-    rows as `live_deals` (a test checks every kind of scope); visibility is still decided by
-    `visible_owner_q` alone, compiled here when the caller has not resolved it into ids."""
-    conditions: list[str] = []
-    params: list = []
-    if scope.owner_ids is not None:
-        if not scope.owner_ids:
-            return "1 = 0", []
-        conditions.append(f"{alias}.owner_id IN ({', '.join(['%s'] * len(scope.owner_ids))})")
-        params += scope.owner_ids
-    elif not scope.user.is_admin:
-        people = get_user_model().objects.filter(visible_owner_q(scope.user, None)).values("pk").order_by()
-        sql, people_params = people.query.sql_with_params()
-        conditions.append(f"{alias}.owner_id IN ({sql})")
-        params += people_params
-    if set(scope.statuses) != set(OpportunityStatus.values):
-        conditions.append(f"{alias}.status IN ({', '.join(['%s'] * len(scope.statuses))})")
-        params += scope.statuses
-    if scope.process_id:
-        conditions.append(f"{alias}.stage_id IN (SELECT id FROM {Stage._meta.db_table} WHERE process_id = %s)")
-        params.append(scope.process_id)
-    if scope.owner_id:
-        conditions.append(f"{alias}.owner_id = %s")
-        params.append(scope.owner_id)
-    if scope.team_id:
-        users = get_user_model()._meta.db_table
-        conditions.append(f"{alias}.owner_id IN (SELECT id FROM {users} WHERE team_id = %s)")
-        params.append(scope.team_id)
-    return " AND ".join(conditions) or "1 = 1", params
+    return Opportunity.objects.filter(live_q(scope))
 
 
 def deal_states(scope: Scope) -> QuerySet:

@@ -11,14 +11,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from opportunities.errors import AccessDenied, DomainError
 
 from ..models import Quota, QuotaChange
 from . import services
-from .charts import escape_html
 from .csv_export import neutralise
 from .dashboard import (
     PERIODS,
@@ -54,18 +52,6 @@ def _pick(options, pk):
         if option.pk == pk:
             return option
     raise Http404("No such team or person.")
-
-
-def _options(choices, chosen) -> SafeString:
-    """The <option>s of the rep or team filter. Built here rather than in a template loop: an
-    admin chooses among everyone, and the loop cost more than some of the page's queries."""
-    picked = chosen.pk if chosen is not None else None
-    return mark_safe(  # noqa: S308 — escaped names in our markup
-        "".join(
-            f'<option value="{c.pk}"{" selected" if c.pk == picked else ""}>{escape_html(str(c))}</option>'
-            for c in choices
-        )
-    )
 
 
 def _csv_cell(value) -> str:
@@ -138,9 +124,7 @@ def dashboard(request):
         "board": board,
         "sections": [(title, [board.charted(name) for name in names]) for title, names in SECTIONS],
         "people": people if (user.is_admin or user.is_manager) else [],
-        "rep_options": _options(people, rep),
         "teams": teams,
-        "team_options": _options(teams, team),
         "rep": rep,
         "team": team,
         "periods": list(PERIODS.items()),

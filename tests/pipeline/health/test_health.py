@@ -1,6 +1,6 @@
 """The pipeline-health sweep and the immediate resolution of flags, against the real database.
 
-Boundaries (see pipeline/health.py): "more than N days" is strict — exactly N days after the last
+Boundaries (see pipeline/health/definition.py): "more than N days" is strict — exactly N days after the last
 touch a deal is not yet idle, one second later it is. Dates compare with today: a next step due
 today is not overdue, a close date of today has not slipped.
 
@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from opportunities import services as opp_services
 from opportunities.models import Opportunity
 from pipeline.health import definition as health
-from pipeline.health import services
+from pipeline.health import services, sql
 from pipeline.models import Flag, FlagKind, Notification
 from tests.factories import AccountFactory, OpportunityFactory, StageFactory, UserFactory
 
@@ -358,7 +358,7 @@ def test_a_second_sweep_right_after_the_first_opens_resolves_and_sends_nothing(o
 
 def test_a_sweep_that_dies_half_way_leaves_nothing_and_the_next_one_does_everything(monkeypatch, opportunity, now):
     later = now + 40 * DAY
-    monkeypatch.setattr(services, "_notify_sql", lambda connection: "SELECT no_such_column FROM pipeline_flag")
+    monkeypatch.setattr(sql, "notify_sql", lambda explanation: "SELECT no_such_column FROM pipeline_flag")
     with pytest.raises(Exception):  # noqa: B017 - whatever the database raises
         services.pipeline_sweep(now=later)
     assert Flag.objects.count() == 0

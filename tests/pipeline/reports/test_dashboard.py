@@ -27,7 +27,7 @@ from django.test.utils import CaptureQueriesContext
 from opportunities import services
 from opportunities.models import OpportunityEvent
 from pipeline.models import Flag, FlagKind, Quota
-from pipeline.reports.dashboard import Dashboard, Filters, _fetch, owner_ids_for, people_for
+from pipeline.reports.dashboard import Dashboard, Filters, owner_ids_for, people_for
 from stages.models import ForecastCategory
 from tests.factories import AccountFactory
 
@@ -356,35 +356,6 @@ def test_reading_by_the_ids_of_the_people_in_view_shows_what_the_visibility_rule
         assert by_ids.f.owner_ids == tuple(p.pk for p in people_for(user))
         for name in Dashboard.TABLES:
             assert by_ids.table(name).rows == by_rule.table(name).rows, (user, name)
-
-
-def test_the_hand_written_live_scope_selects_what_live_deals_selects(
-    history, manager, owner, outsider, admin, team, process, now
-):
-    from opportunities.models import Opportunity
-    from pipeline.reports.snapshot import Scope, live_deals, live_where
-    from tests.factories import make_process
-
-    other = make_process(stages=2, name="Renewals")
-    # A deal of the manager's own in the second process.
-    renewal = History.create(history, manager, 800, dt.date(2026, 3, 31), at(2, 3))
-    Opportunity.objects.filter(pk=renewal.pk).update(stage=other.stages.first(), process=other)
-    table = Opportunity._meta.db_table
-    statuses = [("open",), ("won",), ("won", "lost"), ("open", "won", "lost")]
-    filters = [{}, {"process_id": process.pk}, {"process_id": other.pk}, {"team_id": team.pk}, {"owner_id": owner.pk}]
-    for user in (admin, manager, owner, outsider):
-        ids = owner_ids_for(user, people_for(user))
-        for owner_ids in {ids, None}:
-            for status in statuses:
-                for extra in filters:
-                    scope = Scope(user=user, statuses=status, owner_ids=owner_ids, **extra)
-                    where, params = live_where(scope, "o")
-                    got = {pk for (pk,) in _fetch(f"SELECT o.id FROM {table} o WHERE {where}", params)}
-                    expected = set(live_deals(scope).values_list("pk", flat=True))
-                    assert got == expected, (user, owner_ids, status, extra)
-    # Nobody in view: no deals, not every deal.
-    where, params = live_where(Scope(user=manager, owner_ids=()), "o")
-    assert _fetch(f"SELECT COUNT(*) FROM {table} o WHERE {where}", params) == [(0,)]
 
 
 def test_an_admin_sees_everyone(history, admin, now):

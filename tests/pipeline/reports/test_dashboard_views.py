@@ -80,6 +80,24 @@ def test_the_rep_and_team_filters_offer_the_people_and_teams_in_view(client_for,
     assert "Oscar Outsider" not in body
 
 
+def test_names_in_the_tables_and_charts_are_escaped(client_for, manager, teammate, deals):
+    teammate.first_name = "<b>Tom"
+    teammate.save()
+    body = client_for(manager).get(URL).content.decode()
+
+    card = body[body.index('id="by_owner"') :]
+    card = card[: card.index("</article>")]
+    assert '<th scope="row">&lt;b&gt;Tom Teammate</th><td class="num">1</td>' in card
+    assert ">&lt;b&gt;Tom Teammate</text>" in card  # the chart's bar label
+    assert "<b>Tom" not in body
+
+
+def test_the_flag_tables_link_each_row_to_needs_attention(client_for, manager, deals):
+    body = client_for(manager).get(URL).content.decode()
+    card = body[body.index('id="flags_by_kind"') :]
+    assert '<th scope="row"><a href="/attention/?kind=idle">' in card[: card.index("</article>")]
+
+
 def test_each_table_is_a_card_with_its_chart_and_a_csv_link_that_keeps_the_filters(client_for, manager, deals):
     body = client_for(manager).get(URL, {"period": "this_year", "process": ""}).content.decode()
 

@@ -1,0 +1,28 @@
+"""The server-side bar charts, rendered from their template."""
+
+import re
+
+from pipeline.reports.charts import BAR_AREA, bar_chart
+
+
+def test_a_chart_escapes_its_texts_and_draws_a_bar_per_value():
+    svg = bar_chart(
+        'Pipeline <script>alert("x")</script>',
+        ["<b>Ann</b>", "Bob & Co"],
+        [("Amount", [100, 50]), ("Weighted <i>", [None, 25])],
+    )
+    assert svg.startswith('<svg class="chart"') and svg.endswith("</svg>")
+    assert "<script>" not in svg and "<b>" not in svg and "<i>" not in svg
+    assert "<title>Pipeline &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</title>" in svg
+    assert re.findall(r'text-anchor="end" fill="#1d2330">([^<]*)</text>', svg) == [
+        "&lt;b&gt;Ann&lt;/b&gt;",
+        "Bob &amp; Co",
+    ]
+    # Three values, three bars (None draws none); the largest spans the whole bar area.
+    widths = re.findall(r'<rect class="bar" x="\d+" y="\d+" width="([\d.]+)"', svg)
+    assert widths == [f"{BAR_AREA:.1f}", f"{BAR_AREA / 2:.1f}", f"{BAR_AREA / 4:.1f}"]
+    assert "Weighted &lt;i&gt;" in svg  # the legend
+
+
+def test_no_labels_no_chart():
+    assert bar_chart("Empty", [], [("Amount", [])]) == ""
