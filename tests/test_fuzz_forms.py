@@ -16,6 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 import opportunities.forms
+import people.forms
 import people.views
 import pipeline.board.views
 import pipeline.health.forms
@@ -38,6 +39,7 @@ from opportunities.forms import (
     NextStepForm,
     OpportunityEditForm,
     OpportunityForm,
+    ReopenForm,
 )
 from pipeline.board.views import BoardFilterForm
 from pipeline.health.forms import AttentionFilterForm
@@ -86,7 +88,7 @@ ENDPOINTS = [
     Endpoint("opportunities:move", "POST", DEAL, forms=(MoveForm,), extra=("anchor",)),
     Endpoint("opportunities:close_won", "POST", DEAL, forms=(CloseWonForm,), extra=("anchor",)),
     Endpoint("opportunities:close_lost", "POST", DEAL, forms=(CloseLostForm,), extra=("anchor",)),
-    Endpoint("opportunities:reopen", "POST", DEAL),
+    Endpoint("opportunities:reopen", "POST", DEAL, forms=(ReopenForm,)),
     Endpoint("opportunities:milestone_toggle", "POST", ("@deal", "@milestone"), forms=(MilestoneToggleForm,)),
     Endpoint("opportunities:next_step_set", "POST", DEAL, forms=(NextStepForm,), extra=("anchor",)),
     Endpoint("opportunities:next_step_complete", "POST", DEAL, forms=(NextStepForm,)),
@@ -102,6 +104,9 @@ ENDPOINTS = [
     Endpoint("opportunities:account_activities", "GET", ACCOUNT, extra=PAGES),
     Endpoint("opportunities:contact_create", "POST", ACCOUNT, forms=(ContactForm,)),
     Endpoint("opportunities:contact_edit", "POST", ("@contact",), forms=(ContactForm,)),
+    Endpoint("opportunities:account_history", "GET", ACCOUNT, extra=PAGES),
+    # people
+    Endpoint("profile", "GET"),
     # pipeline
     Endpoint("pipeline:needs_attention", "GET", forms=(AttentionFilterForm,), extra=("page",)),
     Endpoint("pipeline:notifications", "GET", extra=("page",)),
@@ -126,7 +131,8 @@ ENDPOINTS = [
 
 # Forms no signed-in rep submits to a page of this list, and why.
 NOT_FUZZED_HERE = {
-    "ThrottledAuthenticationForm": "the sign-in form: anonymous, throttled, tested with the sign-in",
+    "SignInForm": "the sign-in form: anonymous, throttled, tested with the sign-in",
+    "PasswordChangeForm": "every wrong old password is a recorded, throttled failure; tested in tests/people",
 }
 # Pages outside this list, and why.
 URLS_NOT_FUZZED_HERE = {
@@ -135,6 +141,11 @@ URLS_NOT_FUZZED_HERE = {
     "logout": "ends the session the fuzzing runs in",
     "health": "takes no input",
     "api_schema": "the API is fuzzed in tests/opportunities/test_api_fuzz.py",
+    "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
+    "password_reset": "anonymous; sends mail; tested in tests/people",
+    "password_reset_done": "anonymous; takes no input",
+    "password_reset_confirm": "anonymous; the token is checked by Django; tested in tests/people",
+    "password_reset_complete": "anonymous; takes no input",
 }
 
 
@@ -190,6 +201,7 @@ def _form_classes(module) -> set[str]:
 def test_every_form_in_the_code_is_fuzzed():
     modules = (
         opportunities.forms,
+        people.forms,
         people.views,
         pipeline.views,
         pipeline.board.views,
