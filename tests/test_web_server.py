@@ -14,9 +14,13 @@ import threading
 import urllib.request
 from types import SimpleNamespace
 
+import psycopg2
 import pytest
+import requests
+from django.db import connection
 
-from tests.servers import ROOT, gunicorn
+from tests.factories import UserFactory
+from tests.servers import APPLICATION_NAME, ROOT, gunicorn
 
 CONFIG = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
@@ -85,6 +89,57 @@ def test_sigterm_during_a_slow_request_still_answers_it(tmp_path):
 
     assert answer == {"status": 200, "body": b"slow request finished"}, server.output()
     assert returncode == 0, server.output()
+
+
+# --- database connections dropped between requests --------------------------------------------------
+
+
+def _terminate_server_connections() -> int:
+    """Close every database connection the server holds, from another connection, as a database
+    restart or failover does; the number closed."""
+    other = psycopg2.connect(**connection.get_connection_params())
+    try:
+        other.autocommit = True
+        with other.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+                [APPLICATION_NAME],
+            )
+            return cursor.fetchone()[0]
+    finally:
+        other.close()
+
+
+@pytest.mark.postgresql
+@pytest.mark.django_db(transaction=True)
+def test_requests_after_the_database_dropped_the_connections_succeed(tmp_path):
+    UserFactory(username="rep", password="a-long-password-1")
+    # One worker thread: every request reuses the one connection that is cut.
+    with gunicorn(tmp_path, WEB_THREADS="1") as server:
+        browser = requests.Session()
+        login_page = browser.get(f"{server.url}/login/", timeout=30)
+        assert login_page.status_code == 200
+        assert _terminate_server_connections() == 1
+
+        signed_in = browser.post(
+            f"{server.url}/login/",
+            data={
+                "username": "rep",
+                "password": "a-long-password-1",
+                "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            },
+            allow_redirects=False,
+            timeout=30,
+        )
+        assert signed_in.status_code == 302, server.output()
+
+        assert _terminate_server_connections() == 1
+        my_deals = browser.get(f"{server.url}/", timeout=30)
+        assert my_deals.status_code == 200, server.output()
+        assert "Sign out" in my_deals.text
+
+        assert _terminate_server_connections() == 1
+        assert browser.get(f"{server.url}/health/", timeout=30).status_code == 200, server.output()
 
 
 # --- DEBUG stays on loopback -------------------------------------------------------------------------
