@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # With DEBUG on, Django's technical error pages (URL list, tracebacks, settings) for staff only.
+    "pipeline.middleware.TechnicalErrorPagesOnlyForStaffMiddleware",
 ]
 
 ROOT_URLCONF = "pipeline.urls"
