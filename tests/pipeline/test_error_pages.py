@@ -54,6 +54,15 @@ def test_a_refused_change_gets_the_branded_403_with_its_reason(opportunity, view
     assert "You can view this opportunity but not change it." in page and "Back to My deals" in page
 
 
+def test_a_form_without_its_csrf_token_gets_the_branded_403(owner, debug):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(owner)
+    response = browser.post(reverse("logout"))
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "That form has expired" in page and 'href="/"' in page and "CSRF_COOKIE" not in page
+
+
 def test_a_crash_gets_the_branded_500_without_the_traceback(owner, debug, caplog):
     response = client(owner).get("/__test__/crash/")
     assert response.status_code == 500
