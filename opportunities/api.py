@@ -618,7 +618,7 @@ class AccountListApi(ServiceApi):
 
 class AccountDetailApi(ServiceApi):
     class InputSerializer(AccountListApi.InputSerializer):  # PATCH: the same fields, each optional
-        owner = serializers.PrimaryKeyRelatedField(
+        owner = PkField(
             queryset=get_user_model().objects.filter(is_active=True),
             required=False,
             help_text="Hand the account on (managers within their teams, admins).",
