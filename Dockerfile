@@ -1,12 +1,12 @@
 # One image for the web server, the Celery worker and Celery beat (see docker-compose.yml).
 FROM python:3.11-slim
 
-# WEB_CONCURRENCY is gunicorn's number of worker processes; override it in .env.
+# gunicorn's workers, threads and timeouts come from gunicorn.conf.py (sized from the CPUs the
+# container may use; WEB_CONCURRENCY, WEB_THREADS and the other variables it names override them).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    WEB_CONCURRENCY=2
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 
 RUN useradd --system --create-home --uid 10001 --user-group lockstep
 WORKDIR /app
@@ -26,4 +26,6 @@ USER lockstep
 EXPOSE 8000
 
 # The web server by default; docker-compose.yml runs the worker and beat from the same image.
-CMD ["gunicorn", "pipeline.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# gunicorn runs as PID 1 (exec form), so `docker stop`'s SIGTERM reaches it and requests in flight
+# are finished (graceful_timeout) before it exits.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "pipeline.wsgi:application", "--bind", "0.0.0.0:8000"]

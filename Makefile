@@ -20,7 +20,7 @@ STAMP := $(VENV)/.requirements.lock.installed
 # DEBUG is set in the environment or on the command line; production never goes through make.
 DEV_ENV = DEBUG="$${DEBUG:-1}"
 
-.PHONY: help venv install lock migrate seed run test lint check bench
+.PHONY: help venv install lock migrate seed run test lint check bench loadtest
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -85,3 +85,6 @@ check: install ## Django system checks and a missing-migrations check
 
 bench: install ## Run the benchmark script (bench/run.py)
 	$(PY) bench/run.py
+
+loadtest: install ## 60 s of 16 signed-in people against gunicorn on the bench database (PostgreSQL, Redis)
+	$(PY) bench/loadtest/run.py

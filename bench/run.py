@@ -345,7 +345,8 @@ def main() -> int:
     if reseed:
         say(f"seeding {wanted:,} opportunities…")
         started = time.perf_counter()
-        call_command("seed_demo", opportunities=wanted, quiet=True, stdout=io.StringIO())
+        # DEBUG is off here, as in production: the demo users (the bench signs in as them) are forced.
+        call_command("seed_demo", opportunities=wanted, quiet=True, force_demo_users=True, stdout=io.StringIO())
         figure("seed_s", f"{time.perf_counter() - started:.1f}")
 
     chronological_history()

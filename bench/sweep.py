@@ -125,7 +125,7 @@ def _ensure_database(url: str, opportunities: int) -> None:
     if present == 0:
         _say(f"seeding {name} with {opportunities:,} opportunities (slow)…")
         started = time.monotonic()
-        _manage(url, "seed_demo", "--quiet", "--opportunities", str(opportunities))
+        _manage(url, "seed_demo", "--quiet", "--force-demo-users", "--opportunities", str(opportunities))
         _say(f"seeded in {time.monotonic() - started:.0f} s")
     elif present != opportunities:
         _say(

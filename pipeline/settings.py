@@ -108,6 +108,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # With DEBUG on, Django's technical error pages (URL list, tracebacks, settings) for staff only.
+    # After Common and Authentication middleware, before django-axes (which asks to be last).
+    "pipeline.middleware.TechnicalErrorPagesOnlyForStaffMiddleware",
     # Last, as django-axes asks: it turns a sign-in refused for too many failures into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -152,7 +155,14 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+        # Connections are kept for DB_CONN_MAX_AGE seconds; the health check at the start of each
+        # request replaces one the server closed meanwhile (restart, failover), where reusing it
+        # would fail that request with "server closed the connection unexpectedly".
+        DATABASES = {
+            "default": dj_database_url.parse(
+                DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+            )
+        }
     except Exception as exc:  # dj_database_url raises several types for garbage input
         raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

@@ -12,18 +12,34 @@ PORT=${PORT:-8000}
 export DEBUG=${DEBUG:-1}
 PY="$VENV/bin/python"
 
+bind="$HOST:$PORT"
+[[ $HOST == *:* ]] && bind="[$HOST]:$PORT"
+# DEBUG (tracebacks, the development key) and the demo users' published password are for this
+# machine only: refuse a wider bind before anything is migrated or seeded. gunicorn.conf.py holds
+# the rule (and applies it again when gunicorn starts, for the image and compose too).
+if ! refusal=$("$PY" -c 'import os, runpy, sys
+refusal = runpy.run_path("gunicorn.conf.py")["public_debug_refusal"]([sys.argv[1]], os.environ)
+sys.exit(refusal)' "$bind" 2>&1); then
+  echo "run.sh: $refusal" >&2
+  exit 2
+fi
+
 "$PY" manage.py migrate --noinput
 case "${DEBUG,,}" in
-  1 | true | yes | on) ;;
-  # Without DEBUG the manifest storage needs collected, hashed files (as in the Docker image).
-  *) "$PY" manage.py collectstatic --noinput >/dev/null ;;
+  1 | true | yes | on)
+    # seed_demo is idempotent and prints the demo logins; keep them to show after the noise.
+    logins=$("$PY" manage.py seed_demo)
+    ;;
+  *)
+    # Without DEBUG the manifest storage needs collected, hashed files (as in the Docker image).
+    "$PY" manage.py collectstatic --noinput >/dev/null
+    # Demo users with a published password are never created without DEBUG (seed_demo refuses).
+    logins="DEBUG is off, so no demo users were created. Sign in with an account of your own
+(manage.py createsuperuser), or load the demo anyway: manage.py seed_demo --force-demo-users"
+    ;;
 esac
-# seed_demo is idempotent and prints the demo logins; keep them to show after the noise.
-logins=$("$PY" manage.py seed_demo)
 
-bind="$HOST:$PORT"
 probe_host=$HOST
-[[ $HOST == *:* ]] && bind="[$HOST]:$PORT"
 [[ $HOST == 0.0.0.0 || $HOST == "::" ]] && probe_host=127.0.0.1
 [[ $probe_host == *:* ]] && probe_host="[$probe_host]"
 url="http://$probe_host:$PORT/"
@@ -66,8 +82,8 @@ watch_worker() {
 
 banner "Starting on $url (web server and Celery worker output follows; Ctrl-C stops both)"
 
-"$VENV/bin/gunicorn" pipeline.wsgi:application --bind "$bind" --workers 2 --threads 4 \
-  --access-logfile - --graceful-timeout 5 &
+# The production configuration (gunicorn.conf.py); Ctrl-C lets requests in flight finish first.
+"$VENV/bin/gunicorn" -c gunicorn.conf.py pipeline.wsgi:application --bind "$bind" &
 pids+=($!)
 "$VENV/bin/celery" -A pipeline worker -B --concurrency 2 --loglevel INFO > >(watch_worker) 2>&1 &
 pids+=($!)

@@ -24,6 +24,8 @@ SETTINGS_SOURCE = (ROOT / "pipeline" / "settings.py").read_text()
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text()
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
+RUN_SH = (ROOT / "scripts" / "run.sh").read_text()
+GUNICORN_CONF = (ROOT / "gunicorn.conf.py").read_text()
 ENV_EXAMPLE = (ROOT / ".env.example").read_text()
 APP_SERVICES = ("web", "worker", "beat")
 # Below this line .env.example lists variables for compose and gunicorn, not for settings.py.
@@ -54,6 +56,21 @@ def command_words(service: str) -> list[str]:
     if words[:2] == ["sh", "-c"]:
         words = shlex.split(words[2])
     return words
+
+
+def gunicorn_config_and_target(words: list[str]) -> tuple[str | None, str]:
+    """The -c file and the WSGI target of a gunicorn command line (words after `gunicorn`)."""
+    words = words[words.index("gunicorn") + 1 :] if "gunicorn" in words else words
+    config, target, i = None, None, 0
+    while i < len(words):
+        if words[i] in ("-c", "--config"):
+            config, i = words[i + 1], i + 2
+        elif words[i].startswith("-"):
+            i += 2  # every other option here takes a value (--bind ADDRESS)
+        else:
+            target = target or words[i]
+            i += 1
+    return config, target
 
 
 def resolve_gunicorn_target(target: str):
@@ -96,9 +113,34 @@ def test_web_runs_migrate_then_gunicorn_on_the_real_wsgi_application():
     words = command_words("web")
     command = " ".join(words)
     assert command.index("manage.py migrate") < command.index("gunicorn")
-    target = words[words.index("gunicorn") + 1]
+    config, target = gunicorn_config_and_target(words)
     assert target == "pipeline.wsgi:application"
     assert callable(resolve_gunicorn_target(target))
+    assert config == "gunicorn.conf.py"
+
+
+def test_make_run_the_image_and_compose_share_one_gunicorn_configuration():
+    assert (ROOT / "gunicorn.conf.py").is_file()
+    run_line = next(line for line in RUN_SH.splitlines() if "bin/gunicorn" in line)
+    assert gunicorn_config_and_target(
+        shlex.split(run_line.rstrip(" &").replace('"$VENV/bin/gunicorn"', "gunicorn"))
+    ) == (
+        "gunicorn.conf.py",
+        "pipeline.wsgi:application",
+    )
+    cmd = json.loads(re.findall(r"^CMD (\[.*\])$", DOCKERFILE, re.MULTILINE)[-1])
+    assert gunicorn_config_and_target(cmd) == ("gunicorn.conf.py", "pipeline.wsgi:application")
+    # Worker settings live in the file only, not on any command line.
+    for words in (command_words("web"), cmd, shlex.split(run_line)):
+        assert not {"--workers", "-w", "--threads", "--graceful-timeout", "-k"} & set(words), words
+
+
+def test_docker_stop_waits_longer_than_gunicorn_drains():
+    import runpy
+
+    graceful = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["graceful_timeout"]
+    grace = COMPOSE["services"]["web"]["stop_grace_period"]
+    assert re.fullmatch(r"\d+s", grace) and int(grace[:-1]) > graceful
 
 
 @pytest.mark.parametrize(("service", "subcommand"), [("worker", "worker"), ("beat", "beat")])
@@ -153,7 +195,9 @@ def test_env_example_and_compose_set_only_variables_settings_reads():
     for name in APP_SERVICES:
         assert set(COMPOSE["services"][name].get("environment", {})) - read == set(), name
     for var in compose_only:
-        assert var in COMPOSE_TEXT or var in DOCKERFILE, f"{var} is used by neither compose nor the Dockerfile"
+        assert var in COMPOSE_TEXT or var in DOCKERFILE or var in GUNICORN_CONF, (
+            f"{var} is used by neither compose, the Dockerfile nor gunicorn.conf.py"
+        )
 
 
 # --- Dockerfile and requirements.lock ------------------------------------------------------------
@@ -168,7 +212,7 @@ def test_dockerfile_installs_the_lock_collects_static_and_drops_root():
     assert user and user[-1] not in {"root", "0"}
     cmd = json.loads(re.findall(r"^CMD (\[.*\])$", DOCKERFILE, re.MULTILINE)[-1])
     assert cmd[0] == "gunicorn"
-    assert callable(resolve_gunicorn_target(cmd[1]))
+    assert callable(resolve_gunicorn_target(gunicorn_config_and_target(cmd)[1]))
 
 
 def test_requirements_lock_pins_every_declared_dependency_exactly():

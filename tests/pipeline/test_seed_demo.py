@@ -7,7 +7,7 @@ from io import StringIO
 
 import pytest
 import time_machine
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, Q
 
@@ -34,7 +34,8 @@ SIZE = 60
 
 def seed(*args: str) -> str:
     out = StringIO()
-    call_command("seed_demo", "--opportunities", str(SIZE), "--quiet", *args, stdout=out)
+    # The test settings run with DEBUG off, like production: the demo users must be forced.
+    call_command("seed_demo", "--opportunities", str(SIZE), "--quiet", "--force-demo-users", *args, stdout=out)
     return out.getvalue()
 
 
@@ -203,6 +204,24 @@ def test_a_second_run_adds_nothing(seeded):
     assert (Opportunity.objects.count(), OpportunityEvent.objects.count(), User.objects.count()) == counts
 
 
+def test_the_demo_users_are_not_created_with_debug_off_unless_forced(db, now, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="--force-demo-users"):
+        call_command("seed_demo", "--opportunities", "0", "--quiet", stdout=StringIO())
+    assert not User.objects.exists() and not SalesProcess.objects.exists()
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--opportunities", "0", "--quiet", stdout=StringIO())
+    assert User.objects.filter(username="rep").exists()
+
+
+def test_forcing_creates_the_demo_users_with_debug_off(db, now, settings):
+    settings.DEBUG = False
+    output = seed()
+    assert User.objects.get(username="rep").check_password("lockstep-demo")
+    assert "lockstep-demo" in output
+
+
 def _digest() -> str:
     h = hashlib.sha256()
     for row in Account.objects.order_by("id").values_list("name", "industry", "region", "status", "created_at"):
@@ -281,7 +300,7 @@ def test_the_services_carry_on_from_the_seeded_history(seeded):
 )
 def test_the_history_ends_at_now_whenever_it_is_seeded(moment):
     with time_machine.travel(moment, tick=False):
-        call_command("seed_demo", "--opportunities", "200", "--quiet", stdout=StringIO())
+        call_command("seed_demo", "--opportunities", "200", "--quiet", "--force-demo-users", stdout=StringIO())
     latest = max(
         OpportunityEvent.objects.order_by("-created_at").values_list("created_at", flat=True)[0],
         Activity.objects.order_by("-created_at").values_list("created_at", flat=True)[0],
