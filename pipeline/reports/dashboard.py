@@ -64,7 +64,6 @@ from people.access import visible_owner_q
 from people.models import Team, User
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
-from ..board.queries import _alive_at
 from ..models import Flag, FlagKind, Quota
 from . import charts, sql
 from .quarters import next_quarter, previous_quarter, quarter_end, quarter_of, quarter_start
@@ -173,16 +172,10 @@ def teams_for(user) -> "list[Team]":
 
 
 def _states(filters: Filters, statuses=("open",)):
-    """`deal_states` plus the deal's process, for either source.
-
-    As of a past day on PostgreSQL, the open deals are also asked for as "the state interval
-    contains the moment", which the GiST index on open intervals answers index-only (see
-    `board._alive_at`); the B-tree conditions alone walk every interval that ended since."""
+    """`deal_states` plus the deal's process, for either source."""
     qs = deal_states(filters.scope(statuses)).order_by()
     if filters.as_of is None:
         return qs.annotate(s_process=F("stage__process_id"))
-    if tuple(statuses) == ("open",) and connection.vendor == "postgresql":
-        qs = _alive_at(qs, filters.moment)
     return qs.annotate(s_process=F("state_stage__process_id"))
 
 
