@@ -490,19 +490,24 @@ class NextStepCompleteApi(ServiceApi):
         return Response(NextStepSerializer(step).data, status=status.HTTP_201_CREATED)
 
 
+class EventSerializer(serializers.Serializer):
+    """What every history row says: a deal's events and an account's audit trail alike."""
+
+    id = serializers.IntegerField()
+    verb = serializers.CharField()
+    description = serializers.CharField(source="describe")
+    actor = UserRefSerializer(allow_null=True)
+    data = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
 class OpportunityEventListApi(ServiceApi):
     pagination_class = PageNumberPagination
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        verb = serializers.CharField()
-        description = serializers.CharField(source="describe")
-        actor = UserRefSerializer(allow_null=True)
+    class OutputSerializer(EventSerializer):
         from_stage = serializers.IntegerField(source="from_stage_id", allow_null=True)
         to_stage = serializers.IntegerField(source="to_stage_id", allow_null=True)
-        data = serializers.DictField()
         version = serializers.IntegerField()
-        created_at = serializers.DateTimeField()
 
     @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
     def get(self, request, pk: int):
@@ -669,14 +674,9 @@ class AccountEventListApi(ServiceApi):
 
     pagination_class = PageNumberPagination
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        verb = serializers.CharField()
-        description = serializers.CharField(source="describe")
-        actor = UserRefSerializer(allow_null=True)
+    class OutputSerializer(EventSerializer):
         contact = serializers.IntegerField(source="contact_id", allow_null=True)
         data = serializers.DictField(help_text="`changes`: {field: {old, new}}; `contact_name` on contact rows.")
-        created_at = serializers.DateTimeField()
 
     @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
     def get(self, request, pk: int):
