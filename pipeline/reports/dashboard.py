@@ -286,6 +286,12 @@ def _db_datetime(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
+def _accumulate(sums: dict, key, values: tuple) -> None:
+    """Add `values` to the running totals of `key` in `sums`, element by element."""
+    row = sums.get(key)
+    sums[key] = list(values) if row is None else [total + value for total, value in zip(row, values, strict=True)]
+
+
 class MonthStart(Func):
     """The first day of a date's month. On PostgreSQL the date is truncated as a plain timestamp:
     `DATE_TRUNC('month', date)` would first turn every date into a timestamp with time zone,
@@ -503,8 +509,7 @@ class Dashboard:
         forecast: dict = {}
         months: dict = {}  # month → (label, quarter or None): a few dozen months, hundreds of cells
         pipeline = ForecastCategory.PIPELINE.value
-        # One row per stage, owner and month: thousands for a large sales floor, so the loop
-        # keeps to plain dict and Decimal operations (no call per row).
+        # One row per stage, owner and month, added into each table's totals.
         for stage, owner, month, n, amount in rows:
             if amount is None:
                 amount = ZERO
@@ -516,21 +521,9 @@ class Dashboard:
                 labelled = months[month] = (_month(day), quarter_of(day) if in_window else None)
             label, quarter = labelled
             for sums, key in ((by_stage, stage), (by_owner, owner), (by_month, label)):
-                row = sums.get(key)
-                if row is None:
-                    sums[key] = [n, amount, weighted]
-                else:
-                    row[0] += n
-                    row[1] += amount
-                    row[2] += weighted
+                _accumulate(sums, key, (n, amount, weighted))
             if quarter is not None:
-                key = (quarter, category.get(stage, pipeline), owner)
-                row = forecast.get(key)
-                if row is None:
-                    forecast[key] = [n, amount]
-                else:
-                    row[0] += n
-                    row[1] += amount
+                _accumulate(forecast, (quarter, category.get(stage, pipeline), owner), (n, amount))
         return {"stage": by_stage, "owner": by_owner, "month": by_month, "forecast": forecast}
 
     @staticmethod
