@@ -293,7 +293,8 @@ def account_plans(demo: Demo) -> None:
                 "contacts": contacts,
                 "row": None,
                 "people": [],
-                "won": False,
+                "won": None,  # the working day of its latest won deal
+                "current": False,  # an open or expansion deal: a customer still
             }
         )
 
@@ -337,8 +338,12 @@ def the_rest_of_the_accounts(demo: Demo) -> None:
     for plan in demo.accounts:
         account = account_row(demo, plan, demo.at(int(rnd.random() * demo.today)))
         owner = plan["owner"]
-        if plan["won"]:
-            services.account_update(account, actor=owner, status=AccountStatus.CUSTOMER, now=demo.now)
+        if plan["won"] is not None:
+            # Customers who bought long ago and have nothing going on have often moved on.
+            current = plan["current"] or plan["won"] > demo.today - 250 or rnd.random() < 0.6
+            status = AccountStatus.CUSTOMER if current else AccountStatus.FORMER_CUSTOMER
+            day = plan["won"] + (1 if current else 200)  # the day after the win, or after they left
+            services.account_update(account, actor=owner, status=status, now=demo.at(min(day, demo.today)))
         if rnd.random() < 0.3 and account.created_at < demo.now - dt.timedelta(days=2):
             span = (demo.now - account.created_at).total_seconds()
             when = account.created_at + dt.timedelta(seconds=int(span * rnd.random()))
@@ -398,6 +403,7 @@ def choose_deal(deal: Deal) -> None:
         deal.k = demo.weighted([25, 25, 20, 15, 10, 5][:n])
     # Expansion deals go to existing customers, mostly the bigger ones; a few accounts get many.
     deal.account = demo.accounts[int(len(demo.accounts) * (0.4 if deal.pi == 1 else 1.0) * rand() ** 2)]
+    deal.account["current"] |= deal.pi == 1 or deal.outcome == "open"
     u = rand()
     if u < 0.05:
         deal.owner = demo.pick(demo.managers)
@@ -657,7 +663,7 @@ def close(deal: Deal) -> None:
     when = max(demo.at(deal.end, 0.9 + 0.1 * rand()), deal.created)
     if deal.outcome == "won":
         notes = demo.pick(WON_NOTES).format(n=1 + int(rand() * 3), comp=demo.pick(COMPETITORS))
-        deal.account["won"] = True
+        deal.account["won"] = max(deal.account["won"] or 0, deal.end)
         if deal.overridden_close:
             reason = "Signed contract in hand; the last criterion is a formality."
             deal.plan(
