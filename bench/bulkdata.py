@@ -28,7 +28,6 @@ if __name__ == "__main__":  # run as a script: the project is importable from th
 
     django.setup()
 
-from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -43,14 +42,14 @@ from opportunities.models import (
     BuyingTeamMember,
     Contact,
     EmployeeBand,
-    LostReason,
     MilestoneCompletion,
     NextStep,
     Opportunity,
     OpportunityEvent,
     RevenueBand,
 )
-from people.models import Role, Team, User
+from people.models import Team
+from pipeline.demo import build
 from pipeline.demo.content import (
     ACTIVITY_KINDS,
     ACTIVITY_NOTES,
@@ -73,11 +72,9 @@ from pipeline.demo.content import (
     REGIONS,
     TEAMS,
     TITLES,
-    USERS,
     WAITING_STEPS,
     WON_NOTES,
 )
-from stages.models import Milestone, SalesProcess, Stage
 
 # === The generator ===============================================================================
 
@@ -333,96 +330,51 @@ class BulkBuilder:
         return self.counts
 
     def _reference_data(self) -> None:
-        self.reasons = []
-        for order, name in enumerate(LOST_REASON_WEIGHTS, start=1):
-            reason, _ = LostReason.objects.get_or_create(name=name, defaults={"order": order * 10})
-            if reason.is_active:
-                self.reasons.append((reason.pk, reason.name, _js(reason.name)))
-        if not self.reasons:  # an admin deactivated them all: add one rather than refuse
-            reason = LostReason.objects.create(name="Lost (demo)", order=999)
-            self.reasons.append((reason.pk, reason.name, _js(reason.name)))
+        """Lost reasons, processes, teams and people: the demo seed's own steps make them, so
+        both describe the same company; what the generator needs of them is precomputed here."""
+        demo = build.Demo(rnd=self.rnd, now=self.now, opportunities=0, log=self._log)
+        build.sales_processes(demo)
+        build.people(demo)
+        self.reasons = [(reason.pk, reason.name, _js(reason.name)) for reason in demo.reasons]
         self.pick_reason = _weighted([LOST_REASON_WEIGHTS.get(name, 3) for _, name, _ in self.reasons])
 
         self.processes = []
-        for spec in PROCESSES:
-            process = SalesProcess.objects.create(name=spec["name"], description=spec["description"])
+        for info in demo.processes:
             stages = []
-            for order, s in enumerate(spec["stages"], start=1):
-                stage = Stage.objects.create(
-                    process=process,
-                    name=s["name"],
-                    order=order * 10,
-                    objective=s["objective"],
-                    guidance=s["guidance"],
-                    win_probability=s["win_probability"],
-                    forecast_category=s["forecast_category"],
-                    stuck_after_days=s["stuck_after_days"],
-                    idle_after_days=s["idle_after_days"],
-                    slip_push_limit=s["slip_push_limit"],
-                )
-                milestones = [
-                    Milestone.objects.create(
-                        stage=stage, name=name, description=text, is_required=required, order=i * 10
-                    )
-                    for i, (name, text, required) in enumerate(s["milestones"], start=1)
-                ]
+            for i, stage in enumerate(info.stages):
                 stages.append(
                     _Stage(
                         pk=stage.pk,
-                        name=s["name"],
-                        js=_js(s["name"]),
+                        name=stage.name,
+                        js=_js(stage.name),
                         # (pk, required, stage pk, label for override messages, JSON of the tick's names)
                         milestones=[
                             (
                                 m.pk,
                                 m.is_required,
                                 stage.pk,
-                                f"{s['name']}: {m.name}",
-                                f'"milestone": {_js(m.name)}, "stage_name": {_js(s["name"])}',
+                                f"{stage.name}: {m.name}",
+                                f'"milestone": {_js(m.name)}, "stage_name": {_js(stage.name)}',
                             )
-                            for m in milestones
+                            for m in info.milestones[stage.pk]
                         ],
-                        next_steps=s["next_steps"],
+                        next_steps=info.next_steps[i],
                         # Working days a healthy deal spends here, and after which it counts as stuck.
-                        typical=max(1, round(s["typical_days"] * 5 / 7)),
-                        stuck=max(2, round(s["stuck_after_days"] * 5 / 7)),
+                        typical=info.typical[i],
+                        stuck=info.stuck[i],
                     )
                 )
-            self.processes.append(_Process(pk=process.pk, stages=stages, cycle=sum(s.typical for s in stages)))
+            self.processes.append(_Process(pk=info.process.pk, stages=stages, cycle=sum(s.typical for s in stages)))
 
-        password = make_password(PASSWORD)  # hashed once: the slow hasher would cost seconds per user
-        teams = [Team.objects.get_or_create(name=name)[0] for name in TEAMS]
-        joined = self.now - dt.timedelta(days=600)
-        users = {}
-        for username, first, last, role, team_index, managed in USERS:
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                user = User.objects.create(
-                    username=username,
-                    first_name=first,
-                    last_name=last,
-                    email=f"{username}@lockstep.example",
-                    role=role,
-                    team=teams[team_index] if team_index is not None else None,
-                    password=password,
-                    is_staff=role == Role.ADMIN,
-                    is_superuser=role == Role.ADMIN,
-                    date_joined=joined,
-                )
-            for index in managed:
-                teams[index].managers.add(user)
-            users[username] = user
+        users = demo.users
+        teams = [Team.objects.get(name=name) for name in TEAMS]
         team_index_of = {t.pk: i for i, t in enumerate(teams)}
-        self.team_reps = [[u.pk for u in users.values() if u.role == Role.REP and u.team_id == t.pk] for t in teams]
+        self.team_reps = [[u.pk for u in reps] for reps in demo.team_reps]
         self.reps = [pk for members in self.team_reps for pk in members]
-        self.managers = [u.pk for u in users.values() if u.role == Role.MANAGER]
+        self.managers = [u.pk for u in demo.managers]
         self.admin_id = users["admin"].pk
         self.team_of = {u.pk: team_index_of.get(u.team_id) for u in users.values()}
-        self.manager_of_team = {}
-        for u in users.values():
-            if u.role == Role.MANAGER:
-                for t in u.managed_teams.all():
-                    self.manager_of_team.setdefault(team_index_of[t.pk], u.pk)
+        self.manager_of_team = {team_index_of[team]: u.pk for team, u in demo.manager_of_team.items()}
         self.user_js = {u.pk: _js(str(u)) for u in users.values()}
         self.growth_reps = self.team_reps[2] or self.reps
 
