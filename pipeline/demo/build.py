@@ -128,6 +128,7 @@ class Demo:
 
     @property
     def today(self) -> int:
+        """The last working day's index: today's, on a working day after 08:00."""
         return len(self.days) - 1
 
     def date(self, day: int) -> dt.date:
@@ -370,9 +371,25 @@ class Deal:
     """One deal's plan: what it is, and the dated actions of its life, played in time order."""
 
     demo: Demo
-    force: dict
+    force: dict  # what the first deals must be, so that even a tiny demo shows everything
     actions: list[tuple[dt.datetime, int, Callable[[dt.datetime], None]]] = field(default_factory=list)
-    opp: Opportunity | None = None
+    opp: Opportunity | None = None  # once played
+    # Chosen by choose_deal, open_deal and stages_and_milestones; days are indexes into demo.days.
+    pi: int = 0  # which process
+    info: ProcessInfo | None = None
+    outcome: str = "open"  # open, won or lost
+    k: int = 0  # the stage it is in (open) or closed from
+    account: dict | None = None  # the account's plan (demo.accounts)
+    owner: User | None = None  # who works it now: a reassignment changes it while playing
+    manager: User | None = None  # who may override its gates
+    entered: list[int] = field(default_factory=list)  # the day each stage up to k is entered
+    start: int = 0
+    end: int = 0  # the day it closes, or today
+    amount: Decimal = Decimal(0)
+    name: str = ""
+    created: dt.datetime | None = None
+    close_date: dt.date | None = None  # expected, when created
+    overridden_close: bool = False  # won with a required milestone open, on the manager's say
 
     def plan(self, when: dt.datetime, action: Callable[[dt.datetime], None]) -> None:
         self.actions.append((when, len(self.actions), action))
