@@ -69,7 +69,7 @@ def run(bench) -> dict:
 
     process, admin = _busiest_process(), _admin()
     if process is None or admin is None:
-        _say("board: no process or admin in the database; was it seeded with seed_demo?")
+        _say("board: no process or admin in the database; was it seeded with bench/bulkdata.py?")
         return {}
     _say(f"board: {process.name} ({process.open_deals:,} open deals), as {admin.username}; as of {_as_of()}")
     url = reverse("board:process", args=[process.pk])

@@ -78,7 +78,7 @@ def _sql_p50_ms(statements: list[str], *, warmup: int, repeat: int) -> float:
 def run(bench) -> dict:
     admin = _admin()
     if admin is None:
-        raise SystemExit("The database has no active admin; was it seeded with seed_demo?")
+        raise SystemExit("The database has no active admin; was it seeded with bench/bulkdata.py?")
     figures = bench.page("dashboard", URL, admin, target_ms=TARGET_P50_MS)
     asof = bench.page("dashboard_asof", _as_of_url(), admin, target_ms=2 * TARGET_P50_MS)
     figures.update({k: v for k, v in asof.items() if k != "dashboard_asof_cpu_p50_ms"})

@@ -4,7 +4,7 @@
 
 Creates (or recreates) the database named by BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/lockstep_bench), migrates it and seeds BENCH_OPPORTUNITIES
-(default 100000) opportunities with `manage.py seed_demo`, unless it already holds exactly that
+(default 100000) opportunities with the bulk generator (`bench/bulkdata.py`), unless it already holds exactly that
 many, which makes re-runs fast; the event history is then put in time order, as a live
 database has it (see `chronological_history`), and the sweep opens the health flags a live
 database would hold (`health_flags`). Then it requests each page with Django's test client, signed in
@@ -18,7 +18,6 @@ add one per page or job (board, dashboard, sweep) and it runs after the others. 
 (comma-separated section names, e.g. `my_deals,account_page`) runs only those.
 """
 
-import io
 import os
 import statistics
 import sys
@@ -125,7 +124,7 @@ def chronological_history() -> None:
     """Lay the event history out in time order, as it is on a live database.
 
     Events are only ever appended as they happen, so on a live database the table's physical
-    order follows `created_at`. seed_demo writes each deal's whole life at once, one deal after
+    order follows `created_at`. bench/bulkdata.py writes each deal's whole life at once, one deal after
     another, which scatters any one week's events over the whole table. Index-only scans over a
     period's events (the dashboard's days in stage, the as-of views) then switch visibility-map
     pages on nearly every row: at 100,000 deals, 45,000 buffer reads instead of 600 for the days
@@ -151,7 +150,7 @@ def chronological_history() -> None:
 
 
 def health_flags() -> None:
-    """Open the pipeline-health flags the beat's sweep keeps open on a live database (seed_demo
+    """Open the pipeline-health flags the beat's sweep keeps open on a live database (bench/bulkdata.py
     writes none), so that the pages that show or count them read as many as they would there."""
     from pipeline.health.services import pipeline_sweep
     from pipeline.models import Flag
@@ -200,7 +199,7 @@ class Bench:
             .first()
         )
         if self.rep is None or self.manager is None:
-            raise SystemExit("The database has no demo rep or manager; was it seeded with seed_demo?")
+            raise SystemExit("The database has no demo rep or manager; was it seeded with bench/bulkdata.py?")
         say(f"rep: {self.rep.username} ({self.rep.open_deals:,} open deals); manager: {self.manager.username}")
         self._clients = {}
 
@@ -345,8 +344,9 @@ def main() -> int:
     if reseed:
         say(f"seeding {wanted:,} opportunities…")
         started = time.perf_counter()
-        # DEBUG is off here, as in production: the demo users (the bench signs in as them) are forced.
-        call_command("seed_demo", opportunities=wanted, quiet=True, force_demo_users=True, stdout=io.StringIO())
+        from bench.bulkdata import BulkBuilder
+
+        BulkBuilder(opportunities=wanted).build()
         figure("seed_s", f"{time.perf_counter() - started:.1f}")
 
     chronological_history()

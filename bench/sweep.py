@@ -36,7 +36,7 @@ would be counted: the second of those is sweep_noop_s.
 
 The database is a separate one, `lockstep_bench_1m` for 1,000,000 deals
 (`lockstep_bench_sweep_<N>` otherwise; BENCH_SWEEP_DATABASE_URL overrides), seeded once with
-`manage.py seed_demo --opportunities N` when missing or incomplete (deterministic; at 1,000,000
+`bench/bulkdata.py --opportunities N` when missing or incomplete (deterministic; at 1,000,000
 it takes a long while); later runs reuse it. The PostgreSQL server defaults to
 postgres://postgres@127.0.0.1:5432 (BENCH_PG_URL overrides).
 
@@ -125,7 +125,8 @@ def _ensure_database(url: str, opportunities: int) -> None:
     if present == 0:
         _say(f"seeding {name} with {opportunities:,} opportunities (slow)…")
         started = time.monotonic()
-        _manage(url, "seed_demo", "--quiet", "--force-demo-users", "--opportunities", str(opportunities))
+        command = [sys.executable, "bench/bulkdata.py", "--quiet", "--opportunities", str(opportunities)]
+        subprocess.run(command, cwd=ROOT, env=_environment(url), check=True)
         _say(f"seeded in {time.monotonic() - started:.0f} s")
     elif present != opportunities:
         _say(
@@ -218,7 +219,7 @@ def measure() -> None:
     assert connection.vendor == "postgresql", "the sweep benchmark runs on PostgreSQL"
     with connection.cursor() as cursor:
         _reset_flags(cursor)
-        # Planner statistics as autovacuum would have them in production (seed_demo loads with
+        # Planner statistics as autovacuum would have them in production (bench/bulkdata.py loads with
         # COPY and may leave none), and an empty flag table's, since it is empty.
         cursor.execute("VACUUM ANALYZE")
     from pipeline.health.services import pipeline_sweep

@@ -18,7 +18,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from people.access import can_override
+from people.access import can_override, get_readable
 from stages.models import Milestone, SalesProcess, Stage
 
 from . import services
@@ -178,22 +178,12 @@ class ServiceApi(APIView):
 
 
 def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
-    opp = get_object_or_404(
-        Opportunity.objects.for_user(request.user).select_related(
-            "account", "process", "stage", "owner", "next_step", "lost_reason", "closed_stage"
-        ),
-        pk=pk,
-    )
-    if write and not opp.can_edit(request.user):
-        raise PermissionDenied("You can view this opportunity but not change it.")
-    return opp
+    related = ("account", "process", "stage", "owner", "next_step", "lost_reason", "closed_stage")
+    return get_readable(Opportunity.objects.select_related(*related), request.user, pk, write=write)
 
 
 def _account(request, pk: int, *, write: bool = False) -> Account:
-    account = get_object_or_404(Account.objects.for_user(request.user).select_related("owner"), pk=pk)
-    if write and not account.can_edit(request.user):
-        raise PermissionDenied("You can view this account but not change it.")
-    return account
+    return get_readable(Account.objects.select_related("owner"), request.user, pk, write=write)
 
 
 # --- opportunities ------------------------------------------------------------------------------------
@@ -500,19 +490,24 @@ class NextStepCompleteApi(ServiceApi):
         return Response(NextStepSerializer(step).data, status=status.HTTP_201_CREATED)
 
 
+class EventSerializer(serializers.Serializer):
+    """What every history row says: a deal's events and an account's audit trail alike."""
+
+    id = serializers.IntegerField()
+    verb = serializers.CharField()
+    description = serializers.CharField(source="describe")
+    actor = UserRefSerializer(allow_null=True)
+    data = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
 class OpportunityEventListApi(ServiceApi):
     pagination_class = PageNumberPagination
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        verb = serializers.CharField()
-        description = serializers.CharField(source="describe")
-        actor = UserRefSerializer(allow_null=True)
+    class OutputSerializer(EventSerializer):
         from_stage = serializers.IntegerField(source="from_stage_id", allow_null=True)
         to_stage = serializers.IntegerField(source="to_stage_id", allow_null=True)
-        data = serializers.DictField()
         version = serializers.IntegerField()
-        created_at = serializers.DateTimeField()
 
     @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
     def get(self, request, pk: int):
@@ -679,14 +674,9 @@ class AccountEventListApi(ServiceApi):
 
     pagination_class = PageNumberPagination
 
-    class OutputSerializer(serializers.Serializer):
-        id = serializers.IntegerField()
-        verb = serializers.CharField()
-        description = serializers.CharField(source="describe")
-        actor = UserRefSerializer(allow_null=True)
+    class OutputSerializer(EventSerializer):
         contact = serializers.IntegerField(source="contact_id", allow_null=True)
         data = serializers.DictField(help_text="`changes`: {field: {old, new}}; `contact_name` on contact rows.")
-        created_at = serializers.DateTimeField()
 
     @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
     def get(self, request, pk: int):

@@ -5,7 +5,8 @@ opportunity, and writes on each event the deal's state right after it (stage, am
 date, owner, status) and `valid_to`, the time of the next event. The state is computed from the
 history alone — never copied from the live row — so the live row and the replay can be checked
 against each other, and "as of <date>" questions become interval lookups:
-`created_at <= T < valid_to` picks exactly one event per deal that existed at T.
+`created_at <= T < valid_to` picks exactly one event per deal that existed at T
+(`OpportunityEvent.objects.alive_at(T)`).
 
 One set-based statement per call, on PostgreSQL and SQLite (window functions, UPDATE … FROM),
 written in `opportunities.sql`. It writes only the events whose state or `valid_to` the replay
@@ -18,7 +19,6 @@ import json
 from django.db import connection
 
 from . import sql
-from .models import OpportunityEvent
 
 
 def event_states_rebuild(*, opportunity_ids: list[int] | None = None) -> int:
@@ -38,12 +38,3 @@ def event_states_rebuild(*, opportunity_ids: list[int] | None = None) -> int:
         # SQLite's driver does not count the rows of an UPDATE that starts with WITH.
         cursor.execute("SELECT changes()")
         return cursor.fetchone()[0]
-
-
-def as_of(moment):
-    """The events that describe each deal's state at `moment` (one per deal that existed)."""
-    from django.db.models import Q
-
-    return OpportunityEvent.objects.filter(created_at__lte=moment).filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gt=moment)
-    )

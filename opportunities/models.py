@@ -1,9 +1,10 @@
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.postgres.fields import DateTimeRangeField
 from django.core.validators import MinValueValidator
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models import F, Func, Q
 from django.utils import timezone
 
 from people.access import can_edit, visible_owner_q
@@ -554,6 +555,26 @@ class EventVerb(models.TextChoices):
     ACTIVITY_LOGGED = "activity_logged", "Activity logged"
 
 
+class OpportunityEventQuerySet(models.QuerySet):
+    def alive_at(self, moment: dt.datetime, *, only_open: bool = False) -> "OpportunityEventQuerySet":
+        """The events whose state interval contains `moment`: each deal's state at `moment`, one
+        row per deal that existed then (`created_at <= moment < valid_to`, or no `valid_to` yet).
+
+        With `only_open`, only the deals open at `moment`. On PostgreSQL those are also asked for
+        as a range containment: two open-ended ranges walk every interval that ended since
+        `moment` in a B-tree, while the GiST index on the open intervals (created by the pipeline
+        migration `0004_event_state_interval_gist`) finds the ones alive then directly.
+        """
+        qs = self.filter(Q(valid_to__isnull=True) | Q(valid_to__gt=moment), created_at__lte=moment)
+        if not only_open:
+            return qs
+        qs = qs.filter(state_status=OpportunityStatus.OPEN)
+        if connection.vendor == "postgresql":
+            interval = Func(F("created_at"), F("valid_to"), function="tstzrange", output_field=DateTimeRangeField())
+            qs = qs.alias(s_interval=interval).filter(s_interval__contains=moment)
+        return qs
+
+
 class OpportunityEvent(models.Model):
     """One state change of an opportunity, written in the same transaction as the change.
 
@@ -586,6 +607,8 @@ class OpportunityEvent(models.Model):
     # On an event that leaves a stage (a move, a close): when the deal entered that stage. Time
     # in stage is then one subtraction per event instead of a search for the way in.
     stage_entered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OpportunityEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from people.access import can_override
+from people.access import can_override, get_readable
 from stages.cleaning import clean_text, parse_int
 from stages.models import Milestone, Stage
 
@@ -65,22 +65,12 @@ def _page_size(request) -> int:
 def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
     # Few joins on purpose: PostgreSQL takes milliseconds to plan a join of ten tables, longer
     # than running it. The deal page takes the stage and lost reason from lists it loads anyway.
-    opp = get_object_or_404(
-        Opportunity.objects.for_user(request.user).select_related(
-            "account", "process", "owner", "next_step", "next_step__owner"
-        ),
-        pk=pk,
-    )
-    if write and not opp.can_edit(request.user):
-        raise PermissionDenied("You can view this opportunity but not change it.")
-    return opp
+    related = ("account", "process", "owner", "next_step", "next_step__owner")
+    return get_readable(Opportunity.objects.select_related(*related), request.user, pk, write=write)
 
 
 def _account(request, pk: int, *, write: bool = False) -> Account:
-    account = get_object_or_404(Account.objects.for_user(request.user).select_related("owner"), pk=pk)
-    if write and not account.can_edit(request.user):
-        raise PermissionDenied("You can view this account but not change it.")
-    return account
+    return get_readable(Account.objects.select_related("owner"), request.user, pk, write=write)
 
 
 def _owner_choices(user):
@@ -847,11 +837,7 @@ def contact_create(request, pk: int):
 
 @require_http_methods(["GET", "POST"])
 def contact_edit(request, pk: int):
-    contact = get_object_or_404(
-        Contact.objects.for_user(request.user).select_related("account", "account__owner"), pk=pk
-    )
-    if not contact.can_edit(request.user):
-        raise PermissionDenied("You can view this contact but not change it.")
+    contact = get_readable(Contact.objects.select_related("account", "account__owner"), request.user, pk, write=True)
     initial = {f: getattr(contact, f) for f in services.CONTACT_FIELDS}
     form = ContactForm(_posted(request), initial=initial)
     return _form_page(

@@ -4,7 +4,9 @@ They read only what a user is (role, team, managed teams) and whom a deal belong
 module names no model of a higher app: `deal` is anything with an `owner` (and `owner_id`).
 """
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 
 
 def visible_owner_q(user, prefix: str | None = "owner") -> Q:
@@ -39,3 +41,17 @@ def can_override(user, deal) -> bool:
     """Whether `user` may pass a gate of missing milestones, reopen `deal` or change a closed
     deal's worth: an admin, or a manager of the owner's team (never the owner alone)."""
     return user.is_admin or (user.is_manager and user.manages(deal.owner))
+
+
+def get_readable(queryset, user, pk, *, write: bool = False):
+    """The row `pk` of `queryset` as `user` may read it, for views and the API alike.
+
+    `queryset` is a model's queryset with `for_user()` (what `user` may read) and rows with
+    `can_edit(user)`. A row the user may not read is as absent as one that does not exist (404);
+    with `write`, one they may read but not change is refused (PermissionDenied, 403; the API
+    answers it as its own 403).
+    """
+    row = get_object_or_404(queryset.for_user(user), pk=pk)
+    if write and not row.can_edit(user):
+        raise PermissionDenied(f"You can view this {row._meta.verbose_name} but not change it.")
+    return row

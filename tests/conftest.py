@@ -29,6 +29,10 @@ from tests.factories import (
     make_process,
 )
 
+# The fuzz tests' `world` fixture lives with the rest of their shared pieces; a module with a
+# `world` fixture of its own (tests/opportunities/test_views.py) keeps its own.
+pytest_plugins = ["tests.fuzzing"]
+
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 
 

@@ -9,6 +9,7 @@ so that some submissions are valid and reach the services, not only the forms.
 import os
 import unicodedata
 
+import pytest
 from django.apps import apps
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
@@ -131,10 +132,12 @@ def form_data(names, choices: dict | None = None) -> st.SearchStrategy:
 # --- the world ---------------------------------------------------------------------------------------
 
 
-def build_world(*, owner, teammate, outsider, team, account, contact, process, opportunity, now) -> dict:
-    """The rows the fuzzed requests name, as placeholders to ids: a rep (`owner`) with a deal
-    that has a next step and a ticked milestone, an account with two contacts; a teammate's
-    deal the rep may read; an outsider's deal the rep may not see."""
+@pytest.fixture
+def world(owner, teammate, outsider, team, account, contact, process, opportunity, now) -> dict:
+    """The fuzz tests' fixture (every test may use it: `tests/conftest.py` registers this module):
+    the rows the fuzzed requests name, as placeholders to ids. A rep (`owner`) with a deal that has
+    a next step and a ticked milestone, an account with two contacts; a teammate's deal the rep
+    may read; an outsider's deal the rep may not see."""
     services.next_step_set(opportunity, actor=owner, description="Call back", due_date=now.date(), now=now)
     stages = list(process.stages.order_by("order"))
     milestone = stages[0].milestones.order_by("order").first()

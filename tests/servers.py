@@ -26,8 +26,10 @@ START_SECONDS = 60
 APPLICATION_NAME = "lockstep-test-gunicorn"
 
 
-def database_env() -> dict[str, str]:
-    """This test database, as the settings' environment variables spell it."""
+def database_env(*, application_name: str = "") -> dict[str, str]:
+    """This test database, as the settings' environment variables spell it, for a server or
+    worker started in another process; on PostgreSQL its connections carry `application_name`,
+    to be told apart from the test's own."""
     db = connection.settings_dict
     if connection.vendor == "postgresql":
         auth = quote(db["USER"] or "", safe="")
@@ -35,7 +37,8 @@ def database_env() -> dict[str, str]:
             auth += ":" + quote(db["PASSWORD"], safe="")
         host = db["HOST"] or "127.0.0.1"
         port = f":{db['PORT']}" if db["PORT"] else ""
-        return {"DATABASE_URL": f"postgres://{auth}@{host}{port}/{db['NAME']}?application_name={APPLICATION_NAME}"}
+        query = f"?application_name={quote(application_name)}" if application_name else ""
+        return {"DATABASE_URL": f"postgres://{auth}@{host}{port}/{db['NAME']}{query}"}
     assert "memory" not in str(db["NAME"]), "settings_test gives the SQLite test database a file"
     return {"SQLITE_PATH": str(db["NAME"])}
 
@@ -68,7 +71,7 @@ def gunicorn(tmp_path: Path, *, app: str = "pipeline.wsgi:application", **env: s
         "DEBUG": "0",
         "WEB_CONCURRENCY": "1",
         "WEB_THREADS": "2",
-        **database_env(),
+        **database_env(application_name=APPLICATION_NAME),
         **env,
     }
     with log.open("wb") as sink:

@@ -45,7 +45,7 @@ from pipeline.board.views import BoardFilterForm
 from pipeline.health.forms import AttentionFilterForm
 from pipeline.reports.changes_views import ChangesFilterForm
 from pipeline.reports.forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
-from tests.fuzzing import FUZZ, HUGE, build_world, check_request, edge_form_data, form_data, resolve
+from tests.fuzzing import FUZZ, HUGE, check_request, edge_form_data, form_data, resolve
 
 
 @dataclass(frozen=True)
@@ -147,21 +147,6 @@ URLS_NOT_FUZZED_HERE = {
     "password_reset_confirm": "anonymous; the token is checked by Django; tested in tests/people",
     "password_reset_complete": "anonymous; takes no input",
 }
-
-
-@pytest.fixture
-def world(owner, teammate, outsider, team, account, contact, process, opportunity, now):
-    return build_world(
-        owner=owner,
-        teammate=teammate,
-        outsider=outsider,
-        team=team,
-        account=account,
-        contact=contact,
-        process=process,
-        opportunity=opportunity,
-        now=now,
-    )
 
 
 def path_args(endpoint: Endpoint) -> st.SearchStrategy:

@@ -12,7 +12,7 @@ import sys
 from django.urls import reverse
 
 from bench.loadtest.pages import DEAL_LINK, Forms
-from pipeline import demo
+from pipeline.demo import content as demo
 from tests.servers import ROOT
 
 LOADTEST = ROOT / "bench" / "loadtest"

@@ -5,7 +5,7 @@ configuration on a copy of the bench database and runs this file headless for 60
 
     locust -f bench/loadtest/locustfile.py --headless --users 16 --run-time 60s --host http://127.0.0.1:PORT
 
-Each simulated person signs in through the login form as one of the demo users (seed_demo; their
+Each simulated person signs in through the login form as one of the demo users (bench/bulkdata.py; their
 password is LOADTEST_PASSWORD, by default the demo's published one) and then, with a few seconds
 between actions, does what the day brings: reps open My deals and their deals, commit next steps,
 tick milestones and move deals, glance at the board and their dashboard; managers read the team's
@@ -25,7 +25,7 @@ from locust import HttpUser, between, events, task
 from locust.exception import StopUser
 from pages import DEAL_LINK, Forms  # bench/loadtest/pages.py: locust puts this directory on sys.path
 
-PASSWORD = os.environ.get("LOADTEST_PASSWORD", "lockstep-demo")  # pipeline.demo.PASSWORD
+PASSWORD = os.environ.get("LOADTEST_PASSWORD", "lockstep-demo")  # pipeline.demo.content.PASSWORD
 REPS = os.environ.get("LOADTEST_REPS", "rep,rep2,rep3,priya,jonas,lena,marco,aisha,tom").split(",")
 MANAGERS = os.environ.get("LOADTEST_MANAGERS", "manager,manager2").split(",")
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}

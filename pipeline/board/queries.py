@@ -15,9 +15,8 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.postgres.fields import DateTimeRangeField
 from django.db import connection
-from django.db.models import Count, DecimalField, F, Func, Q, QuerySet, Sum, Window
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +28,7 @@ from stages.models import SalesProcess, Stage
 
 from ..models import Flag
 from ..reports.quarters import quarter_bounds
-from ..reports.snapshot import Scope, deal_states, end_of_day
+from ..reports.snapshot import Scope, deal_states
 
 CARDS_PER_COLUMN = 25
 # Cards closing soonest come first, the biggest first among equals; the id keeps pages stable.
@@ -84,8 +83,6 @@ class BoardQuery:
     def states(self) -> QuerySet:
         """The deals on this board: `deal_states` rows, narrowed to the close quarter."""
         qs = deal_states(self.scope())
-        if self.as_of is not None and connection.vendor == "postgresql":
-            qs = _alive_at(qs, end_of_day(self.as_of))
         if self.quarter:
             start, end = quarter_bounds(self.quarter)
             qs = qs.filter(s_close__gte=start, s_close__lte=end)
@@ -110,18 +107,6 @@ def money(value) -> str:
 
 
 STEP_LABELS = {"none": "No next step", "overdue": "Step overdue", "today": "Step due today", "later": "Step planned"}
-
-
-def _alive_at(events: QuerySet, moment: dt.datetime) -> QuerySet:
-    """The same rows, also asked for as "the state interval contains `moment`" on PostgreSQL.
-
-    `created_at <= T < valid_to` (or no valid_to yet) is two open-ended ranges to a B-tree: for a
-    day a month back it walks every event since then (hundreds of thousands at 100,000 deals) to
-    find the tens of thousands alive at T. The same condition as a range containment is answered
-    by the GiST index on open intervals (pipeline migration 0004) directly, index-only.
-    """
-    interval = Func(F("created_at"), F("valid_to"), function="tstzrange", output_field=DateTimeRangeField())
-    return events.alias(s_interval=interval).filter(s_interval__contains=moment)
 
 
 # --- what the board shows -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django_htmx.http import reswap, retarget
 from opportunities import services
 from opportunities.errors import AccessDenied, ConcurrentEdit, DomainError
 from opportunities.models import Opportunity
+from people.access import get_readable
 from stages.cleaning import INT_MAX, parse_int, parse_pk
 from stages.models import SalesProcess, Stage
 
@@ -246,11 +247,8 @@ def board_move(request):
     opp_id = parse_pk(request.POST.get("opportunity"))
     if opp_id is None:
         raise Http404("No such opportunity.")
-    opp = get_object_or_404(
-        Opportunity.objects.for_user(request.user).select_related("process", "stage", "owner"), pk=opp_id
-    )
-    if not opp.can_edit(request.user):
-        raise PermissionDenied("You can view this opportunity but not change it.")
+    deals = Opportunity.objects.select_related("process", "stage", "owner")
+    opp = get_readable(deals, request.user, opp_id, write=True)
     to_stage = Stage.objects.filter(process_id=opp.process_id, pk=parse_pk(request.POST.get("to_stage"))).first()
     refusal = stale = ""
     if to_stage is None:

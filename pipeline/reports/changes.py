@@ -44,12 +44,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.contrib.postgres.fields import DateTimeRangeField
-from django.db import connection
-from django.db.models import F, Func
+from django.db.models import F
 
-from opportunities.history import as_of as events_as_of
-from opportunities.models import OpportunityStatus
+from opportunities.models import OpportunityEvent, OpportunityStatus
 
 from .snapshot import Scope, deal_states, end_of_day
 
@@ -205,16 +202,6 @@ def _event_states(qs):
     )
 
 
-def _open_at(qs, moment: dt.datetime):
-    """Open rows at `moment`, also asked for as "the state interval contains `moment`" on
-    PostgreSQL, which the GiST index on open state intervals (pipeline migration 0004) answers
-    without walking every interval that ends after `moment` (as `pipeline.board` does)."""
-    if connection.vendor != "postgresql":
-        return qs
-    interval = Func(F("created_at"), F("valid_to"), function="tstzrange", output_field=DateTimeRangeField())
-    return qs.alias(s_interval=interval).filter(s_interval__contains=moment)
-
-
 def _state(row) -> DealState:
     full_name = f"{row.state_owner__first_name} {row.state_owner__last_name}".strip()
     return DealState(
@@ -283,12 +270,12 @@ def pipeline_changes(
     # Each query below reads one slice of the state-interval index (status, valid_to, created_at).
     # At the end: the deals open then, and the closed ones something happened to in the period
     # (a deal closed before the period and untouched since cannot have changed).
-    after_rows = rows(_open_at(deal_states(Scope(user, as_of=end, statuses=(OPEN,), **filters)), end_of_day(end)))
+    after_rows = rows(deal_states(Scope(user, as_of=end, statuses=(OPEN,), **filters)))
     after_rows |= rows(
         deal_states(Scope(user, as_of=end, statuses=(WON, LOST), **filters)).filter(created_at__gt=start_at)
     )
     # At the start: the deals open then, in the view then.
-    before_rows = rows(_open_at(deal_states(Scope(user, as_of=start, statuses=(OPEN,), **filters)), start_at))
+    before_rows = rows(deal_states(Scope(user, as_of=start, statuses=(OPEN,), **filters)))
     in_view_at_start = set(before_rows)
     # And the start state of the other deals of the end that existed then: closed at the start
     # (reopened, or touched after closing), or owned outside the view then (reassigned in).
@@ -298,7 +285,8 @@ def pipeline_changes(
         if opp_id not in in_view_at_start and row.opportunity__created_at <= start_at
     ]
     if others:  # usually a handful; nothing to ask for when there are none
-        before_rows |= rows(_event_states(events_as_of(start_at).filter(opportunity_id__in=others)))
+        at_start = OpportunityEvent.objects.alive_at(start_at).filter(opportunity_id__in=others)
+        before_rows |= rows(_event_states(at_start))
 
     totals = {c.key: CategoryTotal(c) for c in CATEGORIES}
     for opp_id in after_rows.keys() | before_rows.keys():

@@ -64,7 +64,6 @@ from people.access import visible_owner_q
 from people.models import Team, User
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
-from ..board.queries import _alive_at
 from ..models import Flag, FlagKind, Quota
 from . import charts, sql
 from .quarters import next_quarter, previous_quarter, quarter_end, quarter_of, quarter_start
@@ -173,16 +172,10 @@ def teams_for(user) -> "list[Team]":
 
 
 def _states(filters: Filters, statuses=("open",)):
-    """`deal_states` plus the deal's process, for either source.
-
-    As of a past day on PostgreSQL, the open deals are also asked for as "the state interval
-    contains the moment", which the GiST index on open intervals answers index-only (see
-    `board._alive_at`); the B-tree conditions alone walk every interval that ended since."""
+    """`deal_states` plus the deal's process, for either source."""
     qs = deal_states(filters.scope(statuses)).order_by()
     if filters.as_of is None:
         return qs.annotate(s_process=F("stage__process_id"))
-    if tuple(statuses) == ("open",) and connection.vendor == "postgresql":
-        qs = _alive_at(qs, filters.moment)
     return qs.annotate(s_process=F("state_stage__process_id"))
 
 
@@ -291,6 +284,12 @@ def _fetch(sql: str, params: dict) -> list[tuple]:
 
 def _db_datetime(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def _accumulate(sums: dict, key, values: tuple) -> None:
+    """Add `values` to the running totals of `key` in `sums`, element by element."""
+    row = sums.get(key)
+    sums[key] = list(values) if row is None else [total + value for total, value in zip(row, values, strict=True)]
 
 
 class MonthStart(Func):
@@ -510,8 +509,7 @@ class Dashboard:
         forecast: dict = {}
         months: dict = {}  # month → (label, quarter or None): a few dozen months, hundreds of cells
         pipeline = ForecastCategory.PIPELINE.value
-        # One row per stage, owner and month: thousands for a large sales floor, so the loop
-        # keeps to plain dict and Decimal operations (no call per row).
+        # One row per stage, owner and month, added into each table's totals.
         for stage, owner, month, n, amount in rows:
             if amount is None:
                 amount = ZERO
@@ -523,21 +521,9 @@ class Dashboard:
                 labelled = months[month] = (_month(day), quarter_of(day) if in_window else None)
             label, quarter = labelled
             for sums, key in ((by_stage, stage), (by_owner, owner), (by_month, label)):
-                row = sums.get(key)
-                if row is None:
-                    sums[key] = [n, amount, weighted]
-                else:
-                    row[0] += n
-                    row[1] += amount
-                    row[2] += weighted
+                _accumulate(sums, key, (n, amount, weighted))
             if quarter is not None:
-                key = (quarter, category.get(stage, pipeline), owner)
-                row = forecast.get(key)
-                if row is None:
-                    forecast[key] = [n, amount]
-                else:
-                    row[0] += n
-                    row[1] += amount
+                _accumulate(forecast, (quarter, category.get(stage, pipeline), owner), (n, amount))
         return {"stage": by_stage, "owner": by_owner, "month": by_month, "forecast": forecast}
 
     @staticmethod

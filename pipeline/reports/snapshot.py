@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from opportunities.history import as_of as events_as_of
-from opportunities.models import Opportunity, OpportunityStatus
+from opportunities.models import Opportunity, OpportunityEvent, OpportunityStatus
 from people.access import visible_owner_q
 
 
@@ -92,8 +91,9 @@ def deal_states(scope: Scope) -> QuerySet:
             s_owner=F("owner_id"),
             s_status=F("status"),
         )
+    only_open = tuple(scope.statuses) == (OpportunityStatus.OPEN,)
     qs = (
-        events_as_of(end_of_day(scope.as_of))
+        OpportunityEvent.objects.alive_at(end_of_day(scope.as_of), only_open=only_open)
         .filter(scope.visible("state_owner"))
         .annotate(
             s_opp=F("opportunity_id"),

@@ -24,7 +24,6 @@ from tests.fuzzing import (
     HUGE,
     REFS,
     any_text,
-    build_world,
     check_request,
     edge_form_data,
     long_text,
@@ -163,21 +162,6 @@ def to_ids(value, world: dict):
     if isinstance(value, dict):
         return {k: to_ids(v, world) for k, v in value.items()}
     return value
-
-
-@pytest.fixture
-def world(owner, teammate, outsider, team, account, contact, process, opportunity, now):
-    return build_world(
-        owner=owner,
-        teammate=teammate,
-        outsider=outsider,
-        team=team,
-        account=account,
-        contact=contact,
-        process=process,
-        opportunity=opportunity,
-        now=now,
-    )
 
 
 @pytest.mark.parametrize(("method", "path"), operations(), ids=lambda v: v)

@@ -112,3 +112,24 @@ def test_the_last_state_is_the_live_row(busy_deal):
         live.status,
     )
     assert last.valid_to is None
+
+
+@pytest.mark.parametrize("hours", [0.5, 2.5, 3.5, 5.5, 6.5, 7.5])
+def test_alive_at_gives_each_deal_its_state_at_that_moment(busy_deal, now, hours):
+    deal, quiet = busy_deal
+    moment = now + dt.timedelta(hours=hours)
+    alive = list(OpportunityEvent.objects.alive_at(moment).order_by("opportunity_id"))
+    assert [e.opportunity_id for e in alive] == sorted([deal.pk, quiet.pk])
+    for event in alive:  # the latest event up to the moment, in the replay's order
+        latest = OpportunityEvent.objects.filter(opportunity_id=event.opportunity_id, created_at__lte=moment).latest(
+            "created_at", "id"
+        )
+        assert event.pk == latest.pk
+    status = {e.opportunity_id: e.state_status for e in alive}
+    open_then = {pk for pk, s in status.items() if s == "open"}
+    assert {e.opportunity_id for e in OpportunityEvent.objects.alive_at(moment, only_open=True)} == open_then
+    assert (deal.pk in open_then) is (hours < 5 or 6 < hours < 7)
+
+
+def test_nothing_is_alive_before_the_deals_existed(busy_deal, now):
+    assert not OpportunityEvent.objects.alive_at(now - dt.timedelta(seconds=1)).exists()

@@ -588,6 +588,8 @@ def test_my_deals_paginates_and_keeps_the_filters_in_page_links(client_for, owne
     for link in re.findall(r'href="\?([^"]*)"', body):
         assert "per_page=10" in link and "q=Deal" in link and "sort=close" in link
         assert link.count("page=") == 2  # per_page= and page=, never page= twice
+        assert "#" not in link  # one list on the page: no anchor to land on
+    assert 'aria-label="Pages"' in body
 
 
 @pytest.mark.parametrize(("page", "expected_page"), [("abc", 1), ("0", 3), ("-1", 3), ("99", 3), ("", 1)])
@@ -1660,6 +1662,7 @@ def test_account_page_pages_deals_and_contacts_and_keeps_the_other_list(client_f
     # each list's page links keep the other list's page, and land on their own list
     assert 'href="?contacts_page=2&amp;deals_page=1#deals"' in later
     assert 'href="?deals_page=2&amp;contacts_page=1#contacts"' in later
+    assert 'aria-label="Pages of opportunities"' in later and 'aria-label="Pages of contacts"' in later
     assert_every_control_labelled(later)
 
 

@@ -23,12 +23,10 @@ from collections.abc import Callable
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from celery.exceptions import AlwaysEagerIgnored
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +39,7 @@ from pipeline.health import definition as health
 from pipeline.health.services import pipeline_sweep
 from pipeline.models import Flag, FlagKind, Notification
 from tests.factories import AccountFactory, NextStepFactory, OpportunityFactory
+from tests.servers import database_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -50,22 +49,6 @@ SWEEP = "pipeline.tasks.sweep_pipeline"
 
 
 # --- the worker ---------------------------------------------------------------------------------
-
-
-def _database_env() -> dict[str, str]:
-    """This test database, as the settings' environment variables spell it."""
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        auth = quote(db["USER"] or "", safe="")
-        if db["PASSWORD"]:
-            auth += ":" + quote(db["PASSWORD"], safe="")
-        host = db["HOST"] or "127.0.0.1"
-        port = f":{db['PORT']}" if db["PORT"] else ""
-        return {"DATABASE_URL": f"postgres://{auth}@{host}{port}/{db['NAME']}"}
-    assert connection.vendor == "sqlite" and "memory" not in str(db["NAME"]), (
-        "The worker must open the test database: settings_test gives SQLite a file."
-    )
-    return {"SQLITE_PATH": str(db["NAME"])}
 
 
 @dataclass
@@ -126,7 +109,7 @@ def celery_worker(tmp_path: Path, *, broker_url: str, beat: bool = True, **env: 
         CELERY_TASK_ALWAYS_EAGER="0",
         CELERY_DEFAULT_QUEUE=queue,
         E2E_SWEEP_EVERY_SECONDS="1",
-        **_database_env(),
+        **database_env(),
         **env,
     )
     if broker_url.startswith("redis://"):

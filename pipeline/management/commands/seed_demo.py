@@ -2,8 +2,9 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from pipeline.demo import PASSWORD, DemoBuilder, demo_logins, demo_present
+from pipeline.demo import PASSWORD, demo_logins, demo_present, seed_demo
 
 
 class Command(BaseCommand):
@@ -47,7 +48,7 @@ class Command(BaseCommand):
             say = (lambda message: None) if quiet else self.stdout.write
             say(f"Seeding the demo company: {opportunities:,} opportunities, seed {seed}…")
             started = time.monotonic()
-            counts = DemoBuilder(seed=seed, opportunities=opportunities, log=say).build()
+            counts = seed_demo(now=timezone.now(), seed=seed, opportunities=opportunities, log=say)
             say(
                 f"Done in {time.monotonic() - started:.1f} s: "
                 + ", ".join(f"{n:,} {name}" for name, n in counts.items())

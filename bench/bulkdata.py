@@ -1,33 +1,38 @@
-"""The demo company: sales processes with real coaching, teams, people, accounts and 18 months
-of deal history ending now, for `manage.py seed_demo` and the benchmark.
+"""The bulk generator of the benchmarks: the demo company at 100,000 to 1,000,000 deals, with 18
+months of history ending now, written with PostgreSQL COPY (bulk_create elsewhere).
 
-Rows are written in bulk (PostgreSQL COPY, or bulk_create elsewhere) rather than through
-`opportunities.services`, which would be far too slow at 100,000 deals and would date everything
-"now". The generator therefore replays each deal's life in time order and writes exactly the rows
-the services would have written: the same event verbs and data keys, versions bumped by the same
-actions, milestones ticked before the moves they gate, and the denormalized fields of each
-opportunity equal to what its events say.
+    .venv/bin/python bench/bulkdata.py --opportunities 100000    (against DATABASE_URL)
+
+`manage.py seed_demo` builds the small demo through the services (`pipeline.demo`); going through
+them here would take hours and date everything "now". This generator therefore replays each
+deal's life in time order and writes exactly the rows the services would have written: the same
+event verbs and data keys, versions bumped by the same actions, milestones ticked before the moves
+they gate, and the denormalized fields of each opportunity equal to what its events say.
+tests/bench/test_bulkdata.py checks that with the same consistency checks as the demo seed.
 """
 
 import bisect
 import datetime as dt
-import io
 import itertools
-import json
-import queue
 import random
-import threading
+import sys
 import time
 import unicodedata
 from collections import Counter
 from json.encoder import encode_basestring as _json_string
+from pathlib import Path
 
-from django.contrib.auth.hashers import check_password, make_password
-from django.core.management.color import no_style
+if __name__ == "__main__":  # run as a script: the project is importable from the repository root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import django
+
+    django.setup()
+
 from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from bench.databases import NULL, BulkSink, CopySink, drop_indexes, reset_sequences, restore_indexes
 from opportunities.models import (
     Account,
     AccountStatus,
@@ -37,904 +42,39 @@ from opportunities.models import (
     BuyingTeamMember,
     Contact,
     EmployeeBand,
-    LostReason,
     MilestoneCompletion,
     NextStep,
     Opportunity,
     OpportunityEvent,
     RevenueBand,
 )
-from people.models import Role, Team, User
-from stages.models import Milestone, SalesProcess, Stage
-
-# === The words of the demo company ===========================================================
-
-PASSWORD = "lockstep-demo"
-
-# --- Sales processes --------------------------------------------------------------------------
-# typical_days: how long a healthy deal usually sits in the stage (calendar days); the
-# generator scatters real dwell times around it. next_steps: commitments a seller makes there
-# ({c} is a buyer's first name, {dept} a department).
-
-PROCESSES = [
-    {
-        "name": "New business",
-        "description": (
-            "Winning a first contract with a company that is not yet a customer, from the first "
-            "qualified conversation to the signature."
-        ),
-        "share": 0.75,
-        "stages": [
-            {
-                "name": "Qualify",
-                "objective": "Confirm there is a real problem, someone who owns it and a reason to act this year.",
-                "guidance": (
-                    "Most lost deals were never real deals: qualify hard before you invest weeks. Ask what "
-                    "happens if they do nothing, and who loses sleep over it. If nobody can name a budget "
-                    "holder or a date that matters, park the deal politely and nurture the account instead."
-                ),
-                "win_probability": 10,
-                "forecast_category": "pipeline",
-                "stuck_after_days": 14,
-                "idle_after_days": 7,
-                "slip_push_limit": 2,
-                "typical_days": 8,
-                "milestones": [
-                    (
-                        "Pain confirmed by the buyer",
-                        "The buyer described the problem in their own words, and what it costs them today.",
-                        True,
-                    ),
-                    (
-                        "Budget owner identified",
-                        "We know who would sign off the spend, even if we have not met them yet.",
-                        True,
-                    ),
-                    (
-                        "Reason to act this year",
-                        "A compelling event (renewal, audit, growth target) makes doing nothing expensive.",
-                        True,
-                    ),
-                    (
-                        "Intro meeting with a senior sponsor",
-                        "Someone at director level or above has given us 30 minutes.",
-                        False,
-                    ),
-                ],
-                "next_steps": [
-                    "Book discovery call with {c}",
-                    "Send intro deck and proposed agenda to {c}",
-                    "Ask {c} who owns the budget",
-                    "Confirm timeline and compelling event with {c}",
-                ],
-            },
-            {
-                "name": "Discover",
-                "objective": "Understand today's process, the cost of the problem and how they will decide.",
-                "guidance": (
-                    "Talk to the people who do the work, not only the sponsor. Quantify the problem in "
-                    "hours, errors or revenue, and write the success criteria down with the buyer so the "
-                    "demo can prove them. Map the decision: who signs, who can veto, which steps "
-                    "procurement and security need, and how long each one takes."
-                ),
-                "win_probability": 20,
-                "forecast_category": "pipeline",
-                "stuck_after_days": 21,
-                "idle_after_days": 10,
-                "slip_push_limit": 2,
-                "typical_days": 14,
-                "milestones": [
-                    (
-                        "Discovery held with the main user group",
-                        "At least one session with the people who will use the product every day.",
-                        True,
-                    ),
-                    (
-                        "Success criteria written down and agreed",
-                        "A short list the buyer agreed to; the demo and the proposal refer to it.",
-                        True,
-                    ),
-                    (
-                        "Decision process mapped",
-                        "Signers, vetoes, procurement and security steps, and their dates.",
-                        True,
-                    ),
-                    (
-                        "Competitors in the deal identified",
-                        "We know who else they talk to, including building it themselves.",
-                        False,
-                    ),
-                ],
-                "next_steps": [
-                    "Run discovery workshop with the {dept} team",
-                    "Send discovery recap and draft success criteria to {c}",
-                    "Map the decision process with {c}",
-                    "Get current-process numbers from {c}",
-                ],
-            },
-            {
-                "name": "Demonstrate",
-                "objective": "Prove, against their own success criteria, that the product solves the problem.",
-                "guidance": (
-                    "Never give the standard demo: show their data, their process and their success "
-                    "criteria, in that order. Let the champion present part of it internally; if they "
-                    "cannot, they are not yet a champion. Close every technical question in writing, "
-                    "because open questions resurface at the signature."
-                ),
-                "win_probability": 40,
-                "forecast_category": "pipeline",
-                "stuck_after_days": 21,
-                "idle_after_days": 10,
-                "slip_push_limit": 2,
-                "typical_days": 15,
-                "milestones": [
-                    (
-                        "Tailored demo delivered",
-                        "Demo built on their success criteria, attended by the users and the sponsor.",
-                        True,
-                    ),
-                    (
-                        "Technical evaluation passed",
-                        "IT or the evaluators confirmed in writing that it fits their stack.",
-                        True,
-                    ),
-                    (
-                        "Champion confirmed",
-                        "Someone inside sells for us when we are not in the room, and has proven it.",
-                        True,
-                    ),
-                    ("Reference call offered", "We offered a conversation with a similar customer.", False),
-                ],
-                "next_steps": [
-                    "Tailored demo for {c} and the {dept} team",
-                    "Set up the trial workspace for the technical evaluation",
-                    "Answer the security questionnaire",
-                    "Arrange a reference call for {c}",
-                ],
-            },
-            {
-                "name": "Propose",
-                "objective": "Put a proposal in front of the economic buyer that they agree is worth the price.",
-                "guidance": (
-                    "Present the proposal live to the economic buyer; a PDF in an inbox is not a proposal. "
-                    "Lead with the business case from discovery, then scope, then price. Agree the "
-                    "mutual plan to signature before you leave the meeting, with dates owned by them."
-                ),
-                "win_probability": 60,
-                "forecast_category": "best_case",
-                "stuck_after_days": 21,
-                "idle_after_days": 10,
-                "slip_push_limit": 2,
-                "typical_days": 12,
-                "milestones": [
-                    ("Proposal presented to the economic buyer", "Walked through live, not just sent.", True),
-                    ("Business case agreed", "The economic buyer agrees the value outweighs the cost.", True),
-                    ("Mutual plan to signature shared", "Dated steps to signature, owned by both sides.", False),
-                ],
-                "next_steps": [
-                    "Walk {c} through the proposal",
-                    "Send revised pricing to {c}",
-                    "Review the business case with their CFO",
-                    "Agree the mutual plan to signature with {c}",
-                ],
-            },
-            {
-                "name": "Negotiate",
-                "objective": "Agree commercial and legal terms without giving away value.",
-                "guidance": (
-                    "Trade, never give: every concession buys something (term, volume, timing, a case "
-                    "study). Start legal and security reviews early, because they take longer than "
-                    "anyone says. Keep your manager informed before you discount; surprises at the end "
-                    "of the quarter are expensive."
-                ),
-                "win_probability": 75,
-                "forecast_category": "best_case",
-                "stuck_after_days": 21,
-                "idle_after_days": 10,
-                "slip_push_limit": 2,
-                "typical_days": 12,
-                "milestones": [
-                    ("Legal and security review started", "Their legal and security teams have our paperwork.", True),
-                    ("Commercial terms agreed", "Price, term and payment agreed with the economic buyer.", True),
-                    ("Procurement steps known", "Vendor onboarding and purchase order process are clear.", False),
-                ],
-                "next_steps": [
-                    "Send the redlined MSA back to procurement",
-                    "Call with their legal team on the liability cap",
-                    "Confirm the final discount with my manager",
-                    "Agree payment terms with {c}",
-                ],
-            },
-            {
-                "name": "Commit",
-                "objective": "Get the signature on the date the buyer committed to.",
-                "guidance": (
-                    "Only deals with a confirmed signature route and date belong here; this stage is "
-                    "your commit forecast. Confirm who signs, in which tool, and who is away that week. "
-                    "Plan the kickoff now so the customer sees life after signature."
-                ),
-                "win_probability": 90,
-                "forecast_category": "commit",
-                "stuck_after_days": 14,
-                "idle_after_days": 7,
-                "slip_push_limit": 1,
-                "typical_days": 7,
-                "milestones": [
-                    ("Signature route and date confirmed", "The economic buyer confirmed who signs and when.", True),
-                    ("Order form sent for signature", "The final order form is in their signing tool.", True),
-                    ("Kickoff date planned", "A kickoff is pencilled in with the customer's project lead.", False),
-                ],
-                "next_steps": [
-                    "Confirm the signature date with {c}",
-                    "Send the order form for signature",
-                    "Plan the kickoff with {c}",
-                    "Chase the countersignature",
-                ],
-            },
-        ],
-    },
-    {
-        "name": "Expansion",
-        "description": "Growing an existing customer: more seats, another team, another module.",
-        "share": 0.25,
-        "stages": [
-            {
-                "name": "Identify",
-                "objective": "Spot a concrete reason for the customer to buy more.",
-                "guidance": (
-                    "The best expansion signals are in usage: teams hitting limits, new sites, a new "
-                    "sponsor. Agree with customer success before you call, so the customer hears one "
-                    "voice. An unhappy customer is not an expansion opportunity; fix that first."
-                ),
-                "win_probability": 20,
-                "forecast_category": "pipeline",
-                "stuck_after_days": 21,
-                "idle_after_days": 10,
-                "slip_push_limit": 2,
-                "typical_days": 10,
-                "milestones": [
-                    ("Expansion trigger identified", "A new team, site, module need or usage limit.", True),
-                    ("Usage and health reviewed", "Adoption is healthy and there are no open escalations.", True),
-                    ("Customer success aligned", "The customer success manager supports the approach.", False),
-                ],
-                "next_steps": [
-                    "Review the usage report with {c}",
-                    "Ask {c} about the {dept} team's plans",
-                    "Align with customer success before calling {c}",
-                ],
-            },
-            {
-                "name": "Validate",
-                "objective": "Confirm the new use case, its sponsor and its budget.",
-                "guidance": (
-                    "Summarise the value already delivered in numbers the sponsor cares about, then "
-                    "ask what the next team would gain. A new department means a new decision process: "
-                    "map it as carefully as in a first sale."
-                ),
-                "win_probability": 45,
-                "forecast_category": "pipeline",
-                "stuck_after_days": 21,
-                "idle_after_days": 10,
-                "slip_push_limit": 2,
-                "typical_days": 12,
-                "milestones": [
-                    ("New use case confirmed with the sponsor", "The sponsor agrees what the expansion is for.", True),
-                    ("Value delivered so far summarised", "A one-page summary of results to date.", True),
-                    ("Budget for the expansion confirmed", "Money exists this year, or at renewal.", True),
-                ],
-                "next_steps": [
-                    "Value review meeting with {c}",
-                    "Confirm the expansion budget with {c}",
-                    "Send the results summary to {c}",
-                ],
-            },
-            {
-                "name": "Propose",
-                "objective": "Agree scope and price of the expansion.",
-                "guidance": (
-                    "Price the expansion against the value summary, not against the original discount. "
-                    "Align it with the renewal date where you can: one signature is easier than two."
-                ),
-                "win_probability": 70,
-                "forecast_category": "best_case",
-                "stuck_after_days": 21,
-                "idle_after_days": 10,
-                "slip_push_limit": 2,
-                "typical_days": 10,
-                "milestones": [
-                    ("Expansion quote sent", "Scope, price and start date in writing.", True),
-                    ("Renewal alignment agreed", "Co-terming with the existing contract agreed or ruled out.", False),
-                ],
-                "next_steps": [
-                    "Send the expansion quote to {c}",
-                    "Align the expansion with the renewal date",
-                    "Walk {c} through the quote",
-                ],
-            },
-            {
-                "name": "Close",
-                "objective": "Get the expansion signed and provisioned.",
-                "guidance": (
-                    "Confirm the signer and the purchase order process, which often differ from the "
-                    "first purchase. Agree the provisioning date so the new team starts with a plan."
-                ),
-                "win_probability": 90,
-                "forecast_category": "commit",
-                "stuck_after_days": 14,
-                "idle_after_days": 7,
-                "slip_push_limit": 1,
-                "typical_days": 7,
-                "milestones": [
-                    ("Signature and purchase order route confirmed", "Signer and PO process known and dated.", True),
-                    ("Provisioning plan agreed", "Start date and onboarding plan for the new users.", False),
-                ],
-                "next_steps": [
-                    "Send the order form for signature",
-                    "Confirm the provisioning date with {c}",
-                    "Chase the purchase order",
-                ],
-            },
-        ],
-    },
-]
-
-WAITING_STEPS = [
-    "Waiting on buyer",
-    "Waiting on their legal review",
-    "Waiting for budget approval",
-    "Waiting on their security team",
-    "Waiting for their board meeting",
-]
-
-# --- Teams and people -------------------------------------------------------------------------
-
-TEAMS = ["Enterprise", "Mid-Market", "Growth"]
-
-# username, first, last, role, team (index into TEAMS or None), managed teams
-USERS = [
-    ("rep", "Riley", "Parker", "rep", 0, ()),
-    ("rep2", "Sofia", "Marin", "rep", 1, ()),
-    ("rep3", "Daniel", "Okafor", "rep", 2, ()),
-    ("priya", "Priya", "Raman", "rep", 0, ()),
-    ("jonas", "Jonas", "Becker", "rep", 0, ()),
-    ("lena", "Lena", "Fischer", "rep", 1, ()),
-    ("marco", "Marco", "Rossi", "rep", 1, ()),
-    ("aisha", "Aisha", "Bello", "rep", 2, ()),
-    ("tom", "Tom", "Gallagher", "rep", 2, ()),
-    ("manager", "Morgan", "Hayes", "manager", 0, (0, 1)),
-    ("manager2", "Camille", "Laurent", "manager", 2, (2,)),
-    ("admin", "Alex", "Admin", "admin", None, ()),
-]
-
-# --- Companies ----------------------------------------------------------------------------------
-
-NAME_HEADS = [
-    "North",
-    "Blue",
-    "Silver",
-    "Iron",
-    "Bright",
-    "Stone",
-    "Oak",
-    "Red",
-    "Clear",
-    "Swift",
-    "Green",
-    "High",
-    "True",
-    "Deep",
-    "Far",
-    "Sun",
-    "Star",
-    "Wolf",
-    "Fox",
-    "Hawk",
-    "Cedar",
-    "Maple",
-    "River",
-    "Lake",
-    "Harbor",
-    "Summit",
-    "Pine",
-    "Granite",
-    "Copper",
-    "Amber",
-    "Crystal",
-    "Falcon",
-    "Eagle",
-    "Lion",
-    "Bear",
-    "Arrow",
-    "Anchor",
-    "Beacon",
-    "Cobalt",
-    "Coral",
-    "Delta",
-    "Echo",
-    "Ember",
-    "Frost",
-    "Golden",
-    "Horizon",
-    "Indigo",
-    "Juniper",
-    "Keystone",
-    "Lumen",
-    "Meridian",
-    "Nova",
-    "Orbit",
-    "Peak",
-    "Quarry",
-    "Rapid",
-    "Sterling",
-    "Tidal",
-    "Vertex",
-    "Willow",
-    "Zenith",
-    "Alder",
-    "Birch",
-    "Cliff",
-    "Dune",
-    "Elm",
-    "Fjord",
-    "Glen",
-    "Heath",
-    "Isle",
-    "Kestrel",
-    "Linden",
-    "Moor",
-    "Nord",
-    "Osprey",
-    "Rowan",
-    "Sable",
-    "Thorn",
-]
-NAME_TAILS = [
-    "wind",
-    "field",
-    "stone",
-    "bridge",
-    "gate",
-    "point",
-    "line",
-    "wave",
-    "path",
-    "works",
-    "light",
-    "view",
-    "brook",
-    "ridge",
-    "crest",
-    "port",
-    "forge",
-    "vale",
-    "mark",
-    "well",
-    "spring",
-    "wood",
-    "haven",
-    "side",
-    "way",
-    "land",
-    "star",
-    "fort",
-    "bay",
-    "hill",
-]
-FOUNDERS = [
-    "Keller",
-    "Hartmann",
-    "Lindqvist",
-    "Moreau",
-    "Van Dijk",
-    "Bianchi",
-    "Novak",
-    "Fischer",
-    "Dubois",
-    "Jansen",
-    "Costa",
-    "Becker",
-    "Holm",
-    "Meyer",
-    "Garcia",
-    "Walsh",
-    "Brennan",
-    "Sato",
-    "Weber",
-    "Larsen",
-]
-
-# industry: (nouns used in company names, share of accounts)
-INDUSTRIES = {
-    "Logistics": (["Logistics", "Freight", "Shipping", "Transport"], 9),
-    "Manufacturing": (["Manufacturing", "Industries", "Engineering", "Components", "Machining"], 14),
-    "Retail": (["Retail", "Stores", "Outfitters", "Market"], 8),
-    "Financial services": (["Capital", "Financial", "Insurance", "Partners"], 9),
-    "Healthcare": (["Health", "Clinics", "Medical", "Care"], 8),
-    "Software": (["Software", "Systems", "Labs", "Digital", "Technologies"], 12),
-    "Energy": (["Energy", "Power", "Renewables", "Utilities"], 5),
-    "Construction": (["Construction", "Builders", "Infrastructure"], 6),
-    "Food & beverage": (["Foods", "Brewing", "Dairy", "Bakeries"], 6),
-    "Education": (["Learning", "Academy", "Education"], 4),
-    "Hospitality": (["Hotels", "Hospitality", "Resorts"], 4),
-    "Professional services": (["Consulting", "Advisory", "Associates"], 7),
-    "Telecommunications": (["Telecom", "Networks", "Communications"], 3),
-    "Pharmaceuticals": (["Pharma", "Biosciences", "Therapeutics"], 3),
-    "Media": (["Media", "Studios", "Publishing"], 2),
-}
-
-# region: (legal forms, top-level domains, phone prefix, share of accounts)
-REGIONS = {
-    "DACH": ([("GmbH", "de", "+49"), ("AG", "ch", "+41"), ("GmbH", "at", "+43"), ("GmbH & Co. KG", "de", "+49")], 22),
-    "UK & Ireland": ([("Ltd", "co.uk", "+44"), ("plc", "co.uk", "+44"), ("Ltd", "ie", "+353")], 18),
-    "France": ([("SAS", "fr", "+33"), ("SA", "fr", "+33")], 12),
-    "Benelux": ([("B.V.", "nl", "+31"), ("N.V.", "be", "+32"), ("B.V.", "nl", "+31")], 10),
-    "Nordics": ([("AB", "se", "+46"), ("AS", "no", "+47"), ("Oy", "fi", "+358"), ("A/S", "dk", "+45")], 10),
-    "Southern Europe": ([("S.p.A.", "it", "+39"), ("S.r.l.", "it", "+39"), ("S.L.", "es", "+34")], 10),
-    "North America": ([("Inc.", "com", "+1"), ("LLC", "com", "+1"), ("Corp.", "com", "+1")], 18),
-}
-
-FIRST_NAMES = [
-    "Anna",
-    "Ben",
-    "Clara",
-    "David",
-    "Elena",
-    "Felix",
-    "Greta",
-    "Hannah",
-    "Ivan",
-    "Julia",
-    "Karl",
-    "Laura",
-    "Max",
-    "Nina",
-    "Oliver",
-    "Paula",
-    "Quentin",
-    "Rosa",
-    "Stefan",
-    "Tanja",
-    "Ulrich",
-    "Vera",
-    "William",
-    "Xenia",
-    "Yusuf",
-    "Zoe",
-    "Amelia",
-    "Bruno",
-    "Chloe",
-    "Diego",
-    "Emma",
-    "Finn",
-    "Grace",
-    "Henrik",
-    "Isabel",
-    "Jakob",
-    "Katarina",
-    "Lucas",
-    "Mia",
-    "Noah",
-    "Olga",
-    "Pedro",
-    "Rachel",
-    "Samuel",
-    "Sarah",
-    "Thomas",
-    "Ursula",
-    "Victor",
-    "Wendy",
-    "Adam",
-    "Beatrice",
-    "Carlos",
-    "Daphne",
-    "Erik",
-    "Fatima",
-    "George",
-    "Helena",
-    "Ingrid",
-    "James",
-    "Kevin",
-    "Leila",
-    "Marta",
-    "Nils",
-    "Oscar",
-    "Petra",
-    "Rahul",
-    "Sven",
-    "Tobias",
-    "Valentina",
-    "Wei",
-    "Yara",
-    "Aaron",
-    "Bianca",
-    "Chen",
-    "Dorothea",
-    "Emil",
-    "Freya",
-    "Gabriel",
-    "Hugo",
-    "Irene",
-    "Joana",
-    "Kai",
-    "Lotte",
-    "Mateo",
-    "Nadia",
-    "Omar",
-    "Pia",
-    "Ruben",
-    "Selin",
-    "Theo",
-    "Uma",
-    "Vincent",
-    "Aleksander",
-    "Lars",
-    "Astrid",
-    "Sophie",
-    "Luca",
-    "Giulia",
-    "Marie",
-    "Pierre",
-]
-LAST_NAMES = [
-    "Schmidt",
-    "Smith",
-    "Johansson",
-    "Dubois",
-    "Rossi",
-    "Garcia",
-    "Jansen",
-    "Nowak",
-    "Murphy",
-    "Keller",
-    "Wagner",
-    "Brown",
-    "Nielsen",
-    "Martin",
-    "Ricci",
-    "Lopez",
-    "de Vries",
-    "Kowalski",
-    "Kelly",
-    "Hoffmann",
-    "Taylor",
-    "Andersen",
-    "Bernard",
-    "Greco",
-    "Fernandez",
-    "Bakker",
-    "Wisniewski",
-    "Byrne",
-    "Schulz",
-    "Wilson",
-    "Hansen",
-    "Thomas",
-    "Bruno",
-    "Martinez",
-    "Visser",
-    "Lewandowski",
-    "Walsh",
-    "Koch",
-    "Evans",
-    "Berg",
-    "Petit",
-    "Gallo",
-    "Sanchez",
-    "Smit",
-    "Kaminski",
-    "Ryan",
-    "Richter",
-    "Clarke",
-    "Lund",
-    "Durand",
-    "Conti",
-    "Romero",
-    "Meijer",
-    "Zielinski",
-    "OConnor",
-    "Klein",
-    "Wright",
-    "Dahl",
-    "Leroy",
-    "Costa",
-    "Alvarez",
-    "Mulder",
-    "Szymanski",
-    "Doyle",
-    "Wolf",
-    "Hughes",
-    "Strand",
-    "Moreau",
-    "Fontana",
-    "Navarro",
-    "Bos",
-    "Wozniak",
-    "McCarthy",
-    "Neumann",
-    "Patel",
-    "Holm",
-    "Fournier",
-    "Marino",
-    "Ortega",
-    "Peters",
-    "Lindberg",
-    "Girard",
-    "Esposito",
-    "Silva",
-    "Vermeulen",
-    "Krause",
-    "Edwards",
-    "Eriksen",
-    "Lambert",
-    "Romano",
-    "Khan",
-    "Okafor",
-    "Nakamura",
-    "Weiss",
-    "Hall",
-    "Sorensen",
-    "Morel",
-    "Lombardi",
-    "Ibrahim",
-]
-TITLES = [
-    "Chief Financial Officer",
-    "Chief Operating Officer",
-    "Chief Technology Officer",
-    "CEO",
-    "VP Operations",
-    "VP Sales",
-    "Head of IT",
-    "IT Director",
-    "Procurement Manager",
-    "Operations Manager",
-    "Head of Sales Operations",
-    "Data Engineer",
-    "Finance Director",
-    "Head of Customer Service",
-    "Logistics Coordinator",
-    "Business Analyst",
-    "Project Manager",
-    "Legal Counsel",
-    "Information Security Officer",
-    "Head of Analytics",
-    "Controller",
-    "Team Lead",
-    "Product Owner",
-]
-DEPARTMENTS = ["Finance", "Operations", "Sales", "Marketing", "Customer Service", "Logistics", "Procurement", "IT"]
-COMPETITORS = ["Salesforce", "HubSpot", "Pipedrive", "Clari", "an in-house spreadsheet", "Zoho"]
-
-NEW_BUSINESS_DEALS = [
-    "Pipeline visibility rollout",
-    "Sales forecasting pilot",
-    "Operations dashboard",
-    "Deal desk modernisation",
-    "Revenue reporting",
-    "Field sales rollout",
-    "Forecast accuracy programme",
-    "Sales process standardisation",
-    "Account planning pilot",
-    "Regional sales rollout",
-    "Partner pipeline tracking",
-    "Pilot for {dept}",
-]
-EXPANSION_DEALS = [
-    "{n} additional seats",
-    "Expansion to {dept}",
-    "Premium support upgrade",
-    "Analytics add-on",
-    "Renewal with upsell",
-    "Second region rollout",
-    "API access add-on",
-]
-
-LOST_REASON_WEIGHTS = {
-    "Price": 20,
-    "Chose a competitor": 24,
-    "No decision / status quo": 28,
-    "Timing": 12,
-    "Missing capability": 9,
-    "Lost contact": 5,
-    "Other": 2,
-}
-LOST_NOTES = {
-    "Price": [
-        "Budget was cut to half of our quote; they bought a cheaper point tool.",
-        "Procurement would not move past a 20% discount.",
-        "Price per seat too high for the number of occasional users.",
-    ],
-    "Chose a competitor": [
-        "Went with {comp}; it came bundled with their existing contract.",
-        "{comp} won on an existing relationship with the CFO.",
-        "Lost to {comp} after their reference visit.",
-    ],
-    "No decision / status quo": [
-        "Project deprioritised after a reorganisation; staying with spreadsheets.",
-        "Sponsor left and nobody picked the project up.",
-        "They decided the problem is not big enough to fix this year.",
-    ],
-    "Timing": [
-        "Budget frozen until next fiscal year; revisit in Q{q}.",
-        "ERP migration takes all their IT capacity until next year.",
-    ],
-    "Missing capability": [
-        "Needed on-premise deployment.",
-        "Required native integration with their ERP that we do not offer.",
-    ],
-    "Lost contact": [
-        "Champion stopped answering after the proposal.",
-        "No reply to five follow-ups across two months.",
-    ],
-    "Other": ["Acquired by a group that mandates its own tools."],
-}
-WON_NOTES = [
-    "Signed a {n}-year agreement; kickoff booked.",
-    "Won against {comp} on ease of use and the milestone checklist.",
-    "Closed after the security review; the champion drove it through procurement.",
-    "Signed at list price in exchange for a case study.",
-    "Closed on the committed date; onboarding starts next month.",
-]
-
-EVIDENCE = [
-    "Confirmed by {c} on a call",
-    "Email from {c}",
-    "Agreed in the steering meeting",
-    "Written up in the shared meeting notes",
-    "{c} confirmed it in writing",
-    "Discussed with {c} and their manager",
-]
-
-ACTIVITY_KINDS = [  # kind, weight
-    ("email", 30),
-    ("call", 20),
-    ("meeting", 15),
-    ("demo", 6),
-    ("reference_call", 3),
-    ("content_shared", 8),
-    ("note", 12),
-    ("task", 6),
-]
-ACTIVITY_SUBJECTS = {
-    "email": [
-        "Follow-up after the call with {c}",
-        "Sent recap and next steps to {c}",
-        "Shared pricing overview",
-        "Intro email to {c}",
-        "Answered integration questions from {c}",
-    ],
-    "call": ["Call with {c}", "Check-in call with {c}", "Discovery call with {c}", "Pricing call with {c}"],
-    "meeting": [
-        "Meeting with {c} and team",
-        "On-site workshop with {dept}",
-        "Steering meeting",
-        "Business review with {c}",
-    ],
-    "demo": ["Product demo for {dept}", "Tailored demo for {c}", "Deep-dive demo: forecasting"],
-    "reference_call": ["Reference call with {ref}", "Reference call arranged for {c}"],
-    "content_shared": [
-        "Shared case study: {ref}",
-        "Sent ROI calculator to {c}",
-        "Shared security whitepaper",
-        "Sent implementation plan",
-    ],
-    "note": [
-        "{c} is moving to a new role",
-        "Budget cycle starts in Q{q}",
-        "{comp} is also in the deal",
-        "Champion positive, CFO sceptical",
-    ],
-    "task": ["Prepare proposal draft", "Update mutual action plan", "Prepare demo environment", "Internal deal review"],
-}
-ACTIVITY_NOTES = [
-    "Good energy; they want to move before the end of the quarter.",
-    "Raised concerns about the data migration effort.",
-    "Asked for a reference in their industry.",
-    "The CFO joined for the last ten minutes and asked about payback.",
-    "They are comparing us with two other vendors.",
-    "Security questionnaire due by end of next week.",
-    "Agreed to involve procurement earlier this time.",
-]
-
+from people.models import Team
+from pipeline.demo import build
+from pipeline.demo.content import (
+    ACTIVITY_KINDS,
+    ACTIVITY_NOTES,
+    ACTIVITY_SUBJECTS,
+    COMPETITORS,
+    DEPARTMENTS,
+    EVIDENCE,
+    EXPANSION_DEALS,
+    FIRST_NAMES,
+    FOUNDERS,
+    INDUSTRIES,
+    LAST_NAMES,
+    LOST_NOTES,
+    LOST_REASON_WEIGHTS,
+    NAME_HEADS,
+    NAME_TAILS,
+    NEW_BUSINESS_DEALS,
+    PASSWORD,
+    PROCESSES,
+    REGIONS,
+    TEAMS,
+    TITLES,
+    WAITING_STEPS,
+    WON_NOTES,
+)
 
 # === The generator ===============================================================================
 
@@ -943,7 +83,6 @@ WINDOW_DAYS = 390  # working days of history, about 18 months
 FUTURE_DAYS = 1_500  # working days ahead, for close dates and due dates
 CHUNK = 2_000  # opportunities generated and written per batch
 REBUILD_INDEXES_FROM = 10_000  # opportunities; below this, loading into indexed tables is quick enough
-NULL = "\\N"
 
 # The generator writes every row as one line of PostgreSQL's COPY text format, in these columns:
 # tab-separated, \N for NULL. Generated text never contains tabs, newlines or backslashes (see
@@ -1127,145 +266,12 @@ _STAGE_PICKS = {
 _ACTIVITY_PICK = _weighted([w for _, w in ACTIVITY_KINDS])
 
 
-def demo_present() -> bool:
-    return SalesProcess.objects.filter(name=PROCESSES[0]["name"]).exists()
-
-
-def demo_logins() -> list[tuple[str, str, str, str]]:
-    """username, role, team, password of the demo users that exist."""
-    users = User.objects.filter(username__in=[u[0] for u in USERS]).select_related("team")
-    by_name = {u.username: u for u in users}
-    # The seed hashes the password once for all users, so one slow check covers every user who
-    # shares that hash; users who existed before the seed keep their own password.
-    verdicts: dict[str, bool] = {}
-    rows = []
-    for username, *_ in USERS:
-        user = by_name.get(username)
-        if user is None:
-            continue
-        if user.password not in verdicts:
-            verdicts[user.password] = check_password(PASSWORD, user.password)
-        password = PASSWORD if verdicts[user.password] else "(unchanged)"
-        rows.append((username, user.role, user.team.name if user.team else "—", password))
-    return rows
-
-
-def _drop_indexes(cursor, tables: list[str]) -> tuple[list, list]:
-    """Drop the secondary indexes and the foreign-key and unique constraints of `tables`.
-
-    Loading millions of rows into bare tables and then building each index once is several
-    times faster than maintaining ten indexes row by row, and re-adding a foreign key checks it
-    with one join instead of millions of deferred per-row triggers at commit. Everything happens
-    inside the seed's transaction, so a failure rolls the schema back too.
-    """
-    indexes, constraints = [], []
-    for table in tables:
-        cursor.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype IN ('f', 'u') ORDER BY conname",
-            [table],
-        )
-        for name, definition in cursor.fetchall():
-            constraints.append((table, name, definition))
-            cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-        cursor.execute(
-            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-            "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary ORDER BY c.relname",
-            [table],
-        )
-        for name, definition in cursor.fetchall():
-            indexes.append(definition)
-            cursor.execute(f'DROP INDEX "{name}"')
-    return indexes, constraints
-
-
-def _restore_indexes(cursor, dropped: tuple[list, list] | None, tables: list[str]) -> None:
-    """Rebuild what _drop_indexes dropped, and refresh the planner's statistics."""
-    if dropped:
-        indexes, constraints = dropped
-        cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-        for definition in indexes:
-            cursor.execute(definition)
-    for table in tables:
-        cursor.execute(f'ANALYZE "{table}"')
-    if dropped:
-        # Unique constraints before foreign keys; each foreign key is validated in one pass.
-        for table, name, definition in sorted(constraints, key=lambda c: not c[2].startswith("UNIQUE")):
-            cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}')
-
-
 def _slug(text: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(ch for ch in ascii_text.lower() if ch.isalnum())
 
 
-class _BulkSink:
-    """Turns COPY lines back into model instances for bulk_create: any database, fine for a
-    few thousand rows (tests, SQLite demos)."""
-
-    def write(self, model, lines: list[str]) -> None:
-        if not lines:
-            return
-        columns = COLUMNS[model]
-        json_at = columns.index(JSON_COLUMNS[model]) if model in JSON_COLUMNS else None
-        objects = []
-        for line in lines:
-            values = [None if v == NULL else v for v in line[:-1].split("\t")]
-            if json_at is not None:
-                values[json_at] = json.loads(values[json_at].replace("\\\\", "\\"))
-            objects.append(model(**dict(zip(columns, values, strict=True))))
-        model.objects.bulk_create(objects, batch_size=2_000)
-
-    def close(self) -> None:
-        pass
-
-
-class _CopySink:
-    """Writes lines with PostgreSQL COPY from a second thread while the next batch is generated.
-
-    Both threads use the one connection of this transaction, never at the same time: the main
-    thread only generates until close(). psycopg2 releases the GIL while the server works, so
-    generating and loading overlap on two cores.
-    """
-
-    def __init__(self, connection):
-        self.raw = connection.connection
-        self.queue: queue.Queue = queue.Queue(maxsize=4)
-        self.error: BaseException | None = None
-        self.statements = {
-            model: f'COPY "{model._meta.db_table}" ({", ".join(columns)}) FROM STDIN'
-            for model, columns in COLUMNS.items()
-        }
-        self.thread = threading.Thread(target=self._load, name="seed-demo-copy", daemon=True)
-        self.thread.start()
-
-    def write(self, model, lines: list[str]) -> None:
-        if self.error is not None:
-            raise self.error
-        if lines:
-            self.queue.put((self.statements[model], io.StringIO("".join(lines))))
-
-    def _load(self) -> None:
-        cursor = self.raw.cursor()
-        while True:
-            item = self.queue.get()
-            if item is None:
-                break
-            if self.error is None:
-                try:
-                    cursor.copy_expert(*item, size=1 << 20)
-                except BaseException as exc:  # handed to the main thread
-                    self.error = exc
-        cursor.close()
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-
-
-class DemoBuilder:
+class BulkBuilder:
     """Builds the demo company. Deterministic for a seed: every random draw comes from one
     random.Random, and no draw's count depends on the clock, so runs at different times produce
     the same company, only dated differently."""
@@ -1288,7 +294,7 @@ class DemoBuilder:
     # --- set-up -------------------------------------------------------------------------------
 
     def build(self) -> Counter:
-        """Create everything in one transaction; the caller has checked demo_present()."""
+        """Create everything in one transaction; the caller has checked `pipeline.demo.demo_present()`."""
         postgres = connection.vendor == "postgresql"
         tables = [m._meta.db_table for m in TABLES]
         with transaction.atomic():
@@ -1300,11 +306,11 @@ class DemoBuilder:
                     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
                     # First, while no row of this transaction awaits its deferred checks.
                     if self.n_opps >= REBUILD_INDEXES_FROM:
-                        dropped = _drop_indexes(cursor, tables)
+                        dropped = drop_indexes(cursor, tables)
             self._reference_data()
             self._time_grid()
             self._next_ids()
-            self.sink = _CopySink(connection) if postgres else _BulkSink()
+            self.sink = CopySink(connection, COLUMNS) if postgres else BulkSink(COLUMNS, JSON_COLUMNS)
             try:
                 self._accounts_and_contacts()
                 self._deals()
@@ -1319,101 +325,56 @@ class DemoBuilder:
                         # Run the pending checks of the reference rows now: ALTER TABLE refuses
                         # tables with pending trigger events.
                         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                    _restore_indexes(cursor, dropped, tables)
-            self._reset_sequences()
+                    restore_indexes(cursor, dropped, tables)
+            reset_sequences(TABLES)
         return self.counts
 
     def _reference_data(self) -> None:
-        self.reasons = []
-        for order, name in enumerate(LOST_REASON_WEIGHTS, start=1):
-            reason, _ = LostReason.objects.get_or_create(name=name, defaults={"order": order * 10})
-            if reason.is_active:
-                self.reasons.append((reason.pk, reason.name, _js(reason.name)))
-        if not self.reasons:  # an admin deactivated them all: add one rather than refuse
-            reason = LostReason.objects.create(name="Lost (demo)", order=999)
-            self.reasons.append((reason.pk, reason.name, _js(reason.name)))
+        """Lost reasons, processes, teams and people: the demo seed's own steps make them, so
+        both describe the same company; what the generator needs of them is precomputed here."""
+        demo = build.Demo(rnd=self.rnd, now=self.now, opportunities=0, log=self._log)
+        build.sales_processes(demo)
+        build.people(demo)
+        self.reasons = [(reason.pk, reason.name, _js(reason.name)) for reason in demo.reasons]
         self.pick_reason = _weighted([LOST_REASON_WEIGHTS.get(name, 3) for _, name, _ in self.reasons])
 
         self.processes = []
-        for spec in PROCESSES:
-            process = SalesProcess.objects.create(name=spec["name"], description=spec["description"])
+        for info in demo.processes:
             stages = []
-            for order, s in enumerate(spec["stages"], start=1):
-                stage = Stage.objects.create(
-                    process=process,
-                    name=s["name"],
-                    order=order * 10,
-                    objective=s["objective"],
-                    guidance=s["guidance"],
-                    win_probability=s["win_probability"],
-                    forecast_category=s["forecast_category"],
-                    stuck_after_days=s["stuck_after_days"],
-                    idle_after_days=s["idle_after_days"],
-                    slip_push_limit=s["slip_push_limit"],
-                )
-                milestones = [
-                    Milestone.objects.create(
-                        stage=stage, name=name, description=text, is_required=required, order=i * 10
-                    )
-                    for i, (name, text, required) in enumerate(s["milestones"], start=1)
-                ]
+            for i, stage in enumerate(info.stages):
                 stages.append(
                     _Stage(
                         pk=stage.pk,
-                        name=s["name"],
-                        js=_js(s["name"]),
+                        name=stage.name,
+                        js=_js(stage.name),
                         # (pk, required, stage pk, label for override messages, JSON of the tick's names)
                         milestones=[
                             (
                                 m.pk,
                                 m.is_required,
                                 stage.pk,
-                                f"{s['name']}: {m.name}",
-                                f'"milestone": {_js(m.name)}, "stage_name": {_js(s["name"])}',
+                                f"{stage.name}: {m.name}",
+                                f'"milestone": {_js(m.name)}, "stage_name": {_js(stage.name)}',
                             )
-                            for m in milestones
+                            for m in info.milestones[stage.pk]
                         ],
-                        next_steps=s["next_steps"],
+                        next_steps=info.next_steps[i],
                         # Working days a healthy deal spends here, and after which it counts as stuck.
-                        typical=max(1, round(s["typical_days"] * 5 / 7)),
-                        stuck=max(2, round(s["stuck_after_days"] * 5 / 7)),
+                        typical=info.typical[i],
+                        stuck=info.stuck[i],
                     )
                 )
-            self.processes.append(_Process(pk=process.pk, stages=stages, cycle=sum(s.typical for s in stages)))
+            self.processes.append(_Process(pk=info.process.pk, stages=stages, cycle=sum(s.typical for s in stages)))
 
-        password = make_password(PASSWORD)  # hashed once: the slow hasher would cost seconds per user
-        teams = [Team.objects.get_or_create(name=name)[0] for name in TEAMS]
-        joined = self.now - dt.timedelta(days=600)
-        users = {}
-        for username, first, last, role, team_index, managed in USERS:
-            user = User.objects.filter(username=username).first()
-            if user is None:
-                user = User.objects.create(
-                    username=username,
-                    first_name=first,
-                    last_name=last,
-                    email=f"{username}@lockstep.example",
-                    role=role,
-                    team=teams[team_index] if team_index is not None else None,
-                    password=password,
-                    is_staff=role == Role.ADMIN,
-                    is_superuser=role == Role.ADMIN,
-                    date_joined=joined,
-                )
-            for index in managed:
-                teams[index].managers.add(user)
-            users[username] = user
+        users = demo.users
+        teams = [Team.objects.get(name=name) for name in TEAMS]
         team_index_of = {t.pk: i for i, t in enumerate(teams)}
-        self.team_reps = [[u.pk for u in users.values() if u.role == Role.REP and u.team_id == t.pk] for t in teams]
+        self.team_reps = [[u.pk for u in reps] for reps in demo.team_reps]
         self.reps = [pk for members in self.team_reps for pk in members]
-        self.managers = [u.pk for u in users.values() if u.role == Role.MANAGER]
+        self.managers = [u.pk for u in demo.managers]
         self.admin_id = users["admin"].pk
         self.team_of = {u.pk: team_index_of.get(u.team_id) for u in users.values()}
-        self.manager_of_team = {}
-        for u in users.values():
-            if u.role == Role.MANAGER:
-                for t in u.managed_teams.all():
-                    self.manager_of_team.setdefault(team_index_of[t.pk], u.pk)
+        self.manager_of_team = {team_index_of[team]: u.pk for team, u in demo.manager_of_team.items()}
         self.user_js = {u.pk: _js(str(u)) for u in users.values()}
         self.growth_reps = self.team_reps[2] or self.reps
 
@@ -1457,13 +418,6 @@ class DemoBuilder:
 
     def _next_ids(self) -> None:
         self.ids = {model: (model.objects.aggregate(m=Max("id"))["m"] or 0) + 1 for model in TABLES}
-
-    def _reset_sequences(self) -> None:
-        statements = connection.ops.sequence_reset_sql(no_style(), TABLES)
-        if statements:
-            with connection.cursor() as cursor:
-                for sql in statements:
-                    cursor.execute(sql)
 
     def at(self, t: int) -> str:
         """The moment `t` (working seconds since the window opened) as local time with its UTC
@@ -2204,3 +1158,28 @@ class _Stage:
 
 class _Process(_Stage):
     """What the generator needs of a process."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Seed the database of DATABASE_URL (the demo users included) unless the demo is there."""
+    import argparse
+
+    from pipeline.demo import demo_present
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--opportunities", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1, help="The same seed gives the same data.")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    say = (lambda message: None) if args.quiet else (lambda message: print(message, flush=True))  # noqa: T201
+    if demo_present():
+        say("demo data already present")
+        return 0
+    started = time.monotonic()
+    counts = BulkBuilder(seed=args.seed, opportunities=max(0, args.opportunities), log=say).build()
+    say(f"Done in {time.monotonic() - started:.1f} s: " + ", ".join(f"{n:,} {name}" for name, n in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
