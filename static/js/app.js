@@ -1,0 +1,151 @@
+/* Lockstep's page behaviour: htmx error responses, keyboard focus after swaps, the phone menu.
+ *
+ * Loaded on every page from templates/base.html (after htmx). Everything here is an enhancement:
+ * without JavaScript forms post normally and static/css/nojs.css lays the page out.
+ * The rules are documented in static/js/README.md ("Focus after htmx swaps").
+ */
+(function () {
+  "use strict";
+
+  // --- htmx: swap validation answers ------------------------------------------------------------
+  // htmx 2 drops every 4xx/5xx response by default, so a refused form (400), an edit conflict
+  // (409) or a refused action (422) would leave the old content on screen with the message lost.
+  // Those three carry the form with its errors and are swapped like a 200; other errors are not.
+  if (window.htmx) {
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "^(400|409|422)$", swap: true, error: false },
+      { code: "[45]..", swap: false, error: true },
+      { code: "...", swap: false },
+    ];
+  }
+
+  var FIELDS = "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled])";
+  var FOCUSABLE = FIELDS + ", button:not([disabled]), a[href], summary, [tabindex]";
+  var ERRORS = ".has-error, [aria-invalid=true], .form-errors, .error, .msg-error, .card-error, .conflict";
+
+  function focusOn(el) {
+    if (!el) return false;
+    if (!el.matches(FOCUSABLE)) el.setAttribute("tabindex", "-1");
+    // Closed <details> and disclosures hide their content: open every one on the way.
+    for (var d = el.parentElement; d; d = d.parentElement) {
+      if (d.tagName === "DETAILS" && !d.open) d.open = true;
+      if (d.classList.contains("disclosure") && !d.classList.contains("open")) setDisclosure(d, true);
+    }
+    el.focus({ preventScroll: false });
+    return document.activeElement === el;
+  }
+
+  // The first error inside `scopes`: its field when the error belongs to one, else the message.
+  function firstError(scopes) {
+    for (var i = 0; i < scopes.length; i++) {
+      var scope = scopes[i];
+      if (!scope || !scope.isConnected) continue;
+      var err = scope.matches && scope.matches(ERRORS) ? scope : scope.querySelector(ERRORS);
+      if (!err) continue;
+      var field = err.matches(FIELDS) ? err : err.matches(".has-error") ? err.querySelector(FIELDS) : null;
+      return field || err;
+    }
+    return null;
+  }
+
+  function firstField(container) {
+    if (!container) return null;
+    if (container.matches(FOCUSABLE)) return container;
+    // Fields inside closed <details> count too: focusOn opens them.
+    return container.querySelector(FIELDS) || container.querySelector(FOCUSABLE);
+  }
+
+  // --- focus after htmx swaps ---------------------------------------------------------------------
+  var pending = null; // what was focused, and who asked, for the request in flight
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var active = document.activeElement;
+    pending = {
+      activeId: active && active !== document.body ? active.id : "",
+      elt: event.detail.elt,
+      messages: false,
+    };
+  });
+
+  // Messages swapped in by this response (out of band) are news; older ones on the page are not.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (pending && event.detail.target && event.detail.target.id === "messages") pending.messages = true;
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var info = pending;
+    if (!info) return; // already handled: settle fires once per swapped element
+    pending = null;
+    var target = event.detail.target;
+    if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
+    // 1. A refused or invalid submit: the first error in what was swapped, or a new error message.
+    var error = firstError([target, info.messages ? document.getElementById("messages") : null]);
+    if (error && focusOn(error)) return;
+    // 2. The element that asked names where focus goes: data-focus-after="#selector".
+    var asker = info.elt && info.elt.closest ? info.elt.closest("[data-focus-after]") : null;
+    var wanted = asker ? document.querySelector(asker.getAttribute("data-focus-after")) : null;
+    if (wanted && focusOn(wanted.matches(FOCUSABLE) ? wanted : firstField(wanted) || wanted)) return;
+    // 3. Focus is still somewhere in the page (a search box that was not swapped): leave it.
+    var active = document.activeElement;
+    if (active && active !== document.body && active.isConnected) return;
+    // 4. The element that had focus was replaced: its successor with the same id (a ticked
+    //    milestone's button keeps its id), else the swapped content itself. Never <body>.
+    if (info.activeId && focusOn(document.getElementById(info.activeId))) return;
+    if (target && target.isConnected) focusOn(target);
+  });
+
+  // --- links to a section land in its first field ---------------------------------------------------
+  // "Set a next step" links to /deals/<id>/#next-step: the browser only scrolls, so focus the
+  // section's first field (opening its disclosure) when the section asks for it with data-focus-first.
+  function focusHash() {
+    if (!location.hash || location.hash.length < 2) return;
+    var el = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!el) return;
+    if (el.hasAttribute("data-focus-first")) focusOn(firstField(el));
+    else if (el.matches(FOCUSABLE)) focusOn(el);
+  }
+  window.addEventListener("hashchange", focusHash);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", focusHash);
+  else focusHash();
+
+  // --- disclosures: a real button (role and name for assistive tech) that shows a form -------------
+  // <div class="disclosure"><button class="disclosure-toggle" aria-expanded aria-controls>…</button>
+  // <div class="disclosure-body" id>…</div></div>. Without JavaScript nojs.css shows every body.
+  function setDisclosure(box, open) {
+    box.classList.toggle("open", open);
+    var button = box.querySelector(".disclosure-toggle");
+    if (button) button.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest(".disclosure-toggle") : null;
+    if (!button) return;
+    var box = button.closest(".disclosure");
+    var open = !box.classList.contains("open");
+    setDisclosure(box, open);
+    if (open) {
+      var field = firstField(document.getElementById(button.getAttribute("aria-controls")));
+      if (field) field.focus();
+    }
+  });
+
+  // --- the phone menu -------------------------------------------------------------------------------
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-menu-toggle]") : null;
+    if (!button) return;
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+    var menu = document.getElementById(button.getAttribute("aria-controls"));
+    if (menu) menu.classList.toggle("open", open);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var button = document.querySelector("[data-menu-toggle][aria-expanded=true]");
+    if (!button) return;
+    button.setAttribute("aria-expanded", "false");
+    var menu = document.getElementById(button.getAttribute("aria-controls"));
+    if (menu) menu.classList.remove("open");
+    button.focus();
+  });
+})();
