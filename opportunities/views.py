@@ -277,6 +277,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
     for i, stage in enumerate(stages):
         stage.position = "done" if i < current_index else "current" if i == current_index else "ahead"
         stage.checklist = [(m, done.get(m.pk)) for m in stage.milestones.all()]
+        stage.done_count = sum(1 for _, completion in stage.checklist if completion)
         if stage.pk == opp.stage_id:
             opp.stage = stage
     activities, more_activities = _latest(
