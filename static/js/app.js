@@ -37,17 +37,18 @@
     return document.activeElement === el;
   }
 
-  // The first error inside `scopes`: its field when the error belongs to one, else the message.
+  // The first error, in document order, inside any of `scopes`: its field when the error
+  // belongs to one, else the message itself.
   function firstError(scopes) {
-    for (var i = 0; i < scopes.length; i++) {
-      var scope = scopes[i];
-      if (!scope || !scope.isConnected) continue;
-      var err = scope.matches && scope.matches(ERRORS) ? scope : scope.querySelector(ERRORS);
-      if (!err) continue;
-      var field = err.matches(FIELDS) ? err : err.matches(".has-error") ? err.querySelector(FIELDS) : null;
-      return field || err;
-    }
-    return null;
+    var best = null;
+    scopes.forEach(function (scope) {
+      if (!scope || !scope.isConnected) return;
+      var err = scope.matches(ERRORS) ? scope : scope.querySelector(ERRORS);
+      if (err && (!best || best.compareDocumentPosition(err) & Node.DOCUMENT_POSITION_PRECEDING)) best = err;
+    });
+    if (!best) return null;
+    var field = best.matches(FIELDS) ? best : best.matches(".has-error") ? best.querySelector(FIELDS) : null;
+    return field || best;
   }
 
   function firstField(container) {
@@ -61,17 +62,19 @@
   var pending = null; // what was focused, and who asked, for the request in flight
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var active = document.activeElement;
-    pending = {
-      activeId: active && active !== document.body ? active.id : "",
-      elt: event.detail.elt,
-      messages: false,
-    };
+    pending = { activeId: "", elt: event.detail.elt, swapped: [] };
   });
 
-  // Messages swapped in by this response (out of band) are news; older ones on the page are not.
+  // What has focus just before the swap (not when the request left: Tab may have moved on since).
+  document.addEventListener("htmx:beforeSwap", function () {
+    var active = document.activeElement;
+    if (pending) pending.activeId = active && active !== document.body ? active.id : "";
+  });
+
+  // Content swapped in out of band by this response (the messages, a form) is news too.
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    if (pending && event.detail.target && event.detail.target.id === "messages") pending.messages = true;
+    var id = event.detail.target && event.detail.target.id;
+    if (pending && id && pending.swapped.indexOf(id) < 0) pending.swapped.push(id);
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -80,8 +83,9 @@
     pending = null;
     var target = event.detail.target;
     if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
-    // 1. A refused or invalid submit: the first error in what was swapped, or a new error message.
-    var error = firstError([target, info.messages ? document.getElementById("messages") : null]);
+    // 1. A refused or invalid submit: the first error in what this response swapped in.
+    var scopes = [target].concat(info.swapped.map(function (id) { return document.getElementById(id); }));
+    var error = firstError(scopes);
     if (error && focusOn(error)) return;
     // 2. The element that asked names where focus goes: data-focus-after="#selector".
     var asker = info.elt && info.elt.closest ? info.elt.closest("[data-focus-after]") : null;
