@@ -39,16 +39,18 @@ from .queries import (
 class BoardFilterForm(forms.Form):
     """The board's filters. Each bad value is reported and dropped; the others still apply."""
 
+    # Labels and empty choices read as on the dashboard and the changes page: Rep, Team, As of.
     owner = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        empty_label="Anyone",
-        error_messages={"invalid_choice": "Choose an owner from the list."},
+        label="Rep",
+        empty_label="Everyone",
+        error_messages={"invalid_choice": "Choose a rep from the list."},
     )
     team = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        empty_label="Any team",
+        empty_label="All teams",
         error_messages={"invalid_choice": "Choose a team from the list."},
     )
     quarter = forms.CharField(
@@ -59,7 +61,7 @@ class BoardFilterForm(forms.Form):
     )
     as_of = forms.DateField(
         required=False,
-        label="As of",
+        label="As of (end of day)",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": "Enter a date like 2026-01-31."},
     )
