@@ -59,30 +59,40 @@
   }
 
   // --- focus after htmx swaps ---------------------------------------------------------------------
-  var pending = null; // what was focused, and who asked, for the request in flight
+  // Per request (keyed by its XMLHttpRequest: several can be in flight, a filter form queues
+  // them): who asked, what had focus just before the swap, what was swapped out of band.
+  var requests = new WeakMap();
+  var swapping = null; // the request whose response is being swapped in right now
 
   document.addEventListener("htmx:beforeRequest", function (event) {
-    pending = { activeId: "", elt: event.detail.elt, swapped: [] };
+    if (event.detail.xhr) requests.set(event.detail.xhr, { activeId: "", elt: event.detail.elt, swapped: [] });
   });
 
   // What has focus just before the swap (not when the request left: Tab may have moved on since).
-  document.addEventListener("htmx:beforeSwap", function () {
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var info = event.detail.xhr && requests.get(event.detail.xhr);
+    if (!info) return;
     var active = document.activeElement;
-    if (pending) pending.activeId = active && active !== document.body ? active.id : "";
+    info.activeId = active && active !== document.body ? active.id : "";
+    swapping = info;
   });
 
-  // Content swapped in out of band by this response (the messages, a form) is news too.
+  // Content swapped in out of band (the messages, a form) is news too. Out-of-band swaps happen
+  // synchronously inside the response's swap, so `swapping` is their request.
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var id = event.detail.target && event.detail.target.id;
-    if (pending && id && pending.swapped.indexOf(id) < 0) pending.swapped.push(id);
+    if (swapping && id && swapping.swapped.indexOf(id) < 0) swapping.swapped.push(id);
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
-    var info = pending;
-    if (!info) return; // already handled: settle fires once per swapped element
-    pending = null;
+    var info = event.detail.xhr && requests.get(event.detail.xhr);
+    if (!info || info.done) return; // settle fires once per swapped element: handle the first
+    info.done = true;
+    if (swapping === info) swapping = null;
     var target = event.detail.target;
     if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
+    var status = event.detail.xhr ? event.detail.xhr.status : 200;
+    if (status < 400) clearStaleErrors(info.elt);
     // 1. A refused or invalid submit: the first error in what this response swapped in.
     var scopes = [target].concat(info.swapped.map(function (id) { return document.getElementById(id); }));
     var error = firstError(scopes);
@@ -100,6 +110,18 @@
     if (target && target.isConnected) focusOn(target);
   });
 
+  // A filter form that stays on the page while its results are swapped (the changes page) got its
+  // errors out of band from a refused request; the next accepted request clears them, so the
+  // form never shows an error that no longer holds. (The server sends the form back only with
+  // errors: sending it every time would overwrite what the user is typing.)
+  function clearStaleErrors(elt) {
+    var form = elt && elt.closest ? elt.closest("form") : null;
+    if (!form || !form.isConnected) return;
+    form.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
+    form.querySelectorAll("p.error").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+  }
+
   // --- links to a section land in its first field ---------------------------------------------------
   // "Set a next step" links to /deals/<id>/#next-step: the browser only scrolls, so focus the
   // section's first field (opening its disclosure) when the section asks for it with data-focus-first.
@@ -111,8 +133,10 @@
     else if (el.matches(FOCUSABLE)) focusOn(el);
   }
   window.addEventListener("hashchange", focusHash);
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", focusHash);
-  else focusHash();
+  // After "load": the browser's own scroll to the fragment comes after the scripts and would
+  // otherwise reset the focus.
+  if (document.readyState === "complete") focusHash();
+  else window.addEventListener("load", function () { setTimeout(focusHash, 0); });
 
   // --- disclosures: a real button (role and name for assistive tech) that shows a form -------------
   // <div class="disclosure"><button class="disclosure-toggle" aria-expanded aria-controls>…</button>
