@@ -158,6 +158,32 @@
     }
   });
 
+  // --- boxes that scroll sideways are reachable by keyboard ----------------------------------------
+  // A table or chart wider than a phone scrolls inside its own box; a keyboard user scrolls it
+  // with the arrow keys once it has focus, so a box that actually overflows gets tabindex="0"
+  // (and loses it again when the window grows and it no longer scrolls).
+  var SCROLLERS = "table.list, .dash-numbers, .dash-chart, .board, .sub-nav ul, .stage-path ol";
+  function markScrollables() {
+    document.querySelectorAll(SCROLLERS).forEach(function (el) {
+      var scrolls = el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== "visible";
+      if (scrolls && !el.hasAttribute("tabindex")) {
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("data-scroll-focus", "");
+      } else if (!scrolls && el.hasAttribute("data-scroll-focus")) {
+        el.removeAttribute("tabindex");
+        el.removeAttribute("data-scroll-focus");
+      }
+    });
+  }
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(markScrollables, 100);
+  });
+  document.addEventListener("htmx:afterSettle", markScrollables);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", markScrollables);
+  else markScrollables();
+
   // --- the phone menu -------------------------------------------------------------------------------
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("[data-menu-toggle]") : null;
