@@ -152,3 +152,22 @@ def test_keyboard_focus_follows_every_htmx_action(world, page: Page):
     expect(page.locator("table.changes-summary")).to_have_count(0)
     expect(page.get_by_label("From (end of day)")).to_be_focused()
     expect(page.get_by_label("From (end of day)")).to_have_attribute("aria-invalid", "true")
+
+
+def test_without_javascript_the_phone_pages_still_work(world, browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, "rita")
+        # nojs.css: the navigation shows (no menu button to open it), disclosures are open,
+        # every board column shows, and still nothing scrolls sideways.
+        expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+        expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+        page.goto(f"/deals/{world['long_deal'].pk}/")
+        assert sideways_overflow(page) <= 0
+        expect(page.get_by_label("Existing contact")).to_be_visible()
+        page.goto("/board/")
+        assert sideways_overflow(page) <= 0
+        expect(page.get_by_role("heading", name="Discover", level=2)).to_be_visible()
+    finally:
+        context.close()

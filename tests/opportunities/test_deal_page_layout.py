@@ -88,3 +88,19 @@ def test_the_history_says_how_often_a_close_date_was_pushed(opportunity, count, 
         data={"old": "2026-03-01", "new": "2026-04-01", "pushed_later": True, "push_count": count},
     )
     assert event.describe() == f"Close date changed from 2026-03-01 to 2026-04-01 (pushed later {words})"
+
+
+def test_my_deals_filter_errors_come_with_the_rows_over_htmx(client_for, owner, opportunity):
+    response = client_for(owner).get(
+        reverse("opportunities:my_deals"), {"close_month": "2026-13"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert '<div class="form-errors" role="alert"><p>Close month: Close month must look like 2026-03.</p></div>' in body
+    assert "No deals" in body
+
+
+def test_the_bell_is_an_inline_svg_not_an_emoji(client_for, owner):
+    body = client_for(owner).get(reverse("opportunities:my_deals")).content.decode()
+    bell = body[body.index('id="bell"') : body.index("</a>", body.index('id="bell"'))]
+    assert '<svg class="icon" aria-hidden="true"' in bell and "&#128276;" not in bell and "\U0001f514" not in bell
+    assert '<span class="sr-only">Notifications</span>' in bell
