@@ -19,7 +19,7 @@ def test_what_reps_do_most_comes_first(client_for, owner, opportunity):
     body = page_of(client_for(owner), opportunity)
 
     order = [
-        body.index(marker) for marker in ('id="next-step"', 'id="stage-actions"', 'id="activities"', 'id="milestones"')
+        body.index(marker) for marker in ('id="next-step"', 'id="activities"', 'id="stage-actions"', 'id="milestones"')
     ]
     assert order == sorted(order)
     jump = body[body.index('<nav class="jump-to" aria-label="Jump to">') :]
