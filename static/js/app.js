@@ -91,6 +91,11 @@
     if (swapping === info) swapping = null;
     var target = event.detail.target;
     if (target && !target.isConnected && target.id) target = document.getElementById(target.id);
+    // An outerHTML swap of an element without an id ("Load more" replaced by the next cards):
+    // the first new element, which the settle event was dispatched on, stands for it.
+    if ((!target || !target.isConnected) && event.target instanceof Element && event.target.isConnected) {
+      target = event.target;
+    }
     var status = event.detail.xhr ? event.detail.xhr.status : 200;
     if (status < 400) clearStaleErrors(info.elt);
     // 1. A refused or invalid submit: the first error in what this response swapped in.

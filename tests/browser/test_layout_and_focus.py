@@ -88,6 +88,13 @@ def test_desktop_board_fits_1440_and_a_card_says_no_next_step_once(world, page: 
     expect(card.get_by_text("No next step")).to_have_count(1)
     expect(page.get_by_label("Show the stage")).to_be_hidden()
 
+    # A refused move (a required milestone is missing): focus goes to the reason on the card.
+    globex = page.locator("li.board-card").filter(has_text="Globex rollout")
+    globex.get_by_label("Move Globex rollout to").select_option(label="Discover")
+    globex.get_by_role("button", name="Move Globex rollout").click()
+    expect(page.locator("li.board-card .card-error")).to_be_focused()
+    expect(page.locator("li.board-card .card-error")).to_contain_text("Qualify check")
+
 
 def test_keyboard_focus_follows_every_htmx_action(world, page: Page):
     deal = world["long_deal"]
