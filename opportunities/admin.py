@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db import models
 
 from people.models import Team
+from stages.admin import LabelledRowsFormSet
 from stages.cleaning import NAME_FORMFIELDS
 
 from .models import Account, Contact, LostReason
@@ -16,6 +17,7 @@ class LostReasonAdmin(admin.ModelAdmin):
 
 class ContactInline(admin.TabularInline):
     model = Contact
+    formset = LabelledRowsFormSet
     fields = ("first_name", "last_name", "title", "email", "phone")
     extra = 0
 

@@ -1,6 +1,9 @@
 """Forms check the shape of input (types, lengths, choices); the rules live in services."""
 
+import datetime as dt
+
 from django import forms
+from django.utils import timezone
 
 from stages.cleaning import IdField, ModelMultipleIdField, NameField
 from stages.models import SalesProcess, Stage
@@ -198,6 +201,32 @@ class StageChoiceField(forms.ModelChoiceField):
         return f"{obj.process.name} · {obj.name}"
 
 
+MONTHS_BACK, MONTHS_AHEAD = 12, 24
+
+
+class MonthSelect(forms.Select):
+    """The close-month filter as a plain <select> of months: `<input type=month>` renders as a
+    bare text box in some browsers. A month outside the list (typed into the URL) is offered too,
+    so the select always shows the filter in force."""
+
+    def __init__(self, *, today: dt.date | None = None):
+        super().__init__()
+        self.today = today
+
+    def months(self, current) -> list[tuple[str, str]]:
+        today = self.today or timezone.localdate()
+        start = today.year * 12 + today.month - 1 - MONTHS_BACK
+        values = [(n // 12, n % 12 + 1) for n in range(start, start + MONTHS_BACK + MONTHS_AHEAD + 1)]
+        choices = [(f"{y:04d}-{m:02d}", dt.date(y, m, 1).strftime("%b %Y")) for y, m in values]
+        if current and current not in dict(choices):
+            choices.append((current, current))
+        return [("", "Any month"), *choices]
+
+    def get_context(self, name, value, attrs):
+        self.choices = self.months(value if isinstance(value, str) else "")
+        return super().get_context(name, value, attrs)
+
+
 class DealFilterForm(forms.Form):
     SORTS = {
         "close": ("expected_close_date", "id"),
@@ -205,19 +234,42 @@ class DealFilterForm(forms.Form):
         "amount": ("amount", "id"),
         "-amount": ("-amount", "-id"),
         "name": ("name", "id"),
+        "-name": ("-name", "-id"),
         "stage": ("stage__order", "id"),
+        "-stage": ("-stage__order", "-id"),
         "next_step": ("next_step__due_date", "id"),
+        "-next_step": ("-next_step__due_date", "-id"),
         "updated": ("-updated_at", "-id"),
     }
+    # What the sort menu says: the order in words, not the field's name.
+    SORT_LABELS = {
+        "close": "Close date, soonest first",
+        "-close": "Close date, latest first",
+        "amount": "Amount, smallest first",
+        "-amount": "Amount, largest first",
+        "name": "Deal name, A to Z",
+        "-name": "Deal name, Z to A",
+        "stage": "Stage, earliest first",
+        "-stage": "Stage, furthest first",
+        "next_step": "Next step due, soonest first",
+        "-next_step": "Next step due, latest first",
+        "updated": "Recently updated first",
+    }
     q = forms.CharField(required=False, max_length=100, label="Search")
-    process = forms.ModelChoiceField(queryset=SalesProcess.objects.all(), required=False)
+    process = forms.ModelChoiceField(queryset=SalesProcess.objects.all(), required=False, empty_label="All processes")
     stage = StageChoiceField(
-        queryset=Stage.objects.select_related("process").order_by("process__name", "order"), required=False
+        queryset=Stage.objects.select_related("process").order_by("process__name", "order"),
+        required=False,
+        empty_label="All stages",
     )
-    close_month = forms.CharField(required=False, label="Close month", widget=forms.TextInput(attrs={"type": "month"}))
+    close_month = forms.CharField(required=False, label="Close month", widget=MonthSelect())
     status = forms.ChoiceField(choices=[("", "Any"), *OpportunityStatus.choices], required=False)
     scope = forms.ChoiceField(choices=[("mine", "Mine"), ("all", "All I can see")], required=False)
-    sort = forms.ChoiceField(choices=[(k, k) for k in SORTS], required=False)
+    sort = forms.ChoiceField(label="Sort by", choices=list(SORT_LABELS.items()), required=False)
+
+    def __init__(self, *args, today: dt.date | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["close_month"].widget.today = today
 
     def clean_close_month(self):
         value = self.cleaned_data.get("close_month") or ""

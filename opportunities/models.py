@@ -674,7 +674,7 @@ class OpportunityEvent(models.Model):
             case EventVerb.AMOUNT_CHANGED:
                 return f"Amount changed from {d.get('old')} to {d.get('new')}"
             case EventVerb.CLOSE_DATE_CHANGED:
-                pushed = f" (pushed later {d['push_count']} times)" if d.get("pushed_later") else ""
+                pushed = f" (pushed later {_times(d.get('push_count'))})" if d.get("pushed_later") else ""
                 return f"Close date changed from {d.get('old')} to {d.get('new')}{pushed}"
             case EventVerb.OWNER_CHANGED:
                 return f"Owner changed from {d.get('old_name')} to {d.get('new_name')}"
@@ -699,3 +699,8 @@ class OpportunityEvent(models.Model):
             case EventVerb.CREATED:
                 return f"Created in {d.get('stage_name', 'first stage')}"
         return self.get_verb_display()
+
+
+def _times(count) -> str:
+    """How often, as people say it: "once", "twice", "3 times"."""
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")

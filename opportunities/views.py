@@ -201,7 +201,7 @@ def _form_errors(request, form) -> None:
 
 @require_http_methods(["GET"])
 def my_deals(request):
-    form = DealFilterForm(request.GET or None)
+    form = DealFilterForm(request.GET or None, today=timezone.localdate())
     deals = Opportunity.objects.for_user(request.user).with_list_relations()
     scope, status, sort = "mine", "open", "close"
     if form.is_bound and form.is_valid():
@@ -232,11 +232,34 @@ def my_deals(request):
         deal.badges = deal_badges(deal)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "scope": scope, "sort": sort}
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "scope": scope,
+        "sort": sort,
+        "sort_links": _sort_links(query, sort),
+    }
     template = (
         "opportunities/_deal_rows.html" if request.htmx and not request.htmx.boosted else "opportunities/my_deals.html"
     )
     return render(request, template, context)
+
+
+# The sortable column headers of My deals: the sort key each one sets first (closest dates and
+# smallest amounts first, names A to Z), and again reversed when it is already in force.
+SORTABLE_COLUMNS = ("name", "stage", "amount", "close", "next_step")
+
+
+def _sort_links(query, sort: str) -> dict[str, dict]:
+    """For each sortable column: the link that sorts by it (or reverses it) and its aria-sort."""
+    links = {}
+    for key in SORTABLE_COLUMNS:
+        state = "ascending" if sort == key else "descending" if sort == f"-{key}" else ""
+        params = query.copy()
+        params["sort"] = f"-{key}" if state == "ascending" else key
+        links[key] = {"url": f"?{params.urlencode()}", "state": state}
+    return links
 
 
 @require_http_methods(["GET"])
@@ -267,6 +290,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
     for i, stage in enumerate(stages):
         stage.position = "done" if i < current_index else "current" if i == current_index else "ahead"
         stage.checklist = [(m, done.get(m.pk)) for m in stage.milestones.all()]
+        stage.done_count = sum(1 for _, completion in stage.checklist if completion)
         if stage.pk == opp.stage_id:
             opp.stage = stage
     activities, more_activities = _latest(

@@ -1,11 +1,26 @@
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
 
 from .cleaning import NAME_FORMFIELDS
 from .models import Milestone, SalesProcess, Stage
 
 
+class LabelledRowsFormSet(BaseInlineFormSet):
+    """Tabular inline rows name each input: a table cell has only its column header, which is not
+    a label, so screen readers announced "edit text" for every cell. Each input gets
+    aria-label "<column>: <row>" ("Name: Qualify", "Order: new stage")."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = str(form.instance) if form.instance.pk else f"new {self.model._meta.verbose_name}"
+        for name, field in form.fields.items():
+            column = "Delete" if name == "DELETE" else str(field.label or name)
+            field.widget.attrs.setdefault("aria-label", f"{column}: {row}")
+
+
 class StageInline(admin.TabularInline):
     model = Stage
+    formset = LabelledRowsFormSet
     formfield_overrides = NAME_FORMFIELDS
     fields = (
         "order",
@@ -24,6 +39,7 @@ class StageInline(admin.TabularInline):
 
 class MilestoneInline(admin.TabularInline):
     model = Milestone
+    formset = LabelledRowsFormSet
     formfield_overrides = NAME_FORMFIELDS
     fields = ("order", "name", "description", "is_required")
     extra = 0

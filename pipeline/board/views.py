@@ -7,6 +7,7 @@ import datetime as dt
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -39,27 +40,29 @@ from .queries import (
 class BoardFilterForm(forms.Form):
     """The board's filters. Each bad value is reported and dropped; the others still apply."""
 
+    # Labels and empty choices read as on the dashboard and the changes page: Rep, Team, As of.
     owner = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        empty_label="Anyone",
-        error_messages={"invalid_choice": "Choose an owner from the list."},
+        label="Rep",
+        empty_label="Everyone",
+        error_messages={"invalid_choice": "Choose a rep from the list."},
     )
     team = forms.ModelChoiceField(
         queryset=None,
         required=False,
-        empty_label="Any team",
+        empty_label="All teams",
         error_messages={"invalid_choice": "Choose a team from the list."},
     )
     quarter = forms.CharField(
         required=False,
         max_length=20,
         label="Close quarter",
-        widget=forms.TextInput(attrs={"placeholder": "2026-Q3", "list": "board-quarters", "size": 9}),
+        widget=forms.TextInput(attrs={"list": "board-quarters", "size": 9}),
     )
     as_of = forms.DateField(
         required=False,
-        label="As of",
+        label="As of (end of day)",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": "Enter a date like 2026-01-31."},
     )
@@ -67,6 +70,8 @@ class BoardFilterForm(forms.Form):
     def __init__(self, *args, user, today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.today = today
+        # The example is this quarter, so it reads as a suggestion for today, not a stale sample.
+        self.fields["quarter"].widget.attrs["placeholder"] = quarter_label(today)
         self.fields["owner"].queryset = visible_owners(user)
         self.fields["team"].queryset = visible_teams(user)
 
@@ -124,9 +129,32 @@ def _partial(request) -> bool:
     return bool(request.htmx and not request.htmx.boosted)
 
 
-def _process(process_id: int | None) -> SalesProcess | None:
+# The session remembers the process whose board the user looked at last: /board/ reopens it.
+LAST_PROCESS_KEY = "board_process"
+
+
+def _process(request, process_id: int | None) -> SalesProcess | None:
     if process_id is not None:
-        return get_object_or_404(SalesProcess, pk=process_id)
+        process = get_object_or_404(SalesProcess, pk=process_id)
+        if request.session.get(LAST_PROCESS_KEY) != process.pk:  # no session write on every view
+            request.session[LAST_PROCESS_KEY] = process.pk
+        return process
+    last = parse_pk(request.session.get(LAST_PROCESS_KEY))
+    if last is not None and (process := SalesProcess.objects.filter(pk=last).first()):
+        return process
+    # First visit: the process with the most open deals the user may see (most of their work),
+    # then by name, so a new organisation's board still opens somewhere predictable.
+    busiest = (
+        Opportunity.objects.for_user(request.user)
+        .open()
+        .values("process")
+        .annotate(deals=Count("id"))
+        .order_by("-deals", "process__name")
+        .values_list("process", flat=True)
+        .first()
+    )
+    if busiest is not None:
+        return SalesProcess.objects.get(pk=busiest)
     return SalesProcess.objects.active().order_by("name").first() or SalesProcess.objects.order_by("name").first()
 
 
@@ -189,7 +217,7 @@ def _board_context(request, query: BoardQuery, form: BoardFilterForm, **extra) -
 @require_http_methods(["GET"])
 def board(request, process_id: int | None = None):
     """One column per stage with its count, total and weighted amount; live, or as of a day."""
-    process = _process(process_id)
+    process = _process(request, process_id)
     if process is None:
         return render(request, "pipeline/board.html", {"process": None, "processes": []})
     query, form = _board_query(request, request.GET, process)

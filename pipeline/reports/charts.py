@@ -11,7 +11,12 @@ from decimal import Decimal
 from django.template.loader import render_to_string
 
 PALETTE = ("#2f5bd3", "#9db4f0", "#1d7a46", "#b54708", "#7a5af8", "#5b6475")
-LABEL_WIDTH = 200
+# Text is 13 px and the chart is never scaled down (it scrolls inside its box on a narrow
+# screen), so labels stay readable; labels get room for LABEL_CHARS characters before "…".
+FONT_SIZE = 13
+CHAR_WIDTH = 7.5
+LABEL_CHARS = 30
+LABEL_WIDTH = 240
 BAR_AREA = 380
 VALUE_WIDTH = 90
 BAR_HEIGHT = 14
@@ -35,7 +40,7 @@ def _fmt(value, unit: str) -> str:
     return f"{float(value):,.0f}"
 
 
-def _clip(text: str, limit: int = 28) -> str:
+def _clip(text: str, limit: int = LABEL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -50,7 +55,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], *, 
         return ""
     peak = max((number(v) for _, values in series for v in values), default=0.0) or 1.0
     per_group = len(series) * (BAR_HEIGHT + 2) + GAP
-    legend_height = 20 if len(series) > 1 else 0
+    legend_height = 22 if len(series) > 1 else 0
     height = legend_height + len(labels) * per_group + GAP
     width = LABEL_WIDTH + BAR_AREA + VALUE_WIDTH
     legend = []
@@ -58,7 +63,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], *, 
         x = LABEL_WIDTH
         for i, (name, _) in enumerate(series):
             legend.append({"x": str(x), "text_x": str(x + 16), "colour": PALETTE[i % len(PALETTE)], "name": name})
-            x += 24 + 7 * len(name)
+            x += 24 + int(CHAR_WIDTH * len(name))
     groups = []
     for row, label in enumerate(labels):
         top = legend_height + row * per_group + GAP
@@ -84,6 +89,7 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list]], *, 
     # localisation, once for each of the thousands of coordinates of a dashboard's charts.
     context = {
         "title": title,
+        "font_size": str(FONT_SIZE),
         "width": str(width),
         "height": str(height),
         "label_x": str(LABEL_WIDTH - 8),

@@ -108,4 +108,38 @@
     delete homes[el.id];
     if (el.classList.contains("refused")) goHome(el, home);
   });
+
+  // Phones: one column at a time, picked with the stage switcher. The choice survives the board
+  // being swapped in again (a filter, a move) for as long as the tab is open.
+  var SHOWN_KEY = "lockstep.board.stage";
+
+  function showColumn(id) {
+    var column = id && document.getElementById(id);
+    if (!column || !column.classList.contains("board-col")) return false;
+    document.querySelectorAll(".board-col.shown").forEach(function (el) {
+      el.classList.remove("shown");
+    });
+    column.classList.add("shown");
+    var picker = document.querySelector("[data-stage-switch]");
+    if (picker) picker.value = id;
+    return true;
+  }
+
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches || !event.target.matches("[data-stage-switch]")) return;
+    if (showColumn(event.target.value)) {
+      try { sessionStorage.setItem(SHOWN_KEY, event.target.value); } catch (e) { /* private mode */ }
+    }
+  });
+
+  function restore() {
+    var id = null;
+    try { id = sessionStorage.getItem(SHOWN_KEY); } catch (e) { /* private mode */ }
+    showColumn(id);
+  }
+  document.addEventListener("htmx:load", function (event) {
+    var el = event.detail && event.detail.elt;
+    if (el && el.id === "board") restore();
+  });
+  restore();
 })();

@@ -119,7 +119,7 @@ def test_rep_works_a_deal_from_account_to_closed_lost(world, page: Page, new_con
     expect(next_step).to_contain_text("No next step committed.")
     next_step.get_by_role("textbox", name="What happens next").fill("Send the proposal")
     next_step.get_by_role("textbox", name="Due", exact=True).fill((today + dt.timedelta(days=7)).isoformat())
-    next_step.get_by_role("button", name="Commit").click()
+    next_step.get_by_role("button", name="Commit", exact=True).click()
     expect(next_step.get_by_role("strong")).to_have_text("Send the proposal")
 
     next_step.get_by_role("link", name="Complete…").click()
@@ -135,7 +135,7 @@ def test_rep_works_a_deal_from_account_to_closed_lost(world, page: Page, new_con
     # Two new contacts on the buying team, with roles.
     team = page.get_by_role("region", name="Buying team")
     for first, last, roles in (("Ann", "Archer", ["Economic buyer", "Decision maker"]), ("Ben", "Baker", ["Champion"])):
-        team.get_by_text("Add someone").click()
+        team.get_by_role("button", name="Add someone").click()
         team.get_by_label("First name").fill(first)
         team.get_by_label("Last name").fill(last)
         for role in roles:

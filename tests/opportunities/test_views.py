@@ -487,6 +487,28 @@ def test_my_deals_sorts(client_for, owner, deals, sort, expected):
     assert deal_names(my_deals(client_for(owner), sort=sort)) == expected
 
 
+def test_my_deals_headers_sort_and_say_how(client_for, owner, deals):
+    body = text(my_deals(client_for(owner), sort="amount", per_page=10))
+    # The sorted column says so; its link reverses it; the others sort by themselves, filters kept.
+    sorted_header = '<th scope="col" class="num" aria-sort="ascending"><a class="sort" href="?sort=-amount&amp;'
+    assert sorted_header in body
+    assert '<a class="sort" href="?sort=close&amp;per_page=10">Close date</a>' in body
+    assert body.count("aria-sort=") == 1
+    assert '<option value="-amount">Amount, largest first</option>' in body
+    assert "3 deals" in body
+
+
+def test_my_deals_close_month_is_a_select_of_months(client_for, owner, deals, today):
+    body = text(my_deals(client_for(owner), close_month="2026-03"))
+    assert '<select name="close_month" id="id_close_month">' in body
+    assert '<option value="">Any month</option>' in body
+    assert '<option value="2026-03" selected>Mar 2026</option>' in body
+    assert 'type="month"' not in body
+    # A month outside the list (from a link) still shows as the filter in force.
+    old = text(my_deals(client_for(owner), close_month="2001-01"))
+    assert '<option value="2001-01" selected>2001-01</option>' in old
+
+
 def test_my_deals_sorts_by_stage_order(client_for, owner, deals):
     names = deal_names(my_deals(client_for(owner), sort="stage", process=deals.alpha.process_id))
     assert names == ["Alpha", "Bravo"]
@@ -585,7 +607,7 @@ def test_my_deals_paginates_and_keeps_the_filters_in_page_links(client_for, owne
     body = text(response)
     assert "Page 2 of 3 · 30 in all" in body
     assert "page=1" in body and "page=3" in body
-    for link in re.findall(r'href="\?([^"]*)"', body):
+    for link in re.findall(r'(?<!class="sort" )href="\?([^"]*)"', body):  # page links, not sort headers
         assert "per_page=10" in link and "q=Deal" in link and "sort=close" in link
         assert link.count("page=") == 2  # per_page= and page=, never page= twice
         assert "#" not in link  # one list on the page: no anchor to land on
@@ -991,7 +1013,10 @@ def test_deal_page_contact_search_narrows_both_lists(client_for, owner, crowded_
     body = text(response)
 
     assert picker_options(body) == took_part(body) == ["Sam Second"]
-    assert "<details open>\n      <summary>Add someone</summary>" in body
+    assert (
+        '<div class="disclosure open">\n    <button type="button" class="disclosure-toggle" aria-expanded="true" '
+        'aria-controls="buying-team-add">Add someone</button>'
+    ) in body
     assert 'value="sam SEC"' in body
     assert "Only the first" not in body
     nobody = text(client_for(owner).get(url_of("detail", crowded_account), {"contact_q": "<zz>"}))

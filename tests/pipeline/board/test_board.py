@@ -269,8 +269,8 @@ def test_filters_by_owner_team_and_close_quarter(client_for, manager, owner, tea
         ({"quarter": "next"}, "is not a quarter"),
         ({"as_of": "yesterday"}, "Enter a date like 2026-01-31."),
         ({"as_of": "2026-03-03"}, "2026-03-03 is in the future"),
-        ({"owner": "999999"}, "Choose an owner from the list."),
-        ({"owner": "abc"}, "Choose an owner from the list."),
+        ({"owner": "999999"}, "Choose a rep from the list."),
+        ({"owner": "abc"}, "Choose a rep from the list."),
         ({"team": "999999"}, "Choose a team from the list."),
     ],
 )
@@ -288,7 +288,7 @@ def test_a_team_the_user_may_not_see_is_refused_as_a_filter(client_for, manager,
     assert "Team: Choose a team from the list." in response.context["filter_errors"]
     assert "Q outsider" not in card_names(response)
     response = client_for(manager).get(board_url(process, owner=outsider.pk))
-    assert "Owner: Choose an owner from the list." in response.context["filter_errors"]
+    assert "Rep: Choose a rep from the list." in response.context["filter_errors"]
 
 
 def test_process_tabs_default_to_the_first_active_process(client_for, owner, known, process):

@@ -403,6 +403,27 @@ def test_the_page_is_read_only_so_writes_are_405(history, client_for, owner, vie
         assert client.delete(URL).status_code == 405
 
 
+def test_accepted_htmx_answers_leave_the_filter_form_alone(history, client_for, owner, now):
+    # Sending the form back would overwrite what the user is typing in it meanwhile.
+    body = client_for(owner).get(URL, PERIOD, **HTMX).content.decode()
+    assert 'id="changes-filters"' not in body
+
+
+def test_a_refused_period_over_htmx_empties_the_table_and_marks_the_field(history, client_for, owner, now):
+    # A To before From: the answer (400, which htmx is configured to swap) holds the form with the
+    # error on its field and no table, so nothing on screen belongs to another period.
+    response = client_for(owner).get(URL, {"from": "2026-02-27", "to": "2026-02-20"}, **HTMX)
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    form = body[body.index('id="changes-filters"') : body.index("</form>")]
+    assert 'hx-swap-oob="true"' in form
+    assert 'class="field inline has-error"' in form and 'aria-invalid="true"' in form
+    assert "must be on or before" in form
+    assert 'id="total-new"' not in body and "changes-deals" not in body
+    assert "Nothing is shown until the filters are fixed." in body
+
+
 def test_anonymous_is_sent_to_sign_in(client, db):
     response = client.get(URL)
     assert response.status_code == 302 and response.url.startswith(reverse("login"))

@@ -1,0 +1,31 @@
+"""axe-core (vendored, static/js/axe.min.js) on every main page, on a desktop and at a phone's
+width, signed in as a manager (who sees the most controls) and signed out (the sign-in page):
+no serious or critical violation anywhere."""
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.axe import serious_problems
+from tests.browser.everyday import build_world, main_pages
+from tests.browser.signing_in import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def world(transactional_db):
+    return build_world()
+
+
+def test_no_serious_accessibility_problems_on_any_main_page(world, page: Page):
+    problems = []
+    page.goto("/login/")
+    problems += serious_problems(page)
+    sign_in(page, "mia")
+    pages = [*main_pages(world), "/quotas/", "/admin/"]
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        for url in pages:
+            page.goto(url)
+            problems += [f"{width} px {problem}" for problem in serious_problems(page)]
+    assert not problems, "\n".join(problems)
