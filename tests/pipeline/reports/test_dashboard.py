@@ -436,3 +436,23 @@ def test_query_count_is_constant_at_two_data_sizes(history, manager, owner, team
     # people, teams (managed team ids), stages, milestones, 3 pipeline, 2 forecast, quotas,
     # conversion, durations, 2 milestone, flags
     assert large <= 16
+
+
+def test_team_attainment_counts_only_the_people_with_a_quota(history, manager, owner, now):
+    """One quota among several sellers must not divide everyone's wins ("11068.6 %")."""
+    Quota.objects.filter(user=owner).delete()  # the teammate keeps theirs: 5000, nothing won
+    board = board_for(manager, now)
+    team = board.team_attainment((2026, 1))
+    assert (team.quota, team.won, team.attainment, team.without_quota) == (D(5000), D(0), 0.0, 1)
+    assert rows(board.attainment, "who", "quarter", "quota", "won", "attainment", "without_quota")[:2] == [
+        ("Everyone in view", "Q1 2026", D(5000), D(1500), 0.0, 1),
+        ("Everyone in view", "Q2 2026", None, D(0), None, 2),
+    ]
+    assert board.summary["attainment"] == 0.0 and board.summary["without_quota"] == 1
+
+
+def test_the_dashboard_says_how_many_sellers_have_no_quota(client, history, manager, owner, now):
+    Quota.objects.filter(user=owner).delete()
+    client.force_login(manager)
+    page = client.get("/dashboard/?period_start=2026-01-01&period_end=2026-03-31")
+    assert "1 seller without a quota, not counted" in page.content.decode()
