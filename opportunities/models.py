@@ -660,9 +660,9 @@ class OpportunityEvent(models.Model):
             case EventVerb.NEXT_STEP_COMPLETED:
                 return f"Completed next step: {d.get('description')}"
             case EventVerb.CLOSED_WON:
-                return f"Closed won in {d.get('stage_name')}"
+                return f"Closed won in {d.get('stage_name')}" + _close_notes(d, "why we won")
             case EventVerb.CLOSED_LOST:
-                return f"Closed lost in {d.get('stage_name')}: {d.get('reason')}"
+                return f"Closed lost in {d.get('stage_name')}: {d.get('reason')}" + _close_notes(d, "notes")
             case EventVerb.REOPENED:
                 return f"Reopened (was {d.get('was')})"
             case EventVerb.OVERRIDE_USED:
@@ -676,3 +676,9 @@ class OpportunityEvent(models.Model):
             case EventVerb.CREATED:
                 return f"Created in {d.get('stage_name', 'first stage')}"
         return self.get_verb_display()
+
+
+def _close_notes(data: dict, label: str) -> str:
+    """The notes written when closing, as the close event's sentence ends with them."""
+    notes = (data.get("notes") or "").strip()
+    return f" — {label}: {notes}" if notes else ""
