@@ -643,6 +643,8 @@ class OpportunityEvent(models.Model):
         match self.verb:
             case EventVerb.STAGE_MOVED:
                 text = f"Moved from {d.get('from_name', '?')} to {d.get('to_name', '?')}"
+                if d.get("on_close"):
+                    return text + " on closing won"
                 return text + (" (backwards)" if d.get("backwards") else "")
             case EventVerb.MILESTONE_TICKED:
                 return f"Ticked “{d.get('milestone', '?')}”" + (f" — {d['evidence']}" if d.get("evidence") else "")
@@ -660,7 +662,7 @@ class OpportunityEvent(models.Model):
             case EventVerb.NEXT_STEP_COMPLETED:
                 return f"Completed next step: {d.get('description')}"
             case EventVerb.CLOSED_WON:
-                return f"Closed won in {d.get('stage_name')}" + _close_notes(d, "why we won")
+                return f"Closed won in {d.get('stage_name')}{_skipped(d)}" + _close_notes(d, "why we won")
             case EventVerb.CLOSED_LOST:
                 return f"Closed lost in {d.get('stage_name')}: {d.get('reason')}" + _close_notes(d, "notes")
             case EventVerb.REOPENED:
@@ -682,3 +684,11 @@ def _close_notes(data: dict, label: str) -> str:
     """The notes written when closing, as the close event's sentence ends with them."""
     notes = (data.get("notes") or "").strip()
     return f" — {label}: {notes}" if notes else ""
+
+
+def _skipped(data: dict) -> str:
+    """ " (from Qualify; skipped Discover)" when a deal was won before its last stage."""
+    if not data.get("from_stage_name"):
+        return ""
+    skipped = data.get("skipped") or []
+    return f" (from {data['from_stage_name']}" + (f"; skipped {', '.join(skipped)})" if skipped else ")")

@@ -700,10 +700,11 @@ def opportunity_close_won(
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "close it")
     _ensure_version(opp, expected_version, "closed")
+    stages = ordered_stages(opp.process)
     override = _gate(
         opp,
         actor=actor,
-        stages=ordered_stages(opp.process),
+        stages=stages,
         override_reason=override_reason,
         action="close won",
         now=now,
@@ -713,7 +714,46 @@ def opportunity_close_won(
         _record(opp, actor=actor, verb=EventVerb.OVERRIDE_USED, now=now, from_stage=opp.stage, data=override)
     notes = (notes or "").strip()
     data = {"stage_name": opp.stage.name, "amount": str(opp.amount), "notes": notes}
-    return _close(opp, actor=actor, status=OpportunityStatus.WON, reason=None, notes=notes, data=data, now=now)
+    moved = []
+    if stages and opp.stage_id != stages[-1].pk:
+        data |= _move_to_final_stage(opp, stages, actor=actor, now=now)
+        moved = ["stage", "furthest_stage", "stage_entered_at"]
+    return _close(
+        opp, actor=actor, status=OpportunityStatus.WON, reason=None, notes=notes, data=data, now=now, also=moved
+    )
+
+
+def _move_to_final_stage(opp: Opportunity, stages: list[Stage], *, actor, now) -> dict:
+    """A deal won before its last stage is moved there first, in the closing transaction: a won
+    deal has passed every stage (the close-won gate already asked for all their milestones), and
+    "won in Qualify" would count a win where the process says deals are not won. The move is an
+    ordinary stage-move event, so the replay and the time-in-stage figures see the stay it ends;
+    returns what the closing event says about it."""
+    positions = {s.pk: i for i, s in enumerate(stages)}
+    here = positions[opp.stage_id]
+    final, from_stage = stages[-1], opp.stage
+    skipped = [s.name for s in stages[here + 1 : -1]]
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.STAGE_MOVED,
+        now=now,
+        from_stage=from_stage,
+        to_stage=final,
+        stage_entered_at=opp.stage_entered_at,
+        data={
+            "from_name": from_stage.name,
+            "to_name": final.name,
+            "backwards": False,
+            "days_in_stage": opp.days_in_stage(now),
+            "on_close": True,
+            "skipped": skipped,
+        },
+    )
+    opp.stage = final
+    opp.furthest_stage = final
+    opp.stage_entered_at = now
+    return {"stage_name": final.name, "from_stage_name": from_stage.name, "skipped": skipped}
 
 
 @transaction.atomic
@@ -748,9 +788,12 @@ def opportunity_close_lost(
     return _close(opp, actor=actor, status=OpportunityStatus.LOST, reason=reason, notes=notes, data=data, now=now)
 
 
-def _close(opp: Opportunity, *, actor, status: str, reason, notes: str, data: dict, now) -> Opportunity:
+def _close(
+    opp: Opportunity, *, actor, status: str, reason, notes: str, data: dict, now, also: list[str] = ()
+) -> Opportunity:
     """Close the locked, checked `opp` won or lost: what both ways of closing write alike (its
-    open next step finished, the closing facts, the closing event with `data`)."""
+    open next step finished, the closing facts, the closing event with `data`); `also` names
+    other fields of `opp` the caller changed."""
     _close_open_next_step(opp, actor=actor, now=now)
     opp.status = status
     opp.closed_on = _today(now)
@@ -772,6 +815,7 @@ def _close(opp: Opportunity, *, actor, status: str, reason, notes: str, data: di
             "next_step",
             "version",
             "updated_at",
+            *also,
         ]
     )
     return opp

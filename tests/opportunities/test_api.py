@@ -692,7 +692,7 @@ def test_close_won_works(api_for, owner, opportunity):
     data = response.json()
     assert data["status"] == OpportunityStatus.WON
     assert data["close_notes"] == "Signed"
-    assert data["closed_stage"]["name"] == "Qualify"
+    assert data["closed_stage"]["name"] == "Propose"  # won from Qualify: moved to the last stage
 
 
 def test_close_won_without_milestones_is_400_naming_them(api_for, owner, opportunity):

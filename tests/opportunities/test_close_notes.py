@@ -59,7 +59,7 @@ def test_no_notes_no_dangling_label(opportunity, owner, now):
     tick_all(opportunity, owner, now)
     services.opportunity_close_won(opportunity, actor=owner, now=now)
     assert OpportunityEvent.objects.get(opportunity=opportunity, verb="closed_won").describe() == (
-        "Closed won in Qualify"
+        "Closed won in Propose (from Qualify; skipped Discover)"
     )
 
 
@@ -72,3 +72,44 @@ def test_the_api_shows_the_notes_on_the_deal_and_in_its_events(owner, won):
     closing = next(e for e in events if e["verb"] == "closed_won")
     assert closing["data"]["notes"] == "Champion <b>carried</b> it"
     assert "why we won: Champion" in closing["description"]
+
+
+# --- closing won before the last stage --------------------------------------------------------------
+
+
+def test_closing_won_early_moves_the_deal_to_the_last_stage(opportunity, owner, process, now):
+    tick_all(opportunity, owner, now)
+    opp = services.opportunity_close_won(opportunity, actor=owner, now=now)
+    propose = process.stages.order_by("order").last()
+    opp.refresh_from_db()
+    assert (opp.stage, opp.closed_stage, opp.furthest_stage) == (propose, propose, propose)
+    moved, won = OpportunityEvent.objects.filter(opportunity=opp).order_by("-id")[:2][::-1]
+    assert moved.verb == "stage_moved" and moved.to_stage == propose and moved.from_stage.name == "Qualify"
+    assert moved.describe() == "Moved from Qualify to Propose on closing won"
+    assert won.from_stage == propose
+    assert won.describe() == "Closed won in Propose (from Qualify; skipped Discover)"
+    # The replay of the history agrees with the row.
+    assert (won.state_stage, won.state_status) == (propose, "won")
+
+
+def test_closing_won_in_the_last_stage_moves_nothing(opportunity, owner, process, now):
+    tick_all(opportunity, owner, now)
+    stages = list(process.stages.order_by("order"))
+    for stage in stages[1:]:
+        services.opportunity_move(opportunity, actor=owner, to_stage=stage, now=now)
+    before = OpportunityEvent.objects.filter(opportunity=opportunity).count()
+    services.opportunity_close_won(opportunity, actor=owner, now=now)
+    assert OpportunityEvent.objects.filter(opportunity=opportunity).count() == before + 1
+    assert OpportunityEvent.objects.get(opportunity=opportunity, verb="closed_won").describe() == (
+        "Closed won in Propose"
+    )
+
+
+def test_closing_won_early_still_needs_every_stages_milestones(opportunity, owner, now):
+    from opportunities.errors import MissingMilestones
+
+    with pytest.raises(MissingMilestones) as refusal:
+        services.opportunity_close_won(opportunity, actor=owner, now=now)
+    assert "Discover: Check 1" in refusal.value.message
+    opportunity.refresh_from_db()
+    assert opportunity.is_open and opportunity.stage.name == "Qualify"

@@ -546,7 +546,8 @@ def test_closing_won_with_a_managers_override(opportunity, manager, now):
     with recorded() as ev:
         services.opportunity_close_won(opportunity, actor=manager, override_reason="Signed on paper", now=now)
     assert fresh(opportunity).status == OpportunityStatus.WON
-    assert ev.verbs == [EventVerb.OVERRIDE_USED, EventVerb.CLOSED_WON]
+    # Won in Qualify: moved to the process's last stage in the same breath.
+    assert ev.verbs == [EventVerb.OVERRIDE_USED, EventVerb.STAGE_MOVED, EventVerb.CLOSED_WON]
     assert ev.events[0].data["action"] == "close won"
     assert len(ev.events[0].data["missing"]) == 6
     assert {e.actor for e in ev.events} == {manager}

@@ -264,7 +264,7 @@ def valid_post(name: str, w) -> dict:
 EXPECTED_VERBS = {
     "edit": [EventVerb.EDITED, EventVerb.AMOUNT_CHANGED, EventVerb.CLOSE_DATE_CHANGED],
     "move": [EventVerb.STAGE_MOVED],
-    "close_won": [EventVerb.CLOSED_WON],
+    "close_won": [EventVerb.STAGE_MOVED, EventVerb.CLOSED_WON],  # won in Qualify: moved to the last stage
     "close_lost": [EventVerb.CLOSED_LOST],
     "milestone_toggle": [EventVerb.MILESTONE_TICKED],
     "next_step_set": [EventVerb.NEXT_STEP_SET],
