@@ -18,7 +18,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from people.access import can_override
+from people.access import can_reopen
 from stages.models import Milestone, SalesProcess, Stage
 
 from . import services
@@ -380,18 +380,33 @@ class OpportunityCloseLostApi(ServiceApi):
 
 class OpportunityReopenApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
+        next_description = NameField(max_length=300, required=False, allow_blank=True, default="")
+        next_due_date = serializers.DateField(required=False, allow_null=True, default=None)
+        waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
         version = _version_field()
+
+        def validate(self, data):
+            # Reopening asks for the deal's next step, as the page does (closing finished the old one).
+            _either_step_or_wait(
+                data["next_description"],
+                data["next_due_date"],
+                data["waiting_until"],
+                description_name="next_description",
+                due_name="next_due_date",
+            )
+            return data
 
     @extend_schema(
         request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS}
     )
     def post(self, request, pk: int):
         opp = _opportunity(request, pk)
-        # As in the HTML view: reopening is for the deal's manager or an admin (not its owner), and
-        # anyone else hears 403 whatever the deal's state; the service checks again under its lock.
+        # As in the HTML view: reopening is for the deal's manager or an admin, or its owner soon
+        # after closing (`can_reopen`); anyone else hears 403 whatever the deal's state; the
+        # service checks again under its lock.
         user = request.user
-        if not can_override(user, opp):
-            raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
+        if not can_reopen(user, opp):
+            raise PermissionDenied("Only the deal's manager or an admin can reopen it (its owner, soon after closing).")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.opportunity_reopen(opp, actor=request.user, **_with_expected_version(serializer.validated_data))

@@ -105,10 +105,6 @@ class CloseLostForm(forms.Form):
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
 
-class ReopenForm(forms.Form):
-    version = _version_field()
-
-
 class MilestoneToggleForm(forms.Form):
     done = forms.BooleanField(required=False)
     evidence = forms.CharField(max_length=500, required=False)
@@ -129,6 +125,12 @@ class NextStepForm(forms.Form):
                 "Say what the next step is and when it is due, or until when you wait on the buyer."
             )
         return data
+
+
+class ReopenForm(NextStepForm):
+    """Reopening asks for the deal's next step (closing finished the old one)."""
+
+    version = _version_field()
 
 
 class ActivityForm(forms.Form):

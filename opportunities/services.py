@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import transaction
 from django.utils import timezone
 
-from people.access import can_override
+from people.access import can_override, can_reopen
 from stages.cleaning import clean_text
 from stages.models import Milestone, SalesProcess, Stage
 
@@ -824,15 +824,35 @@ def _close(
 @transaction.atomic
 @_announces
 def opportunity_reopen(
-    opportunity: Opportunity, *, actor, expected_version: int | None = None, now: dt.datetime | None = None
+    opportunity: Opportunity,
+    *,
+    actor,
+    next_description: str = "",
+    next_due_date: dt.date | None = None,
+    waiting_until: dt.date | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Opportunity:
+    """Reopen a closed deal and commit its next step in the same breath (closing finished the
+    old one, and an open deal is never left without one). Its manager or an admin may reopen
+    it at any time; its owner within the organisation's reopen window (`can_reopen`)."""
     now = _now(now)
     opp = _lock(opportunity)
     if opp.is_open:
         raise DomainError("This opportunity is already open.")
-    if not can_override(actor, opp):
+    if not can_reopen(actor, opp, today=_today(now)):
+        if opp.owner_id == actor.pk and actor.reopen_days():
+            days = actor.reopen_days()
+            raise AccessDenied(
+                f"You can reopen your own deal only within {days} day{'s' if days != 1 else ''} of closing it; "
+                "ask your manager."
+            )
         raise AccessDenied("Only the deal's manager or an admin can reopen a closed deal.")
     _ensure_version(opp, expected_version, "reopened")
+    if waiting_until is None and not (next_description or "").strip():
+        raise DomainError(
+            "Say what the next step is and when it is due, or until when you wait on the buyer.", field="next_step"
+        )
     was = opp.status
     opp.version += 1
     _record(
@@ -863,6 +883,11 @@ def opportunity_reopen(
             "updated_at",
         ]
     )
+    next_step_set(
+        opp, actor=actor, description=next_description, due_date=next_due_date, waiting_until=waiting_until, now=now
+    )
+    # next_step_set wrote through its own copy of the row (version, next_step).
+    opp.refresh_from_db()
     return opp
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from people.access import can_override
+from people.access import can_override, can_reopen
 from stages.cleaning import clean_text, parse_int
 from stages.models import Milestone, Stage
 
@@ -325,6 +325,10 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         "more_events": more_events,
         "can_edit": can_edit,
         "can_override": can_override(user, opp),
+        "can_reopen": opp.is_closed and can_reopen(user, opp),
+        # Read only where it is shown: the organisation's settings cost a query.
+        "reopen_days": user.reopen_days() if opp.is_closed and opp.owner_id == user.pk else None,
+        "reopen_form": ReopenForm(),
         "step_state": opp.next_step_state(),
         "lost_reasons": [r for r in reasons if r.is_active],
         "next_step_form": NextStepForm(),
@@ -539,18 +543,25 @@ def opportunity_close_lost(request, pk: int):
 @require_POST
 def opportunity_reopen(request, pk: int):
     opp = _opportunity(request, pk)
-    if not can_override(request.user, opp):
-        raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
+    if not can_reopen(request.user, opp):
+        raise PermissionDenied("Only the deal's manager or an admin can reopen it (its owner, soon after closing).")
     form = ReopenForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
         return _back_to_deal(request, opp)
-    version = form.cleaned_data["version"]
+    data = form.cleaned_data
     return _act(
         request,
         opp,
-        lambda: services.opportunity_reopen(opp, actor=request.user, expected_version=version),
-        "Reopened.",
+        lambda: services.opportunity_reopen(
+            opp,
+            actor=request.user,
+            next_description=data["description"],
+            next_due_date=data["due_date"],
+            waiting_until=data["waiting_until"],
+            expected_version=data["version"],
+        ),
+        "Reopened, with its next step committed.",
     )
 
 

@@ -80,7 +80,9 @@ class History:
 
         self.deals["G"] = g = self.create(owner, 500, dt.date(2026, 3, 10), at(1, 2))
         services.opportunity_close_won(g, actor=manager, override_reason="Signed early", now=at(1, 20))
-        services.opportunity_reopen(g, actor=manager, now=at(2, 1))
+        services.opportunity_reopen(
+            g, actor=manager, next_description="Rework the order", next_due_date=dt.date(2026, 2, 10), now=at(2, 1)
+        )
         services.opportunity_close_won(g, actor=manager, override_reason="Signed again", now=at(2, 25))
 
         Flag.objects.create(opportunity=f, kind=FlagKind.STUCK, detail="stuck", opened_at=at(2, 1))
