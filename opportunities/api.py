@@ -489,8 +489,20 @@ class NextStepCompleteApi(ServiceApi):
         next_description = NameField(max_length=300, required=False, allow_blank=True, default="")
         next_due_date = serializers.DateField(required=False, allow_null=True, default=None)
         waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
+        closing = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Done, and the deal is closing: the following step is closing it, by its expected close "
+            "date. Give no other field with it.",
+        )
 
         def validate(self, data):
+            if data["closing"]:
+                if data["next_description"] or data["next_due_date"] or data["waiting_until"]:
+                    raise serializers.ValidationError(
+                        "With `closing`, give no `next_description`, `next_due_date` or `waiting_until`."
+                    )
+                return data
             _either_step_or_wait(
                 data["next_description"],
                 data["next_due_date"],

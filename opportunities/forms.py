@@ -127,6 +127,31 @@ class NextStepForm(forms.Form):
         return data
 
 
+class CompleteStepForm(NextStepForm):
+    """Completing a step says what follows: a next step, waiting on the buyer until a date, or
+    the deal is closing. `then` comes from the button pressed; without it (older pages, scripts)
+    the fields decide, as in `NextStepForm`."""
+
+    then = forms.ChoiceField(
+        choices=[("", "—"), ("next", "A following step"), ("waiting", "Waiting on the buyer"), ("closing", "Closing")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def clean(self):
+        then = self.cleaned_data.get("then")
+        if then == "closing":
+            # The other fields may hold what was typed before choosing: closing needs none of them.
+            self.cleaned_data.update(description="", due_date=None, waiting_until=None)
+            return self.cleaned_data
+        if then == "waiting":
+            if not self.cleaned_data.get("waiting_until"):
+                raise forms.ValidationError("Say until when you wait on the buyer.")
+            self.cleaned_data.update(description="", due_date=None)
+            return self.cleaned_data
+        return super().clean()
+
+
 class ReopenForm(NextStepForm):
     """Reopening asks for the deal's next step (closing finished the old one)."""
 

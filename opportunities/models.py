@@ -660,7 +660,8 @@ class OpportunityEvent(models.Model):
             case EventVerb.NEXT_STEP_SET:
                 return f"Next step: {d.get('description')} (due {d.get('due_date')})"
             case EventVerb.NEXT_STEP_COMPLETED:
-                return f"Completed next step: {d.get('description')}"
+                then = {"closing": " — the deal is closing", "waiting": " — now waiting on the buyer"}
+                return f"Completed next step: {d.get('description')}" + then.get(d.get("then"), "")
             case EventVerb.CLOSED_WON:
                 return f"Closed won in {d.get('stage_name')}{_skipped(d)}" + _close_notes(d, "why we won")
             case EventVerb.CLOSED_LOST:

@@ -43,6 +43,8 @@ from .models import (
 from .signals import opportunity_changed
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
+# The following step committed when a completed one leaves the deal closing.
+CLOSING_STEP = "Close the deal"
 MAX_YEARS_AHEAD = 10
 
 
@@ -1030,12 +1032,15 @@ def next_step_complete(
     next_description: str = "",
     next_due_date: dt.date | None = None,
     waiting_until: dt.date | None = None,
+    closing: bool = False,
     now: dt.datetime | None = None,
 ) -> NextStep:
     """Complete the open next step and commit the following one in the same breath.
 
-    A deal is never left without a next step by completing one: the caller must supply the
-    next action or the date until which the seller waits on the buyer.
+    A deal is never left without a next step by completing one: the caller supplies the next
+    action, the date until which the seller waits on the buyer, or says the deal is `closing`
+    — then the following step is closing it, due on its expected close date (today if that
+    has passed), and it is the Move or close form's turn.
     """
     now = _now(now)
     opp = _lock(opportunity)
@@ -1043,7 +1048,11 @@ def next_step_complete(
     _ensure_open(opp, "complete next steps")
     if not opp.next_step_id:
         raise DomainError("There is no open next step to complete.")
-    if waiting_until is None and not (next_description or "").strip():
+    if closing:
+        if waiting_until is not None or (next_description or "").strip():
+            raise DomainError("Either the deal is closing, or say what happens next — not both.")
+        next_description, next_due_date = CLOSING_STEP, max(opp.expected_close_date, _today(now))
+    elif waiting_until is None and not (next_description or "").strip():
         raise DomainError("Say what happens next, or that you are waiting on the buyer until a date.")
     current = NextStep.objects.get(pk=opp.next_step_id)
     NextStep.objects.filter(pk=current.pk).update(completed_at=now, completed_by=actor)
@@ -1056,6 +1065,7 @@ def next_step_complete(
             "next_step_id": current.pk,
             "description": str(current),
             "due_date": current.due_date.isoformat(),
+            "then": "closing" if closing else "waiting" if waiting_until is not None else "next",
         },
     )
     opp.next_step = None

@@ -22,6 +22,7 @@ from .forms import (
     BuyingTeamForm,
     CloseLostForm,
     CloseWonForm,
+    CompleteStepForm,
     ContactForm,
     DealFilterForm,
     MilestoneToggleForm,
@@ -618,7 +619,7 @@ def next_step_complete(request, pk: int):
     if opp.next_step is None:
         messages.error(request, "There is no open next step to complete.")
         return _back_to_deal(request, opp)
-    form = NextStepForm(_posted(request))
+    form = CompleteStepForm(_posted(request))
 
     def write(data):
         return services.next_step_complete(
@@ -627,13 +628,23 @@ def next_step_complete(request, pk: int):
             next_description=data["description"],
             next_due_date=data["due_date"],
             waiting_until=data["waiting_until"],
+            closing=data["then"] == "closing",
         )
+
+    def done(step):
+        if form.cleaned_data["then"] == "closing":
+            # Straight to the Move or close form: closing is what happens next.
+            url = reverse("opportunities:detail", args=[opp.pk]) + "#stage-actions"
+            return f"Done — the deal is closing: close it by {step.due_date:%Y-%m-%d}.", redirect(url)
+        if form.cleaned_data["waiting_until"]:
+            return f"Done — waiting on the buyer until {step.due_date:%Y-%m-%d}.", _back_to_deal(request, opp)
+        return "Done — and the next step is committed.", _back_to_deal(request, opp)
 
     return _form_page(
         request,
         form,
         write=write,
-        done=lambda _: ("Done — and the next step is committed.", _back_to_deal(request, opp)),
+        done=done,
         template="opportunities/_complete_step.html" if request.htmx else "opportunities/complete_step.html",
         context={"opp": opp},
         on_field=False,
