@@ -23,6 +23,7 @@ from stages.models import Milestone, SalesProcess, Stage
 
 from . import services
 from .api_fields import IdField, NameField, PkField
+from .csv_export import deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .forms import DealFilterForm
 from .models import (
@@ -411,6 +412,83 @@ class OpportunityReopenApi(ServiceApi):
         serializer.is_valid(raise_exception=True)
         services.opportunity_reopen(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
         return _detail_response(request, opp)
+
+
+class OpportunityReassignApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        owner = PkField(queryset=get_user_model().objects.filter(is_active=True), help_text="The new owner.")
+
+    @extend_schema(request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_reassign(opp, actor=request.user, owner=serializer.validated_data["owner"])
+        return _detail_response(request, opp)
+
+
+class OpportunityBulkApi(ServiceApi):
+    """One action on many deals: each deal is its own transaction, so one refused (a gate, a
+    deal the user may read but not change) is reported and does not stop the others. Ids the
+    user may not read are refused as not found. `export` answers with the deals as CSV."""
+
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=["reassign", "move", "close_lost", "export"])
+        ids = serializers.ListField(
+            child=IdField(), min_length=1, max_length=services.BULK_LIMIT, help_text="The deals' ids."
+        )
+        owner = PkField(queryset=get_user_model().objects.filter(is_active=True), required=False)
+        stage = PkField(queryset=Stage.objects.all(), required=False)
+        reason = PkField(queryset=LostReason.objects.filter(is_active=True), required=False)
+        notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+        def validate(self, data):
+            need = {"reassign": "owner", "move": "stage", "close_lost": "reason"}.get(data["action"])
+            if need and need not in data:
+                raise serializers.ValidationError({need: [f"Required for `{data['action']}`."]})
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        class RefusedSerializer(serializers.Serializer):
+            id = serializers.IntegerField()
+            detail = serializers.CharField()
+
+        done = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the deals changed.")
+        refused = RefusedSerializer(many=True, help_text="The deals refused, each with why.")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="What was done (CSV for export)."),
+            **WRITE_ERRORS,
+        },
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ids = list(dict.fromkeys(data["ids"]))
+        found = {
+            opp.pk: opp for opp in Opportunity.objects.for_user(request.user).with_list_relations().filter(pk__in=ids)
+        }
+        deals = [found[pk] for pk in ids if pk in found]
+        if data["action"] == "export":
+            return deals_csv_response(deals, filename="deals-selection.csv")
+        user = request.user
+        match data["action"]:
+            case _ if not deals:  # none of them visible: each is reported as not found below
+                result = services.BulkResult()
+            case "reassign":
+                result = services.opportunity_bulk_reassign(actor=user, opportunities=deals, owner=data["owner"])
+            case "move":
+                result = services.opportunity_bulk_move(actor=user, opportunities=deals, to_stage=data["stage"])
+            case _:
+                result = services.opportunity_bulk_close_lost(
+                    actor=user, opportunities=deals, reason=data["reason"], notes=data["notes"]
+                )
+        refused = [{"id": pk, "detail": "Not found."} for pk in ids if pk not in found]
+        refused += [{"id": opp.pk, "detail": why} for opp, why in result.refused]
+        return Response({"done": [opp.pk for opp in result.done], "refused": refused})
 
 
 class MilestoneApi(ServiceApi):

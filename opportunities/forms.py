@@ -257,3 +257,56 @@ class DealFilterForm(forms.Form):
         except ValueError:
             raise forms.ValidationError("Close month must look like 2026-03.") from None
         return year, month
+
+
+class ReassignForm(forms.Form):
+    """Hand a deal to someone else (the people the user may assign deals to)."""
+
+    owner = forms.ModelChoiceField(queryset=None, label="New owner")
+
+    def __init__(self, *args, owner_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owner_choices
+
+
+class BulkActionForm(forms.Form):
+    """A bulk action on deals selected on My deals: which (the button pressed), on which deals,
+    and what it needs (a new owner, a stage, a lost reason). The services check the rest."""
+
+    ACTIONS = [
+        ("reassign", "Reassign"),
+        ("move", "Move"),
+        ("close_lost", "Close lost"),
+        ("export", "Export CSV"),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    ids = ModelMultipleIdField(queryset=None, label="Deals")
+    owner = forms.ModelChoiceField(queryset=None, required=False, label="New owner")
+    to_stage = StageChoiceField(
+        queryset=Stage.objects.select_related("process").order_by("process__name", "order", "id"),
+        required=False,
+        label="Move to stage",
+    )
+    reason = forms.ModelChoiceField(
+        queryset=LostReason.objects.filter(is_active=True), required=False, label="Lost reason"
+    )
+    notes = forms.CharField(required=False, max_length=5000, label="Notes")
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    NEEDS = {
+        "reassign": ("owner", "Choose who gets the deals."),
+        "move": ("to_stage", "Choose a stage."),
+        "close_lost": ("reason", "Choose why the deals were lost."),
+    }
+
+    def __init__(self, *args, deals, owner_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].queryset = deals
+        self.fields["owner"].queryset = owner_choices
+
+    def clean(self):
+        data = super().clean()
+        need = self.NEEDS.get(data.get("action"))
+        if need and not data.get(need[0]):
+            self.add_error(need[0], need[1])
+        return data

@@ -9,6 +9,7 @@ import contextvars
 import datetime as dt
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
@@ -595,6 +596,8 @@ def _reassign(opp: Opportunity, *, actor, owner, now) -> None:
 @transaction.atomic
 @_announces
 def opportunity_reassign(opportunity: Opportunity, *, actor, owner, now: dt.datetime | None = None) -> Opportunity:
+    """Hand the deal to `owner`: managers among the teams they manage, admins to anyone; the
+    open next step follows if it was the old owner's."""
     now = _now(now)
     opp = _lock(opportunity)
     if owner.pk == opp.owner_id:
@@ -1208,4 +1211,72 @@ def buying_team_remove(opportunity: Opportunity, *, actor, contact: Contact, now
             "contact_id": contact.pk,
             "roles": [],
         },
+    )
+
+
+# --- bulk actions -----------------------------------------------------------------------------------------------
+
+# A selection larger than this is refused: a page shows at most 100 deals, and each deal is its
+# own transaction, so a bulk action is as slow as that many single ones.
+BULK_LIMIT = 200
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: the deals it changed and, for each it refused, why."""
+
+    done: list[Opportunity] = field(default_factory=list)
+    refused: list[tuple[Opportunity, str]] = field(default_factory=list)
+
+
+def _bulk(opportunities: Iterable[Opportunity], act) -> BulkResult:
+    """Run `act(deal)` on each deal in its own transaction (each single-deal service is atomic): a
+    refusal of one deal — a gate, a closed deal, someone it may not change — is reported for
+    that deal and does not undo or stop the others."""
+    opportunities = list(opportunities)
+    if not opportunities:
+        raise DomainError("Select at least one deal.", field="ids")
+    if len(opportunities) > BULK_LIMIT:
+        raise DomainError(f"Select at most {BULK_LIMIT} deals at a time.", field="ids")
+    result = BulkResult()
+    for opp in opportunities:
+        try:
+            act(opp)
+        except DomainError as exc:
+            result.refused.append((opp, exc.message))
+        else:
+            result.done.append(opp)
+    return result
+
+
+def opportunity_bulk_reassign(
+    *, actor, opportunities: Iterable[Opportunity], owner, now: dt.datetime | None = None
+) -> BulkResult:
+    """Hand the selected deals to `owner` (managers within their teams, admins anyone); the open
+    next step of each follows as in `opportunity_reassign`."""
+    return _bulk(opportunities, lambda opp: opportunity_reassign(opp, actor=actor, owner=owner, now=now))
+
+
+def opportunity_bulk_move(
+    *, actor, opportunities: Iterable[Opportunity], to_stage: Stage, now: dt.datetime | None = None
+) -> BulkResult:
+    """Move the selected deals to `to_stage`, each through its gate: a deal with required
+    milestones missing (or of another process, or closed) is refused with the reason."""
+    return _bulk(opportunities, lambda opp: opportunity_move(opp, actor=actor, to_stage=to_stage, now=now))
+
+
+def opportunity_bulk_close_lost(
+    *,
+    actor,
+    opportunities: Iterable[Opportunity],
+    reason: LostReason | None,
+    notes: str = "",
+    now: dt.datetime | None = None,
+) -> BulkResult:
+    """Close the selected deals lost for `reason` (a pipeline clean-up)."""
+    if reason is None:
+        raise DomainError("Choose why the deals were lost.", field="reason")
+    return _bulk(
+        opportunities,
+        lambda opp: opportunity_close_lost(opp, actor=actor, reason=reason, notes=notes, now=now),
     )

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,10 +16,12 @@ from stages.cleaning import clean_text, parse_int
 from stages.models import Milestone, Stage
 
 from . import services
+from .csv_export import deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError
 from .forms import (
     AccountForm,
     ActivityForm,
+    BulkActionForm,
     BuyingTeamForm,
     CloseLostForm,
     CloseWonForm,
@@ -30,6 +33,7 @@ from .forms import (
     NextStepForm,
     OpportunityEditForm,
     OpportunityForm,
+    ReassignForm,
     ReopenForm,
 )
 from .hooks import badge_prefetches, deal_badges
@@ -244,10 +248,69 @@ def my_deals(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode(), "scope": scope, "sort": sort}
-    template = (
-        "opportunities/_deal_rows.html" if request.htmx and not request.htmx.boosted else "opportunities/my_deals.html"
-    )
+    partial = request.htmx and not request.htmx.boosted
+    if not partial:
+        context["bulk"] = _bulk_choices(request.user)
+    template = "opportunities/_deal_rows.html" if partial else "opportunities/my_deals.html"
     return render(request, template, context)
+
+
+def _bulk_choices(user) -> dict:
+    """What the bulk-action form offers: new owners (managers and admins only), every stage,
+    the active lost reasons."""
+    may_reassign = user.is_admin or user.is_manager
+    return {
+        "owners": list(_owner_choices(user)) if may_reassign else [],
+        "stages": list(Stage.objects.select_related("process").order_by("process__name", "order", "id")),
+        "lost_reasons": list(LostReason.objects.filter(is_active=True)),
+    }
+
+
+def _bulk_report(request, result, *, what: str) -> None:
+    """One message for what was done, one per refused deal naming it and why."""
+    if result.done:
+        count = len(result.done)
+        messages.success(request, f"{what} {count} deal{'s' if count != 1 else ''}.")
+    for opp, why in result.refused:
+        messages.error(request, f"“{opp.name}”: {why}")
+
+
+@require_POST
+def deals_bulk(request):
+    """A bulk action on the deals selected on My deals (or the team's deals): reassign, move
+    (each deal through its gate), close lost with a reason, or export them as CSV. Deals the
+    user may not read are not found; those they may read but not change are refused one by one."""
+    user = request.user
+    deals = Opportunity.objects.for_user(user)
+    form = BulkActionForm(request.POST, deals=deals, owner_choices=_owner_choices(user))
+    # Back to the list as it was filtered, re-encoded: the field is the user's to tamper with.
+    query = QueryDict(request.POST.get("query", "")[:2000]).urlencode()
+    back = reverse("opportunities:my_deals") + (f"?{query}" if query else "")
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect(back)
+    data = form.cleaned_data
+    selected = list(data["ids"].with_list_relations().order_by("expected_close_date", "id"))
+    if data["action"] == "export":
+        return deals_csv_response(selected, filename="deals-selection.csv")
+    try:
+        match data["action"]:
+            case "reassign":
+                result = services.opportunity_bulk_reassign(actor=user, opportunities=selected, owner=data["owner"])
+                what = f"Reassigned to {data['owner']}:"
+            case "move":
+                result = services.opportunity_bulk_move(actor=user, opportunities=selected, to_stage=data["to_stage"])
+                what = f"Moved to {data['to_stage'].name}:"
+            case _:
+                result = services.opportunity_bulk_close_lost(
+                    actor=user, opportunities=selected, reason=data["reason"], notes=data["notes"]
+                )
+                what = "Closed lost:"
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        _bulk_report(request, result, what=what)
+    return redirect(back)
 
 
 @require_http_methods(["GET"])
@@ -538,6 +601,25 @@ def opportunity_close_lost(request, pk: int):
             opp, actor=request.user, reason=data["reason"], notes=data["notes"], expected_version=data["version"]
         ),
         "Closed lost.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def opportunity_reassign(request, pk: int):
+    """Hand the deal to someone else: managers within their teams, admins to anyone. The form is
+    its own page (or htmx partial), so the deal page does not list everyone who could own it."""
+    opp = _opportunity(request, pk, write=True)
+    user = request.user
+    if not (user.is_admin or user.is_manager):
+        raise PermissionDenied("Only managers and admins can reassign deals.")
+    form = ReassignForm(_posted(request), owner_choices=_owner_choices(user), initial={"owner": opp.owner_id})
+    return _form_page(
+        request,
+        form,
+        write=lambda data: services.opportunity_reassign(opp, actor=user, owner=data["owner"]),
+        done=lambda result: (f"Reassigned to {result.owner}.", redirect("opportunities:detail", pk=opp.pk)),
+        template="opportunities/_reassign_form.html" if request.htmx else "opportunities/reassign.html",
+        context={"opp": opp},
     )
 
 

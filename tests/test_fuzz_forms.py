@@ -29,6 +29,7 @@ import pipeline.views
 from opportunities.forms import (
     AccountForm,
     ActivityForm,
+    BulkActionForm,
     BuyingTeamForm,
     CloseLostForm,
     CloseWonForm,
@@ -40,6 +41,7 @@ from opportunities.forms import (
     NextStepForm,
     OpportunityEditForm,
     OpportunityForm,
+    ReassignForm,
     ReopenForm,
 )
 from pipeline.board.views import BoardFilterForm
@@ -90,6 +92,8 @@ ENDPOINTS = [
     Endpoint("opportunities:close_won", "POST", DEAL, forms=(CloseWonForm,), extra=("anchor",)),
     Endpoint("opportunities:close_lost", "POST", DEAL, forms=(CloseLostForm,), extra=("anchor",)),
     Endpoint("opportunities:reopen", "POST", DEAL, forms=(ReopenForm,)),
+    Endpoint("opportunities:reassign", "POST", DEAL, forms=(ReassignForm,)),
+    Endpoint("opportunities:bulk", "POST", forms=(BulkActionForm,)),
     Endpoint("opportunities:milestone_toggle", "POST", ("@deal", "@milestone"), forms=(MilestoneToggleForm,)),
     Endpoint("opportunities:next_step_set", "POST", DEAL, forms=(NextStepForm,), extra=("anchor",)),
     Endpoint("opportunities:next_step_complete", "POST", DEAL, forms=(CompleteStepForm,)),
