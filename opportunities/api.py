@@ -98,6 +98,7 @@ class OpportunitySummarySerializer(serializers.Serializer):
 
 
 class OpportunityDetailSerializer(OpportunitySummarySerializer):
+    description = serializers.CharField()
     lost_reason = NamedRefSerializer(allow_null=True)
     close_notes = serializers.CharField()
     closed_stage = NamedRefSerializer(allow_null=True)
@@ -272,6 +273,20 @@ class OpportunityDetailApi(ServiceApi):
             required=False,
             help_text="Reassign (managers within their teams, admins).",
         )
+        description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+        account = PkField(queryset=Account.objects.none(), required=False, help_text="An account you can see.")
+        process = PkField(
+            queryset=SalesProcess.objects.active(),
+            required=False,
+            help_text="Move the deal to another sales process; give `stage`, the stage of it the deal lands in.",
+        )
+        stage = PkField(queryset=Stage.objects.all(), required=False, help_text="With `process` only.")
+        override_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if "request" in self.context:  # absent only when the schema generator instantiates it
+                self.fields["account"].queryset = Account.objects.for_user(self.context["request"].user)
 
     OutputSerializer = OpportunityDetailSerializer
 
@@ -282,7 +297,7 @@ class OpportunityDetailApi(ServiceApi):
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS})
     def patch(self, request, pk: int):
         opp = _opportunity(request, pk, write=True)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.InputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         opp = services.opportunity_update(opp, actor=request.user, expected_version=data.pop("version"), **data)

@@ -26,6 +26,11 @@ class DateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
 
+class StageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.process.name} · {obj.name}"
+
+
 class OpportunityForm(forms.Form):
     account = forms.ModelChoiceField(queryset=Account.objects.none())
     process = forms.ModelChoiceField(queryset=SalesProcess.objects.none(), label="Sales process")
@@ -52,19 +57,57 @@ class OpportunityForm(forms.Form):
 
 
 class OpportunityEditForm(forms.Form):
+    """The deal's details. The fields after the close date are optional: left out (an older
+    page, a script), each keeps the deal's current value."""
+
     version = IdField(widget=forms.HiddenInput)
     name = NameField(max_length=200)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     expected_close_date = forms.DateField(widget=DateInput)
+    description = forms.CharField(required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 4}))
     owner = forms.ModelChoiceField(queryset=None, required=False)
+    # Picked with the type-ahead (`_account_picker.html`), never listed in full.
+    account = forms.ModelChoiceField(queryset=Account.objects.none(), required=False, widget=forms.HiddenInput)
+    process = forms.ModelChoiceField(queryset=SalesProcess.objects.none(), required=False, label="Sales process")
+    to_stage = StageChoiceField(
+        queryset=Stage.objects.none(),
+        required=False,
+        label="Stage in that process",
+        help_text="When you change the sales process: the stage of the new process the deal lands in.",
+    )
+    override_reason = forms.CharField(
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Override reason (managers and admins, only if milestones are missing)",
+    )
 
-    def __init__(self, *args, owner_choices=None, **kwargs):
+    # The fields that may be left out of a POST, each then keeping the deal's current value.
+    OPTIONAL = ("description", "owner", "account", "process", "to_stage", "override_reason")
+
+    def __init__(self, *args, owner_choices=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if owner_choices is None:
             del self.fields["owner"]
         else:
             self.fields["owner"].queryset = owner_choices
-            self.fields["owner"].required = True
+        if user is None:
+            for name in ("account", "process", "to_stage", "override_reason"):
+                del self.fields[name]
+            return
+        self.fields["account"].queryset = Account.objects.for_user(user)
+        self.fields["process"].queryset = SalesProcess.objects.active()
+        self.fields["to_stage"].queryset = (
+            Stage.objects.filter(process__is_active=True).select_related("process").order_by("process__name", "order")
+        )
+        if not (user.is_admin or user.is_manager):
+            del self.fields["override_reason"]
+
+    def given(self) -> dict:
+        """The cleaned optional fields that the POST carried (absent ones keep their values)."""
+        return {
+            name: self.cleaned_data.get(name) for name in self.OPTIONAL if name in self.fields and name in self.data
+        }
 
 
 def _version_field():
@@ -218,11 +261,6 @@ class ContactForm(forms.Form):
     title = NameField(max_length=150, required=False)
     email = forms.EmailField(required=False)
     phone = forms.CharField(max_length=50, required=False)
-
-
-class StageChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.process.name} · {obj.name}"
 
 
 class DealFilterForm(forms.Form):

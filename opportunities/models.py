@@ -262,6 +262,7 @@ class Opportunity(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities", db_index=False
     )
     name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="What the buyer wants to achieve, and what we sell them.")
     amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
     expected_close_date = models.DateField()
     status = models.CharField(max_length=10, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN)
@@ -643,6 +644,9 @@ class OpportunityEvent(models.Model):
         match self.verb:
             case EventVerb.STAGE_MOVED:
                 text = f"Moved from {d.get('from_name', '?')} to {d.get('to_name', '?')}"
+                if d.get("process_changed"):
+                    change = d["process_changed"]
+                    return f"{text}: sales process changed from {change.get('old')} to {change.get('new')}"
                 if d.get("on_close"):
                     return text + " on closing won"
                 return text + (" (backwards)" if d.get("backwards") else "")

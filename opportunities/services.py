@@ -489,9 +489,18 @@ def opportunity_update(
     amount=None,
     expected_close_date: dt.date | None = None,
     owner=None,
+    description: str | None = None,
+    account: Account | None = None,
+    process: SalesProcess | None = None,
+    stage: Stage | None = None,
+    override_reason: str = "",
     now: dt.datetime | None = None,
 ) -> Opportunity:
-    """Edit the deal's details. Refused if anyone changed it since `expected_version`."""
+    """Edit the deal's details. Refused if anyone changed it since `expected_version`.
+
+    Each argument left None keeps its value. Moving the deal to another sales `process` needs
+    the `stage` of that process it lands in (stages do not map by themselves: the processes
+    may have different steps), through the gate of that process's stages before it."""
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
@@ -558,6 +567,22 @@ def opportunity_update(
         )
         opp.expected_close_date = new_date
         changed.append("expected_close_date")
+    if description is not None:
+        new_description = (description or "").strip()
+        if len(new_description) > 10000:
+            raise DomainError("Description must be at most 10000 characters.", field="description")
+        if new_description != opp.description:
+            opp.version += 1
+            change = {"description": {"old": opp.description, "new": new_description}}
+            _record(opp, actor=actor, verb=EventVerb.EDITED, now=now, data={"changes": change})
+            opp.description = new_description
+            changed.append("description")
+    if account is not None and account.pk != opp.account_id:
+        _change_account(opp, actor=actor, account=account, now=now)
+        changed.append("account")
+    if process is not None and process.pk != opp.process_id:
+        _change_process(opp, actor=actor, process=process, stage=stage, override_reason=override_reason, now=now)
+        changed += ["process", "stage", "furthest_stage", "stage_entered_at"]
     if owner is not None and owner.pk != opp.owner_id:
         _reassign(opp, actor=actor, owner=owner, now=now)
         changed.append("owner")
@@ -565,6 +590,80 @@ def opportunity_update(
         opp.updated_at = now
         opp.save(update_fields=[*changed, "version", "updated_at"])
     return opp
+
+
+def _change_account(opp: Opportunity, *, actor, account: Account, now) -> None:
+    """The deal was filed under the wrong company. Its buying team works at the old one, so it
+    must be taken off first (contacts belong to their account)."""
+    if BuyingTeamMember.objects.filter(opportunity=opp).exists():
+        raise DomainError(
+            f"Take the buying team off first: its people work at {opp.account}, not at {account}.", field="account"
+        )
+    opp.version += 1
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.EDITED,
+        now=now,
+        data={
+            "changes": {"account": {"old": opp.account.name, "new": account.name}},
+            "account_ids": {"old": opp.account_id, "new": account.pk},
+        },
+    )
+    opp.account = account
+
+
+def _change_process(opp: Opportunity, *, actor, process: SalesProcess, stage: Stage | None, override_reason, now):
+    """Move the open deal to `stage` of another sales process, as a stage move (so the replay and
+    time in stage see it) through the gate of the new process's stages before `stage`."""
+    _ensure_open(opp, "change its sales process")
+    if not process.is_active:
+        raise DomainError(f"The sales process “{process}” no longer takes deals.", field="process")
+    stages = ordered_stages(process)
+    if stage is None or stage.process_id != process.pk:
+        names = ", ".join(s.name for s in stages)
+        raise DomainError(f"Choose the stage of {process.name} the deal moves to ({names}).", field="to_stage")
+    there = next(i for i, s in enumerate(stages) if s.pk == stage.pk)
+    override = _gate(
+        opp,
+        actor=actor,
+        stages=stages[:there],
+        override_reason=override_reason,
+        action=f"move to {process.name}: {stage.name}",
+        now=now,
+    )
+    from_stage = opp.stage
+    opp.version += 1
+    if override:
+        _record(
+            opp,
+            actor=actor,
+            verb=EventVerb.OVERRIDE_USED,
+            now=now,
+            from_stage=from_stage,
+            to_stage=stage,
+            data=override,
+        )
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.STAGE_MOVED,
+        now=now,
+        from_stage=from_stage,
+        to_stage=stage,
+        stage_entered_at=opp.stage_entered_at,
+        data={
+            "from_name": from_stage.name,
+            "to_name": stage.name,
+            "backwards": False,
+            "days_in_stage": opp.days_in_stage(now),
+            "process_changed": {"old": opp.process.name, "new": process.name},
+        },
+    )
+    opp.process = process
+    opp.stage = stage
+    opp.furthest_stage = stage
+    opp.stage_entered_at = now
 
 
 def _reassign(opp: Opportunity, *, actor, owner, now) -> None:

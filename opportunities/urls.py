@@ -29,6 +29,7 @@ urlpatterns = [
     ),
     path("accounts/", views.account_list, name="account_list"),
     path("accounts/new/", views.account_create, name="account_create"),
+    path("accounts/search/", views.account_search, name="account_search"),
     path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
     path("accounts/<int:pk>/edit/", views.account_edit, name="account_edit"),
     path("accounts/<int:pk>/activities/", views.account_activity_log, name="account_activity_log"),

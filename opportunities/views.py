@@ -489,12 +489,16 @@ def opportunity_edit(request, pk: int):
         "name": opp.name,
         "amount": opp.amount,
         "expected_close_date": opp.expected_close_date,
+        "description": opp.description,
         "owner": opp.owner_id,
+        "process": opp.process_id,
+        "to_stage": opp.stage_id,
     }
-    form = OpportunityEditForm(_posted(request), initial=initial, owner_choices=owners)
+    form = OpportunityEditForm(_posted(request), initial=initial, owner_choices=owners, user=user)
     conflict = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        given = form.given()
         try:
             services.opportunity_update(
                 opp,
@@ -503,7 +507,12 @@ def opportunity_edit(request, pk: int):
                 name=data["name"],
                 amount=data["amount"],
                 expected_close_date=data["expected_close_date"],
-                owner=data.get("owner"),
+                owner=given.get("owner"),
+                description=given.get("description"),
+                account=given.get("account"),
+                process=given.get("process"),
+                stage=given.get("to_stage"),
+                override_reason=given.get("override_reason") or "",
             )
         except ConcurrentEdit as exc:
             conflict = exc
@@ -518,9 +527,38 @@ def opportunity_edit(request, pk: int):
             messages.success(request, "Saved.")
             return redirect("opportunities:detail", pk=opp.pk)
     status = 409 if conflict else 400 if form.errors else 200
-    return render(
-        request, "opportunities/opportunity_edit.html", {"form": form, "opp": opp, "conflict": conflict}, status=status
-    )
+    # The account picker starts with the deal's account; without JavaScript, "Find" reloads the
+    # page with the matches of `account_q`.
+    account_q = _search_text(request, "account_q")
+    accounts = _accounts_matching(user, account_q) if account_q and request.method == "GET" else []
+    context = {
+        "form": form,
+        "opp": opp,
+        "conflict": conflict,
+        "account_q": account_q,
+        "account_choices": [opp.account, *[a for a in accounts if a.pk != opp.account_id]],
+    }
+    return render(request, "opportunities/opportunity_edit.html", context, status=status)
+
+
+# At most this many accounts answer a type-ahead search: enough to spot the one meant.
+ACCOUNT_SEARCH_LIMIT = 20
+
+
+def _accounts_matching(user, text: str) -> list[Account]:
+    return list(Account.objects.for_user(user).search(text).order_by("name", "id")[:ACCOUNT_SEARCH_LIMIT])
+
+
+@require_http_methods(["GET"])
+def account_search(request):
+    """The account picker's type-ahead: the accounts the user may read whose name holds `q`, as
+    the picker's options (htmx), or as a page of links without JavaScript."""
+    # The picker's own field is `account_q` (a form may have a `q` of its own).
+    q = _search_text(request, "q") or _search_text(request, "account_q")
+    accounts = _accounts_matching(request.user, q) if q else []
+    partial = request.htmx and not request.htmx.boosted
+    template = "opportunities/_account_options.html" if partial else "opportunities/account_search.html"
+    return render(request, template, {"accounts": accounts, "q": q, "checked": None})
 
 
 # --- actions on the opportunity page -----------------------------------------------------------------

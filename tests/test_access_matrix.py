@@ -116,6 +116,8 @@ ROUTES: dict[str, Route] = {
     # --- opportunities: accounts and contacts (company knowledge: everyone reads) -----------------------
     "opportunities:account_list": Route(page("opportunities:account_list"), EVERYONE),
     "opportunities:account_create": Route(page("opportunities:account_create"), EVERYONE),
+    # The account picker's type-ahead: each finds what they may read.
+    "opportunities:account_search": Route(page("opportunities:account_search"), EVERYONE),
     "opportunities:account_detail": Route(page("opportunities:account_detail", "account"), EVERYONE),
     "opportunities:account_edit": Route(
         page("opportunities:account_edit", "account"), (LOGIN, 200, 403, 403, 200, 200)

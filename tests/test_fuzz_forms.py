@@ -84,10 +84,12 @@ ENDPOINTS = [
     # opportunities
     Endpoint("opportunities:my_deals", "GET", forms=(DealFilterForm,), extra=PAGES),
     Endpoint("opportunities:account_list", "GET", extra=("q", *PAGES)),
+    Endpoint("opportunities:account_search", "GET", extra=("q", "account_q")),
     Endpoint("opportunities:create", "GET", extra=("account",)),
     Endpoint("opportunities:create", "POST", forms=(OpportunityForm,)),
     Endpoint("opportunities:detail", "GET", DEAL, extra=("contact_q",)),
     Endpoint("opportunities:edit", "POST", DEAL, forms=(OpportunityEditForm,)),
+    Endpoint("opportunities:edit", "GET", DEAL, extra=("account_q",)),
     Endpoint("opportunities:move", "POST", DEAL, forms=(MoveForm,), extra=("anchor",)),
     Endpoint("opportunities:close_won", "POST", DEAL, forms=(CloseWonForm,), extra=("anchor",)),
     Endpoint("opportunities:close_lost", "POST", DEAL, forms=(CloseLostForm,), extra=("anchor",)),
