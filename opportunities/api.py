@@ -18,11 +18,12 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from people.access import can_override, get_readable
+from people.access import can_reopen, get_readable
 from stages.models import Milestone, SalesProcess, Stage
 
 from . import services
 from .api_fields import IdField, NameField, PkField
+from .csv_export import deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .forms import DealFilterForm
 from .models import (
@@ -97,6 +98,7 @@ class OpportunitySummarySerializer(serializers.Serializer):
 
 
 class OpportunityDetailSerializer(OpportunitySummarySerializer):
+    description = serializers.CharField()
     lost_reason = NamedRefSerializer(allow_null=True)
     close_notes = serializers.CharField()
     closed_stage = NamedRefSerializer(allow_null=True)
@@ -261,6 +263,20 @@ class OpportunityDetailApi(ServiceApi):
             required=False,
             help_text="Reassign (managers within their teams, admins).",
         )
+        description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+        account = PkField(queryset=Account.objects.none(), required=False, help_text="An account you can see.")
+        process = PkField(
+            queryset=SalesProcess.objects.active(),
+            required=False,
+            help_text="Move the deal to another sales process; give `stage`, the stage of it the deal lands in.",
+        )
+        stage = PkField(queryset=Stage.objects.all(), required=False, help_text="With `process` only.")
+        override_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if "request" in self.context:  # absent only when the schema generator instantiates it
+                self.fields["account"].queryset = Account.objects.for_user(self.context["request"].user)
 
     OutputSerializer = OpportunityDetailSerializer
 
@@ -271,7 +287,7 @@ class OpportunityDetailApi(ServiceApi):
     @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS})
     def patch(self, request, pk: int):
         opp = _opportunity(request, pk, write=True)
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.InputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         opp = services.opportunity_update(opp, actor=request.user, expected_version=data.pop("version"), **data)
@@ -370,22 +386,114 @@ class OpportunityCloseLostApi(ServiceApi):
 
 class OpportunityReopenApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
+        next_description = NameField(max_length=300, required=False, allow_blank=True, default="")
+        next_due_date = serializers.DateField(required=False, allow_null=True, default=None)
+        waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
         version = _version_field()
+
+        def validate(self, data):
+            # Reopening asks for the deal's next step, as the page does (closing finished the old one).
+            _either_step_or_wait(
+                data["next_description"],
+                data["next_due_date"],
+                data["waiting_until"],
+                description_name="next_description",
+                due_name="next_due_date",
+            )
+            return data
 
     @extend_schema(
         request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS, **CONFLICT_ERRORS}
     )
     def post(self, request, pk: int):
         opp = _opportunity(request, pk)
-        # As in the HTML view: reopening is for the deal's manager or an admin (not its owner), and
-        # anyone else hears 403 whatever the deal's state; the service checks again under its lock.
+        # As in the HTML view: reopening is for the deal's manager or an admin, or its owner soon
+        # after closing (`can_reopen`); anyone else hears 403 whatever the deal's state; the
+        # service checks again under its lock.
         user = request.user
-        if not can_override(user, opp):
-            raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
+        if not can_reopen(user, opp):
+            raise PermissionDenied("Only the deal's manager or an admin can reopen it (its owner, soon after closing).")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.opportunity_reopen(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
         return _detail_response(request, opp)
+
+
+class OpportunityReassignApi(ServiceApi):
+    class InputSerializer(serializers.Serializer):
+        owner = PkField(queryset=get_user_model().objects.filter(is_active=True), help_text="The new owner.")
+
+    @extend_schema(request=InputSerializer, responses={200: OpportunityDetailSerializer, **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.opportunity_reassign(opp, actor=request.user, owner=serializer.validated_data["owner"])
+        return _detail_response(request, opp)
+
+
+class OpportunityBulkApi(ServiceApi):
+    """One action on many deals: each deal is its own transaction, so one refused (a gate, a
+    deal the user may read but not change) is reported and does not stop the others. Ids the
+    user may not read are refused as not found. `export` answers with the deals as CSV."""
+
+    class InputSerializer(serializers.Serializer):
+        action = serializers.ChoiceField(choices=["reassign", "move", "close_lost", "export"])
+        ids = serializers.ListField(
+            child=IdField(), min_length=1, max_length=services.BULK_LIMIT, help_text="The deals' ids."
+        )
+        owner = PkField(queryset=get_user_model().objects.filter(is_active=True), required=False)
+        stage = PkField(queryset=Stage.objects.all(), required=False)
+        reason = PkField(queryset=LostReason.objects.filter(is_active=True), required=False)
+        notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+
+        def validate(self, data):
+            need = {"reassign": "owner", "move": "stage", "close_lost": "reason"}.get(data["action"])
+            if need and need not in data:
+                raise serializers.ValidationError({need: [f"Required for `{data['action']}`."]})
+            return data
+
+    class OutputSerializer(serializers.Serializer):
+        class RefusedSerializer(serializers.Serializer):
+            id = serializers.IntegerField()
+            detail = serializers.CharField()
+
+        done = serializers.ListField(child=serializers.IntegerField(), help_text="Ids of the deals changed.")
+        refused = RefusedSerializer(many=True, help_text="The deals refused, each with why.")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="What was done (CSV for export)."),
+            **WRITE_ERRORS,
+        },
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ids = list(dict.fromkeys(data["ids"]))
+        found = {
+            opp.pk: opp for opp in Opportunity.objects.for_user(request.user).with_list_relations().filter(pk__in=ids)
+        }
+        deals = [found[pk] for pk in ids if pk in found]
+        if data["action"] == "export":
+            return deals_csv_response(deals, filename="deals-selection.csv")
+        user = request.user
+        match data["action"]:
+            case _ if not deals:  # none of them visible: each is reported as not found below
+                result = services.BulkResult()
+            case "reassign":
+                result = services.opportunity_bulk_reassign(actor=user, opportunities=deals, owner=data["owner"])
+            case "move":
+                result = services.opportunity_bulk_move(actor=user, opportunities=deals, to_stage=data["stage"])
+            case _:
+                result = services.opportunity_bulk_close_lost(
+                    actor=user, opportunities=deals, reason=data["reason"], notes=data["notes"]
+                )
+        refused = [{"id": pk, "detail": "Not found."} for pk in ids if pk not in found]
+        refused += [{"id": opp.pk, "detail": why} for opp, why in result.refused]
+        return Response({"done": [opp.pk for opp in result.done], "refused": refused})
 
 
 class MilestoneApi(ServiceApi):
@@ -464,8 +572,20 @@ class NextStepCompleteApi(ServiceApi):
         next_description = NameField(max_length=300, required=False, allow_blank=True, default="")
         next_due_date = serializers.DateField(required=False, allow_null=True, default=None)
         waiting_until = serializers.DateField(required=False, allow_null=True, default=None)
+        closing = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Done, and the deal is closing: the following step is closing it, by its expected close "
+            "date. Give no other field with it.",
+        )
 
         def validate(self, data):
+            if data["closing"]:
+                if data["next_description"] or data["next_due_date"] or data["waiting_until"]:
+                    raise serializers.ValidationError(
+                        "With `closing`, give no `next_description`, `next_due_date` or `waiting_until`."
+                    )
+                return data
             _either_step_or_wait(
                 data["next_description"],
                 data["next_due_date"],

@@ -6,7 +6,9 @@ app_name = "api"
 
 urlpatterns = [
     path("opportunities/", api.OpportunityListApi.as_view(), name="opportunity_list"),
+    path("opportunities/bulk/", api.OpportunityBulkApi.as_view(), name="opportunity_bulk"),
     path("opportunities/<int:pk>/", api.OpportunityDetailApi.as_view(), name="opportunity_detail"),
+    path("opportunities/<int:pk>/reassign/", api.OpportunityReassignApi.as_view(), name="opportunity_reassign"),
     path("opportunities/<int:pk>/move/", api.OpportunityMoveApi.as_view(), name="opportunity_move"),
     path("opportunities/<int:pk>/close-won/", api.OpportunityCloseWonApi.as_view(), name="opportunity_close_won"),
     path("opportunities/<int:pk>/close-lost/", api.OpportunityCloseLostApi.as_view(), name="opportunity_close_lost"),

@@ -29,6 +29,11 @@ class DateTimeInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
 
+class StageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.process.name} · {obj.name}"
+
+
 class OpportunityForm(forms.Form):
     account = forms.ModelChoiceField(queryset=Account.objects.none())
     process = forms.ModelChoiceField(queryset=SalesProcess.objects.none(), label="Sales process")
@@ -55,19 +60,57 @@ class OpportunityForm(forms.Form):
 
 
 class OpportunityEditForm(forms.Form):
+    """The deal's details. The fields after the close date are optional: left out (an older
+    page, a script), each keeps the deal's current value."""
+
     version = IdField(widget=forms.HiddenInput)
     name = NameField(max_length=200)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     expected_close_date = forms.DateField(widget=DateInput)
+    description = forms.CharField(required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 4}))
     owner = forms.ModelChoiceField(queryset=None, required=False)
+    # Picked with the type-ahead (`_account_picker.html`), never listed in full.
+    account = forms.ModelChoiceField(queryset=Account.objects.none(), required=False, widget=forms.HiddenInput)
+    process = forms.ModelChoiceField(queryset=SalesProcess.objects.none(), required=False, label="Sales process")
+    to_stage = StageChoiceField(
+        queryset=Stage.objects.none(),
+        required=False,
+        label="Stage in that process",
+        help_text="When you change the sales process: the stage of the new process the deal lands in.",
+    )
+    override_reason = forms.CharField(
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Override reason (managers and admins, only if milestones are missing)",
+    )
 
-    def __init__(self, *args, owner_choices=None, **kwargs):
+    # The fields that may be left out of a POST, each then keeping the deal's current value.
+    OPTIONAL = ("description", "owner", "account", "process", "to_stage", "override_reason")
+
+    def __init__(self, *args, owner_choices=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if owner_choices is None:
             del self.fields["owner"]
         else:
             self.fields["owner"].queryset = owner_choices
-            self.fields["owner"].required = True
+        if user is None:
+            for name in ("account", "process", "to_stage", "override_reason"):
+                del self.fields[name]
+            return
+        self.fields["account"].queryset = Account.objects.for_user(user)
+        self.fields["process"].queryset = SalesProcess.objects.active()
+        self.fields["to_stage"].queryset = (
+            Stage.objects.filter(process__is_active=True).select_related("process").order_by("process__name", "order")
+        )
+        if not (user.is_admin or user.is_manager):
+            del self.fields["override_reason"]
+
+    def given(self) -> dict:
+        """The cleaned optional fields that the POST carried (absent ones keep their values)."""
+        return {
+            name: self.cleaned_data.get(name) for name in self.OPTIONAL if name in self.fields and name in self.data
+        }
 
 
 def _version_field():
@@ -108,10 +151,6 @@ class CloseLostForm(forms.Form):
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
 
-class ReopenForm(forms.Form):
-    version = _version_field()
-
-
 class MilestoneToggleForm(forms.Form):
     done = forms.BooleanField(required=False)
     evidence = forms.CharField(max_length=500, required=False)
@@ -132,6 +171,37 @@ class NextStepForm(forms.Form):
                 "Say what the next step is and when it is due, or until when you wait on the buyer."
             )
         return data
+
+
+class CompleteStepForm(NextStepForm):
+    """Completing a step says what follows: a next step, waiting on the buyer until a date, or
+    the deal is closing. `then` comes from the button pressed; without it (older pages, scripts)
+    the fields decide, as in `NextStepForm`."""
+
+    then = forms.ChoiceField(
+        choices=[("", "—"), ("next", "A following step"), ("waiting", "Waiting on the buyer"), ("closing", "Closing")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    def clean(self):
+        then = self.cleaned_data.get("then")
+        if then == "closing":
+            # The other fields may hold what was typed before choosing: closing needs none of them.
+            self.cleaned_data.update(description="", due_date=None, waiting_until=None)
+            return self.cleaned_data
+        if then == "waiting":
+            if not self.cleaned_data.get("waiting_until"):
+                raise forms.ValidationError("Say until when you wait on the buyer.")
+            self.cleaned_data.update(description="", due_date=None)
+            return self.cleaned_data
+        return super().clean()
+
+
+class ReopenForm(NextStepForm):
+    """Reopening asks for the deal's next step (closing finished the old one)."""
+
+    version = _version_field()
 
 
 class ActivityForm(forms.Form):
@@ -282,3 +352,56 @@ class DealFilterForm(forms.Form):
         except ValueError:
             raise forms.ValidationError("Close month must look like 2026-03.") from None
         return year, month
+
+
+class ReassignForm(forms.Form):
+    """Hand a deal to someone else (the people the user may assign deals to)."""
+
+    owner = forms.ModelChoiceField(queryset=None, label="New owner")
+
+    def __init__(self, *args, owner_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owner_choices
+
+
+class BulkActionForm(forms.Form):
+    """A bulk action on deals selected on My deals: which (the button pressed), on which deals,
+    and what it needs (a new owner, a stage, a lost reason). The services check the rest."""
+
+    ACTIONS = [
+        ("reassign", "Reassign"),
+        ("move", "Move"),
+        ("close_lost", "Close lost"),
+        ("export", "Export CSV"),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    ids = ModelMultipleIdField(queryset=None, label="Deals")
+    owner = forms.ModelChoiceField(queryset=None, required=False, label="New owner")
+    to_stage = StageChoiceField(
+        queryset=Stage.objects.select_related("process").order_by("process__name", "order", "id"),
+        required=False,
+        label="Move to stage",
+    )
+    reason = forms.ModelChoiceField(
+        queryset=LostReason.objects.filter(is_active=True), required=False, label="Lost reason"
+    )
+    notes = forms.CharField(required=False, max_length=5000, label="Notes")
+    query = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    NEEDS = {
+        "reassign": ("owner", "Choose who gets the deals."),
+        "move": ("to_stage", "Choose a stage."),
+        "close_lost": ("reason", "Choose why the deals were lost."),
+    }
+
+    def __init__(self, *args, deals, owner_choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ids"].queryset = deals
+        self.fields["owner"].queryset = owner_choices
+
+    def clean(self):
+        data = super().clean()
+        need = self.NEEDS.get(data.get("action"))
+        if need and not data.get(need[0]):
+            self.add_error(need[0], need[1])
+        return data

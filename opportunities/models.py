@@ -263,6 +263,7 @@ class Opportunity(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="opportunities", db_index=False
     )
     name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="What the buyer wants to achieve, and what we sell them.")
     amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
     expected_close_date = models.DateField()
     status = models.CharField(max_length=10, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN)
@@ -666,6 +667,11 @@ class OpportunityEvent(models.Model):
         match self.verb:
             case EventVerb.STAGE_MOVED:
                 text = f"Moved from {d.get('from_name', '?')} to {d.get('to_name', '?')}"
+                if d.get("process_changed"):
+                    change = d["process_changed"]
+                    return f"{text}: sales process changed from {change.get('old')} to {change.get('new')}"
+                if d.get("on_close"):
+                    return text + " on closing won"
                 return text + (" (backwards)" if d.get("backwards") else "")
             case EventVerb.MILESTONE_TICKED:
                 return f"Ticked “{d.get('milestone', '?')}”" + (f" — {d['evidence']}" if d.get("evidence") else "")
@@ -681,11 +687,12 @@ class OpportunityEvent(models.Model):
             case EventVerb.NEXT_STEP_SET:
                 return f"Next step: {d.get('description')} (due {d.get('due_date')})"
             case EventVerb.NEXT_STEP_COMPLETED:
-                return f"Completed next step: {d.get('description')}"
+                then = {"closing": " — the deal is closing", "waiting": " — now waiting on the buyer"}
+                return f"Completed next step: {d.get('description')}" + then.get(d.get("then"), "")
             case EventVerb.CLOSED_WON:
-                return f"Closed won in {d.get('stage_name')}"
+                return f"Closed won in {d.get('stage_name')}{_skipped(d)}" + _close_notes(d, "why we won")
             case EventVerb.CLOSED_LOST:
-                return f"Closed lost in {d.get('stage_name')}: {d.get('reason')}"
+                return f"Closed lost in {d.get('stage_name')}: {d.get('reason')}" + _close_notes(d, "notes")
             case EventVerb.REOPENED:
                 return f"Reopened (was {d.get('was')})"
             case EventVerb.OVERRIDE_USED:
@@ -704,3 +711,17 @@ class OpportunityEvent(models.Model):
 def _times(count) -> str:
     """How often, as people say it: "once", "twice", "3 times"."""
     return {1: "once", 2: "twice"}.get(count, f"{count} times")
+
+
+def _close_notes(data: dict, label: str) -> str:
+    """The notes written when closing, as the close event's sentence ends with them."""
+    notes = (data.get("notes") or "").strip()
+    return f" — {label}: {notes}" if notes else ""
+
+
+def _skipped(data: dict) -> str:
+    """ " (from Qualify; skipped Discover)" when a deal was won before its last stage."""
+    if not data.get("from_stage_name"):
+        return ""
+    skipped = data.get("skipped") or []
+    return f" (from {data['from_stage_name']}" + (f"; skipped {', '.join(skipped)})" if skipped else ")")

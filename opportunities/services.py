@@ -9,12 +9,13 @@ import contextvars
 import datetime as dt
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
 
-from people.access import can_override
+from people.access import can_override, can_reopen
 from stages.cleaning import clean_text
 from stages.models import Milestone, SalesProcess, Stage
 
@@ -43,6 +44,8 @@ from .models import (
 from .signals import opportunity_changed
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
+# The following step committed when a completed one leaves the deal closing.
+CLOSING_STEP = "Close the deal"
 MAX_YEARS_AHEAD = 10
 
 
@@ -486,9 +489,18 @@ def opportunity_update(
     amount=None,
     expected_close_date: dt.date | None = None,
     owner=None,
+    description: str | None = None,
+    account: Account | None = None,
+    process: SalesProcess | None = None,
+    stage: Stage | None = None,
+    override_reason: str = "",
     now: dt.datetime | None = None,
 ) -> Opportunity:
-    """Edit the deal's details. Refused if anyone changed it since `expected_version`."""
+    """Edit the deal's details. Refused if anyone changed it since `expected_version`.
+
+    Each argument left None keeps its value. Moving the deal to another sales `process` needs
+    the `stage` of that process it lands in (stages do not map by themselves: the processes
+    may have different steps), through the gate of that process's stages before it."""
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
@@ -555,6 +567,22 @@ def opportunity_update(
         )
         opp.expected_close_date = new_date
         changed.append("expected_close_date")
+    if description is not None:
+        new_description = (description or "").strip()
+        if len(new_description) > 10000:
+            raise DomainError("Description must be at most 10000 characters.", field="description")
+        if new_description != opp.description:
+            opp.version += 1
+            change = {"description": {"old": opp.description, "new": new_description}}
+            _record(opp, actor=actor, verb=EventVerb.EDITED, now=now, data={"changes": change})
+            opp.description = new_description
+            changed.append("description")
+    if account is not None and account.pk != opp.account_id:
+        _change_account(opp, actor=actor, account=account, now=now)
+        changed.append("account")
+    if process is not None and process.pk != opp.process_id:
+        _change_process(opp, actor=actor, process=process, stage=stage, override_reason=override_reason, now=now)
+        changed += ["process", "stage", "furthest_stage", "stage_entered_at"]
     if owner is not None and owner.pk != opp.owner_id:
         _reassign(opp, actor=actor, owner=owner, now=now)
         changed.append("owner")
@@ -562,6 +590,80 @@ def opportunity_update(
         opp.updated_at = now
         opp.save(update_fields=[*changed, "version", "updated_at"])
     return opp
+
+
+def _change_account(opp: Opportunity, *, actor, account: Account, now) -> None:
+    """The deal was filed under the wrong company. Its buying team works at the old one, so it
+    must be taken off first (contacts belong to their account)."""
+    if BuyingTeamMember.objects.filter(opportunity=opp).exists():
+        raise DomainError(
+            f"Take the buying team off first: its people work at {opp.account}, not at {account}.", field="account"
+        )
+    opp.version += 1
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.EDITED,
+        now=now,
+        data={
+            "changes": {"account": {"old": opp.account.name, "new": account.name}},
+            "account_ids": {"old": opp.account_id, "new": account.pk},
+        },
+    )
+    opp.account = account
+
+
+def _change_process(opp: Opportunity, *, actor, process: SalesProcess, stage: Stage | None, override_reason, now):
+    """Move the open deal to `stage` of another sales process, as a stage move (so the replay and
+    time in stage see it) through the gate of the new process's stages before `stage`."""
+    _ensure_open(opp, "change its sales process")
+    if not process.is_active:
+        raise DomainError(f"The sales process “{process}” no longer takes deals.", field="process")
+    stages = ordered_stages(process)
+    if stage is None or stage.process_id != process.pk:
+        names = ", ".join(s.name for s in stages)
+        raise DomainError(f"Choose the stage of {process.name} the deal moves to ({names}).", field="to_stage")
+    there = next(i for i, s in enumerate(stages) if s.pk == stage.pk)
+    override = _gate(
+        opp,
+        actor=actor,
+        stages=stages[:there],
+        override_reason=override_reason,
+        action=f"move to {process.name}: {stage.name}",
+        now=now,
+    )
+    from_stage = opp.stage
+    opp.version += 1
+    if override:
+        _record(
+            opp,
+            actor=actor,
+            verb=EventVerb.OVERRIDE_USED,
+            now=now,
+            from_stage=from_stage,
+            to_stage=stage,
+            data=override,
+        )
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.STAGE_MOVED,
+        now=now,
+        from_stage=from_stage,
+        to_stage=stage,
+        stage_entered_at=opp.stage_entered_at,
+        data={
+            "from_name": from_stage.name,
+            "to_name": stage.name,
+            "backwards": False,
+            "days_in_stage": opp.days_in_stage(now),
+            "process_changed": {"old": opp.process.name, "new": process.name},
+        },
+    )
+    opp.process = process
+    opp.stage = stage
+    opp.furthest_stage = stage
+    opp.stage_entered_at = now
 
 
 def _reassign(opp: Opportunity, *, actor, owner, now) -> None:
@@ -593,6 +695,8 @@ def _reassign(opp: Opportunity, *, actor, owner, now) -> None:
 @transaction.atomic
 @_announces
 def opportunity_reassign(opportunity: Opportunity, *, actor, owner, now: dt.datetime | None = None) -> Opportunity:
+    """Hand the deal to `owner`: managers among the teams they manage, admins to anyone; the
+    open next step follows if it was the old owner's."""
     now = _now(now)
     opp = _lock(opportunity)
     if owner.pk == opp.owner_id:
@@ -700,10 +804,11 @@ def opportunity_close_won(
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "close it")
     _ensure_version(opp, expected_version, "closed")
+    stages = ordered_stages(opp.process)
     override = _gate(
         opp,
         actor=actor,
-        stages=ordered_stages(opp.process),
+        stages=stages,
         override_reason=override_reason,
         action="close won",
         now=now,
@@ -713,7 +818,46 @@ def opportunity_close_won(
         _record(opp, actor=actor, verb=EventVerb.OVERRIDE_USED, now=now, from_stage=opp.stage, data=override)
     notes = (notes or "").strip()
     data = {"stage_name": opp.stage.name, "amount": str(opp.amount), "notes": notes}
-    return _close(opp, actor=actor, status=OpportunityStatus.WON, reason=None, notes=notes, data=data, now=now)
+    moved = []
+    if stages and opp.stage_id != stages[-1].pk:
+        data |= _move_to_final_stage(opp, stages, actor=actor, now=now)
+        moved = ["stage", "furthest_stage", "stage_entered_at"]
+    return _close(
+        opp, actor=actor, status=OpportunityStatus.WON, reason=None, notes=notes, data=data, now=now, also=moved
+    )
+
+
+def _move_to_final_stage(opp: Opportunity, stages: list[Stage], *, actor, now) -> dict:
+    """A deal won before its last stage is moved there first, in the closing transaction: a won
+    deal has passed every stage (the close-won gate already asked for all their milestones), and
+    "won in Qualify" would count a win where the process says deals are not won. The move is an
+    ordinary stage-move event, so the replay and the time-in-stage figures see the stay it ends;
+    returns what the closing event says about it."""
+    positions = {s.pk: i for i, s in enumerate(stages)}
+    here = positions[opp.stage_id]
+    final, from_stage = stages[-1], opp.stage
+    skipped = [s.name for s in stages[here + 1 : -1]]
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.STAGE_MOVED,
+        now=now,
+        from_stage=from_stage,
+        to_stage=final,
+        stage_entered_at=opp.stage_entered_at,
+        data={
+            "from_name": from_stage.name,
+            "to_name": final.name,
+            "backwards": False,
+            "days_in_stage": opp.days_in_stage(now),
+            "on_close": True,
+            "skipped": skipped,
+        },
+    )
+    opp.stage = final
+    opp.furthest_stage = final
+    opp.stage_entered_at = now
+    return {"stage_name": final.name, "from_stage_name": from_stage.name, "skipped": skipped}
 
 
 @transaction.atomic
@@ -748,9 +892,12 @@ def opportunity_close_lost(
     return _close(opp, actor=actor, status=OpportunityStatus.LOST, reason=reason, notes=notes, data=data, now=now)
 
 
-def _close(opp: Opportunity, *, actor, status: str, reason, notes: str, data: dict, now) -> Opportunity:
+def _close(
+    opp: Opportunity, *, actor, status: str, reason, notes: str, data: dict, now, also: list[str] = ()
+) -> Opportunity:
     """Close the locked, checked `opp` won or lost: what both ways of closing write alike (its
-    open next step finished, the closing facts, the closing event with `data`)."""
+    open next step finished, the closing facts, the closing event with `data`); `also` names
+    other fields of `opp` the caller changed."""
     _close_open_next_step(opp, actor=actor, now=now)
     opp.status = status
     opp.closed_on = _today(now)
@@ -772,6 +919,7 @@ def _close(opp: Opportunity, *, actor, status: str, reason, notes: str, data: di
             "next_step",
             "version",
             "updated_at",
+            *also,
         ]
     )
     return opp
@@ -780,15 +928,35 @@ def _close(opp: Opportunity, *, actor, status: str, reason, notes: str, data: di
 @transaction.atomic
 @_announces
 def opportunity_reopen(
-    opportunity: Opportunity, *, actor, expected_version: int | None = None, now: dt.datetime | None = None
+    opportunity: Opportunity,
+    *,
+    actor,
+    next_description: str = "",
+    next_due_date: dt.date | None = None,
+    waiting_until: dt.date | None = None,
+    expected_version: int | None = None,
+    now: dt.datetime | None = None,
 ) -> Opportunity:
+    """Reopen a closed deal and commit its next step in the same breath (closing finished the
+    old one, and an open deal is never left without one). Its manager or an admin may reopen
+    it at any time; its owner within the organisation's reopen window (`can_reopen`)."""
     now = _now(now)
     opp = _lock(opportunity)
     if opp.is_open:
         raise DomainError("This opportunity is already open.")
-    if not can_override(actor, opp):
+    if not can_reopen(actor, opp, today=_today(now)):
+        if opp.owner_id == actor.pk and actor.reopen_days():
+            days = actor.reopen_days()
+            raise AccessDenied(
+                f"You can reopen your own deal only within {days} day{'s' if days != 1 else ''} of closing it; "
+                "ask your manager."
+            )
         raise AccessDenied("Only the deal's manager or an admin can reopen a closed deal.")
     _ensure_version(opp, expected_version, "reopened")
+    if waiting_until is None and not (next_description or "").strip():
+        raise DomainError(
+            "Say what the next step is and when it is due, or until when you wait on the buyer.", field="next_step"
+        )
     was = opp.status
     opp.version += 1
     _record(
@@ -819,6 +987,11 @@ def opportunity_reopen(
             "updated_at",
         ]
     )
+    next_step_set(
+        opp, actor=actor, description=next_description, due_date=next_due_date, waiting_until=waiting_until, now=now
+    )
+    # next_step_set wrote through its own copy of the row (version, next_step).
+    opp.refresh_from_db()
     return opp
 
 
@@ -961,12 +1134,15 @@ def next_step_complete(
     next_description: str = "",
     next_due_date: dt.date | None = None,
     waiting_until: dt.date | None = None,
+    closing: bool = False,
     now: dt.datetime | None = None,
 ) -> NextStep:
     """Complete the open next step and commit the following one in the same breath.
 
-    A deal is never left without a next step by completing one: the caller must supply the
-    next action or the date until which the seller waits on the buyer.
+    A deal is never left without a next step by completing one: the caller supplies the next
+    action, the date until which the seller waits on the buyer, or says the deal is `closing`
+    — then the following step is closing it, due on its expected close date (today if that
+    has passed), and it is the Move or close form's turn.
     """
     now = _now(now)
     opp = _lock(opportunity)
@@ -974,7 +1150,11 @@ def next_step_complete(
     _ensure_open(opp, "complete next steps")
     if not opp.next_step_id:
         raise DomainError("There is no open next step to complete.")
-    if waiting_until is None and not (next_description or "").strip():
+    if closing:
+        if waiting_until is not None or (next_description or "").strip():
+            raise DomainError("Either the deal is closing, or say what happens next — not both.")
+        next_description, next_due_date = CLOSING_STEP, max(opp.expected_close_date, _today(now))
+    elif waiting_until is None and not (next_description or "").strip():
         raise DomainError("Say what happens next, or that you are waiting on the buyer until a date.")
     current = NextStep.objects.get(pk=opp.next_step_id)
     NextStep.objects.filter(pk=current.pk).update(completed_at=now, completed_by=actor)
@@ -987,6 +1167,7 @@ def next_step_complete(
             "next_step_id": current.pk,
             "description": str(current),
             "due_date": current.due_date.isoformat(),
+            "then": "closing" if closing else "waiting" if waiting_until is not None else "next",
         },
     )
     opp.next_step = None
@@ -1129,4 +1310,72 @@ def buying_team_remove(opportunity: Opportunity, *, actor, contact: Contact, now
             "contact_id": contact.pk,
             "roles": [],
         },
+    )
+
+
+# --- bulk actions -----------------------------------------------------------------------------------------------
+
+# A selection larger than this is refused: a page shows at most 100 deals, and each deal is its
+# own transaction, so a bulk action is as slow as that many single ones.
+BULK_LIMIT = 200
+
+
+@dataclass
+class BulkResult:
+    """What a bulk action did: the deals it changed and, for each it refused, why."""
+
+    done: list[Opportunity] = field(default_factory=list)
+    refused: list[tuple[Opportunity, str]] = field(default_factory=list)
+
+
+def _bulk(opportunities: Iterable[Opportunity], act) -> BulkResult:
+    """Run `act(deal)` on each deal in its own transaction (each single-deal service is atomic): a
+    refusal of one deal — a gate, a closed deal, someone it may not change — is reported for
+    that deal and does not undo or stop the others."""
+    opportunities = list(opportunities)
+    if not opportunities:
+        raise DomainError("Select at least one deal.", field="ids")
+    if len(opportunities) > BULK_LIMIT:
+        raise DomainError(f"Select at most {BULK_LIMIT} deals at a time.", field="ids")
+    result = BulkResult()
+    for opp in opportunities:
+        try:
+            act(opp)
+        except DomainError as exc:
+            result.refused.append((opp, exc.message))
+        else:
+            result.done.append(opp)
+    return result
+
+
+def opportunity_bulk_reassign(
+    *, actor, opportunities: Iterable[Opportunity], owner, now: dt.datetime | None = None
+) -> BulkResult:
+    """Hand the selected deals to `owner` (managers within their teams, admins anyone); the open
+    next step of each follows as in `opportunity_reassign`."""
+    return _bulk(opportunities, lambda opp: opportunity_reassign(opp, actor=actor, owner=owner, now=now))
+
+
+def opportunity_bulk_move(
+    *, actor, opportunities: Iterable[Opportunity], to_stage: Stage, now: dt.datetime | None = None
+) -> BulkResult:
+    """Move the selected deals to `to_stage`, each through its gate: a deal with required
+    milestones missing (or of another process, or closed) is refused with the reason."""
+    return _bulk(opportunities, lambda opp: opportunity_move(opp, actor=actor, to_stage=to_stage, now=now))
+
+
+def opportunity_bulk_close_lost(
+    *,
+    actor,
+    opportunities: Iterable[Opportunity],
+    reason: LostReason | None,
+    notes: str = "",
+    now: dt.datetime | None = None,
+) -> BulkResult:
+    """Close the selected deals lost for `reason` (a pipeline clean-up)."""
+    if reason is None:
+        raise DomainError("Choose why the deals were lost.", field="reason")
+    return _bulk(
+        opportunities,
+        lambda opp: opportunity_close_lost(opp, actor=actor, reason=reason, notes=notes, now=now),
     )

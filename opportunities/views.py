@@ -5,23 +5,27 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from people.access import can_override, get_readable
+from people.access import can_override, can_reopen, get_readable
 from stages.cleaning import clean_text, parse_int
 from stages.models import Milestone, Stage
 
 from . import services
+from .csv_export import deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError
 from .forms import (
     AccountForm,
     ActivityForm,
+    BulkActionForm,
     BuyingTeamForm,
     CloseLostForm,
     CloseWonForm,
+    CompleteStepForm,
     ContactForm,
     DealFilterForm,
     MilestoneToggleForm,
@@ -29,6 +33,7 @@ from .forms import (
     NextStepForm,
     OpportunityEditForm,
     OpportunityForm,
+    ReassignForm,
     ReopenForm,
 )
 from .hooks import badge_prefetches, deal_badges
@@ -240,9 +245,10 @@ def my_deals(request):
         "sort": sort,
         "sort_links": _sort_links(query, sort),
     }
-    template = (
-        "opportunities/_deal_rows.html" if request.htmx and not request.htmx.boosted else "opportunities/my_deals.html"
-    )
+    partial = request.htmx and not request.htmx.boosted
+    if not partial:
+        context["bulk"] = _bulk_choices(request.user)
+    template = "opportunities/_deal_rows.html" if partial else "opportunities/my_deals.html"
     return render(request, template, context)
 
 
@@ -260,6 +266,64 @@ def _sort_links(query, sort: str) -> dict[str, dict]:
         params["sort"] = f"-{key}" if state == "ascending" else key
         links[key] = {"url": f"?{params.urlencode()}", "state": state}
     return links
+
+
+def _bulk_choices(user) -> dict:
+    """What the bulk-action form offers: new owners (managers and admins only), every stage,
+    the active lost reasons."""
+    may_reassign = user.is_admin or user.is_manager
+    return {
+        "owners": list(_owner_choices(user)) if may_reassign else [],
+        "stages": list(Stage.objects.select_related("process").order_by("process__name", "order", "id")),
+        "lost_reasons": list(LostReason.objects.filter(is_active=True)),
+    }
+
+
+def _bulk_report(request, result, *, what: str) -> None:
+    """One message for what was done, one per refused deal naming it and why."""
+    if result.done:
+        count = len(result.done)
+        messages.success(request, f"{what} {count} deal{'s' if count != 1 else ''}.")
+    for opp, why in result.refused:
+        messages.error(request, f"“{opp.name}”: {why}")
+
+
+@require_POST
+def deals_bulk(request):
+    """A bulk action on the deals selected on My deals (or the team's deals): reassign, move
+    (each deal through its gate), close lost with a reason, or export them as CSV. Deals the
+    user may not read are not found; those they may read but not change are refused one by one."""
+    user = request.user
+    deals = Opportunity.objects.for_user(user)
+    form = BulkActionForm(request.POST, deals=deals, owner_choices=_owner_choices(user))
+    # Back to the list as it was filtered, re-encoded: the field is the user's to tamper with.
+    query = QueryDict(request.POST.get("query", "")[:2000]).urlencode()
+    back = reverse("opportunities:my_deals") + (f"?{query}" if query else "")
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect(back)
+    data = form.cleaned_data
+    selected = list(data["ids"].with_list_relations().order_by("expected_close_date", "id"))
+    if data["action"] == "export":
+        return deals_csv_response(selected, filename="deals-selection.csv")
+    try:
+        match data["action"]:
+            case "reassign":
+                result = services.opportunity_bulk_reassign(actor=user, opportunities=selected, owner=data["owner"])
+                what = f"Reassigned to {data['owner']}:"
+            case "move":
+                result = services.opportunity_bulk_move(actor=user, opportunities=selected, to_stage=data["to_stage"])
+                what = f"Moved to {data['to_stage'].name}:"
+            case _:
+                result = services.opportunity_bulk_close_lost(
+                    actor=user, opportunities=selected, reason=data["reason"], notes=data["notes"]
+                )
+                what = "Closed lost:"
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        _bulk_report(request, result, what=what)
+    return redirect(back)
 
 
 @require_http_methods(["GET"])
@@ -339,6 +403,10 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         "more_events": more_events,
         "can_edit": can_edit,
         "can_override": can_override(user, opp),
+        "can_reopen": opp.is_closed and can_reopen(user, opp),
+        # Read only where it is shown: the organisation's settings cost a query.
+        "reopen_days": user.reopen_days() if opp.is_closed and opp.owner_id == user.pk else None,
+        "reopen_form": ReopenForm(),
         "step_state": opp.next_step_state(),
         "lost_reasons": [r for r in reasons if r.is_active],
         "next_step_form": NextStepForm(),
@@ -435,12 +503,16 @@ def opportunity_edit(request, pk: int):
         "name": opp.name,
         "amount": opp.amount,
         "expected_close_date": opp.expected_close_date,
+        "description": opp.description,
         "owner": opp.owner_id,
+        "process": opp.process_id,
+        "to_stage": opp.stage_id,
     }
-    form = OpportunityEditForm(_posted(request), initial=initial, owner_choices=owners)
+    form = OpportunityEditForm(_posted(request), initial=initial, owner_choices=owners, user=user)
     conflict = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        given = form.given()
         try:
             services.opportunity_update(
                 opp,
@@ -449,7 +521,12 @@ def opportunity_edit(request, pk: int):
                 name=data["name"],
                 amount=data["amount"],
                 expected_close_date=data["expected_close_date"],
-                owner=data.get("owner"),
+                owner=given.get("owner"),
+                description=given.get("description"),
+                account=given.get("account"),
+                process=given.get("process"),
+                stage=given.get("to_stage"),
+                override_reason=given.get("override_reason") or "",
             )
         except ConcurrentEdit as exc:
             conflict = exc
@@ -464,9 +541,38 @@ def opportunity_edit(request, pk: int):
             messages.success(request, "Saved.")
             return redirect("opportunities:detail", pk=opp.pk)
     status = 409 if conflict else 400 if form.errors else 200
-    return render(
-        request, "opportunities/opportunity_edit.html", {"form": form, "opp": opp, "conflict": conflict}, status=status
-    )
+    # The account picker starts with the deal's account; without JavaScript, "Find" reloads the
+    # page with the matches of `account_q`.
+    account_q = _search_text(request, "account_q")
+    accounts = _accounts_matching(user, account_q) if account_q and request.method == "GET" else []
+    context = {
+        "form": form,
+        "opp": opp,
+        "conflict": conflict,
+        "account_q": account_q,
+        "account_choices": [opp.account, *[a for a in accounts if a.pk != opp.account_id]],
+    }
+    return render(request, "opportunities/opportunity_edit.html", context, status=status)
+
+
+# At most this many accounts answer a type-ahead search: enough to spot the one meant.
+ACCOUNT_SEARCH_LIMIT = 20
+
+
+def _accounts_matching(user, text: str) -> list[Account]:
+    return list(Account.objects.for_user(user).search(text).order_by("name", "id")[:ACCOUNT_SEARCH_LIMIT])
+
+
+@require_http_methods(["GET"])
+def account_search(request):
+    """The account picker's type-ahead: the accounts the user may read whose name holds `q`, as
+    the picker's options (htmx), or as a page of links without JavaScript."""
+    # The picker's own field is `account_q` (a form may have a `q` of its own).
+    q = _search_text(request, "q") or _search_text(request, "account_q")
+    accounts = _accounts_matching(request.user, q) if q else []
+    partial = request.htmx and not request.htmx.boosted
+    template = "opportunities/_account_options.html" if partial else "opportunities/account_search.html"
+    return render(request, template, {"accounts": accounts, "q": q, "checked": None})
 
 
 # --- actions on the opportunity page -----------------------------------------------------------------
@@ -550,21 +656,47 @@ def opportunity_close_lost(request, pk: int):
     )
 
 
+@require_http_methods(["GET", "POST"])
+def opportunity_reassign(request, pk: int):
+    """Hand the deal to someone else: managers within their teams, admins to anyone. The form is
+    its own page (or htmx partial), so the deal page does not list everyone who could own it."""
+    opp = _opportunity(request, pk, write=True)
+    user = request.user
+    if not (user.is_admin or user.is_manager):
+        raise PermissionDenied("Only managers and admins can reassign deals.")
+    form = ReassignForm(_posted(request), owner_choices=_owner_choices(user), initial={"owner": opp.owner_id})
+    return _form_page(
+        request,
+        form,
+        write=lambda data: services.opportunity_reassign(opp, actor=user, owner=data["owner"]),
+        done=lambda result: (f"Reassigned to {result.owner}.", redirect("opportunities:detail", pk=opp.pk)),
+        template="opportunities/_reassign_form.html" if request.htmx else "opportunities/reassign.html",
+        context={"opp": opp},
+    )
+
+
 @require_POST
 def opportunity_reopen(request, pk: int):
     opp = _opportunity(request, pk)
-    if not can_override(request.user, opp):
-        raise PermissionDenied("Only the deal's manager or an admin can reopen it.")
+    if not can_reopen(request.user, opp):
+        raise PermissionDenied("Only the deal's manager or an admin can reopen it (its owner, soon after closing).")
     form = ReopenForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
         return _back_to_deal(request, opp)
-    version = form.cleaned_data["version"]
+    data = form.cleaned_data
     return _act(
         request,
         opp,
-        lambda: services.opportunity_reopen(opp, actor=request.user, expected_version=version),
-        "Reopened.",
+        lambda: services.opportunity_reopen(
+            opp,
+            actor=request.user,
+            next_description=data["description"],
+            next_due_date=data["due_date"],
+            waiting_until=data["waiting_until"],
+            expected_version=data["version"],
+        ),
+        "Reopened, with its next step committed.",
     )
 
 
@@ -621,7 +753,7 @@ def next_step_complete(request, pk: int):
     if opp.next_step is None:
         messages.error(request, "There is no open next step to complete.")
         return _back_to_deal(request, opp)
-    form = NextStepForm(_posted(request))
+    form = CompleteStepForm(_posted(request))
 
     def write(data):
         return services.next_step_complete(
@@ -630,13 +762,23 @@ def next_step_complete(request, pk: int):
             next_description=data["description"],
             next_due_date=data["due_date"],
             waiting_until=data["waiting_until"],
+            closing=data["then"] == "closing",
         )
+
+    def done(step):
+        if form.cleaned_data["then"] == "closing":
+            # Straight to the Move or close form: closing is what happens next.
+            url = reverse("opportunities:detail", args=[opp.pk]) + "#stage-actions"
+            return f"Done — the deal is closing: close it by {step.due_date:%Y-%m-%d}.", redirect(url)
+        if form.cleaned_data["waiting_until"]:
+            return f"Done — waiting on the buyer until {step.due_date:%Y-%m-%d}.", _back_to_deal(request, opp)
+        return "Done — and the next step is committed.", _back_to_deal(request, opp)
 
     return _form_page(
         request,
         form,
         write=write,
-        done=lambda _: ("Done — and the next step is committed.", _back_to_deal(request, opp)),
+        done=done,
         template="opportunities/_complete_step.html" if request.htmx else "opportunities/complete_step.html",
         context={"opp": opp},
         on_field=False,

@@ -4,9 +4,12 @@ They read only what a user is (role, team, managed teams) and whom a deal belong
 module names no model of a higher app: `deal` is anything with an `owner` (and `owner_id`).
 """
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 
 def visible_owner_q(user, prefix: str | None = "owner") -> Q:
@@ -35,6 +38,18 @@ def can_edit(user, deal) -> bool:
     if user.is_admin or deal.owner_id == user.pk:
         return True
     return user.is_manager and deal.owner.team_id in user.managed_team_ids()
+
+
+def can_reopen(user, deal, *, today: dt.date | None = None) -> bool:
+    """Whether `user` may reopen the closed `deal`: its manager or an admin at any time
+    (`can_override`), its owner within the organisation's `reopen_days` of closing it. The one
+    rule the deal page, the API and the service ask."""
+    if can_override(user, deal):
+        return True
+    if deal.owner_id != user.pk or deal.closed_on is None:
+        return False
+    days = user.reopen_days()  # 0: never
+    return days > 0 and ((today or timezone.localdate()) - deal.closed_on).days <= days
 
 
 def can_override(user, deal) -> bool:

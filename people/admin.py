@@ -34,7 +34,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(OrgSettings)
 class OrgSettingsAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "visibility", "account_visibility")
+    list_display = ("__str__", "visibility", "account_visibility", "reopen_days")
 
     def has_add_permission(self, request):
         return not OrgSettings.objects.exists()

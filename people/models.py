@@ -8,6 +8,7 @@ the many-to-many tables): the move was a change of Python home, not of data.
 """
 
 from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -124,6 +125,10 @@ class User(AbstractUser):
         """Whether this rep may read the accounts owned by their own team (when not all)."""
         return self.team_id is not None and self.account_visibility() == AccountVisibility.TEAM
 
+    def reopen_days(self) -> int:
+        """How many days after closing this user may reopen a deal they own (`access.can_reopen`)."""
+        return self._org_settings().reopen_days
+
     def manages(self, other: "User") -> bool:
         return other.team_id is not None and other.team_id in self.managed_team_ids()
 
@@ -136,6 +141,14 @@ class OrgSettings(models.Model):
     # organisations whose reps must not read each other's customers and contacts.
     account_visibility = models.CharField(
         max_length=10, choices=AccountVisibility.choices, default=AccountVisibility.EVERYONE
+    )
+    # A rep who closed a deal by mistake (or whose buyer came back) should not wait for their
+    # manager for a few days; after that, reopening rewrites settled numbers and is the manager's.
+    reopen_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MaxValueValidator(365)],
+        help_text="How many days after closing a rep may reopen their own deal (0: never). "
+        "Managers and admins may always reopen.",
     )
 
     class Meta:

@@ -158,6 +158,29 @@ class DigestSent(models.Model):
         return f"{self.get_kind_display()} for {self.user} on {self.day}"
 
 
+class HealthSweep(models.Model):
+    """One run of the pipeline-health sweep (`pipeline.health.services.pipeline_sweep`): the
+    moment it computed the time-based flags for and what it changed, written in the sweep's own
+    transaction. Needs attention says from it how fresh its flags are: a stopped beat otherwise
+    looks exactly like a healthy pipeline. A sweep that found another one running writes none."""
+
+    ran_at = models.DateTimeField(help_text="The moment the flags were computed for.")
+    opened = models.PositiveIntegerField(default=0)
+    resolved = models.PositiveIntegerField(default=0)
+    notified = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-ran_at", "-id"]
+        indexes = [models.Index(fields=["-ran_at"], name="health_sweep_ran_at_idx")]
+
+    def __str__(self) -> str:
+        return f"Pipeline sweep at {self.ran_at:%Y-%m-%d %H:%M}"
+
+    @classmethod
+    def last(cls) -> "HealthSweep | None":
+        return cls.objects.order_by("-ran_at", "-id").first()
+
+
 class Quota(models.Model):
     """What one person is expected to close won in one calendar quarter, set by their manager
     or an admin (`pipeline.reports.services.quota_set`). The dashboard's attainment is closed won

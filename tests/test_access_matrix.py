@@ -90,9 +90,15 @@ ROUTES: dict[str, Route] = {
     "opportunities:move": Route(page("opportunities:move", "opp"), DEAL_WRITE, method="post", wrong="get"),
     "opportunities:close_won": Route(page("opportunities:close_won", "opp"), DEAL_WRITE, method="post", wrong="get"),
     "opportunities:close_lost": Route(page("opportunities:close_lost", "opp"), DEAL_WRITE, method="post", wrong="get"),
-    # Reopening is for the deal's manager or an admin, not its owner.
+    # Reopening is for the deal's manager or an admin; its owner only once closed (the deal is open).
     "opportunities:reopen": Route(
         page("opportunities:reopen", "opp"), (LOGIN, 403, 403, 404, 302, 302), method="post", wrong="get"
+    ),
+    # Reassigning is for the deal's manager or an admin: the form page.
+    "opportunities:reassign": Route(page("opportunities:reassign", "opp"), (LOGIN, 403, 403, 404, 200, 200)),
+    # Bulk actions on the deals one may see; an empty selection goes back to the list, its error in a message.
+    "opportunities:bulk": Route(
+        page("opportunities:bulk"), (LOGIN, 302, 302, 302, 302, 302), method="post", wrong="get"
     ),
     "opportunities:milestone_toggle": Route(
         page("opportunities:milestone_toggle", "opp", "milestone"), DEAL_WRITE, method="post"
@@ -110,6 +116,8 @@ ROUTES: dict[str, Route] = {
     # --- opportunities: accounts and contacts (company knowledge: everyone reads) -----------------------
     "opportunities:account_list": Route(page("opportunities:account_list"), EVERYONE),
     "opportunities:account_create": Route(page("opportunities:account_create"), EVERYONE),
+    # The account picker's type-ahead: each finds what they may read.
+    "opportunities:account_search": Route(page("opportunities:account_search"), EVERYONE),
     "opportunities:account_detail": Route(page("opportunities:account_detail", "account"), EVERYONE),
     "opportunities:account_edit": Route(
         page("opportunities:account_edit", "account"), (LOGIN, 200, 403, 403, 200, 200)
@@ -132,6 +140,13 @@ ROUTES: dict[str, Route] = {
     ),
     "api:opportunity_close_lost": Route(
         page("api:opportunity_close_lost", "opp"), API_DEAL_WRITE, method="post", wrong="get"
+    ),
+    # A rep may not reassign (403, by the service); an empty body is refused (400).
+    "api:opportunity_reassign": Route(
+        page("api:opportunity_reassign", "opp"), (403, 400, 403, 404, 400, 400), method="post", wrong="get"
+    ),
+    "api:opportunity_bulk": Route(
+        page("api:opportunity_bulk"), (403, 400, 400, 400, 400, 400), method="post", wrong="get"
     ),
     "api:opportunity_reopen": Route(
         page("api:opportunity_reopen", "opp"), (403, 403, 403, 404, 400, 400), method="post", wrong="get"

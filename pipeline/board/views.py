@@ -104,14 +104,26 @@ class BoardFilterForm(forms.Form):
         return self.cleaned_data.get(name) or None
 
 
+def _default_target(stages: list, index: int):
+    """The stage a card's Move preselects, as on the deal page: the next one; from the last
+    stage, the one before it (pressing Move must never send a deal back to the first stage)."""
+    if index + 1 < len(stages):
+        return stages[index + 1]
+    return stages[index - 1] if index > 0 else None
+
+
 def _with_move_options(cards: list, stages: list) -> list:
     """Give each card its move form's <option>s: the other stages, built once per stage."""
     # format_html_join escapes every stage name and returns safe markup: one string per stage
     # shared by the column's cards, where a template loop would redo it for each of 150 cards.
-    options = {
-        stage.pk: format_html_join("", '<option value="{}">{}</option>', [(s.pk, s.name) for s in stages if s != stage])
-        for stage in stages
-    }
+    options = {}
+    for index, stage in enumerate(stages):
+        target = _default_target(stages, index)
+        options[stage.pk] = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            [(s.pk, " selected" if s == target else "", s.name) for s in stages if s != stage],
+        )
     for card in cards:
         card.move_options = options.get(card.stage_id, "")
     return cards

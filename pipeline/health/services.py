@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from ..models import HealthSweep
 from . import definition as health
 from . import sql
 
@@ -84,9 +85,10 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
     """Make the open flags agree with `health.expected_open_flags_sql()` at `now`, and notify
     people of the flags it opened.
 
-    One transaction, at most eight statements whatever the size of the pipeline: take the lock and
+    One transaction, at most nine statements whatever the size of the pipeline: take the lock and
     plan for parallel workers (PostgreSQL), compare the expected flags with the open ones into a
-    temporary table of the differences, resolve, reword, open, notify, drop the table.
+    temporary table of the differences, resolve, reword, open, notify, drop the table, and
+    record the run (`HealthSweep`, what Needs attention dates its flags by).
     Idempotent: run again at the same moment, it opens, resolves and sends nothing. Killed
     half-way, the transaction rolls back (temporary table included) and the next sweep does the
     whole job.
@@ -116,6 +118,9 @@ def pipeline_sweep(*, now: dt.datetime | None = None) -> SweepResult:
             cursor.execute(sql.notify_sql(health.explanation_sql("f", cursor.db)), params)
             notified = cursor.rowcount
         cursor.execute(sql.DROP_DIFF_SQL)
+    HealthSweep.objects.create(
+        ran_at=now, opened=sum(opened.values()), resolved=sum(resolved.values()), notified=notified
+    )
     result = SweepResult(now=now, opened=opened, resolved=resolved, details_refreshed=refreshed, notified=notified)
     if result.changed:
         logger.info("pipeline sweep: %s", result.as_dict())

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_http_methods
 from opportunities.models import Opportunity
 from people.models import User
 
-from ..models import Flag
+from ..models import Flag, HealthSweep
 from .forms import AttentionFilterForm
 
 ATTENTION_PAGE_SIZE = 25
@@ -66,6 +66,7 @@ def needs_attention(request):
         "kind_counts": [(k, label, kind_counts.get(k, 0)) for k, label in Flag._meta.get_field("kind").choices],
         "owners": list(owners) if (user.is_manager or user.is_admin) else [],
         "show_owner": user.is_manager or user.is_admin or (rep is not None and rep.pk != user.pk),
+        "last_sweep": HealthSweep.last(),
     }
     template = "pipeline/_attention_rows.html" if _partial(request) else "pipeline/needs_attention.html"
     return render(request, template, context, status=status)

@@ -61,7 +61,7 @@ from django.utils import timezone
 
 from opportunities.models import EventVerb, MilestoneCompletion, OpportunityEvent
 from people.access import visible_owner_q
-from people.models import Team, User
+from people.models import Role, Team, User
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from ..models import Flag, FlagKind, Quota
@@ -310,6 +310,15 @@ class MonthStart(Func):
 
 def _pct(part, whole) -> float | None:
     return round(100.0 * float(part) / float(whole), 1) if whole else None
+
+
+class TeamAttainment(NamedTuple):
+    """A view's attainment in a quarter, counted over the people who have a quota for it."""
+
+    quota: Decimal | None
+    won: Decimal | None  # closed won by the people with a quota
+    attainment: float | None
+    without_quota: int  # sellers in view without a quota, left out of the figure
 
 
 @dataclass(frozen=True, slots=True)
@@ -664,22 +673,40 @@ class Dashboard:
                 Column("best_case", "Best case", "money"),
                 Column("pipeline", "Pipeline", "money"),
                 Column("attainment", "Attainment", "pct"),
+                Column("without_quota", "Sellers without a quota", "int"),
             ],
         )
         owners = {owner for (_, _, owner) in self._forecast_cells} | {user for (user, _) in self.quotas}
         named = sorted(owners, key=lambda pk: self.name_of(pk))
         for who, owner_id in [("Everyone in view", None), *[(self.name_of(pk), pk) for pk in named]]:
             for yq in self.quarters:
+                sums = [self._forecast_sum(yq, cat, owner_id)[1] for cat, _ in self.FORECAST_CATEGORIES]
                 if owner_id is None:
-                    quota = sum((v for (u, q), v in self.quotas.items() if q == yq), ZERO)
-                    has_quota = any(q == yq for (_, q) in self.quotas)
+                    team = self.team_attainment(yq)
+                    quota, attained, without = team.quota, team.attainment, team.without_quota
                 else:
                     quota = self.quotas.get((owner_id, yq))
-                    has_quota = quota is not None
-                sums = [self._forecast_sum(yq, cat, owner_id)[1] for cat, _ in self.FORECAST_CATEGORIES]
-                attained = _pct(sums[0], quota) if has_quota else None
-                table.rows.append([who, self.quarter_label(yq), quota if has_quota else None, *sums, attained])
+                    attained = _pct(sums[0], quota) if quota is not None else None
+                    without = None
+                table.rows.append([who, self.quarter_label(yq), quota, *sums, attained, without])
         return table
+
+    def _sellers(self, yq) -> set[int]:
+        """Who sells in quarter `yq`, in view: the reps in view and anyone with a deal won or
+        expected to close in it (a manager may carry deals too)."""
+        reps = {p.pk for p in self.people_in_view if p.role == Role.REP and p.is_active}
+        return reps | {owner for (q, _, owner) in self._forecast_cells if q == yq}
+
+    def team_attainment(self, yq) -> "TeamAttainment":
+        """The view's quota and attainment in quarter `yq`, over the people who have a quota for
+        it only: dividing everyone's closed won by the quotas that happen to exist turned one
+        quota among many sellers into "11068.6 %". Those without one are counted, not hidden."""
+        holders = {user for (user, q) in self.quotas if q == yq}
+        if not holders:
+            return TeamAttainment(None, None, None, len(self._sellers(yq)))
+        quota = sum((self.quotas[(user, yq)] for user in holders), ZERO)
+        won = sum((self._forecast_sum(yq, "won", user)[1] for user in holders), ZERO)
+        return TeamAttainment(quota, won, _pct(won, quota), len(self._sellers(yq) - holders))
 
     # conversion and time in stage
 
@@ -932,16 +959,16 @@ class Dashboard:
         stage_rows = self.by_stage.rows
         this = self.quarters[0]
         won = self._forecast_sum(this, "won")[1]
-        quota = sum((v for (_, q), v in self.quotas.items() if q == this), ZERO)
-        has_quota = any(q == this for (_, q) in self.quotas)
+        team = self.team_attainment(this)
         return {
             "deals": sum(r[3] for r in stage_rows),
             "amount": sum((r[4] for r in stage_rows), ZERO),
             "weighted": sum((r[5] for r in stage_rows), ZERO),
             "quarter": self.quarter_label(this),
             "won": won,
-            "quota": quota if has_quota else None,
-            "attainment": _pct(won, quota) if has_quota else None,
+            "quota": team.quota,
+            "attainment": team.attainment,
+            "without_quota": team.without_quota,
         }
 
     @cached_property
@@ -954,6 +981,7 @@ class Dashboard:
             "weighted": _display(s["weighted"], "money"),
             "won": _display(s["won"], "money"),
             "attainment": None if s["attainment"] is None else _display(s["attainment"], "pct"),
+            "without_quota": s["without_quota"],
         }
 
     def table(self, name: str) -> Table:
@@ -999,7 +1027,8 @@ NOTES = {
     "and pipeline: open deals expected to close in the quarter, by their stage's forecast category; the "
     "categories do not overlap.",
     "attainment": "Quota: set per person and quarter on the Quotas page; the total is the sum for the people in "
-    "view. Attainment = closed won ÷ quota.",
+    "view who have one. Attainment = closed won ÷ quota, counting only the people with a quota for the quarter; "
+    "sellers without a quota are counted apart and left out of the total's attainment.",
     "conversion": "Deals created in the period. A deal has entered every stage up to the furthest it reached "
     "(moving forward past a stage means its exit criteria were met). Win rate = won ÷ entered; deals still "
     "open count as not won.",

@@ -38,6 +38,8 @@ from tests.factories import (
     make_process,
 )
 
+DAY = dt.timedelta(days=1)
+
 
 @pytest.fixture
 def api_for(db):
@@ -650,7 +652,11 @@ def test_close_and_reopen_with_a_stale_version_are_409_and_a_current_one_works(
     else:
         services.next_step_set(opportunity, actor=manager, description="Call", due_date=today)
     current = Opportunity.objects.get(pk=opportunity.pk).version
-    body = {"reason": lost_reason.pk} if endpoint == "opportunity_close_lost" else {}
+    body = {
+        "opportunity_close_won": {},
+        "opportunity_close_lost": {"reason": lost_reason.pk},
+        "opportunity_reopen": {"next_description": "Call", "next_due_date": today.isoformat()},
+    }[endpoint]
     before = snapshot(opportunity)
     response = api_for(manager).post(url(endpoint, opportunity.pk), {**body, "version": current - 1}, format="json")
     assert response.status_code == 409, response.content
@@ -658,7 +664,8 @@ def test_close_and_reopen_with_a_stale_version_are_409_and_a_current_one_works(
     assert snapshot(opportunity) == before
     response = api_for(manager).post(url(endpoint, opportunity.pk), {**body, "version": current}, format="json")
     assert response.status_code == 200, response.content
-    assert response.json()["version"] == current + 1
+    # Reopening also commits the next step it asked for.
+    assert response.json()["version"] == current + (2 if endpoint == "opportunity_reopen" else 1)
 
 
 @pytest.mark.parametrize("which", ["other_process", "missing", "text", "absent"])
@@ -692,7 +699,7 @@ def test_close_won_works(api_for, owner, opportunity):
     data = response.json()
     assert data["status"] == OpportunityStatus.WON
     assert data["close_notes"] == "Signed"
-    assert data["closed_stage"]["name"] == "Qualify"
+    assert data["closed_stage"]["name"] == "Propose"  # won from Qualify: moved to the last stage
 
 
 def test_close_won_without_milestones_is_400_naming_them(api_for, owner, opportunity):
@@ -739,23 +746,42 @@ def test_closed_deal_refuses_changes_with_400(api_for, owner, opportunity, lost_
     assert snapshot(opportunity) == before
 
 
-def test_manager_reopens(api_for, owner, manager, opportunity, lost_reason):
+def test_manager_reopens(api_for, owner, manager, opportunity, lost_reason, today):
     services.opportunity_close_lost(opportunity, actor=owner, reason=lost_reason)
-    response = api_for(manager).post(url("opportunity_reopen", opportunity.pk))
+    response = api_for(manager).post(
+        url("opportunity_reopen", opportunity.pk),
+        {"next_description": "Call", "next_due_date": today.isoformat()},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["status"] == OpportunityStatus.OPEN
     assert response.json()["lost_reason"] is None
+    assert response.json()["next_step"]["description"] == "Call"
 
 
-def test_owner_cannot_reopen(api_for, owner, opportunity, lost_reason):
-    services.opportunity_close_lost(opportunity, actor=owner, reason=lost_reason)
+def test_owner_cannot_reopen_after_the_reopen_window(api_for, owner, opportunity, lost_reason, now):
+    services.opportunity_close_lost(opportunity, actor=owner, reason=lost_reason, now=now - 8 * DAY)
     before = snapshot(opportunity)
-    assert api_for(owner).post(url("opportunity_reopen", opportunity.pk)).status_code == 403
+    response = api_for(owner).post(
+        url("opportunity_reopen", opportunity.pk), {"waiting_until": (now + DAY).date().isoformat()}, format="json"
+    )
+    assert response.status_code == 403
     assert snapshot(opportunity) == before
 
 
-def test_reopening_an_open_deal_is_400(api_for, manager, opportunity):
+def test_reopening_asks_for_the_next_step(api_for, manager, owner, opportunity, lost_reason):
+    services.opportunity_close_lost(opportunity, actor=owner, reason=lost_reason)
+    before = snapshot(opportunity)
     response = api_for(manager).post(url("opportunity_reopen", opportunity.pk))
+    assert response.status_code == 400
+    assert "waiting_until" in str(response.json())
+    assert snapshot(opportunity) == before
+
+
+def test_reopening_an_open_deal_is_400(api_for, manager, opportunity, today):
+    response = api_for(manager).post(
+        url("opportunity_reopen", opportunity.pk), {"next_description": "Call", "next_due_date": today.isoformat()}
+    )
     assert response.status_code == 400
     assert response.json() == {"detail": "This opportunity is already open."}
 

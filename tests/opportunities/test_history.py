@@ -71,7 +71,13 @@ def busy_deal(owner, teammate, manager, process, lost_reason, now):
     )
     services.opportunity_reassign(deal, actor=manager, owner=teammate, now=now + 4 * HOUR)
     services.opportunity_close_won(deal, actor=manager, override_reason="Signed early", now=now + 5 * HOUR)
-    services.opportunity_reopen(deal, actor=manager, now=now + 6 * HOUR)
+    services.opportunity_reopen(
+        deal,
+        actor=manager,
+        next_description="Call back",
+        next_due_date=now.date() + dt.timedelta(days=3),
+        now=now + 6 * HOUR,
+    )
     services.opportunity_close_lost(deal, actor=manager, reason=lost_reason, now=now + 7 * HOUR)
     quiet = services.opportunity_create(
         actor=owner,

@@ -34,7 +34,7 @@ def test_furthest_stage_and_stage_entry_times_are_filled_from_the_history(opport
         e.pk: e.stage_entered_at for e in OpportunityEvent.objects.filter(opportunity=opportunity).order_by("id")
     }
     exits = [e for e, at in recorded.items() if at is not None]
-    assert len(exits) == 4  # three moves and the close
+    assert len(exits) == 5  # three moves, the move to the last stage on closing won, and the close
 
     try:
         migrate(BEFORE)
@@ -48,5 +48,8 @@ def test_furthest_stage_and_stage_entry_times_are_filled_from_the_history(opport
         e.pk: e.stage_entered_at for e in OpportunityEvent.objects.filter(opportunity=opportunity).order_by("id")
     }
     assert refilled == recorded
+    # Won in Discover (entered at +4 days): moved on to Propose on closing, and closed there.
+    on_close = OpportunityEvent.objects.get(opportunity=opportunity, verb=EventVerb.STAGE_MOVED, data__on_close=True)
+    assert on_close.stage_entered_at == now + 4 * DAY
     close = OpportunityEvent.objects.get(opportunity=opportunity, verb=EventVerb.CLOSED_WON)
-    assert close.stage_entered_at == now + 4 * DAY
+    assert close.stage_entered_at == now + 7 * DAY

@@ -546,7 +546,8 @@ def test_closing_won_with_a_managers_override(opportunity, manager, now):
     with recorded() as ev:
         services.opportunity_close_won(opportunity, actor=manager, override_reason="Signed on paper", now=now)
     assert fresh(opportunity).status == OpportunityStatus.WON
-    assert ev.verbs == [EventVerb.OVERRIDE_USED, EventVerb.CLOSED_WON]
+    # Won in Qualify: moved to the process's last stage in the same breath.
+    assert ev.verbs == [EventVerb.OVERRIDE_USED, EventVerb.STAGE_MOVED, EventVerb.CLOSED_WON]
     assert ev.events[0].data["action"] == "close won"
     assert len(ev.events[0].data["missing"]) == 6
     assert {e.actor for e in ev.events} == {manager}
@@ -656,7 +657,9 @@ def test_manager_or_admin_reopens(request, closed, now, actor_name):
     actor = request.getfixturevalue(actor_name)
     later = now + 7 * DAY
     with recorded() as ev:
-        services.opportunity_reopen(closed, actor=actor, now=later)
+        services.opportunity_reopen(
+            closed, actor=actor, next_description="Call them", next_due_date=later.date(), now=later
+        )
 
     opp = fresh(closed)
     assert opp.status == OpportunityStatus.OPEN
@@ -664,22 +667,23 @@ def test_manager_or_admin_reopens(request, closed, now, actor_name):
     assert opp.closed_stage is None
     assert opp.lost_reason is None
     assert opp.stage_entered_at == later
-    assert opp.version == closed.version + 1
-    assert ev.verbs == [EventVerb.REOPENED]
-    assert ev.event.actor == actor
-    assert ev.event.data == {"was": "lost", "closed_on": now.date().isoformat()}
+    assert opp.version == closed.version + 2  # reopened, and its next step committed
+    assert opp.next_step.description == "Call them" and opp.next_step.owner == closed.owner
+    assert ev.verbs == [EventVerb.REOPENED, EventVerb.NEXT_STEP_SET]
+    assert {e.actor for e in ev.events} == {actor}
+    assert ev.events[0].data == {"was": "lost", "closed_on": now.date().isoformat()}
 
 
-@pytest.mark.parametrize("actor_name", ["owner", "teammate", "outsider", "other_manager"])
+@pytest.mark.parametrize("actor_name", ["teammate", "outsider", "other_manager"])
 def test_others_cannot_reopen(request, closed, now, actor_name):
     actor = request.getfixturevalue(actor_name)
     with unchanged(), pytest.raises(AccessDenied):
-        services.opportunity_reopen(closed, actor=actor, now=now)
+        services.opportunity_reopen(closed, actor=actor, waiting_until=now.date() + DAY, now=now)
 
 
 def test_reopening_an_open_deal_is_refused(opportunity, manager, now):
     with unchanged(), pytest.raises(DomainError, match="already open"):
-        services.opportunity_reopen(opportunity, actor=manager, now=now)
+        services.opportunity_reopen(opportunity, actor=manager, waiting_until=now.date() + DAY, now=now)
 
 
 # --- editing details ----------------------------------------------------------------------------------------

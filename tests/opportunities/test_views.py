@@ -250,7 +250,7 @@ def valid_post(name: str, w) -> dict:
         "move": {"to_stage": w.stages[1].pk},
         "close_won": {"notes": "Champion carried it"},
         "close_lost": {"reason": w.reason.pk, "notes": "Too expensive"},
-        "reopen": {},
+        "reopen": {"description": "Call them back", "due_date": (w.today + 2 * DAY).isoformat()},
         "milestone_toggle": {"done": "on", "evidence": "Email of 1 March"},
         "next_step_set": {"description": "Book the demo", "due_date": (w.today + 3 * DAY).isoformat()},
         "next_step_complete": {"description": "Send the contract", "due_date": (w.today + 10 * DAY).isoformat()},
@@ -264,7 +264,7 @@ def valid_post(name: str, w) -> dict:
 EXPECTED_VERBS = {
     "edit": [EventVerb.EDITED, EventVerb.AMOUNT_CHANGED, EventVerb.CLOSE_DATE_CHANGED],
     "move": [EventVerb.STAGE_MOVED],
-    "close_won": [EventVerb.CLOSED_WON],
+    "close_won": [EventVerb.STAGE_MOVED, EventVerb.CLOSED_WON],  # won in Qualify: moved to the last stage
     "close_lost": [EventVerb.CLOSED_LOST],
     "milestone_toggle": [EventVerb.MILESTONE_TICKED],
     "next_step_set": [EventVerb.NEXT_STEP_SET],
@@ -1199,7 +1199,11 @@ STALE_WRITES = {
     "move": ("owner", lambda w: {"to_stage": w.stages[1].pk}, "nothing was moved."),
     "close_won": ("owner", lambda w: {"notes": "Won"}, "nothing was closed."),
     "close_lost": ("owner", lambda w: {"reason": w.reason.pk}, "nothing was closed."),
-    "reopen": ("manager", lambda w: {}, "nothing was reopened."),
+    "reopen": (
+        "manager",
+        lambda w: {"description": "Call them back", "due_date": (w.today + 2 * DAY).isoformat()},
+        "nothing was reopened.",
+    ),
 }
 
 
@@ -1283,27 +1287,29 @@ def test_closing_a_closed_deal_is_refused_with_a_message(client_for, owner, worl
     assert state(world.opp) == before
 
 
+REOPEN = {"waiting_until": "2026-03-20"}  # reopening asks for the next step
+
+
 def test_manager_reopens_a_closed_deal(client_for, owner, manager, world):
     client_for(owner).post(url_of("close_lost", world), {"reason": world.reason.pk})
     since = last_event_id()
-    response = client_for(manager).post(url_of("reopen", world))
+    response = client_for(manager).post(url_of("reopen", world), REOPEN)
     assert response.status_code == 302
     assert fresh(world.opp).status == OpportunityStatus.OPEN
-    assert verbs_after(world.opp, since) == [EventVerb.REOPENED]
+    assert verbs_after(world.opp, since) == [EventVerb.REOPENED, EventVerb.NEXT_STEP_SET]
 
 
-@pytest.mark.parametrize("who", ["owner", "teammate"])
-def test_only_a_manager_or_admin_reopens(request, client_for, owner, world, who):
+def test_a_teammate_cannot_reopen(client_for, owner, teammate, world):
     client_for(owner).post(url_of("close_lost", world), {"reason": world.reason.pk})
     before = state(world.opp)
-    response = client_for(request.getfixturevalue(who)).post(url_of("reopen", world))
+    response = client_for(teammate).post(url_of("reopen", world), REOPEN)
     assert response.status_code == 403
     assert state(world.opp) == before
 
 
 def test_reopening_an_open_deal_says_so(client_for, manager, world):
     before = state(world.opp)
-    response = client_for(manager).post(url_of("reopen", world), follow=True)
+    response = client_for(manager).post(url_of("reopen", world), REOPEN, follow=True)
     assert "This opportunity is already open." in text(response)
     assert state(world.opp) == before
 

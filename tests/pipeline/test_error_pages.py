@@ -109,3 +109,25 @@ def test_a_missing_slash_is_still_redirected(owner, settings):
     settings.DEBUG = True
     response = client(owner).get("/board")
     assert response.status_code == 301 and response["Location"] == "/board/"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "admin-role-not-staff", "manager"])
+def test_only_staff_get_the_technical_pages_with_debug_on(who, manager, settings):
+    """Being an admin of the CRM (role) is not being staff: the traceback and URL list stay hidden."""
+    from tests.factories import UserFactory
+
+    settings.DEBUG = True
+    user = {
+        "anonymous": None,
+        "admin-role-not-staff": UserFactory(username="crm-admin", role="admin", is_staff=False),
+        "manager": manager,
+    }[who]
+    browser = client(user)
+    not_found = browser.get("/no-such-page/").content.decode()
+    assert "Page not found" in not_found and TECHNICAL_404 not in not_found
+    crashed = browser.get("/__test__/crash/", headers={"Accept": "text/html"})
+    if user is None:  # no view runs before signing in, so nothing can crash for a stranger
+        assert crashed.status_code == 302 and crashed["Location"].startswith(reverse("login"))
+        return
+    page = crashed.content.decode()
+    assert "Something went wrong" in page and 'href="/"' in page and TECHNICAL_500 not in page

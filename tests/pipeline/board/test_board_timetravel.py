@@ -117,7 +117,7 @@ def test_the_board_as_of_each_past_day_equals_the_board_live_that_day(
 
     # Day 5: the manager reopens A; C falls back to Discover; D shrinks and its date moves.
     with time_machine.travel(DAY1 + 4 * DAY, tick=False):
-        services.opportunity_reopen(reload("A"), actor=manager)
+        services.opportunity_reopen(reload("A"), actor=manager, waiting_until=(DAY1 + 9 * DAY).date())
         services.opportunity_move(reload("C"), actor=teammate, to_stage=discover)
         services.opportunity_update(
             reload("D"),

@@ -473,7 +473,8 @@ def test_the_sweep_runs_the_same_statements_for_3_or_30_deals(team, process, now
 
     small, large = run(3), run(30)
     assert small == large
-    assert large <= 10  # lock, plan, differences, resolve, refresh, open, notify, drop, and a savepoint
+    # lock, plan, differences, resolve, refresh, open, notify, drop, the run's record, a savepoint
+    assert large <= 11
 
 
 def test_the_sweep_counts_match_the_statements_effects(team, process, now):

@@ -10,8 +10,8 @@ The history (all in 2026, events at 09:00 UTC; "now" is 2 March 10:00, in Q1). S
     D owner     4000  close 05-10  created 02-10 Qualify, open
     E outsider  5000  close 03-30  created 01-20 Qualify → Discover 01-25 → Propose 02-04, open
     F owner     6000  close 02-28  created 2025-11-01 Qualify → Discover 01-11, open
-    G owner      500  close 03-10  created 01-02 Qualify → won 01-20 (override) → reopened 02-01
-                                    → won 02-25 (override)
+    G owner      500  close 03-10  created 01-02 Qualify → won 01-20 (override; moved to Propose on
+                                    closing) → reopened 02-01 in Propose → won 02-25 (override)
 
 Flags: F stuck (opened 02-01), F no next step (02-05, resolved 02-25), D idle (02-20), C idle (02-22).
 Quotas for Q1 2026: owner 10000, teammate 5000.
@@ -80,7 +80,9 @@ class History:
 
         self.deals["G"] = g = self.create(owner, 500, dt.date(2026, 3, 10), at(1, 2))
         services.opportunity_close_won(g, actor=manager, override_reason="Signed early", now=at(1, 20))
-        services.opportunity_reopen(g, actor=manager, now=at(2, 1))
+        services.opportunity_reopen(
+            g, actor=manager, next_description="Rework the order", next_due_date=dt.date(2026, 2, 10), now=at(2, 1)
+        )
         services.opportunity_close_won(g, actor=manager, override_reason="Signed again", now=at(2, 25))
 
         Flag.objects.create(opportunity=f, kind=FlagKind.STUCK, detail="stuck", opened_at=at(2, 1))
@@ -182,18 +184,18 @@ def test_forecast_by_category_with_quota_and_attainment(history, manager, now):
 def test_conversion_of_the_period_cohort(history, manager, now):
     board = board_for(manager, now)
     assert rows(board.conversion, "stage", "entered", "next", "conversion", "won", "win_rate") == [
-        ("Qualify", 5, 3, 60.0, 2, 40.0),
-        ("Discover", 3, 1, 33.3, 1, 33.3),
-        ("Propose", 1, None, None, 1, 100.0),
+        ("Qualify", 5, 4, 80.0, 2, 40.0),
+        ("Discover", 4, 2, 50.0, 2, 50.0),  # G entered every stage on its way to being won
+        ("Propose", 2, None, None, 2, 100.0),
     ]
 
 
 def test_days_in_stage_median_and_average(history, manager, now):
     board = board_for(manager, now)
     assert rows(board.durations, "stage", "stays", "median", "average") == [
-        ("Qualify", 6, 19.0, 25.5),  # 10, 10, 18, 20, 24, 71
+        ("Qualify", 5, 18.0, 25.8),  # 10, 10, 18, 20, 71
         ("Discover", 2, 25.0, 25.0),  # 20, 30
-        ("Propose", 1, 10.0, 10.0),
+        ("Propose", 3, 10.0, 11.33),  # 0 (G, won as it arrived), 10, 24 (G, reopened to won)
     ]
 
 
@@ -202,9 +204,9 @@ def test_days_in_stage_of_exits_recorded_without_their_way_in(history, manager, 
     OpportunityEvent.objects.update(stage_entered_at=None)
     board = board_for(manager, now)
     assert rows(board.durations, "stage", "stays", "median", "average") == [
-        ("Qualify", 6, 19.0, 25.5),
+        ("Qualify", 5, 18.0, 25.8),
         ("Discover", 2, 25.0, 25.0),
-        ("Propose", 1, 10.0, 10.0),
+        ("Propose", 3, 10.0, 11.33),
     ]
 
 
@@ -256,12 +258,12 @@ def test_flag_counts_by_kind_and_owner(history, manager, owner, teammate, now):
 def test_as_of_rebuilds_the_pipeline_from_history(history, manager, now):
     board = board_for(manager, now, as_of=dt.date(2026, 2, 10))
     assert rows(board.by_stage, "stage", "deals", "amount", "weighted") == [
-        ("Qualify", 3, D(7500), D(750)),  # C, D (created that morning), G (reopened 02-01)
+        ("Qualify", 2, D(7000), D(700)),  # C, D (created that morning)
         ("Discover", 2, D(8000), D(1600)),  # B, F
-        ("Propose", 1, D(1000), D(300)),  # A
+        ("Propose", 2, D(1500), D(450)),  # A, G (reopened 02-01 in Propose, where it was won)
     ]
     assert rows(board.by_owner, "owner", "deals", "amount", "weighted") == [
-        ("Olivia Owner", 5, D(13500), D(2350)),
+        ("Olivia Owner", 5, D(13500), D(2450)),
         ("Tom Teammate", 1, D(3000), D(300)),
     ]
     assert rows(board.by_month, "month", "deals", "amount") == [
@@ -272,19 +274,19 @@ def test_as_of_rebuilds_the_pipeline_from_history(history, manager, now):
     ]
     assert rows(board.forecast, "category", "amount_2026q1", "amount_2026q2") == [
         ("Closed won", D(0), D(0)),  # G's first win was undone by the reopen on 02-01
-        ("Commit", D(1000), D(0)),
+        ("Commit", D(1500), D(0)),
         ("Best case", D(8000), D(0)),
-        ("Pipeline", D(500), D(7000)),
+        ("Pipeline", D(0), D(7000)),
     ]
     assert rows(board.conversion, "stage", "entered", "next", "won") == [
-        ("Qualify", 5, 2, 0),
-        ("Discover", 2, 1, 0),
-        ("Propose", 1, None, 0),
+        ("Qualify", 5, 3, 0),
+        ("Discover", 3, 2, 0),
+        ("Propose", 2, None, 0),
     ]
     assert rows(board.durations, "stage", "stays", "median", "average") == [
         ("Qualify", 4, 14.0, 27.25),  # 10, 10, 18, 71
         ("Discover", 1, 20.0, 20.0),
-        ("Propose", 0, None, None),
+        ("Propose", 1, 0.0, 0.0),  # G, won on arrival 01-20
     ]
     assert {r[2]: r[4] + r[6] for r in board.milestones.rows} == {"Check 1": 0, "Check 2": 0, "Optional 1": 0}
     assert rows(board.flags_by_kind, "kind", "deals")[:3] == [("Idle", 0), ("Stuck in stage", 1), ("No next step", 1)]
@@ -367,14 +369,14 @@ def test_an_admin_sees_everyone(history, admin, now):
     ]
     # E (the outsider's) joins the cohort and the stays.
     assert rows(board.conversion, "stage", "entered", "next", "won") == [
-        ("Qualify", 6, 4, 2),
-        ("Discover", 4, 2, 1),
-        ("Propose", 2, None, 1),
+        ("Qualify", 6, 5, 2),
+        ("Discover", 5, 3, 2),
+        ("Propose", 3, None, 2),
     ]
     assert rows(board.durations, "stage", "stays", "median", "average") == [
-        ("Qualify", 7, 18.0, 22.57),  # 5, 10, 10, 18, 20, 24, 71
+        ("Qualify", 6, 14.0, 22.33),  # 5, 10, 10, 18, 20, 71
         ("Discover", 3, 20.0, 20.0),  # 10, 20, 30
-        ("Propose", 1, 10.0, 10.0),
+        ("Propose", 3, 10.0, 11.33),  # 0, 10, 24
     ]
 
 
@@ -436,3 +438,23 @@ def test_query_count_is_constant_at_two_data_sizes(history, manager, owner, team
     # people, teams (managed team ids), stages, milestones, 3 pipeline, 2 forecast, quotas,
     # conversion, durations, 2 milestone, flags
     assert large <= 16
+
+
+def test_team_attainment_counts_only_the_people_with_a_quota(history, manager, owner, now):
+    """One quota among several sellers must not divide everyone's wins ("11068.6 %")."""
+    Quota.objects.filter(user=owner).delete()  # the teammate keeps theirs: 5000, nothing won
+    board = board_for(manager, now)
+    team = board.team_attainment((2026, 1))
+    assert (team.quota, team.won, team.attainment, team.without_quota) == (D(5000), D(0), 0.0, 1)
+    assert rows(board.attainment, "who", "quarter", "quota", "won", "attainment", "without_quota")[:2] == [
+        ("Everyone in view", "Q1 2026", D(5000), D(1500), 0.0, 1),
+        ("Everyone in view", "Q2 2026", None, D(0), None, 2),
+    ]
+    assert board.summary["attainment"] == 0.0 and board.summary["without_quota"] == 1
+
+
+def test_the_dashboard_says_how_many_sellers_have_no_quota(client, history, manager, owner, now):
+    Quota.objects.filter(user=owner).delete()
+    client.force_login(manager)
+    page = client.get("/dashboard/?period_start=2026-01-01&period_end=2026-03-31")
+    assert "1 seller without a quota, not counted" in page.content.decode()
