@@ -207,7 +207,11 @@ class OpportunityListApi(ServiceApi):
         process = IdField(required=False)
         stage = IdField(required=False)
         owner = serializers.ChoiceField(choices=[("me", "Only deals I own")], required=False)
-        q = serializers.CharField(required=False, max_length=100, help_text="Search deal and account names.")
+        q = serializers.CharField(
+            required=False,
+            max_length=100,
+            help_text="Search deal and account names and the deals' buying-team contacts' names.",
+        )
         ordering = serializers.ChoiceField(choices=list(DealFilterForm.SORTS), required=False, default="close")
 
     class InputSerializer(serializers.Serializer):
