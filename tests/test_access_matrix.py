@@ -158,6 +158,8 @@ ROUTES: dict[str, Route] = {
     "api:account_detail": Route(page("api:account_detail", "account"), API_EVERYONE),
     "api:account_contacts": Route(page("api:account_contacts", "account"), API_EVERYONE),
     "api:account_events": Route(page("api:account_events", "account"), API_EVERYONE),
+    "api:contact_detail": Route(page("api:contact_detail", "contact"), API_EVERYONE),
+    "api:search": Route(page("api:search"), API_EVERYONE, data={"q": "acme"}),
     # --- pipeline ---------------------------------------------------------------------------------------
     "board:index": Route(page("board:index"), EVERYONE),
     "board:process": Route(page("board:process", "process_id"), EVERYONE),
