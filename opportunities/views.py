@@ -910,9 +910,9 @@ def contact_detail(request, pk: int):
     )
     latest, more_activities = _latest(activities)
     _localize_times(latest, "occurred_at")
-    # Content shared with them, from the same rows: the latest page holds the recent ones; older
-    # shares are in the full list (the deal's or account's activity pages).
-    shared = [a for a in latest if a.kind == ActivityKind.CONTENT_SHARED]
+    # Content shared with them is asked for apart: a busy contact's latest activities may hold none.
+    shared, more_shared = _latest(activities.filter(kind=ActivityKind.CONTENT_SHARED).prefetch_related(None))
+    _localize_times(shared, "occurred_at")
     return render(
         request,
         "opportunities/contact_detail.html",
@@ -922,6 +922,7 @@ def contact_detail(request, pk: int):
             "activities": latest,
             "more_activities": more_activities,
             "shared": shared,
+            "more_shared": more_shared,
             "can_edit": contact.can_edit(user),
             "deal_url": _row_url("opportunities:detail"),
         },

@@ -89,6 +89,16 @@ def test_the_page_shows_deals_roles_activities_and_what_was_shared(client_for, o
     assert "Discovery call" in body
     shared = body.split('id="shared"', 1)[1]
     assert "Case study: Initech" in shared and "Discovery call" not in shared
+
+
+def test_what_was_shared_shows_even_behind_many_other_activities(client_for, owner, opportunity, on_deal, now):
+    for i in range(25):
+        services.activity_log(
+            actor=owner, opportunity=opportunity, kind="email", subject=f"Mail {i}", contacts=[on_deal], now=now
+        )
+    body = client_for(owner).get(page_of(on_deal)).content.decode()
+    assert "Case study: Initech" in body.split('id="shared"', 1)[1]
+    assert "The latest 20 are shown" in body
     assert 'href="mailto:carla@acme.example"' in body
     assert f'href="{reverse("opportunities:contact_edit", args=[on_deal.pk])}"' in body
 
