@@ -34,7 +34,7 @@ def test_slash_focuses_the_search_and_a_result_opens(rita, page: Page, viewport)
 
     page.locator("body").click(position={"x": 5, "y": 300})  # nothing focused that takes "/"
     page.keyboard.press("/")
-    box = page.get_by_role("searchbox", name="Search deals, accounts and contacts")
+    box = page.get_by_role("searchbox", name="Quick find")
     expect(box).to_be_focused()
     expect(box).to_have_value("")  # the "/" was not typed into it
     page.keyboard.type("gibbons")
@@ -61,7 +61,7 @@ def test_slash_inside_a_field_is_typed_not_a_shortcut(rita, page: Page):
     field.click()
     page.keyboard.type("a/b")
     expect(field).to_have_value("a/b")
-    expect(page.get_by_role("searchbox", name="Search deals, accounts and contacts")).not_to_be_focused()
+    expect(page.get_by_role("searchbox", name="Quick find")).not_to_be_focused()
 
 
 def test_the_contact_page_edits_by_keyboard(rita, page: Page):
