@@ -298,6 +298,47 @@ def account_page(bench: Bench) -> dict:
 
 
 @section
+def search(bench: Bench) -> dict:
+    """The global search page as the rep: a busy account's name, the same name with a typo (the
+    trigram arm), and a contact's email domain (the substring arm). Each ranks every match, so
+    the target is the board's, not a list page's."""
+    from urllib.parse import urlencode
+
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from opportunities.models import Account, Contact
+
+    account = Account.objects.annotate(n_deals=Count("opportunities")).order_by("-n_deals", "pk").first()
+    name = account.name
+    middle = len(name) // 2
+    typo = name[: middle - 1] + name[middle] + name[middle - 1] + name[middle + 1 :] if len(name) > 3 else name
+    contact = Contact.objects.exclude(email="").order_by("pk").first()
+    domain = contact.email.partition("@")[2] if contact else name
+    say(f"search: {name!r}, typo {typo!r}, domain {domain!r}")
+    url = reverse("opportunities:search")
+    figures = {}
+    for label, text in (("search_name", name), ("search_typo", typo), ("search_domain", domain)):
+        figures.update(bench.page(label, f"{url}?{urlencode({'q': text})}", bench.rep, target_ms=150))
+    return figures
+
+
+@section
+def contact_pages(bench: Bench) -> dict:
+    """The contacts list and the page of the contact on the most buying teams."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from opportunities.models import Contact
+
+    contact = Contact.objects.annotate(n_deals=Count("buying_roles")).order_by("-n_deals", "pk").first()
+    say(f"contact: #{contact.pk} on {contact.n_deals} buying teams")
+    figures = bench.page("contact_list", reverse("opportunities:contact_list"), bench.rep)
+    figures.update(bench.page("contact_page", reverse("opportunities:contact_detail", args=[contact.pk]), bench.rep))
+    return figures
+
+
+@section
 def board(bench: Bench) -> dict:
     """The kanban board, live and as of a past day: see bench/board.py for what each figure measures."""
     from bench import board as board_bench

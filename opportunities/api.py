@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from people.access import can_reopen, get_readable
 from stages.models import Milestone, SalesProcess, Stage
 
-from . import services
+from . import search, services
 from .api_fields import IdField, NameField, PkField
 from .csv_export import deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
@@ -199,7 +199,11 @@ class OpportunityListApi(ServiceApi):
         process = IdField(required=False)
         stage = IdField(required=False)
         owner = serializers.ChoiceField(choices=[("me", "Only deals I own")], required=False)
-        q = serializers.CharField(required=False, max_length=100, help_text="Search deal and account names.")
+        q = serializers.CharField(
+            required=False,
+            max_length=100,
+            help_text="Search deal and account names and the deals' buying-team contacts' names.",
+        )
         ordering = serializers.ChoiceField(choices=list(DealFilterForm.SORTS), required=False, default="close")
 
     class InputSerializer(serializers.Serializer):
@@ -803,3 +807,126 @@ class AccountEventListApi(ServiceApi):
         account = _account(request, pk)
         events = AccountEvent.objects.filter(account=account).select_related("actor").order_by("-created_at", "-id")
         return self.paginate(events, self.OutputSerializer)
+
+
+# --- contacts and the global search --------------------------------------------------------------------
+
+
+class ContactDetailApi(ServiceApi):
+    """A contact, with the deals (visible to you) on whose buying team they are."""
+
+    class InputSerializer(ContactListApi.InputSerializer):  # PATCH: the same fields, each optional
+        pass
+
+    @extend_schema_serializer(component_name="ContactBuyingRole")
+    class RoleSerializer(serializers.Serializer):
+        opportunity = NamedRefSerializer()
+        roles = serializers.ListField(child=serializers.CharField(), help_text="BuyingRole values.")
+
+    class OutputSerializer(ContactListApi.OutputSerializer):
+        account_name = serializers.CharField(source="account.name")
+        can_edit = serializers.SerializerMethodField(help_text="Whether you may change this contact.")
+        buying_roles = serializers.SerializerMethodField(help_text="Deals you may see with their roles on each.")
+
+        def get_can_edit(self, contact) -> bool:
+            return contact.can_edit(self.context["request"].user)
+
+        def get_buying_roles(self, contact) -> list[dict]:
+            user = self.context["request"].user
+            members = (
+                contact.buying_roles.filter(opportunity__in=Opportunity.objects.for_user(user))
+                .select_related("opportunity")
+                .order_by("opportunity_id")
+            )
+            return ContactDetailApi.RoleSerializer(members, many=True).data
+
+    def _contact(self, request, pk: int, *, write: bool = False) -> Contact:
+        contact = get_object_or_404(Contact.objects.for_user(request.user).select_related("account__owner"), pk=pk)
+        if write and not contact.can_edit(request.user):
+            raise PermissionDenied("You can view this contact but not change it.")
+        return contact
+
+    def _render(self, request, contact: Contact) -> Response:
+        return Response(self.OutputSerializer(contact, context={"request": request}).data)
+
+    @extend_schema(responses={200: OutputSerializer, **READ_ERRORS})
+    def get(self, request, pk: int):
+        return self._render(request, self._contact(request, pk))
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **WRITE_ERRORS})
+    def patch(self, request, pk: int):
+        contact = self._contact(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        contact = services.contact_update(contact, actor=request.user, **serializer.validated_data)
+        return self._render(request, contact)
+
+
+class SearchKindSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="How many match in all.")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = serializers.ListField(child=serializers.DictField(), help_text="The rows of this page.")
+
+
+class SearchApi(ServiceApi):
+    """The global search (`opportunities.search`): deals, accounts and contacts you may see, by
+    name, email, phone or domain, best match first. Without `kind`, the first few of each kind;
+    with it, that kind a page at a time."""
+
+    PREVIEW = 5
+    PAGE_SIZE = 25
+
+    class FilterSerializer(serializers.Serializer):
+        q = NameField(max_length=search.MAX_LENGTH, help_text="Words, a part of an email, a domain, phone digits.")
+        kind = serializers.ChoiceField(choices=[(k, k) for k in search.KINDS], required=False)
+        page = IdField(required=False, default=1)
+
+    @extend_schema_serializer(component_name="SearchDeal")
+    class DealSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+        account = NamedRefSerializer()
+        stage = NamedRefSerializer()
+        owner = UserRefSerializer()
+        status = serializers.CharField()
+        amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+        expected_close_date = serializers.DateField()
+
+    @extend_schema_serializer(component_name="SearchContact")
+    class ContactSerializer(ContactListApi.OutputSerializer):
+        account_name = serializers.CharField(source="account.name")
+
+    class OutputSerializer(serializers.Serializer):
+        q = serializers.CharField(help_text="The text searched, as cleaned and cut.")
+        deals = SearchKindSerializer(required=False)
+        accounts = SearchKindSerializer(required=False)
+        contacts = SearchKindSerializer(required=False)
+
+    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer})
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        kind = f.get("kind")
+        results = search.search(
+            request.user,
+            f["q"],
+            kind=kind,
+            page=f["page"] if kind else 1,
+            per_page=self.PAGE_SIZE if kind else self.PREVIEW,
+        )
+        rows = {
+            "deals": self.DealSerializer,
+            "accounts": AccountListApi.OutputSerializer,
+            "contacts": self.ContactSerializer,
+        }
+        body = {"q": results.text}
+        for name, page in results.pages.items():
+            body[name] = {
+                "count": page.paginator.count,
+                "page": page.number,
+                "pages": page.paginator.num_pages,
+                "results": rows[name](page.object_list, many=True).data,
+            }
+        return Response(body)

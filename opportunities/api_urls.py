@@ -26,4 +26,6 @@ urlpatterns = [
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="account_detail"),
     path("accounts/<int:pk>/contacts/", api.ContactListApi.as_view(), name="account_contacts"),
     path("accounts/<int:pk>/events/", api.AccountEventListApi.as_view(), name="account_events"),
+    path("contacts/<int:pk>/", api.ContactDetailApi.as_view(), name="contact_detail"),
+    path("search/", api.SearchApi.as_view(), name="search"),
 ]

@@ -2,13 +2,18 @@ import datetime as dt
 
 from django.conf import settings
 from django.contrib.postgres.fields import DateTimeRangeField
+from django.contrib.postgres.indexes import OpClass
+from django.contrib.postgres.search import SearchVector
 from django.core.validators import MinValueValidator
 from django.db import connection, models
-from django.db.models import F, Func, Q
+from django.db.models import F, Func, Q, Value
+from django.db.models.functions import Concat, Upper
 from django.utils import timezone
 
 from people.access import can_edit, visible_owner_q
 from stages.models import Milestone, SalesProcess, Stage
+
+from .indexes import SearchIndex, digits_only
 
 # --- Accounts and contacts ---------------------------------------------------------------------
 
@@ -79,7 +84,19 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["name"])]
+        indexes = [
+            models.Index(fields=["name"]),
+            # The global search (`opportunities.search`): words of the name, stemmed; trigrams of
+            # the name and the website for typos and parts of a domain. Upper-cased because
+            # Django's `icontains` compares UPPER(column) on PostgreSQL.
+            SearchIndex(SearchVector("name", config="english"), name="account_name_fts_idx"),
+            SearchIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="account_name_trgm_idx"),
+            SearchIndex(
+                OpClass(Upper("website"), name="gin_trgm_ops"),
+                name="account_website_trgm_idx",
+                condition=~Q(website=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -119,6 +136,23 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        # The global search (`opportunities.search`): the whole name's words and trigrams (a typo
+        # in either half), and the email and the phone's digits for parts of them.
+        indexes = [
+            SearchIndex(SearchVector("first_name", "last_name", config="simple"), name="contact_name_fts_idx"),
+            SearchIndex(
+                OpClass(Upper(Concat("first_name", Value(" "), "last_name")), name="gin_trgm_ops"),
+                name="contact_name_trgm_idx",
+            ),
+            SearchIndex(
+                OpClass(Upper("email"), name="gin_trgm_ops"), name="contact_email_trgm_idx", condition=~Q(email="")
+            ),
+            SearchIndex(
+                OpClass(digits_only("phone"), name="gin_trgm_ops"),
+                name="contact_phone_trgm_idx",
+                condition=~Q(phone=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -239,9 +273,15 @@ class OpportunityQuerySet(models.QuerySet):
         return self.filter(owner=user)
 
     def search(self, text: str):
+        """Deals whose name, account's name or a buying-team contact's name holds `text`."""
         if not text:
             return self
-        return self.filter(Q(name__icontains=text) | Q(account__name__icontains=text))
+        contacts = (
+            BuyingTeamMember.objects.filter(opportunity=models.OuterRef("pk"))
+            .annotate(_contact_name=Concat("contact__first_name", Value(" "), "contact__last_name"))
+            .filter(_contact_name__icontains=text)
+        )
+        return self.filter(Q(name__icontains=text) | Q(account__name__icontains=text) | Q(models.Exists(contacts)))
 
     def with_list_relations(self):
         return self.select_related("account", "process", "stage", "owner", "next_step")
@@ -294,6 +334,9 @@ class Opportunity(models.Model):
             models.Index(fields=["owner", "status", "expected_close_date"]),
             models.Index(fields=["status", "stage"]),
             models.Index(fields=["account", "status"]),
+            # The global search (`opportunities.search`): the name's words, stemmed, and trigrams.
+            SearchIndex(SearchVector("name", config="english"), name="opportunity_name_fts_idx"),
+            SearchIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="opportunity_name_trgm_idx"),
             # Covering indexes for the dashboard's aggregates (index-only on PostgreSQL; SQLite
             # ignores INCLUDE): the open pipeline, the deals closed in a period, and the deals
             # created in a period (conversion), with the owner for a manager's view of them.

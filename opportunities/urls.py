@@ -36,5 +36,8 @@ urlpatterns = [
     path("accounts/<int:pk>/activities/all/", views.account_activities, name="account_activities"),
     path("accounts/<int:pk>/history/", views.account_history, name="account_history"),
     path("accounts/<int:pk>/contacts/new/", views.contact_create, name="contact_create"),
+    path("contacts/", views.contact_list, name="contact_list"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),
+    path("search/", views.search, name="search"),
 ]

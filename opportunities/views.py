@@ -15,6 +15,7 @@ from people.access import can_override, can_reopen, get_readable
 from stages.cleaning import clean_text, parse_int
 from stages.models import Milestone, Stage
 
+from . import search as global_search
 from . import services
 from .csv_export import deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError
@@ -41,6 +42,7 @@ from .models import (
     Account,
     AccountEvent,
     Activity,
+    ActivityKind,
     BuyingRole,
     BuyingTeamMember,
     Contact,
@@ -60,6 +62,8 @@ LATEST_SHOWN = 20
 CONTACT_PICK_LIMIT = 50
 # The account page pages its deals and contacts by this many.
 ACCOUNT_PAGE_SIZE = 25
+# The search page shows this many of each kind, each linking to all of that kind.
+SEARCH_PREVIEW = 5
 
 
 def _page_size(request) -> int:
@@ -415,6 +419,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         "deal_url": None,  # the shared timeline links activities to their deal on account pages only
         "milestone_url": _row_url("opportunities:milestone_toggle", opp.pk),
         "team_remove_url": _row_url("opportunities:buying_team_remove", opp.pk),
+        "contact_url": _row_url("opportunities:contact_detail"),
     }
     context.update(extra)
     return context
@@ -890,6 +895,7 @@ def account_detail(request, pk: int):
             "activity_kinds": Activity._meta.get_field("kind").choices,
             "deal_url": _row_url("opportunities:detail"),
             "contact_edit_url": _row_url("opportunities:contact_edit"),
+            "contact_url": _row_url("opportunities:contact_detail"),
             "history": history,
             "more_history": more_history,
         },
@@ -1010,8 +1016,95 @@ def contact_edit(request, pk: int):
         request,
         form,
         write=lambda data: services.contact_update(contact, actor=request.user, **data),
-        done=lambda _: ("Contact saved.", redirect("opportunities:account_detail", pk=contact.account_id)),
+        done=lambda _: ("Contact saved.", redirect("opportunities:contact_detail", pk=contact.pk)),
         template="opportunities/contact_form.html",
         context={"account": contact.account, "contact": contact},
         on_field=False,
+    )
+
+
+@require_http_methods(["GET"])
+def contact_list(request):
+    """The contacts the user may see, by name; a search narrows them by name, title, email."""
+    q = _search_text(request, "q")
+    contacts = _contacts_matching(Contact.objects.for_user(request.user), q).select_related("account")
+    page = Paginator(contacts.order_by("last_name", "first_name", "id"), _page_size(request)).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "opportunities/contact_list.html",
+        {
+            "page": page,
+            "q": q,
+            "query": _query_without(request, "page"),
+            "account_url": _row_url("opportunities:account_detail"),
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def contact_detail(request, pk: int):
+    """A contact: their deals and roles there, what was shared with them, their activities."""
+    user = request.user
+    contact = get_object_or_404(Contact.objects.for_user(user).select_related("account", "account__owner"), pk=pk)
+    roles = (
+        BuyingTeamMember.objects.filter(contact=contact, opportunity__in=Opportunity.objects.for_user(user))
+        .select_related("opportunity", "opportunity__stage", "opportunity__owner")
+        .order_by("-opportunity__status", "opportunity__expected_close_date", "opportunity_id")
+    )
+    activities = (
+        Activity.objects.for_user(user)
+        .filter(contacts=contact)
+        .select_related("created_by", "opportunity")
+        .prefetch_related("contacts")
+        .order_by("-occurred_at", "-id")
+    )
+    latest, more_activities = _latest(activities)
+    _localize_times(latest, "occurred_at")
+    # Content shared with them is asked for apart: a busy contact's latest activities may hold none.
+    shared, more_shared = _latest(activities.filter(kind=ActivityKind.CONTENT_SHARED).prefetch_related(None))
+    _localize_times(shared, "occurred_at")
+    return render(
+        request,
+        "opportunities/contact_detail.html",
+        {
+            "contact": contact,
+            "roles": roles,
+            "activities": latest,
+            "more_activities": more_activities,
+            "shared": shared,
+            "more_shared": more_shared,
+            "can_edit": contact.can_edit(user),
+            "deal_url": _row_url("opportunities:detail"),
+        },
+    )
+
+
+@require_http_methods(["GET"])
+def search(request):
+    """The global search: deals, accounts and contacts the user may see. Without `kind`, the
+    first few of each; with it, one kind a page at a time."""
+    q = _search_text(request, "q")
+    kind = request.GET.get("kind")
+    kind = kind if kind in global_search.KINDS else None
+    results = global_search.search(
+        request.user,
+        q,
+        kind=kind,
+        page=request.GET.get("page") if kind else 1,
+        per_page=_page_size(request) if kind else SEARCH_PREVIEW,
+    )
+    return render(
+        request,
+        "opportunities/search.html",
+        {
+            "q": results.text,
+            "kind": kind,
+            "results": results,
+            "query": _query_without(request, "page"),
+            "deal_url": _row_url("opportunities:detail"),
+            "account_url": _row_url("opportunities:account_detail"),
+            "contact_url": _row_url("opportunities:contact_detail"),
+        },
     )

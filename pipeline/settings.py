@@ -84,6 +84,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # The search's trigram and full-text lookups and operator-class indexes (opportunities.search);
+    # it registers them on every database and does nothing else on SQLite.
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "django_htmx",

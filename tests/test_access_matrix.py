@@ -128,6 +128,11 @@ ROUTES: dict[str, Route] = {
     "opportunities:account_activities": Route(page("opportunities:account_activities", "account"), EVERYONE),
     "opportunities:account_history": Route(page("opportunities:account_history", "account"), EVERYONE),
     "opportunities:contact_create": Route(page("opportunities:contact_create", "account"), EVERYONE),
+    # Contacts follow their account: with the default visibility everyone reads them.
+    "opportunities:contact_list": Route(page("opportunities:contact_list"), EVERYONE),
+    "opportunities:contact_detail": Route(page("opportunities:contact_detail", "contact"), EVERYONE),
+    # The search finds only what each user may see; the page itself is everyone's.
+    "opportunities:search": Route(page("opportunities:search"), EVERYONE),
     "opportunities:contact_edit": Route(
         page("opportunities:contact_edit", "contact"), (LOGIN, 200, 403, 403, 200, 200)
     ),
@@ -168,6 +173,8 @@ ROUTES: dict[str, Route] = {
     "api:account_detail": Route(page("api:account_detail", "account"), API_EVERYONE),
     "api:account_contacts": Route(page("api:account_contacts", "account"), API_EVERYONE),
     "api:account_events": Route(page("api:account_events", "account"), API_EVERYONE),
+    "api:contact_detail": Route(page("api:contact_detail", "contact"), API_EVERYONE),
+    "api:search": Route(page("api:search"), API_EVERYONE, data={"q": "acme"}),
     # --- pipeline ---------------------------------------------------------------------------------------
     "board:index": Route(page("board:index"), EVERYONE),
     "board:process": Route(page("board:process", "process_id"), EVERYONE),

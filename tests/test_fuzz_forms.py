@@ -112,6 +112,14 @@ ENDPOINTS = [
     Endpoint("opportunities:contact_create", "POST", ACCOUNT, forms=(ContactForm,)),
     Endpoint("opportunities:contact_edit", "POST", ("@contact",), forms=(ContactForm,)),
     Endpoint("opportunities:account_history", "GET", ACCOUNT, extra=PAGES),
+    Endpoint("opportunities:contact_list", "GET", extra=("q", *PAGES)),
+    Endpoint("opportunities:contact_detail", "GET", ("@contact",)),
+    Endpoint(
+        "opportunities:search",
+        "GET",
+        extra=("q", "kind", *PAGES),
+        choices={"kind": ["deals", "accounts", "contacts", "people"]},
+    ),
     # people
     Endpoint("profile", "GET"),
     # pipeline

@@ -213,6 +213,9 @@ ENDPOINTS = {
     "account_history": ("account", {"GET"}),
     "contact_create": ("account", {"GET", "POST"}),
     "contact_edit": ("contact", {"GET", "POST"}),
+    "contact_list": (None, {"GET"}),
+    "contact_detail": ("contact", {"GET"}),
+    "search": (None, {"GET"}),
 }
 DEAL_ENDPOINTS = [name for name, (on, _) in ENDPOINTS.items() if on in ("deal", "milestone", "team_member")]
 DEAL_READS = ["detail", "history", "activities"]
@@ -869,6 +872,8 @@ def test_every_control_on_a_closed_deal_is_labelled(client_for, manager, world):
         "account_edit",
         "contact_create",
         "contact_edit",
+        "contact_list",
+        "search",
     ],
 )
 @pytest.mark.parametrize("user_name", ["owner", "manager"])
@@ -1688,7 +1693,8 @@ def test_account_page_pages_deals_and_contacts_and_keeps_the_other_list(client_f
     assert deal_names_on(later) == ["Deal 28", "Acme rollout", "Deal 29", "Deal 00", "Deal 01", "Deal 02"]
     assert "Page 1 of 2 · 31 in all" in first  # deals
     assert "Page 1 of 2 · 32 in all" in first  # contacts
-    people = re.findall(r"<li><strong>([^<]*)</strong>", later)
+    # each contact's name links to their page
+    people = re.findall(r'<li><a href="/contacts/\d+/"><strong>([^<]*)</strong></a>', later)
     assert people == [f"Zoe Zed {i:02d}" for i in range(23, 30)]  # after Carla Contact and Sam Second
     # each list's page links keep the other list's page, and land on their own list
     assert 'href="?contacts_page=2&amp;deals_page=1#deals"' in later
@@ -1710,7 +1716,7 @@ def test_account_page_searches_its_contacts(client_for, owner, world):
 
     body = text(client.get(url, {"contact_q": "carla"}))
 
-    assert re.findall(r"<li><strong>([^<]*)</strong>", body) == ["Carla Contact"]
+    assert re.findall(r'<li><a href="/contacts/\d+/"><strong>([^<]*)</strong></a>', body) == ["Carla Contact"]
     assert took_part(body) == ["Carla Contact"]
     assert "No contact matches" in text(client.get(url, {"contact_q": "nobody"}))
 
