@@ -23,6 +23,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from opportunities.models import Competitor
 from pipeline.models import Notification
 from tests.factories import ContactFactory
 
@@ -107,6 +108,10 @@ ROUTES: dict[str, Route] = {
     "opportunities:buying_team_remove": Route(
         page("opportunities:buying_team_remove", "opp", "contact"), DEAL_WRITE, method="post", wrong="get"
     ),
+    "opportunities:competitor_set": Route(page("opportunities:competitor_set", "opp"), DEAL_WRITE, method="post"),
+    "opportunities:competitor_remove": Route(
+        page("opportunities:competitor_remove", "opp", "competitor"), DEAL_WRITE, method="post", wrong="get"
+    ),
     # --- opportunities: accounts and contacts (company knowledge: everyone reads) -----------------------
     "opportunities:account_list": Route(page("opportunities:account_list"), EVERYONE),
     "opportunities:account_create": Route(page("opportunities:account_create"), EVERYONE),
@@ -149,6 +154,8 @@ ROUTES: dict[str, Route] = {
     "api:opportunity_activities": Route(
         page("api:opportunity_activities", "opp"), API_DEAL_WRITE, method="post", wrong="get"
     ),
+    "api:competitor_list": Route(page("api:competitor_list"), API_EVERYONE, wrong="post"),
+    "api:opportunity_competitors": Route(page("api:opportunity_competitors", "opp"), API_DEAL_READ, wrong="put"),
     "api:account_list": Route(page("api:account_list"), API_EVERYONE),
     "api:account_detail": Route(page("api:account_detail", "account"), API_EVERYONE),
     "api:account_contacts": Route(page("api:account_contacts", "account"), API_EVERYONE),
@@ -216,6 +223,8 @@ def world(owner, opportunity, account, process):
             "stage_id": stage.pk,
             "owner_id": owner.pk,
             "notification": Notification.objects.create(user=owner, message="Look").pk,
+            # On the list, not in play on the deal: removing it is refused (nothing to remove).
+            "competitor": Competitor.objects.create(name="Rival Inc").pk,
         },
     )
 
