@@ -97,7 +97,7 @@ def _active_competitors():
 class CloseWonForm(forms.Form):
     version = _version_field()
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
-    beaten = forms.ModelMultipleChoiceField(queryset=_active_competitors(), required=False, label="Competitors beaten")
+    beaten = ModelMultipleIdField(queryset=_active_competitors(), required=False, label="Competitors beaten")
     override_reason = forms.CharField(
         max_length=500,
         required=False,

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from opportunities import services
-from opportunities.models import Account, Activity, Contact, NextStep, Opportunity
+from opportunities.models import Account, Activity, Competitor, Contact, NextStep, Opportunity
 from people.models import OrgSettings
 from tests.factories import ContactFactory, LostReasonFactory, OpportunityFactory, UserFactory
 
@@ -144,6 +144,7 @@ def build_world(*, owner, teammate, outsider, team, account, contact, process, o
     ContactFactory(account=account, first_name="Second")
     UserFactory(username="inactive", is_active=False, team=team)
     reason = LostReasonFactory(name="Price")
+    competitor = Competitor.objects.create(name="Rival Inc")
     OrgSettings.current()  # created on first read otherwise, which would look like a change
     return {
         "@deal": opportunity.pk,
@@ -156,6 +157,7 @@ def build_world(*, owner, teammate, outsider, team, account, contact, process, o
         "@process": process.pk,
         "@milestone": milestone.pk,
         "@reason": reason.pk,
+        "@competitor": competitor.pk,
         "@me": owner.pk,
         "@teammate": teammate.pk,
         "@outsider": outsider.pk,
