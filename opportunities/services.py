@@ -43,7 +43,7 @@ from .models import (
     OpportunityStatus,
     account_can_edit,
 )
-from .signals import opportunity_changed
+from .signals import opportunity_changed, opportunity_closed, opportunity_reopened
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
 MAX_YEARS_AHEAD = 10
@@ -809,6 +809,7 @@ def _close(opp: Opportunity, *, actor, status: str, reason, notes: str, data: di
             "updated_at",
         ]
     )
+    opportunity_closed.send(sender=Opportunity, opportunity=opp, actor=actor, now=now)
     return opp
 
 
@@ -858,6 +859,7 @@ def opportunity_reopen(
             "updated_at",
         ]
     )
+    opportunity_reopened.send(sender=Opportunity, opportunity=opp, actor=actor, now=now)
     return opp
 
 

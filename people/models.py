@@ -137,6 +137,10 @@ class OrgSettings(models.Model):
     account_visibility = models.CharField(
         max_length=10, choices=AccountVisibility.choices, default=AccountVisibility.EVERYONE
     )
+    # A closed deal's post-mortem is due this many days after the close.
+    review_due_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days after a close within which its post-mortem is due."
+    )
 
     class Meta:
         db_table = "pipeline_orgsettings"
