@@ -163,22 +163,17 @@ def test_who_may_do_what_from_which_state(action, state, persona, request, lost_
     review = _in_state(lost_review, state, owner, manager, now)
     actor = request.getfixturevalue(persona)
 
-    def state():
+    def stored():
         return Review.objects.filter(pk=review.pk).values().get(), ReviewEvent.objects.count(), Lesson.objects.count()
 
-    before = state()
+    before = stored()
     if persona in ALLOWED.get((action, state), set()):
         ACTIONS[action](Review.objects.get(pk=review.pk), actor, now)
         assert ReviewEvent.objects.count() == before[1] + 1
     else:
         with pytest.raises(DomainError):  # AccessDenied is a DomainError
             ACTIONS[action](Review.objects.get(pk=review.pk), actor, now)
-        after = (
-            Review.objects.filter(pk=review.pk).values().get(),
-            ReviewEvent.objects.count(),
-            Lesson.objects.count(),
-        )
-        assert after == before
+        assert stored() == before
 
 
 def test_an_incomplete_submit_names_what_is_missing_and_changes_nothing(lost_review, owner):
