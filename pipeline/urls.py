@@ -50,5 +50,6 @@ urlpatterns = [
     path("api/", include("opportunities.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
+    path("", include("postmortem.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

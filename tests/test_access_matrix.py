@@ -26,6 +26,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from opportunities.models import Competitor
 from pipeline.models import Notification
 from tests.factories import ContactFactory
+from tests.postmortem.world import accepted_review
 
 PERSONAS = ("anonymous", "owner", "teammate", "outsider", "manager", "admin")
 
@@ -182,6 +183,27 @@ ROUTES: dict[str, Route] = {
         page("pipeline:quota_set", "owner_id"), (LOGIN, 403, 404, 404, 302, 302), method="post"
     ),
     "pipeline:changes": Route(page("pipeline:changes"), EVERYONE),
+    # --- postmortem -------------------------------------------------------------------------------------
+    # Each persona's own queue; the owner's accepted review, which teammates may read too.
+    "postmortem:queue": Route(page("postmortem:queue"), EVERYONE),
+    "postmortem:review": Route(page("postmortem:review", "review"), DEAL_READ),
+    # The manager (or an admin) decides; an empty decision is refused with a message.
+    "postmortem:review_decide": Route(
+        page("postmortem:review_decide", "review"), (LOGIN, 403, 403, 404, 302, 302), method="post", wrong="get"
+    ),
+    "postmortem:review_close": Route(
+        page("postmortem:review_close", "review"), (LOGIN, 403, 403, 404, 302, 302), method="post", wrong="get"
+    ),
+    "postmortem:lessons": Route(page("postmortem:lessons"), EVERYONE),
+    # Whoever reads the lesson may endorse it (the owner is refused with a message: their own).
+    "postmortem:lesson_endorse": Route(
+        page("postmortem:lesson_endorse", "lesson"), (LOGIN, 302, 302, 404, 302, 302), method="post", wrong="get"
+    ),
+    "postmortem:lesson_retire": Route(
+        page("postmortem:lesson_retire", "lesson"), (LOGIN, 403, 403, 404, 302, 302), method="post", wrong="get"
+    ),
+    "postmortem:winloss": Route(page("postmortem:winloss"), EVERYONE),
+    "postmortem:winloss_deals": Route(page("postmortem:winloss_deals"), EVERYONE),
 }
 
 
@@ -207,9 +229,10 @@ def test_every_route_is_in_the_matrix():
 
 
 @pytest.fixture
-def world(owner, opportunity, account, process):
+def world(owner, manager, opportunity, account, process):
     """The objects the URLs point at: the owner's deal, its account, a contact on its buying team…"""
     contact = ContactFactory(account=account)
+    review = accepted_review(owner=owner, manager=manager, account=account, process=process)
     stage = process.stages.order_by("order").first()
     return type(
         "World",
@@ -225,6 +248,8 @@ def world(owner, opportunity, account, process):
             "notification": Notification.objects.create(user=owner, message="Look").pk,
             # On the list, not in play on the deal: removing it is refused (nothing to remove).
             "competitor": Competitor.objects.create(name="Rival Inc").pk,
+            "review": review.pk,
+            "lesson": review.lessons.get().pk,
         },
     )
 
