@@ -32,7 +32,7 @@ from .forms import (
     OpportunityForm,
     ReopenForm,
 )
-from .hooks import badge_prefetches, deal_badges
+from .hooks import badge_prefetches, deal_badges, deal_panels
 from .models import (
     Account,
     AccountEvent,
@@ -320,6 +320,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
     context = {
         "opp": opp,
         "badges": deal_badges(opp),
+        "panels": deal_panels(opp, user),
         "stages": stages,
         "current_stage": stages[current_index] if stages else None,
         "next_stage": stages[current_index + 1] if current_index + 1 < len(stages) else None,

@@ -235,6 +235,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=0, hour=DIGEST_HOUR),
         "options": {"expires": 60 * 60 * 23},
     },
+    # https://crontab.guru/#30_*_*_*_*: hourly, notify what other apps remind people of
+    # (overdue post-mortems). A reminder is notified once, so a repeated run changes nothing.
+    "send-reminders": {
+        "task": "pipeline.tasks.send_reminders",
+        "schedule": crontab(minute=30),
+        "options": {"expires": 50 * 60},
+    },
 }
 
 # --- Caches and sessions ----------------------------------------------------------------------

@@ -6,8 +6,17 @@ class PostmortemConfig(AppConfig):
     verbose_name = "Post-mortems"
 
     def ready(self) -> None:
-        from . import receivers
+        from opportunities.hooks import DealPanel, register_deal_panel, register_reminder_source
+
+        from . import receivers, reminders
+        from .lessons import deal_lessons_panel
 
         # Every close opens its review, every reopen cancels an unfinished one, in the same
         # transaction as the close (see opportunities.signals).
         receivers.connect()
+        # The deal page shows the lessons that apply to the deal.
+        register_deal_panel(
+            DealPanel(name="lessons", template="postmortem/_deal_lessons.html", context=deal_lessons_panel)
+        )
+        # Overdue reviews reach people through pipeline's bell and daily digest.
+        register_reminder_source(reminders.SOURCE)

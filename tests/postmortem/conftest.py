@@ -20,8 +20,8 @@ def rival(db):
 
 
 @pytest.fixture
-def lost_review(opportunity, owner, lost_reason, now) -> Review:
-    """The owner's deal closed lost; its review, in draft."""
+def lost_review(opportunity, owner, manager, lost_reason, now) -> Review:
+    """The owner's deal closed lost (their team has its manager); its review, in draft."""
     deal_services.opportunity_close_lost(opportunity, actor=owner, reason=lost_reason, now=now)
     return Review.objects.get(opportunity=opportunity)
 
