@@ -203,6 +203,27 @@ ROUTES: dict[str, Route] = {
         page("postmortem:lesson_retire", "lesson"), (LOGIN, 403, 403, 404, 302, 302), method="post", wrong="get"
     ),
     "postmortem:winloss": Route(page("postmortem:winloss"), EVERYONE),
+    # The review API, on the owner's accepted review: writing it is refused by its state (400) to
+    # those allowed past the access rules; deciding is the manager's (who closes it: 200), then
+    # the admin finds it closed (400).
+    "postmortem_api:review_list": Route(page("postmortem_api:review_list"), API_EVERYONE),
+    "postmortem_api:review_detail": Route(page("postmortem_api:review_detail", "review"), API_DEAL_READ),
+    "postmortem_api:review_submit": Route(
+        page("postmortem_api:review_submit", "review"), (403, 400, 403, 404, 403, 400), method="post", wrong="get"
+    ),
+    "postmortem_api:review_request_changes": Route(
+        page("postmortem_api:review_request_changes", "review"),
+        (403, 403, 403, 404, 400, 400),
+        method="post",
+        wrong="get",
+    ),
+    "postmortem_api:review_accept": Route(
+        page("postmortem_api:review_accept", "review"), (403, 403, 403, 404, 400, 400), method="post", wrong="get"
+    ),
+    "postmortem_api:review_close": Route(
+        page("postmortem_api:review_close", "review"), (403, 403, 403, 404, 200, 400), method="post", wrong="get"
+    ),
+    "postmortem_api:deal_lessons": Route(page("postmortem_api:deal_lessons", "opp"), API_DEAL_READ, wrong="post"),
     "postmortem:winloss_deals": Route(page("postmortem:winloss_deals"), EVERYONE),
 }
 

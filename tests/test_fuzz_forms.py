@@ -207,6 +207,18 @@ URLS_NOT_FUZZED_HERE = {
     "logout": "ends the session the fuzzing runs in",
     "health": "takes no input",
     "api_schema": "the API is fuzzed in tests/opportunities/test_api_fuzz.py",
+    **{
+        f"postmortem_api:{name}": "the post-mortem API: its input is checked in tests/postmortem/test_api.py"
+        for name in (
+            "review_list",
+            "review_detail",
+            "review_submit",
+            "review_request_changes",
+            "review_accept",
+            "review_close",
+            "deal_lessons",
+        )
+    },
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
     "password_reset": "anonymous; sends mail; tested in tests/people",
     "password_reset_done": "anonymous; takes no input",
