@@ -361,6 +361,13 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lockstep API",
     "VERSION": "1.0.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Inputs named "status" take different choices (a deal's, an account's, a competitor's on a
+    # deal): each enum gets its own name instead of a hash-suffixed one.
+    "ENUM_NAME_OVERRIDES": {
+        "DealCompetitorStatusEnum": "opportunities.models.DealCompetitorStatus",
+        "OpportunityStatusEnum": "opportunities.models.OpportunityStatus",
+        "AccountStatusEnum": "opportunities.models.AccountStatus",
+    },
 }
 
 LOGGING = {
