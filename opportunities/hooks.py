@@ -113,3 +113,19 @@ def register_reminder_source(source: ReminderSource) -> None:
 
 def reminder_sources() -> list[ReminderSource]:
     return list(_reminder_sources.values())
+
+
+# --- demo data: what a higher app adds to the demo company --------------------------------------------
+
+_demo_seeders: dict[str, Callable] = {}
+
+
+def register_demo_seeder(name: str, seeder: Callable) -> None:
+    """`seeder(seed=int, now=datetime)` adds a higher app's demo rows once the demo company's
+    deals exist (postmortem's reviews and lessons); the demo seed runs every one."""
+    _demo_seeders[name] = seeder
+
+
+def run_demo_seeders(*, seed: int, now) -> None:
+    for seeder in _demo_seeders.values():
+        seeder(seed=seed, now=now)

@@ -28,6 +28,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from opportunities.hooks import run_demo_seeders
 from opportunities.models import (
     Account,
     AccountStatus,
@@ -1272,6 +1273,7 @@ class DemoBuilder:
 
     def __init__(self, *, seed: int = 1, opportunities: int = 600, now: dt.datetime | None = None, log=None):
         self.rnd = random.Random(seed)
+        self.seed = seed
         self.n_opps = max(0, opportunities)
         self.n_accounts = max(10, self.n_opps // 2)
         self.now = now or timezone.now()
@@ -1321,6 +1323,7 @@ class DemoBuilder:
                         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                     _restore_indexes(cursor, dropped, tables)
             self._reset_sequences()
+            run_demo_seeders(seed=self.seed, now=self.now)  # postmortem's reviews and lessons
         return self.counts
 
     def _reference_data(self) -> None:

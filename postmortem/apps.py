@@ -6,9 +6,15 @@ class PostmortemConfig(AppConfig):
     verbose_name = "Post-mortems"
 
     def ready(self) -> None:
-        from opportunities.hooks import DealPanel, register_deal_panel, register_reminder_source
+        from opportunities.hooks import (
+            DealPanel,
+            register_deal_panel,
+            register_demo_seeder,
+            register_reminder_source,
+        )
 
         from . import receivers, reminders
+        from .demo import seed_postmortem_demo
         from .lessons import deal_lessons_panel
 
         # Every close opens its review, every reopen cancels an unfinished one, in the same
@@ -20,3 +26,5 @@ class PostmortemConfig(AppConfig):
         )
         # Overdue reviews reach people through pipeline's bell and daily digest.
         register_reminder_source(reminders.SOURCE)
+        # The demo company gets post-mortems in every state and their lessons.
+        register_demo_seeder("postmortem", seed_postmortem_demo)

@@ -53,10 +53,12 @@ def _lock(review: Review) -> Review:
 
 
 def review_manager_for(author: User) -> User | None:
-    """Who reviews `author`'s post-mortems: the first manager of their team (by name), if any."""
+    """Who reviews `author`'s post-mortems: the first manager of their team (by name) other than
+    the author, if any."""
     if author.team_id is None:
         return None
-    return author.team.managers.filter(is_active=True).order_by("first_name", "last_name", "id").first()
+    managers = author.team.managers.filter(is_active=True).exclude(pk=author.pk)
+    return managers.order_by("first_name", "last_name", "id").first()
 
 
 def can_review(user, review: Review) -> bool:
