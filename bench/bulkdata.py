@@ -278,6 +278,7 @@ class BulkBuilder:
 
     def __init__(self, *, seed: int = 1, opportunities: int = 600, now: dt.datetime | None = None, log=None):
         self.rnd = random.Random(seed)
+        self.seed = seed
         self.n_opps = max(0, opportunities)
         self.n_accounts = max(10, self.n_opps // 2)
         self.now = now or timezone.now()

@@ -356,6 +356,22 @@ def dashboard(bench: Bench) -> dict:
 
 
 @section
+def winloss(bench: Bench) -> dict:
+    """The win/loss analysis over every closed deal of the last year the user may see: as an
+    admin (`winloss_p50_ms`, all of them) and as a manager (`winloss_manager_p50_ms`); and the
+    rep's busiest open deal with its lessons is `opportunity_page`. Target: p50 <= 150 ms."""
+    from django.urls import reverse
+
+    from people.models import Role, User
+
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    url = reverse("postmortem:winloss") + "?start=2000-01-01"
+    figures = bench.page("winloss", url, admin or bench.manager, target_ms=150)
+    figures.update(bench.page("winloss_manager", url, bench.manager, target_ms=150))
+    return figures
+
+
+@section
 def sweep(bench: Bench) -> dict:
     """The pipeline-health sweep, on its own database of BENCH_SWEEP_OPPORTUNITIES deals
     (1,000,000; seeded once, which takes long): see bench/sweep.py for what each figure measures."""

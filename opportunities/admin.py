@@ -5,7 +5,15 @@ from people.models import Team
 from stages.admin import LabelledRowsFormSet
 from stages.cleaning import NAME_FORMFIELDS
 
-from .models import Account, Contact, LostReason
+from .models import Account, Competitor, Contact, LostReason
+
+
+@admin.register(Competitor)
+class CompetitorAdmin(admin.ModelAdmin):
+    list_display = ("name", "website", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+    formfield_overrides = NAME_FORMFIELDS
 
 
 @admin.register(LostReason)

@@ -31,7 +31,10 @@ from .models import (
     AccountEvent,
     AccountStatus,
     ActivityKind,
+    Competitor,
     Contact,
+    DealCompetitor,
+    DealCompetitorStatus,
     EmployeeBand,
     LostReason,
     MilestoneCompletion,
@@ -358,6 +361,13 @@ class OpportunityCloseWonApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
         override_reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+        beaten = PkField(
+            queryset=Competitor.objects.filter(is_active=True),
+            many=True,
+            required=False,
+            default=list,
+            help_text="Ids of the competitors this win beat.",
+        )
         version = _version_field()
 
     @extend_schema(
@@ -375,6 +385,13 @@ class OpportunityCloseLostApi(ServiceApi):
     class InputSerializer(serializers.Serializer):
         reason = PkField(queryset=LostReason.objects.filter(is_active=True))
         notes = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+        lost_to = PkField(
+            queryset=Competitor.objects.filter(is_active=True),
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="Id of the competitor the deal was lost to, if any.",
+        )
         version = _version_field()
 
     @extend_schema(
@@ -498,6 +515,70 @@ class OpportunityBulkApi(ServiceApi):
         refused = [{"id": pk, "detail": "Not found."} for pk in ids if pk not in found]
         refused += [{"id": opp.pk, "detail": why} for opp, why in result.refused]
         return Response({"done": [opp.pk for opp in result.done], "refused": refused})
+
+
+class CompetitorSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    website = serializers.CharField()
+    notes = serializers.CharField()
+    is_active = serializers.BooleanField()
+
+
+class DealCompetitorSerializer(serializers.Serializer):
+    competitor = NamedRefSerializer()
+    status = serializers.CharField(help_text="evaluating, preferred or eliminated.")
+    beaten = serializers.BooleanField(help_text="Whether the deal, closed won, beat it.")
+    added_at = serializers.DateTimeField()
+
+
+class CompetitorListApi(ServiceApi):
+    """The competitor list (admins keep it in the admin site): the active ones to pick from."""
+
+    OutputSerializer = CompetitorSerializer
+
+    @extend_schema(responses={200: OutputSerializer(many=True)})
+    def get(self, request):
+        return self.paginate(Competitor.objects.filter(is_active=True).order_by("name", "id"), self.OutputSerializer)
+
+
+class OpportunityCompetitorsApi(ServiceApi):
+    """The competitors in play on a deal: list them, set one (POST), take one off (DELETE)."""
+
+    class InputSerializer(serializers.Serializer):
+        competitor = PkField(queryset=Competitor.objects.all())
+        status = serializers.ChoiceField(
+            choices=DealCompetitorStatus.choices, required=False, default=DealCompetitorStatus.EVALUATING
+        )
+
+    class RemoveSerializer(serializers.Serializer):
+        competitor = PkField(queryset=Competitor.objects.all())
+
+    OutputSerializer = DealCompetitorSerializer
+
+    def _rows(self, opp):
+        rows = DealCompetitor.objects.filter(opportunity=opp).select_related("competitor")
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    def get(self, request, pk: int):
+        return self._rows(_opportunity(request, pk))
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer(many=True), **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.deal_competitor_set(opp, actor=request.user, **serializer.validated_data)
+        return self._rows(opp)
+
+    @extend_schema(request=RemoveSerializer, responses={200: OutputSerializer(many=True), **WRITE_ERRORS})
+    def delete(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.RemoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.deal_competitor_remove(opp, actor=request.user, **serializer.validated_data)
+        return self._rows(opp)
 
 
 class MilestoneApi(ServiceApi):

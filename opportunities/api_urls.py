@@ -22,6 +22,10 @@ urlpatterns = [
     path("opportunities/<int:pk>/next-step/complete/", api.NextStepCompleteApi.as_view(), name="next_step_complete"),
     path("opportunities/<int:pk>/events/", api.OpportunityEventListApi.as_view(), name="opportunity_events"),
     path("opportunities/<int:pk>/activities/", api.OpportunityActivityApi.as_view(), name="opportunity_activities"),
+    path(
+        "opportunities/<int:pk>/competitors/", api.OpportunityCompetitorsApi.as_view(), name="opportunity_competitors"
+    ),
+    path("competitors/", api.CompetitorListApi.as_view(), name="competitor_list"),
     path("accounts/", api.AccountListApi.as_view(), name="account_list"),
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="account_detail"),
     path("accounts/<int:pk>/contacts/", api.ContactListApi.as_view(), name="account_contacts"),

@@ -13,7 +13,9 @@ from .models import (
     AccountStatus,
     ActivityKind,
     BuyingRole,
+    Competitor,
     Contact,
+    DealCompetitorStatus,
     EmployeeBand,
     LostReason,
     OpportunityStatus,
@@ -134,9 +136,14 @@ class MoveForm(forms.Form):
         self.fields["to_stage"].queryset = opportunity.process.stages.exclude(pk=opportunity.stage_id)
 
 
+def _active_competitors():
+    return Competitor.objects.filter(is_active=True)
+
+
 class CloseWonForm(forms.Form):
     version = _version_field()
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    beaten = ModelMultipleIdField(queryset=_active_competitors(), required=False, label="Competitors beaten")
     override_reason = forms.CharField(
         max_length=500,
         required=False,
@@ -149,6 +156,12 @@ class CloseLostForm(forms.Form):
     version = _version_field()
     reason = forms.ModelChoiceField(queryset=LostReason.objects.filter(is_active=True), label="Lost reason")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    lost_to = forms.ModelChoiceField(queryset=_active_competitors(), required=False, label="Lost to")
+
+
+class DealCompetitorForm(forms.Form):
+    competitor = forms.ModelChoiceField(queryset=Competitor.objects.all())
+    status = forms.ChoiceField(choices=DealCompetitorStatus.choices, initial=DealCompetitorStatus.EVALUATING)
 
 
 class MilestoneToggleForm(forms.Form):

@@ -41,3 +41,91 @@ def deal_badges(deal) -> list[dict]:
     if any(not hasattr(deal, f"_badges_{b.name}") for b in _registered.values()):
         prefetch_related_objects([deal], *badge_prefetches())
     return [{"template": b.template, "items": getattr(deal, f"_badges_{b.name}")} for b in _registered.values()]
+
+
+# --- panels: sections of a higher app on the deal page -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class DealPanel:
+    """A section a higher app adds to the deal page, e.g. postmortem's lessons that apply to the
+    deal. `context(deal, user)` gives the template its `panel` variable; it must run a fixed
+    number of queries, however many rows it shows (the deal page's query count is pinned)."""
+
+    name: str  # unique among the registered panels
+    template: str
+    context: Callable  # (deal, user) -> dict, or None to show nothing
+
+
+_panels: dict[str, DealPanel] = {}
+
+
+def register_deal_panel(panel: DealPanel) -> None:
+    """Show `panel` on deal pages (registering the same name again replaces it)."""
+    _panels[panel.name] = panel
+
+
+def deal_panels(deal, user) -> list[dict]:
+    """[{"template", "context"}] of the registered panels that have something for `deal`."""
+    shown = []
+    for panel in _panels.values():
+        context = panel.context(deal, user)
+        if context is not None:
+            shown.append({"template": panel.template, "context": context})
+    return shown
+
+
+# --- reminders: things a higher app wants people told about ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """Something one person should act on (a post-mortem overdue), told through the app that
+    owns notifications (pipeline's bell and daily digest)."""
+
+    user_id: int
+    message: str
+    url: str  # a path of this site
+    key: str  # identifies the reminder to its source (`mark_notified`)
+
+
+@dataclass(frozen=True)
+class ReminderSource:
+    """A higher app's reminders. `due(now)` lists those not yet notified, which the notifier
+    turns into notifications and then hands to `mark_notified(reminders, now)` in the same
+    transaction, so a second run notifies nobody twice. `for_digest(user, now)` lists what the
+    person's daily digest should remind them of (still open, notified or not), and
+    `digest_user_ids(now)` who has any."""
+
+    name: str
+    due: Callable
+    mark_notified: Callable
+    for_digest: Callable
+    digest_user_ids: Callable
+
+
+_reminder_sources: dict[str, ReminderSource] = {}
+
+
+def register_reminder_source(source: ReminderSource) -> None:
+    _reminder_sources[source.name] = source
+
+
+def reminder_sources() -> list[ReminderSource]:
+    return list(_reminder_sources.values())
+
+
+# --- demo data: what a higher app adds to the demo company --------------------------------------------
+
+_demo_seeders: dict[str, Callable] = {}
+
+
+def register_demo_seeder(name: str, seeder: Callable) -> None:
+    """`seeder(seed=int, now=datetime)` adds a higher app's demo rows once the demo company's
+    deals exist (postmortem's reviews and lessons); the demo seed runs every one."""
+    _demo_seeders[name] = seeder
+
+
+def run_demo_seeders(*, seed: int, now) -> None:
+    for seeder in _demo_seeders.values():
+        seeder(seed=seed, now=now)

@@ -251,6 +251,21 @@ class LostReason(models.Model):
         return self.name
 
 
+class Competitor(models.Model):
+    """A company we compete with for deals, on the admin-managed list reps pick from."""
+
+    name = models.CharField(max_length=100, unique=True)
+    website = models.URLField(blank=True)
+    notes = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class OpportunityStatus(models.TextChoices):
     OPEN = "open", "Open"
     WON = "won", "Won"
@@ -312,6 +327,9 @@ class Opportunity(models.Model):
         Stage, on_delete=models.PROTECT, null=True, blank=True, related_name="closed_opportunities"
     )
     lost_reason = models.ForeignKey(LostReason, on_delete=models.PROTECT, null=True, blank=True)
+    # The competitor a lost deal went to, if any (the ones a won deal beat are on its
+    # `DealCompetitor` rows).
+    lost_to = models.ForeignKey(Competitor, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     close_notes = models.TextField(blank=True)
     # Derived from the event history, kept on the row so lists and sweeps need no aggregation.
     stage_entered_at = models.DateTimeField(default=timezone.now)
@@ -452,6 +470,34 @@ class BuyingTeamMember(models.Model):
     def role_labels(self) -> list[str]:
         labels = dict(BuyingRole.choices)
         return [labels.get(role, role) for role in self.roles]
+
+
+class DealCompetitorStatus(models.TextChoices):
+    EVALUATING = "evaluating", "Evaluating"
+    PREFERRED = "preferred", "Preferred by buyer"
+    ELIMINATED = "eliminated", "Eliminated"
+
+
+class DealCompetitor(models.Model):
+    """A competitor in play on a deal, with where the buyer stands on it; `beaten` marks the
+    ones a won deal beat (set at close, cleared on reopen)."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="competitors")
+    competitor = models.ForeignKey(Competitor, on_delete=models.PROTECT, related_name="deals")
+    status = models.CharField(
+        max_length=20, choices=DealCompetitorStatus.choices, default=DealCompetitorStatus.EVALUATING
+    )
+    beaten = models.BooleanField(default=False)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "competitor"], name="deal_competitor_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.competitor} on {self.opportunity}"
 
 
 class MilestoneCompletion(models.Model):
@@ -597,6 +643,7 @@ class EventVerb(models.TextChoices):
     OVERRIDE_USED = "override_used", "Override used"
     BUYING_TEAM_CHANGED = "buying_team_changed", "Buying team changed"
     ACTIVITY_LOGGED = "activity_logged", "Activity logged"
+    COMPETITOR_CHANGED = "competitor_changed", "Competitor changed"
 
 
 class OpportunityEventQuerySet(models.QuerySet):
@@ -733,9 +780,12 @@ class OpportunityEvent(models.Model):
                 then = {"closing": " — the deal is closing", "waiting": " — now waiting on the buyer"}
                 return f"Completed next step: {d.get('description')}" + then.get(d.get("then"), "")
             case EventVerb.CLOSED_WON:
-                return f"Closed won in {d.get('stage_name')}{_skipped(d)}" + _close_notes(d, "why we won")
+                beaten = f", beating {', '.join(d['beaten'])}" if d.get("beaten") else ""
+                return f"Closed won in {d.get('stage_name')}{_skipped(d)}{beaten}" + _close_notes(d, "why we won")
             case EventVerb.CLOSED_LOST:
-                return f"Closed lost in {d.get('stage_name')}: {d.get('reason')}" + _close_notes(d, "notes")
+                lost_to = f" (lost to {d['lost_to']})" if d.get("lost_to") else ""
+                reason = f"Closed lost in {d.get('stage_name')}: {d.get('reason')}{lost_to}"
+                return reason + _close_notes(d, "notes")
             case EventVerb.REOPENED:
                 return f"Reopened (was {d.get('was')})"
             case EventVerb.OVERRIDE_USED:
@@ -744,6 +794,9 @@ class OpportunityEvent(models.Model):
                 return "Edited " + ", ".join(f"{k}: {v['old']} → {v['new']}" for k, v in d.get("changes", {}).items())
             case EventVerb.BUYING_TEAM_CHANGED:
                 return f"Buying team: {d.get('action')} {d.get('contact')} {', '.join(d.get('roles', []))}".strip()
+            case EventVerb.COMPETITOR_CHANGED:
+                status = f" ({d['status_label']})" if d.get("status_label") else ""
+                return f"Competitor {d.get('action')}: {d.get('competitor')}{status}"
             case EventVerb.ACTIVITY_LOGGED:
                 return f"Logged {d.get('kind')}: {d.get('subject')}"
             case EventVerb.CREATED:

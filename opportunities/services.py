@@ -30,7 +30,10 @@ from .models import (
     ActivityKind,
     BuyingRole,
     BuyingTeamMember,
+    Competitor,
     Contact,
+    DealCompetitor,
+    DealCompetitorStatus,
     EventVerb,
     LostReason,
     MilestoneCompletion,
@@ -41,7 +44,7 @@ from .models import (
     OpportunityStatus,
     account_can_edit,
 )
-from .signals import opportunity_changed
+from .signals import opportunity_changed, opportunity_closed, opportunity_reopened
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
 # The following step committed when a completed one leaves the deal closing.
@@ -796,14 +799,20 @@ def opportunity_close_won(
     actor,
     override_reason: str = "",
     notes: str = "",
+    beaten: Iterable[Competitor] = (),
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Opportunity:
+    """Close the deal won; `beaten` names the competitors it beat (added to the deal if they
+    were not on it)."""
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "close it")
     _ensure_version(opp, expected_version, "closed")
+    beaten = list(dict.fromkeys(beaten))
+    for competitor in beaten:
+        _ensure_active_competitor(competitor, "beaten")
     stages = ordered_stages(opp.process)
     override = _gate(
         opp,
@@ -818,6 +827,16 @@ def opportunity_close_won(
         _record(opp, actor=actor, verb=EventVerb.OVERRIDE_USED, now=now, from_stage=opp.stage, data=override)
     notes = (notes or "").strip()
     data = {"stage_name": opp.stage.name, "amount": str(opp.amount), "notes": notes}
+    if beaten:
+        data["beaten"] = [c.name for c in beaten]
+        data["beaten_ids"] = [c.pk for c in beaten]
+        for competitor in beaten:
+            DealCompetitor.objects.update_or_create(
+                opportunity=opp,
+                competitor=competitor,
+                defaults={"beaten": True},
+                create_defaults={"beaten": True, "status": DealCompetitorStatus.ELIMINATED, "added_at": now},
+            )
     moved = []
     if stages and opp.stage_id != stages[-1].pk:
         data |= _move_to_final_stage(opp, stages, actor=actor, now=now)
@@ -868,9 +887,12 @@ def opportunity_close_lost(
     actor,
     reason: LostReason | None,
     notes: str = "",
+    lost_to: Competitor | None = None,
     expected_version: int | None = None,
     now: dt.datetime | None = None,
 ) -> Opportunity:
+    """Close the deal lost for `reason`; `lost_to` names the competitor that won it, if one did
+    (added to the deal as preferred by the buyer if it was not on it)."""
     now = _now(now)
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
@@ -880,6 +902,8 @@ def opportunity_close_lost(
         raise DomainError("Choose why the deal was lost.", field="reason")
     if not reason.is_active:
         raise DomainError(f"“{reason}” is no longer a lost reason; choose another.", field="reason")
+    if lost_to is not None:
+        _ensure_active_competitor(lost_to, "lost_to")
     opp.version += 1
     notes = (notes or "").strip()
     data = {
@@ -889,6 +913,16 @@ def opportunity_close_lost(
         "notes": notes,
         "amount": str(opp.amount),
     }
+    if lost_to is not None:
+        data["lost_to"] = lost_to.name
+        data["lost_to_id"] = lost_to.pk
+        DealCompetitor.objects.update_or_create(
+            opportunity=opp,
+            competitor=lost_to,
+            defaults={"status": DealCompetitorStatus.PREFERRED},
+            create_defaults={"status": DealCompetitorStatus.PREFERRED, "added_at": now},
+        )
+    opp.lost_to = lost_to
     return _close(opp, actor=actor, status=OpportunityStatus.LOST, reason=reason, notes=notes, data=data, now=now)
 
 
@@ -916,12 +950,14 @@ def _close(
             "closed_stage",
             "close_notes",
             "lost_reason",
+            "lost_to",
             "next_step",
             "version",
             "updated_at",
             *also,
         ]
     )
+    opportunity_closed.send(sender=Opportunity, opportunity=opp, actor=actor, now=now)
     return opp
 
 
@@ -974,6 +1010,9 @@ def opportunity_reopen(
     opp.closed_on = None
     opp.closed_stage = None
     opp.lost_reason = None
+    opp.lost_to = None
+    # What the close said about the competition no longer holds for a deal being worked again.
+    DealCompetitor.objects.filter(opportunity=opp, beaten=True).update(beaten=False)
     opp.stage_entered_at = now
     opp.updated_at = now
     opp.save(
@@ -982,11 +1021,13 @@ def opportunity_reopen(
             "closed_on",
             "closed_stage",
             "lost_reason",
+            "lost_to",
             "stage_entered_at",
             "version",
             "updated_at",
         ]
     )
+    opportunity_reopened.send(sender=Opportunity, opportunity=opp, actor=actor, now=now)
     next_step_set(
         opp, actor=actor, description=next_description, due_date=next_due_date, waiting_until=waiting_until, now=now
     )
@@ -1378,4 +1419,79 @@ def opportunity_bulk_close_lost(
     return _bulk(
         opportunities,
         lambda opp: opportunity_close_lost(opp, actor=actor, reason=reason, notes=notes, now=now),
+    )
+
+
+# --- competitors ----------------------------------------------------------------------------------
+
+
+def _ensure_active_competitor(competitor: Competitor, field: str) -> None:
+    if not competitor.is_active:
+        raise DomainError(f"“{competitor}” is no longer on the competitor list; choose another.", field=field)
+
+
+@transaction.atomic
+@_announces
+def deal_competitor_set(
+    opportunity: Opportunity,
+    *,
+    actor,
+    competitor: Competitor,
+    status: str = DealCompetitorStatus.EVALUATING,
+    now: dt.datetime | None = None,
+) -> DealCompetitor:
+    """Put a competitor in play on the deal, or change where the buyer stands on it."""
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    _ensure_open(opp, "change its competitors")
+    if status not in DealCompetitorStatus.values:
+        raise DomainError(f"Unknown competitor status: {status}.", field="status")
+    existing = DealCompetitor.objects.filter(opportunity=opp, competitor=competitor).first()
+    if existing is None:
+        _ensure_active_competitor(competitor, "competitor")
+        row = DealCompetitor.objects.create(opportunity=opp, competitor=competitor, status=status, added_at=now)
+        action = "added"
+    elif existing.status == status:
+        return existing
+    else:
+        existing.status = status
+        existing.save(update_fields=["status"])
+        row, action = existing, "changed"
+    _mark_touched(opp, now)
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.COMPETITOR_CHANGED,
+        now=now,
+        data={
+            "action": action,
+            "competitor": competitor.name,
+            "competitor_id": competitor.pk,
+            "status": status,
+            "status_label": str(DealCompetitorStatus(status).label),
+        },
+    )
+    return row
+
+
+@transaction.atomic
+@_announces
+def deal_competitor_remove(
+    opportunity: Opportunity, *, actor, competitor: Competitor, now: dt.datetime | None = None
+) -> None:
+    now = _now(now)
+    opp = _lock(opportunity)
+    _ensure_can_edit(opp, actor)
+    _ensure_open(opp, "change its competitors")
+    deleted, _ = DealCompetitor.objects.filter(opportunity=opp, competitor=competitor).delete()
+    if not deleted:
+        raise DomainError(f"{competitor} is not in play on this deal.")
+    _mark_touched(opp, now)
+    _record(
+        opp,
+        actor=actor,
+        verb=EventVerb.COMPETITOR_CHANGED,
+        now=now,
+        data={"action": "removed", "competitor": competitor.name, "competitor_id": competitor.pk},
     )

@@ -10,3 +10,10 @@ from django.dispatch import Signal
 
 # kwargs: opportunity_id (int), now (datetime)
 opportunity_changed = Signal()
+
+# Sent inside the closing (or reopening) service's transaction, after the deal's row and its
+# event are written, so a listener's rows commit or roll back with the close itself (the
+# post-mortem a close opens). kwargs: opportunity (the saved Opportunity), actor (User), now
+# (datetime).
+opportunity_closed = Signal()
+opportunity_reopened = Signal()

@@ -27,6 +27,12 @@ urlpatterns = [
         views.buying_team_remove,
         name="buying_team_remove",
     ),
+    path("deals/<int:pk>/competitors/", views.competitor_set, name="competitor_set"),
+    path(
+        "deals/<int:pk>/competitors/<int:competitor_pk>/remove/",
+        views.competitor_remove,
+        name="competitor_remove",
+    ),
     path("accounts/", views.account_list, name="account_list"),
     path("accounts/new/", views.account_create, name="account_create"),
     path("accounts/search/", views.account_search, name="account_search"),

@@ -28,6 +28,7 @@ from .forms import (
     CloseWonForm,
     CompleteStepForm,
     ContactForm,
+    DealCompetitorForm,
     DealFilterForm,
     MilestoneToggleForm,
     MoveForm,
@@ -37,7 +38,7 @@ from .forms import (
     ReassignForm,
     ReopenForm,
 )
-from .hooks import badge_prefetches, deal_badges
+from .hooks import badge_prefetches, deal_badges, deal_panels
 from .models import (
     Account,
     AccountEvent,
@@ -45,7 +46,10 @@ from .models import (
     ActivityKind,
     BuyingRole,
     BuyingTeamMember,
+    Competitor,
     Contact,
+    DealCompetitor,
+    DealCompetitorStatus,
     LostReason,
     MilestoneCompletion,
     Opportunity,
@@ -390,9 +394,15 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         # The deal's own lost reason comes along even if an admin has retired it since.
         reasons = list(LostReason.objects.filter(Q(is_active=True) | Q(pk=opp.lost_reason_id)))
         opp.lost_reason = next((r for r in reasons if r.pk == opp.lost_reason_id), None)
+    deal_competitors = list(DealCompetitor.objects.filter(opportunity=opp).select_related("competitor"))
+    competitor_choices = []
+    if can_edit:  # the pickers (in play, lost to, beaten) are for those who may change the deal
+        competitor_choices = list(Competitor.objects.filter(Q(is_active=True) | Q(pk=opp.lost_to_id)))
+    opp.lost_to = next((dc.competitor for dc in deal_competitors if dc.competitor_id == opp.lost_to_id), None)
     context = {
         "opp": opp,
         "badges": deal_badges(opp),
+        "panels": deal_panels(opp, user),
         "stages": stages,
         "current_stage": stages[current_index] if stages else None,
         "next_stage": stages[current_index + 1] if current_index + 1 < len(stages) else None,
@@ -413,6 +423,10 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         "reopen_form": ReopenForm(),
         "step_state": opp.next_step_state(),
         "lost_reasons": [r for r in reasons if r.is_active],
+        "deal_competitors": deal_competitors,
+        "competitor_choices": [c for c in competitor_choices if c.is_active],
+        "competitor_statuses": DealCompetitorStatus.choices,
+        "competitor_remove_url": _row_url("opportunities:competitor_remove", opp.pk),
         "next_step_form": NextStepForm(),
         "activity_kinds": Activity._meta.get_field("kind").choices,
         "buying_roles": BuyingRole.choices,
@@ -637,6 +651,7 @@ def opportunity_close_won(request, pk: int):
             actor=request.user,
             notes=data["notes"],
             override_reason=data["override_reason"],
+            beaten=data["beaten"],
             expected_version=data["version"],
         ),
         "Closed won. Congratulations!",
@@ -655,7 +670,12 @@ def opportunity_close_lost(request, pk: int):
         request,
         opp,
         lambda: services.opportunity_close_lost(
-            opp, actor=request.user, reason=data["reason"], notes=data["notes"], expected_version=data["version"]
+            opp,
+            actor=request.user,
+            reason=data["reason"],
+            notes=data["notes"],
+            lost_to=data["lost_to"],
+            expected_version=data["version"],
         ),
         "Closed lost.",
     )
@@ -837,6 +857,36 @@ def buying_team_remove(request, pk: int, contact_pk: int):
     opp = _opportunity(request, pk, write=True)
     contact = get_object_or_404(Contact.objects.filter(account_id=opp.account_id), pk=contact_pk)
     return _act(request, opp, lambda: services.buying_team_remove(opp, actor=request.user, contact=contact), "Removed.")
+
+
+@require_POST
+def competitor_set(request, pk: int):
+    opp = _opportunity(request, pk, write=True)
+    form = DealCompetitorForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back_to_deal(request, opp) if not request.htmx else _render_deal(request, opp)
+    data = form.cleaned_data
+    return _act(
+        request,
+        opp,
+        lambda: services.deal_competitor_set(
+            opp, actor=request.user, competitor=data["competitor"], status=data["status"]
+        ),
+        "Competitors updated.",
+    )
+
+
+@require_POST
+def competitor_remove(request, pk: int, competitor_pk: int):
+    opp = _opportunity(request, pk, write=True)
+    competitor = get_object_or_404(Competitor, pk=competitor_pk)
+    return _act(
+        request,
+        opp,
+        lambda: services.deal_competitor_remove(opp, actor=request.user, competitor=competitor),
+        "Competitor removed.",
+    )
 
 
 # --- accounts and contacts ---------------------------------------------------------------------------

@@ -150,6 +150,10 @@ class OrgSettings(models.Model):
         help_text="How many days after closing a rep may reopen their own deal (0: never). "
         "Managers and admins may always reopen.",
     )
+    # A closed deal's post-mortem is due this many days after the close.
+    review_due_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days after a close within which its post-mortem is due."
+    )
 
     class Meta:
         db_table = "pipeline_orgsettings"

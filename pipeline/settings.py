@@ -238,6 +238,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(minute=0, hour=DIGEST_HOUR),
         "options": {"expires": 60 * 60 * 23},
     },
+    # https://crontab.guru/#30_*_*_*_*: hourly, notify what other apps remind people of
+    # (overdue post-mortems). A reminder is notified once, so a repeated run changes nothing.
+    "send-reminders": {
+        "task": "pipeline.tasks.send_reminders",
+        "schedule": crontab(minute=30),
+        "options": {"expires": 50 * 60},
+    },
 }
 
 # --- Caches and sessions ----------------------------------------------------------------------
@@ -357,6 +364,13 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lockstep API",
     "VERSION": "1.0.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Inputs named "status" take different choices (a deal's, an account's, a competitor's on a
+    # deal): each enum gets its own name instead of a hash-suffixed one.
+    "ENUM_NAME_OVERRIDES": {
+        "DealCompetitorStatusEnum": "opportunities.models.DealCompetitorStatus",
+        "OpportunityStatusEnum": "opportunities.models.OpportunityStatus",
+        "AccountStatusEnum": "opportunities.models.AccountStatus",
+    },
 }
 
 LOGGING = {

@@ -48,7 +48,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include("opportunities.api_urls")),
+    path("api/", include("postmortem.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
+    path("", include("postmortem.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

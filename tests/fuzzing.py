@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from opportunities import services
-from opportunities.models import Account, Activity, Contact, NextStep, Opportunity
+from opportunities.models import Account, Activity, Competitor, Contact, NextStep, Opportunity
 from people.models import OrgSettings
 from tests.factories import ContactFactory, LostReasonFactory, OpportunityFactory, UserFactory
+from tests.postmortem.world import accepted_review, draft_review
 
 # Derandomized, so CI runs the same examples every time, and few, so that both modules take
 # well under a minute on one backend; each form and operation also runs a few fixed edge
@@ -147,6 +148,9 @@ def world(owner, teammate, outsider, team, account, contact, process, opportunit
     ContactFactory(account=account, first_name="Second")
     UserFactory(username="inactive", is_active=False, team=team)
     reason = LostReasonFactory(name="Price")
+    competitor = Competitor.objects.create(name="Rival Inc")
+    review = accepted_review(owner=owner, account=account, process=process, now=now)
+    draft = draft_review(owner=owner, account=account, process=process, name="Second closed deal", now=now)
     OrgSettings.current()  # created on first read otherwise, which would look like a change
     return {
         "@deal": opportunity.pk,
@@ -159,6 +163,10 @@ def world(owner, teammate, outsider, team, account, contact, process, opportunit
         "@process": process.pk,
         "@milestone": milestone.pk,
         "@reason": reason.pk,
+        "@competitor": competitor.pk,
+        "@review": review.pk,
+        "@draft_review": draft.pk,
+        "@lesson": review.lessons.get().pk,
         "@me": owner.pk,
         "@teammate": teammate.pk,
         "@outsider": outsider.pk,

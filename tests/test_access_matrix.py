@@ -23,8 +23,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from opportunities.models import Competitor
 from pipeline.models import Notification
 from tests.factories import ContactFactory
+from tests.postmortem.world import accepted_review
 
 PERSONAS = ("anonymous", "owner", "teammate", "outsider", "manager", "admin")
 
@@ -113,6 +115,10 @@ ROUTES: dict[str, Route] = {
     "opportunities:buying_team_remove": Route(
         page("opportunities:buying_team_remove", "opp", "contact"), DEAL_WRITE, method="post", wrong="get"
     ),
+    "opportunities:competitor_set": Route(page("opportunities:competitor_set", "opp"), DEAL_WRITE, method="post"),
+    "opportunities:competitor_remove": Route(
+        page("opportunities:competitor_remove", "opp", "competitor"), DEAL_WRITE, method="post", wrong="get"
+    ),
     # --- opportunities: accounts and contacts (company knowledge: everyone reads) -----------------------
     "opportunities:account_list": Route(page("opportunities:account_list"), EVERYONE),
     "opportunities:account_create": Route(page("opportunities:account_create"), EVERYONE),
@@ -169,6 +175,8 @@ ROUTES: dict[str, Route] = {
     "api:opportunity_activities": Route(
         page("api:opportunity_activities", "opp"), API_DEAL_WRITE, method="post", wrong="get"
     ),
+    "api:competitor_list": Route(page("api:competitor_list"), API_EVERYONE, wrong="post"),
+    "api:opportunity_competitors": Route(page("api:opportunity_competitors", "opp"), API_DEAL_READ, wrong="put"),
     "api:account_list": Route(page("api:account_list"), API_EVERYONE),
     "api:account_detail": Route(page("api:account_detail", "account"), API_EVERYONE),
     "api:account_contacts": Route(page("api:account_contacts", "account"), API_EVERYONE),
@@ -197,6 +205,48 @@ ROUTES: dict[str, Route] = {
         page("pipeline:quota_set", "owner_id"), (LOGIN, 403, 404, 404, 302, 302), method="post"
     ),
     "pipeline:changes": Route(page("pipeline:changes"), EVERYONE),
+    # --- postmortem -------------------------------------------------------------------------------------
+    # Each persona's own queue; the owner's accepted review, which teammates may read too.
+    "postmortem:queue": Route(page("postmortem:queue"), EVERYONE),
+    "postmortem:review": Route(page("postmortem:review", "review"), DEAL_READ),
+    # The manager (or an admin) decides; an empty decision is refused with a message.
+    "postmortem:review_decide": Route(
+        page("postmortem:review_decide", "review"), (LOGIN, 403, 403, 404, 302, 302), method="post", wrong="get"
+    ),
+    "postmortem:review_close": Route(
+        page("postmortem:review_close", "review"), (LOGIN, 403, 403, 404, 302, 302), method="post", wrong="get"
+    ),
+    "postmortem:lessons": Route(page("postmortem:lessons"), EVERYONE),
+    # Whoever reads the lesson may endorse it (the owner is refused with a message: their own).
+    "postmortem:lesson_endorse": Route(
+        page("postmortem:lesson_endorse", "lesson"), (LOGIN, 302, 302, 404, 302, 302), method="post", wrong="get"
+    ),
+    "postmortem:lesson_retire": Route(
+        page("postmortem:lesson_retire", "lesson"), (LOGIN, 403, 403, 404, 302, 302), method="post", wrong="get"
+    ),
+    "postmortem:winloss": Route(page("postmortem:winloss"), EVERYONE),
+    # The review API, on the owner's accepted review: writing it is refused by its state (400) to
+    # those allowed past the access rules; deciding is the manager's (who closes it: 200), then
+    # the admin finds it closed (400).
+    "postmortem_api:review_list": Route(page("postmortem_api:review_list"), API_EVERYONE),
+    "postmortem_api:review_detail": Route(page("postmortem_api:review_detail", "review"), API_DEAL_READ),
+    "postmortem_api:review_submit": Route(
+        page("postmortem_api:review_submit", "review"), (403, 400, 403, 404, 403, 400), method="post", wrong="get"
+    ),
+    "postmortem_api:review_request_changes": Route(
+        page("postmortem_api:review_request_changes", "review"),
+        (403, 403, 403, 404, 400, 400),
+        method="post",
+        wrong="get",
+    ),
+    "postmortem_api:review_accept": Route(
+        page("postmortem_api:review_accept", "review"), (403, 403, 403, 404, 400, 400), method="post", wrong="get"
+    ),
+    "postmortem_api:review_close": Route(
+        page("postmortem_api:review_close", "review"), (403, 403, 403, 404, 200, 400), method="post", wrong="get"
+    ),
+    "postmortem_api:deal_lessons": Route(page("postmortem_api:deal_lessons", "opp"), API_DEAL_READ, wrong="post"),
+    "postmortem:winloss_deals": Route(page("postmortem:winloss_deals"), EVERYONE),
 }
 
 
@@ -222,9 +272,10 @@ def test_every_route_is_in_the_matrix():
 
 
 @pytest.fixture
-def world(owner, opportunity, account, process):
+def world(owner, manager, opportunity, account, process):
     """The objects the URLs point at: the owner's deal, its account, a contact on its buying team…"""
     contact = ContactFactory(account=account)
+    review = accepted_review(owner=owner, manager=manager, account=account, process=process)
     stage = process.stages.order_by("order").first()
     return type(
         "World",
@@ -238,6 +289,10 @@ def world(owner, opportunity, account, process):
             "stage_id": stage.pk,
             "owner_id": owner.pk,
             "notification": Notification.objects.create(user=owner, message="Look").pk,
+            # On the list, not in play on the deal: removing it is refused (nothing to remove).
+            "competitor": Competitor.objects.create(name="Rival Inc").pk,
+            "review": review.pk,
+            "lesson": review.lessons.get().pk,
         },
     )
 

@@ -26,6 +26,9 @@ import pipeline.reports.changes_views
 import pipeline.reports.forms
 import pipeline.reports.views
 import pipeline.views
+import postmortem.forms
+import postmortem.views
+import postmortem.winloss
 from opportunities.forms import (
     AccountForm,
     ActivityForm,
@@ -35,6 +38,7 @@ from opportunities.forms import (
     CloseWonForm,
     CompleteStepForm,
     ContactForm,
+    DealCompetitorForm,
     DealFilterForm,
     MilestoneToggleForm,
     MoveForm,
@@ -48,6 +52,8 @@ from pipeline.board.views import BoardFilterForm
 from pipeline.health.forms import AttentionFilterForm
 from pipeline.reports.changes_views import ChangesFilterForm
 from pipeline.reports.forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
+from postmortem.forms import DecideForm, QueueFilterForm, ReviewForm
+from postmortem.winloss import ALL_DIMENSIONS, WinLossFilterForm
 from tests.fuzzing import FUZZ, HUGE, check_request, edge_form_data, form_data, resolve
 
 
@@ -79,6 +85,18 @@ class Endpoint:
 
 
 DEAL, ACCOUNT = ("@deal",), ("@account",)
+# The review form's lessons formset: its management form and the fields of its first row.
+LESSON_FIELDS = (
+    "submit",
+    "lessons-TOTAL_FORMS",
+    "lessons-INITIAL_FORMS",
+    "lessons-0-text",
+    "lessons-0-stage",
+    "lessons-0-milestone",
+    "lessons-0-industry",
+    "lessons-0-competitor",
+    "lessons-0-buying_role",
+)
 PAGES = ("page", "per_page")
 ENDPOINTS = [
     # opportunities
@@ -91,8 +109,22 @@ ENDPOINTS = [
     Endpoint("opportunities:edit", "POST", DEAL, forms=(OpportunityEditForm,)),
     Endpoint("opportunities:edit", "GET", DEAL, extra=("account_q",)),
     Endpoint("opportunities:move", "POST", DEAL, forms=(MoveForm,), extra=("anchor",)),
-    Endpoint("opportunities:close_won", "POST", DEAL, forms=(CloseWonForm,), extra=("anchor",)),
-    Endpoint("opportunities:close_lost", "POST", DEAL, forms=(CloseLostForm,), extra=("anchor",)),
+    Endpoint(
+        "opportunities:close_won",
+        "POST",
+        DEAL,
+        forms=(CloseWonForm,),
+        extra=("anchor",),
+        choices={"beaten": ["@competitor"]},
+    ),
+    Endpoint(
+        "opportunities:close_lost",
+        "POST",
+        DEAL,
+        forms=(CloseLostForm,),
+        extra=("anchor",),
+        choices={"lost_to": ["@competitor"]},
+    ),
     Endpoint("opportunities:reopen", "POST", DEAL, forms=(ReopenForm,)),
     Endpoint("opportunities:reassign", "POST", DEAL, forms=(ReassignForm,)),
     Endpoint("opportunities:bulk", "POST", forms=(BulkActionForm,)),
@@ -104,6 +136,15 @@ ENDPOINTS = [
     Endpoint("opportunities:history", "GET", DEAL, extra=PAGES),
     Endpoint("opportunities:buying_team_add", "POST", DEAL, forms=(BuyingTeamForm,), extra=("anchor",)),
     Endpoint("opportunities:buying_team_remove", "POST", ("@deal", "@contact"), extra=("anchor",)),
+    Endpoint(
+        "opportunities:competitor_set",
+        "POST",
+        DEAL,
+        forms=(DealCompetitorForm,),
+        extra=("anchor",),
+        choices={"competitor": ["@competitor"]},
+    ),
+    Endpoint("opportunities:competitor_remove", "POST", ("@deal", "@competitor"), extra=("anchor",)),
     Endpoint("opportunities:account_create", "POST", forms=(AccountForm,)),
     Endpoint("opportunities:account_detail", "GET", ACCOUNT, extra=("deals_page", "contacts_page", "contact_q")),
     Endpoint("opportunities:account_edit", "POST", ACCOUNT, forms=(AccountForm,)),
@@ -137,6 +178,30 @@ ENDPOINTS = [
     Endpoint("pipeline:quotas", "GET", forms=(QuotaQuarterForm,)),
     Endpoint("pipeline:quota_set", "POST", ("@me",), forms=(QuotaForm,)),
     Endpoint("pipeline:changes", "GET", forms=(ChangesFilterForm,), extra=("from", "to", "page")),
+    # postmortem
+    Endpoint("postmortem:queue", "GET", forms=(QueueFilterForm,), extra=("page",)),
+    Endpoint("postmortem:review", "GET", ("@review",)),
+    Endpoint(
+        "postmortem:review",
+        "POST",
+        ("@draft_review",),
+        forms=(ReviewForm,),
+        extra=LESSON_FIELDS,
+        choices={"lessons-TOTAL_FORMS": ["1", "2", "0", "999"], "lessons-INITIAL_FORMS": ["0", "1"]},
+    ),
+    Endpoint("postmortem:review_decide", "POST", ("@review",), forms=(DecideForm,)),
+    Endpoint("postmortem:review_close", "POST", ("@review",)),
+    Endpoint("postmortem:lessons", "GET", extra=("page",)),
+    Endpoint("postmortem:lesson_endorse", "POST", ("@lesson",), extra=("next",)),
+    Endpoint("postmortem:lesson_retire", "POST", ("@lesson",), extra=("next",)),
+    Endpoint("postmortem:winloss", "GET", forms=(WinLossFilterForm,), extra=("format",), choices={"format": ["csv"]}),
+    Endpoint(
+        "postmortem:winloss_deals",
+        "GET",
+        forms=(WinLossFilterForm,),
+        extra=("outcome", "page", *ALL_DIMENSIONS),
+        choices={"outcome": ["won", "lost"], "quarter": ["2026-Q1", "2026-Q9"], "reason": ["none", "1"]},
+    ),
     # the board
     Endpoint("board:index", "GET", forms=(BoardFilterForm,)),
     Endpoint("board:process", "GET", ("@process",), forms=(BoardFilterForm,)),
@@ -148,6 +213,7 @@ ENDPOINTS = [
 NOT_FUZZED_HERE = {
     "SignInForm": "the sign-in form: anonymous, throttled, tested with the sign-in",
     "PasswordChangeForm": "every wrong old password is a recorded, throttled failure; tested in tests/people",
+    "LessonForm": "a row of the review's lessons formset: fuzzed by its prefixed fields (LESSON_FIELDS)",
 }
 # Pages outside this list, and why.
 URLS_NOT_FUZZED_HERE = {
@@ -156,6 +222,18 @@ URLS_NOT_FUZZED_HERE = {
     "logout": "ends the session the fuzzing runs in",
     "health": "takes no input",
     "api_schema": "the API is fuzzed in tests/opportunities/test_api_fuzz.py",
+    **{
+        f"postmortem_api:{name}": "the post-mortem API: its input is checked in tests/postmortem/test_api.py"
+        for name in (
+            "review_list",
+            "review_detail",
+            "review_submit",
+            "review_request_changes",
+            "review_accept",
+            "review_close",
+            "deal_lessons",
+        )
+    },
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
     "password_reset": "anonymous; sends mail; tested in tests/people",
     "password_reset_done": "anonymous; takes no input",
@@ -211,6 +289,9 @@ def test_every_form_in_the_code_is_fuzzed():
         pipeline.reports.changes_views,
         pipeline.reports.forms,
         pipeline.reports.views,
+        postmortem.forms,
+        postmortem.views,
+        postmortem.winloss,
     )
     in_code = set().union(*(_form_classes(module) for module in modules))
     fuzzed = {form_class.__name__ for endpoint in ENDPOINTS for form_class in endpoint.forms}

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from opportunities import services
+from opportunities.hooks import run_demo_seeders
 from opportunities.models import (
     Account,
     AccountStatus,
@@ -151,6 +152,8 @@ def seed_demo(*, now: dt.datetime, seed: int = 1, opportunities: int = 600, log=
     with transaction.atomic():
         for step in STEPS:
             step(demo)
+        # What higher apps add on top (postmortem: reviews in every state and their lessons).
+        run_demo_seeders(seed=seed, now=now)
     return Counter({label: model.objects.count() - before[label] for label, model in COUNTED.items()})
 
 

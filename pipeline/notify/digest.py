@@ -37,7 +37,7 @@ from smtplib import SMTPRecipientsRefused
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +46,7 @@ from opportunities.models import OpportunityStatus
 from people.models import Role, User
 
 from ..models import DigestKind, DigestSent, Flag, FlagKind
+from .reminders import reminder_user_ids, reminders_for_digest
 
 logger = logging.getLogger(__name__)
 
@@ -85,9 +86,14 @@ def _deals(flags) -> list[dict]:
     return list(deals.values())
 
 
-def _owner_context(user: User) -> dict | None:
+def _owner_context(user: User, now: dt.datetime | None = None) -> dict | None:
     flags = list(_open_flags().filter(opportunity__owner=user).order_by("opportunity__expected_close_date", "id"))
-    if not flags:
+    # What the other apps remind the person of (overdue post-mortems) rides in their own digest.
+    reminders = [
+        {"message": r.message, "url": settings.SITE_URL + r.url}
+        for r in reminders_for_digest(user, now or timezone.now())
+    ]
+    if not flags and not reminders:
         return None
     order = _kind_order()
     by_kind: dict[str, list[Flag]] = defaultdict(list)
@@ -102,7 +108,7 @@ def _owner_context(user: User) -> dict | None:
         for kind, items in sorted(by_kind.items(), key=lambda kv: order.get(kv[0], len(order)))
     ]
     deal_count = len({f.opportunity_id for f in flags})
-    return {"groups": groups, "deal_count": deal_count, "flag_count": len(flags)}
+    return {"groups": groups, "deal_count": deal_count, "flag_count": len(flags), "reminders": reminders}
 
 
 def _manager_context(user: User) -> dict | None:
@@ -159,6 +165,8 @@ def _message(user: User, *, kind: str, day: dt.date, context: dict, connection=N
     noun = "deal needs" if deals == 1 else "deals need"
     whose = "your teams'" if kind == DigestKind.MANAGER else "your"
     subject = f"Lockstep: {deals} of {whose} {noun} attention ({day:%-d %b %Y})"
+    if not deals and context.get("reminders"):
+        subject = f"Lockstep: reminders for {day:%-d %b %Y}"
     template = f"pipeline/email/digest_{kind}"
     message = EmailMultiAlternatives(
         subject=subject,
@@ -207,7 +215,7 @@ def digest_send(user: User, *, kind: str, now: dt.datetime | None = None, connec
     day = timezone.localdate(now)
     if not user.email or not user.is_active:
         return None
-    context = _manager_context(user) if kind == DigestKind.MANAGER else _owner_context(user)
+    context = _manager_context(user) if kind == DigestKind.MANAGER else _owner_context(user, now)
     if context is None:
         return None
     # Rendered before claiming, so a template error cannot leave a claim behind.
@@ -228,7 +236,7 @@ def digest_send(user: User, *, kind: str, now: dt.datetime | None = None, connec
     return claim
 
 
-def _recipients(kind: str, day: dt.date):
+def _recipients(kind: str, day: dt.date, now: dt.datetime | None = None):
     """Active users with an email address who may have something to read today, and have not
     been sent today's digest of `kind` yet (the claim in `digest_send` is what decides)."""
     flagged = Flag.objects.open().filter(opportunity__status=OpportunityStatus.OPEN)
@@ -239,7 +247,10 @@ def _recipients(kind: str, day: dt.date):
         has_flags = flagged.filter(opportunity__owner=OuterRef("pk"))
         users = User.objects.all()
     sent = DigestSent.objects.filter(user=OuterRef("pk"), kind=kind, day=day, sent_at__isnull=False)
-    return users.filter(is_active=True, email__gt="").filter(Exists(has_flags)).exclude(Exists(sent)).order_by("pk")
+    wanted = Q(Exists(has_flags))
+    if kind == DigestKind.OWNER and now is not None:
+        wanted |= Q(pk__in=reminder_user_ids(now))
+    return users.filter(is_active=True, email__gt="").filter(wanted).exclude(Exists(sent)).order_by("pk")
 
 
 def digest_send_all(*, now: dt.datetime | None = None) -> int:
@@ -251,7 +262,9 @@ def digest_send_all(*, now: dt.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     day = timezone.localdate(now)
-    recipients = [(kind, user) for kind in (DigestKind.OWNER, DigestKind.MANAGER) for user in _recipients(kind, day)]
+    recipients = [
+        (kind, user) for kind in (DigestKind.OWNER, DigestKind.MANAGER) for user in _recipients(kind, day, now)
+    ]
     if not recipients:
         return 0
     sent = 0

@@ -24,3 +24,12 @@ from . import digest
 )
 def send_daily_digests() -> int:
     return digest.digest_send_all()
+
+
+@shared_task(name="pipeline.tasks.send_reminders", soft_time_limit=5 * 60, time_limit=6 * 60)
+def send_reminders() -> int:
+    """Hourly: notify people of what the other apps remind them of (overdue post-mortems).
+    Idempotent: a reminder is notified once."""
+    from . import reminders
+
+    return reminders.reminders_notify()

@@ -12,7 +12,9 @@ session, the user, the visibility lookup (org settings or managed teams) and the
 notification count for the bell, then its own queries: my deals = count + page + open
 health flags + the process and stage filter choices; account list = count + page; deal page
 = deal, stages, milestones, ticks, open flags, the latest activities, their contacts, buying
-team, the contacts to pick from, the latest events, lost reasons; account page = account,
+team, the contacts to pick from, the latest events, lost reasons, the competitors in play and
+(for who may change the deal) the competitor list, and the lessons that match it (its buying
+team's roles, then the lessons); account page = account,
 count + page of deals, the latest activities, their contacts, count + page of contacts, and
 the contacts to pick from; a deal's full history = deal, count + page; a deal's or an
 account's full activity list = deal or account, count + page, their contacts.
@@ -29,10 +31,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from opportunities import services
-from opportunities.models import BuyingTeamMember, EventVerb, MilestoneCompletion, Opportunity, OpportunityEvent
+from opportunities.models import (
+    BuyingTeamMember,
+    Competitor,
+    DealCompetitor,
+    EventVerb,
+    MilestoneCompletion,
+    Opportunity,
+    OpportunityEvent,
+)
 from opportunities.views import ACCOUNT_PAGE_SIZE, LATEST_SHOWN
 from people.models import Role
 from pipeline.models import Flag, FlagKind
+from postmortem.models import Lesson, LessonEndorsement, Review
 from stages.models import Milestone
 from tests.factories import (
     AccountFactory,
@@ -185,6 +196,14 @@ def grow_deal(opp, *, actor, count, now):
         OpportunityEvent.objects.create(
             opportunity=opp, actor=others[i % 2], verb=EventVerb.MILESTONE_TICKED, data={"milestone": "x"}
         )
+        competitor = Competitor.objects.create(name=f"Rival {next(_seq)}")
+        DealCompetitor.objects.create(opportunity=opp, competitor=competitor)
+        # A lesson of an accepted post-mortem that matches the deal, endorsed by a teammate.
+        review = Review.objects.create(
+            opportunity=opp, outcome="won", state="accepted", is_current=False, author=actor, due_on=now.date()
+        )
+        lesson = Lesson.objects.create(review=review, text=f"Lesson {i}", stage=opp.stage, competitor=competitor)
+        LessonEndorsement.objects.create(lesson=lesson, user=others[i % 2])
     if count > SMALL:
         for milestone in Milestone.objects.filter(stage__process=opp.process_id).exclude(completions__opportunity=opp):
             MilestoneCompletion.objects.create(opportunity=opp, milestone=milestone, completed_by=others[0])
@@ -202,7 +221,8 @@ def test_deal_page_queries_do_not_grow_with_its_history(request, client_for, own
     large = queries(client, url)
 
     assert large[1].count('class="badge role"') >= 2 * LARGE
-    assert_flat(small, large, ceiling=15, page="deal page")
+    assert_flat(small, large, ceiling=19, page="deal page")
+    assert large[1].count('class="lesson"') == 5
     assert queries(client, url, **HTMX)[0] <= large[0]
 
 

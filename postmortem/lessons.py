@@ -1,0 +1,73 @@
+"""Which lessons help on an open deal, most relevant first.
+
+A lesson matches a deal by its tags: the deal's current stage, a milestone still ahead of it,
+a competitor in play, its account's industry, a role on its buying team. Each matching tag adds
+to the lesson's score (the stage and the milestone say most about what to do next); ties go to
+the most endorsed, then the newest. One query for the buying team's roles, one for the lessons,
+however many there are.
+"""
+
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Value, When
+
+from opportunities.models import BuyingTeamMember, DealCompetitor
+from stages.models import Milestone
+
+from .models import Lesson, LessonEndorsement
+
+SHOWN = 5
+WEIGHTS = {"stage": 4, "milestone": 3, "competitor": 3, "industry": 2, "buying_role": 1}
+
+
+def _points(condition: Q, weight: int):
+    return Case(When(condition, then=Value(weight)), default=Value(0), output_field=IntegerField())
+
+
+def lessons_for_deal(deal, user, *, limit: int = SHOWN) -> list[Lesson]:
+    """The lessons `user` may read that match `deal`, best first (`relevance`, `endorsement_count`,
+    `endorsed_by_me` annotated)."""
+    roles = sorted(
+        {
+            r
+            for roles in BuyingTeamMember.objects.filter(opportunity=deal).values_list("roles", flat=True)
+            for r in roles
+        }
+    )
+    ahead = (
+        Milestone.objects.filter(stage__process_id=deal.process_id, stage__order__gte=deal.stage.order)
+        .exclude(completions__opportunity=deal)
+        .values("pk")
+    )
+    competitors = DealCompetitor.objects.filter(opportunity=deal).values("competitor_id")
+    conditions = {
+        "stage": Q(stage_id=deal.stage_id),
+        "milestone": Q(milestone__in=ahead),
+        "competitor": Q(competitor__in=competitors),
+        "industry": Q(industry__iexact=deal.account.industry) if deal.account.industry else Q(pk__in=[]),
+        "buying_role": Q(buying_role__in=roles) if roles else Q(pk__in=[]),
+    }
+    relevance = sum((_points(q, WEIGHTS[name]) for name, q in conditions.items()), Value(0))
+    any_match = Q()
+    for q in conditions.values():
+        any_match |= q
+    return list(
+        Lesson.objects.for_user(user)
+        .shown()
+        .filter(any_match)
+        .select_related("stage", "milestone", "competitor", "review__author", "review__opportunity")
+        .annotate(
+            relevance=relevance,
+            endorsement_count=Count("endorsements", distinct=True),
+            endorsed_by_me=Exists(LessonEndorsement.objects.filter(lesson=OuterRef("pk"), user=user)),
+        )
+        .order_by("-relevance", "-endorsement_count", "-created_at", "-id")[:limit]
+    )
+
+
+def deal_lessons_panel(deal, user) -> dict | None:
+    """The deal page's lessons section (`opportunities.hooks.DealPanel`): open deals only."""
+    if not deal.is_open:
+        return None
+    lessons = lessons_for_deal(deal, user)
+    for lesson in lessons:
+        lesson.can_retire = user.is_admin or (user.is_manager and user.manages(lesson.review.author))
+    return {"lessons": lessons}
