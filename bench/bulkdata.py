@@ -123,6 +123,7 @@ COLUMNS = {
         "created_at",
         "updated_at",
         "furthest_stage_id",
+        "description",
     ],
     NextStep: [
         "id",
@@ -1133,7 +1134,8 @@ class BulkBuilder:
         B[Opportunity].append(
             f"{oid}\t{account_id}\t{process.pk}\t{stages[cur].pk}\t{owner}\t{account[1]} — {title}\t{amt}\t"
             f"{self.date(ecd_now)}\t{closed}\t{at(entered)}\t{push_count}\t{last_activity_s}\t{next_step}\t"
-            f"{version}\t{at(t0)}\t{at(updated)}\t{stages[furthest].pk}\n"
+            # The description is left empty (the last column): a demo deal's title says enough.
+            f"{version}\t{at(t0)}\t{at(updated)}\t{stages[furthest].pk}\t\n"
         )
 
     def _final_due(self, mode: str, kind: str, set_on: dt.date, due: str) -> str:

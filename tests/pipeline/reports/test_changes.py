@@ -107,7 +107,9 @@ class History:
         do(when, services.opportunity_close_lost, self._fresh(name), actor=actor, reason=self.reason)
 
     def reopen(self, name, when, actor):
-        do(when, services.opportunity_reopen, self._fresh(name), actor=actor)
+        # Reopening asks for the next step; waiting on the buyer changes nothing the report counts.
+        wait = when.date() + dt.timedelta(days=7)
+        do(when, services.opportunity_reopen, self._fresh(name), actor=actor, waiting_until=wait)
 
     def reassign(self, name, to, when, actor):
         do(when, services.opportunity_reassign, self._fresh(name), actor=actor, owner=to)
