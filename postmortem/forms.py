@@ -48,7 +48,13 @@ class _RowChoiceField(forms.TypedChoiceField):
     def __init__(self, *, rows: dict, label_of=str, empty: str = "—", **kwargs):
         self.rows = rows
         choices = [("", empty), *((str(pk), label_of(row)) for pk, row in rows.items())]
-        super().__init__(choices=choices, coerce=lambda value: self.rows[int(value)], empty_value=None, **kwargs)
+        super().__init__(choices=choices, coerce=self._row, empty_value=None, **kwargs)
+
+    def _row(self, value):
+        row = self.rows.get(int(value))
+        if row is None:  # `has_changed` coerces before any validation: refuse, never fail
+            raise ValueError(value)
+        return row
 
 
 def lesson_choices(review) -> dict:

@@ -43,7 +43,7 @@ def test_the_review_page_does_not_grow_with_its_lessons(client_for, lost_review,
 
 def test_the_queue_and_lessons_pages_do_not_grow_with_rows(client_for, owner, manager, account, process, now):
     def add(n):
-        for i in range(n):
+        for _ in range(n):
             review = draft_review(owner=owner, account=account, process=process, name=f"Deal {Review.objects.count()}")
             fill(review, owner, lessons=lessons(review, 2), now=now)
             services.review_submit(review, actor=owner, now=now)
