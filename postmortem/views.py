@@ -283,6 +283,9 @@ def winloss_page(request):
         "filter_query": _filter_query(filters),
         "result": result,
         "teams": winloss.teams_for(request.user),
+        "reps": User.objects.filter(visible_owner_q(request.user, prefix=None), is_active=True).order_by(
+            "first_name", "last_name", "username"
+        ),
     }
     return render(request, "postmortem/winloss.html", context)
 
