@@ -90,24 +90,32 @@ def seed_postmortem_demo(*, seed: int = 1, now: dt.datetime) -> dict:
         ],
         ignore_conflicts=True,
     )
+    # The most recently closed deals whose current review (if their close, through the
+    # services, opened one) is still an untouched draft.
+    touched = Review.objects.filter(is_current=True).exclude(state=ReviewState.DRAFT, version=1)
     closed = list(
         Opportunity.objects.closed()
-        .exclude(reviews__isnull=False)
+        .exclude(pk__in=touched.values("opportunity_id"))
         .select_related("owner__team", "account", "process", "stage", "lost_to")
         .order_by("-closed_on", "-pk")[:REVIEWED]
     )
-    counts = {state: 0 for state in ReviewState.values}
+    counts = dict.fromkeys(ReviewState.values, 0)
     lessons = 0
     for i, deal in enumerate(closed):
         author = deal.owner
         if not author.is_active:
             continue
         opened = now - dt.timedelta(days=rnd.randint(1, 20))
-        if i == 0:
-            first = services.review_open(opportunity=deal, actor=author, now=opened - dt.timedelta(days=3))
-            services.review_cancel(opportunity=deal, actor=admin, now=opened - dt.timedelta(days=2))
-            counts[first.state] += 1
-        review = services.review_open(opportunity=deal, actor=author, now=opened)
+        review = Review.objects.filter(opportunity=deal, is_current=True).first()
+        if i == 0 or review is None:
+            # The first one also shows a cancelled review (of the deal reopened, then closed again).
+            if i == 0:
+                first = review or services.review_open(
+                    opportunity=deal, actor=author, now=opened - dt.timedelta(days=3)
+                )
+                services.review_cancel(opportunity=deal, actor=admin, now=opened - dt.timedelta(days=2))
+                counts[ReviewState.CANCELLED] += 1 if first.pk else 0
+            review = services.review_open(opportunity=deal, actor=author, now=opened)
         state = STATES[i % len(STATES)]
         if state != ReviewState.DRAFT or rnd.random() < 0.5:
             stages = list(deal.process.stages.order_by("order"))
