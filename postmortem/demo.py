@@ -90,32 +90,30 @@ def seed_postmortem_demo(*, seed: int = 1, now: dt.datetime) -> dict:
         ],
         ignore_conflicts=True,
     )
-    # The most recently closed deals whose current review (if their close, through the
-    # services, opened one) is still an untouched draft.
-    touched = Review.objects.filter(is_current=True).exclude(state=ReviewState.DRAFT, version=1)
+    # Closing through the services already opened a draft review of each closed deal (or, in a
+    # bulk-built database, none): the most recent closes are taken on from there.
     closed = list(
         Opportunity.objects.closed()
-        .exclude(pk__in=touched.values("opportunity_id"))
+        .exclude(reviews__state__in=[s for s in ReviewState.values if s not in (ReviewState.DRAFT,)])
         .select_related("owner__team", "account", "process", "stage", "lost_to")
         .order_by("-closed_on", "-pk")[:REVIEWED]
     )
-    counts = dict.fromkeys(ReviewState.values, 0)
+    counts = {state: 0 for state in ReviewState.values}
     lessons = 0
     for i, deal in enumerate(closed):
         author = deal.owner
         if not author.is_active:
             continue
-        opened = now - dt.timedelta(days=rnd.randint(1, 20))
-        review = Review.objects.filter(opportunity=deal, is_current=True).first()
-        if i == 0 or review is None:
-            # The first one also shows a cancelled review (of the deal reopened, then closed again).
-            if i == 0:
-                first = review or services.review_open(
-                    opportunity=deal, actor=author, now=opened - dt.timedelta(days=3)
-                )
-                services.review_cancel(opportunity=deal, actor=admin, now=opened - dt.timedelta(days=2))
-                counts[ReviewState.CANCELLED] += 1 if first.pk else 0
-            review = services.review_open(opportunity=deal, actor=author, now=opened)
+        current = Review.objects.filter(opportunity=deal, is_current=True).first()
+        opened = current.opened_at if current else now - dt.timedelta(days=rnd.randint(4, 20))
+        if i == 0:
+            if current is None:
+                services.review_open(opportunity=deal, actor=author, now=opened)
+            services.review_cancel(opportunity=deal, actor=admin, now=opened + dt.timedelta(hours=1))
+            counts[ReviewState.CANCELLED] += 1
+            current = None
+            opened += dt.timedelta(hours=2)
+        review = current or services.review_open(opportunity=deal, actor=author, now=opened)
         state = STATES[i % len(STATES)]
         if state != ReviewState.DRAFT or rnd.random() < 0.5:
             stages = list(deal.process.stages.order_by("order"))
