@@ -41,22 +41,53 @@ class ReviewForm(forms.Form):
         return data
 
 
+class _RowChoiceField(forms.TypedChoiceField):
+    """A choice of one of a few rows loaded once for the whole formset (a ModelChoiceField would
+    query its table again for every lesson row it renders); cleans to the row itself."""
+
+    def __init__(self, *, rows: dict, label_of=str, empty: str = "—", **kwargs):
+        self.rows = rows
+        choices = [("", empty), *((str(pk), label_of(row)) for pk, row in rows.items())]
+        super().__init__(choices=choices, coerce=self._row, empty_value=None, **kwargs)
+
+    def _row(self, value):
+        row = self.rows.get(int(value))
+        if row is None:  # `has_changed` coerces before any validation: refuse, never fail
+            raise ValueError(value)
+        return row
+
+
+def lesson_choices(review) -> dict:
+    """The rows a lesson may be tagged with, loaded once per formset."""
+    process_id = review.opportunity.process_id
+    return {
+        "stages": {s.pk: s for s in Stage.objects.filter(process_id=process_id).order_by("order", "id")},
+        "milestones": {
+            m.pk: m
+            for m in Milestone.objects.filter(stage__process_id=process_id)
+            .select_related("stage")
+            .order_by("stage__order", "order", "id")
+        },
+        "competitors": {c.pk: c for c in Competitor.objects.filter(is_active=True).order_by("name", "id")},
+    }
+
+
 class LessonForm(forms.Form):
     text = NameField(max_length=LESSON_MAX, required=False, label="Lesson")
-    stage = forms.ModelChoiceField(queryset=None, required=False)
-    milestone = forms.ModelChoiceField(queryset=None, required=False)
     industry = NameField(max_length=100, required=False)
-    competitor = forms.ModelChoiceField(queryset=Competitor.objects.all(), required=False)
     buying_role = forms.ChoiceField(choices=[("", "Any role"), *BuyingRole.choices], required=False)
 
-    def __init__(self, *args, review, **kwargs):
+    def __init__(self, *args, choices: dict, **kwargs):
         super().__init__(*args, **kwargs)
-        process_id = review.opportunity.process_id
-        self.fields["stage"].queryset = Stage.objects.filter(process_id=process_id)
-        self.fields["milestone"].queryset = Milestone.objects.filter(stage__process_id=process_id).select_related(
-            "stage"
+        self.fields["stage"] = _RowChoiceField(rows=choices["stages"], required=False, label="Stage")
+        self.fields["milestone"] = _RowChoiceField(
+            rows=choices["milestones"],
+            required=False,
+            label="Milestone",
+            label_of=lambda m: f"{m.stage.name}: {m.name}",
         )
-        self.fields["milestone"].label_from_instance = lambda m: f"{m.stage.name}: {m.name}"
+        self.fields["competitor"] = _RowChoiceField(rows=choices["competitors"], required=False, label="Competitor")
+        self.order_fields(["text", "stage", "milestone", "industry", "competitor", "buying_role"])
 
     def clean(self):
         data = super().clean()

@@ -20,7 +20,7 @@ from people.access import visible_owner_q
 from people.models import User
 
 from . import services, winloss
-from .forms import DecideForm, LessonFormSet, QueueFilterForm, ReviewForm, lessons_of
+from .forms import DecideForm, LessonFormSet, QueueFilterForm, ReviewForm, lesson_choices, lessons_of
 from .models import Lesson, LessonEndorsement, Review, ReviewEvent, ReviewState
 
 PAGE_SIZE = 25
@@ -81,7 +81,9 @@ def review_detail(request, pk: int):
     initial, lesson_initial = _initial(review)
     posted = request.POST if request.method == "POST" else None
     form = ReviewForm(posted, initial=initial, review=review)
-    formset = LessonFormSet(posted, initial=lesson_initial, prefix="lessons", form_kwargs={"review": review})
+    formset = LessonFormSet(
+        posted, initial=lesson_initial, prefix="lessons", form_kwargs={"choices": lesson_choices(review)}
+    )
     status = 200
     if posted is not None:
         if form.is_valid() and formset.is_valid():
@@ -281,6 +283,9 @@ def winloss_page(request):
         "filter_query": _filter_query(filters),
         "result": result,
         "teams": winloss.teams_for(request.user),
+        "reps": User.objects.filter(visible_owner_q(request.user, prefix=None), is_active=True).order_by(
+            "first_name", "last_name", "username"
+        ),
     }
     return render(request, "postmortem/winloss.html", context)
 

@@ -145,3 +145,12 @@ def test_the_page_csv_and_deal_list(client_for, closed, manager, outsider, team,
     assert client_for(outsider).get(reverse("postmortem:winloss")).status_code == 200
     # Bad filter input falls back to defaults instead of failing.
     assert client.get(reverse("postmortem:winloss"), {"start": "nonsense", "end": "2000-01-01"}).status_code == 200
+
+
+def test_the_rep_filter_narrows_and_an_invisible_rep_is_404(client_for, closed, manager, owner, outsider, now):
+    client = client_for(manager)
+    assert client.get(reverse("postmortem:winloss"), {"rep": outsider.pk}).status_code == 404
+    page = client.get(reverse("postmortem:winloss"), {"rep": owner.pk}).content.decode()
+    assert f'<option value="{owner.pk}" selected>' in page
+    result = winloss.analysis(manager, {**filters(now), "rep": owner.pk})
+    assert (result["overall"]["won"], result["overall"]["lost"]) == (2, 2)
