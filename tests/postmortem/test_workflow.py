@@ -13,6 +13,7 @@ from opportunities.models import Opportunity
 from people.models import OrgSettings
 from postmortem import services
 from postmortem.models import Lesson, LessonEndorsement, Reason, Review, ReviewEvent
+from tests.factories import OpportunityFactory
 
 from .conftest import fill, tick_all
 
@@ -67,6 +68,25 @@ def test_the_close_api_opens_exactly_one_review(opportunity, owner, lost_reason)
     )
     assert response.status_code == 200
     assert len(reviews(opportunity)) == 1
+
+
+def test_bulk_close_lost_opens_one_review_per_deal_on_the_page_and_the_api(
+    client_for, opportunity, owner, manager, lost_reason
+):
+    second = OpportunityFactory(owner=owner, account=opportunity.account, process=opportunity.process)
+    response = client_for(owner).post(
+        reverse("opportunities:bulk"), {"action": "close_lost", "ids": [opportunity.pk], "reason": lost_reason.pk}
+    )
+    assert response.status_code == 302
+    client = APIClient()
+    client.force_login(manager)
+    response = client.post(
+        reverse("api:opportunity_bulk"),
+        {"action": "close_lost", "ids": [second.pk], "reason": lost_reason.pk},
+        format="json",
+    )
+    assert response.status_code == 200 and response.json()["done"] == [second.pk]
+    assert [len(reviews(opportunity)), len(reviews(second))] == [1, 1]
 
 
 def test_a_refused_close_opens_no_review(opportunity, owner):
