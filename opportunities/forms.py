@@ -37,7 +37,8 @@ class StageChoiceField(forms.ModelChoiceField):
 
 
 class OpportunityForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=Account.objects.none())
+    # Picked with the type-ahead (`_account_picker.html`), never listed in full.
+    account = forms.ModelChoiceField(queryset=Account.objects.none(), widget=forms.HiddenInput)
     process = forms.ModelChoiceField(queryset=SalesProcess.objects.none(), label="Sales process")
     name = NameField(max_length=200)
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)

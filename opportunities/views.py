@@ -484,11 +484,22 @@ def opportunity_activities(request, pk: int):
 
 @require_http_methods(["GET", "POST"])
 def opportunity_create(request):
-    owners = _owner_choices(request.user)
-    initial = {}
-    if "account" in request.GET:
-        initial["account"] = request.GET.get("account")
-    form = OpportunityForm(_posted(request), user=request.user, owner_choices=owners, initial=initial)
+    user = request.user
+    owners = _owner_choices(user)
+    picked = parse_int((request.POST if request.method == "POST" else request.GET).get("account"))
+    picked_account = Account.objects.for_user(user).filter(pk=picked).first() if picked else None
+    initial = {"account": picked_account.pk} if picked_account else {}
+    form = OpportunityForm(_posted(request), user=user, owner_choices=owners, initial=initial)
+    # The account picker: the chosen account, then the matches of `account_q` (type-ahead, or
+    # "Find" without JavaScript).
+    account_q = _search_text(request, "account_q")
+    matches = _accounts_matching(user, account_q) if account_q and request.method == "GET" else []
+    choices = [picked_account] if picked_account else []
+    picker = {
+        "account_q": account_q,
+        "account_choices": choices + [a for a in matches if a not in choices],
+        "picked": picked_account.pk if picked_account else None,
+    }
 
     def write(data):
         return services.opportunity_create(
@@ -509,6 +520,7 @@ def opportunity_create(request):
         write=write,
         done=lambda opp: (f"Created “{opp.name}”.", redirect("opportunities:detail", pk=opp.pk)),
         template="opportunities/opportunity_form.html",
+        context=picker,
     )
 
 
@@ -570,6 +582,7 @@ def opportunity_edit(request, pk: int):
         "conflict": conflict,
         "account_q": account_q,
         "account_choices": [opp.account, *[a for a in accounts if a.pk != opp.account_id]],
+        "picked": opp.account_id,
     }
     return render(request, "opportunities/opportunity_edit.html", context, status=status)
 

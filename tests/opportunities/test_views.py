@@ -693,8 +693,23 @@ def create_data(acc, proc, today, **overrides):
 def test_create_form_renders_and_preselects_the_account(client_for, owner, account, process):
     response = client_for(owner).get(reverse("opportunities:create"), {"account": account.pk})
     assert response.status_code == 200
-    assert f'<option value="{account.pk}" selected>Acme Corp</option>' in text(response)
+    assert f'<input type="radio" name="account" value="{account.pk}" checked> Acme Corp' in text(response)
     assert 'name="owner"' not in text(response)  # a rep owns what they create
+
+
+def test_create_form_finds_accounts_by_type_ahead_and_never_lists_all_of_them(client_for, owner, account, process):
+    AccountFactory(name="Globex Corporation")
+    client = client_for(owner)
+    assert "Globex" not in text(client.get(reverse("opportunities:create")))
+    found = text(client.get(reverse("opportunities:create"), {"account_q": "glob"}))
+    assert 'name="account"' in found and "Globex Corporation" in found and "Acme Corp" not in found
+
+
+def test_create_form_ignores_an_account_the_user_may_not_see(client_for, owner, outsider):
+    hidden = AccountFactory(name="Hidden Inc", owner=outsider)
+    OrgSettings.objects.update_or_create(pk=1, defaults={"account_visibility": "own"})
+    body = text(client_for(owner).get(reverse("opportunities:create"), {"account": hidden.pk}))
+    assert "Hidden Inc" not in body
 
 
 def test_create_makes_the_deal_and_its_first_event(client_for, owner, account, process, today):
