@@ -152,6 +152,9 @@ class Contact(models.Model):
                 name="contact_phone_trgm_idx",
                 condition=~Q(phone=""),
             ),
+            # The contacts list pages through everyone in this order: without it, each page sorted
+            # every visible contact (150,000 at 100,000 deals) to keep 25.
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_name_order_idx"),
         ]
 
     def __str__(self) -> str:

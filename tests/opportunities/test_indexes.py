@@ -34,3 +34,11 @@ def test_the_hand_made_indexes_of_pipeline_are_declared_on_the_models():
         index.name for model in apps.get_app_config("opportunities").get_models() for index in model._meta.indexes
     }
     assert declared >= MOVED_FROM_PIPELINE
+
+
+def test_the_contacts_list_order_is_an_index():
+    # The contacts list pages through every visible contact in the model's order; without an
+    # index of it, each page sorts them all (bench/README.md).
+    from opportunities.models import Contact
+
+    assert list(Contact._meta.ordering) in [index.fields for index in Contact._meta.indexes]
