@@ -292,7 +292,9 @@ class OpportunityQuerySet(models.QuerySet):
         return self.filter(status=OpportunityStatus.OPEN)
 
     def closed(self):
-        return self.exclude(status=OpportunityStatus.OPEN)
+        # Written as the predicate of `opportunity_closed_on_idx`, so that the planner may read
+        # the closed deals from that index alone; "not open" does not tell it they are in it.
+        return self.filter(status__in=[OpportunityStatus.WON, OpportunityStatus.LOST])
 
     def owned_by(self, user):
         return self.filter(owner=user)
