@@ -175,3 +175,19 @@ def test_the_breakdowns_counted_in_one_pass_equal_a_count_per_deal(closed, admin
     assert table(result, "process") == direct(lambda deal: deal.process.name)
     assert table(result, "owner") == direct(lambda deal: str(deal.owner))
     assert sum(won + lost for won, lost in table(result, "reason").values()) == len(deals)
+
+
+def test_a_reason_and_a_decisive_milestone_together_list_their_deals(closed, admin, now):
+    # Both read the current review: selecting by both must join it without losing or doubling deals.
+    result = winloss.analysis(admin, filters(now))
+    price = next(
+        r for b in result["breakdowns"] if b["dimension"].name == "reason" for r in b["rows"] if r["label"] == "Price"
+    )
+    discover = next(r for r in result["decisive"] if r["label"] == "Discover: Check 1")
+    deals = winloss.deals_behind(
+        admin,
+        filters(now),
+        selections={"reason": price["value"], "decisive_milestone": discover["value"]},
+        outcome="lost",
+    )
+    assert deals.count() == 2
