@@ -1,16 +1,18 @@
 """Win/loss analysis over the closed deals a user may read.
 
 Every figure is a count of deals won and lost in one group (a reason, a competitor, an industry,
-…), computed by one grouped query per breakdown, and each one names the filter (`dimension`,
-`value`, `outcome`) that lists the deals behind it (`deals_behind`). Nothing is cached: closed
-deals change rarely, but a reopen must show at once.
+…), and each one names the filter (`dimension`, `value`, `outcome`) that lists the deals behind it
+(`deals_behind`). The breakdowns read from the same rows are counted by one grouped query
+(`PASSES`) and summed per breakdown in Python. Nothing is cached: closed deals change rarely, but a
+reopen must show at once.
 """
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django import forms
-from django.db.models import Avg, Count, DateField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery
+from django.db.models import Avg, Count, DateField, DurationField, ExpressionWrapper, F, FilteredRelation, Q
 from django.db.models.functions import Cast, ExtractQuarter, ExtractYear
 
 from opportunities.models import (
@@ -24,7 +26,7 @@ from people.models import Team, User
 from stages.cleaning import IdField
 from stages.models import Milestone, SalesProcess, Stage
 
-from .models import Reason, Review
+from .models import Reason
 
 EARLIEST = dt.date(2000, 1, 1)
 DEFAULT_DAYS = 365
@@ -85,8 +87,11 @@ def closed_deals(user, filters: dict):
     return deals
 
 
-def _current_review(field: str) -> Subquery:
-    return Subquery(Review.objects.filter(opportunity=OuterRef("pk"), is_current=True).values(field)[:1])
+def _with_current_review(deals):
+    """`deals` joined to their current review, if any, as `current_review`. A deal has at most one
+    (`one_current_review_per_deal`); joined rather than asked for deal by deal, the reviews of
+    every closed deal cost one hash join instead of one probe per deal (bench/README.md)."""
+    return deals.annotate(current_review=FilteredRelation("reviews", condition=Q(reviews__is_current=True)))
 
 
 @dataclass(frozen=True)
@@ -96,16 +101,28 @@ class Dimension:
 
     name: str
     label: str
-    field: str  # the grouped expression, annotated as `key`
+    field: str  # the grouped column (but the quarter is computed), annotated as `<name>_key`
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}_key"
+
+    def keys(self) -> dict:
+        """The expressions the deals are grouped by for this breakdown, by annotation name."""
+        if self.name == "quarter":
+            return {"quarter_year": ExtractYear("closed_on"), "quarter_number": ExtractQuarter("closed_on")}
+        return {self.key: F(self.field)}
+
+    def key_of(self, row: dict):
+        """This breakdown's group in a row grouped by (at least) its `keys()`."""
+        if self.name == "quarter":
+            return (row["quarter_year"], row["quarter_number"])
+        return row[self.key]
 
     def annotate(self, deals):
-        if self.name == "reason":
-            return deals.annotate(key=_current_review("primary_reason_id"))
-        if self.name == "decisive_milestone":
-            return deals.annotate(key=_current_review("decisive_milestone_id"))
-        if self.name == "quarter":
-            return deals.annotate(key_year=ExtractYear("closed_on"), key_quarter=ExtractQuarter("closed_on"))
-        return deals.annotate(key=F(self.field))
+        if self.field.startswith("current_review__"):
+            deals = _with_current_review(deals)
+        return deals.annotate(**self.keys())
 
     def select(self, deals, value: str):
         """The deals whose group is `value` (as written in a link)."""
@@ -121,11 +138,12 @@ class Dimension:
             return deals.filter(
                 pk__in=DealCompetitor.objects.filter(competitor_id=_int(value)).values("opportunity_id")
             )
-        annotated = self.annotate(deals)
+        annotated, key = self.annotate(deals), self.key
         text = self.name in ("industry", "region", "size")
         if value == NONE:
-            return annotated.filter(Q(key__isnull=True) | Q(key="")) if text else annotated.filter(key__isnull=True)
-        return annotated.filter(key=value if text else _int(value))
+            missing = Q(**{f"{key}__isnull": True})
+            return annotated.filter(missing | Q(**{key: ""}) if text else missing)
+        return annotated.filter(**{key: value if text else _int(value)})
 
 
 def _int(value: str) -> int:
@@ -139,7 +157,7 @@ def _int(value: str) -> int:
 DIMENSIONS = {
     d.name: d
     for d in (
-        Dimension("reason", "Reason (from the post-mortem)", ""),
+        Dimension("reason", "Reason (from the post-mortem)", "current_review__primary_reason_id"),
         Dimension("competitor", "Competitor in play", "competitors__competitor_id"),
         Dimension("industry", "Industry", "account__industry"),
         Dimension("size", "Company size", "account__employee_band"),
@@ -151,11 +169,23 @@ DIMENSIONS = {
 }
 # Not a breakdown table of its own, but their figures link to deals too.
 EXTRA_DIMENSIONS = {
-    "decisive_milestone": Dimension("decisive_milestone", "Decisive milestone", ""),
+    "decisive_milestone": Dimension(
+        "decisive_milestone", "Decisive milestone", "current_review__decisive_milestone_id"
+    ),
     "lost_stage": Dimension("lost_stage", "Stage lost in", "closed_stage_id"),
     "lost_to": Dimension("lost_to", "Lost to", "lost_to_id"),
 }
 ALL_DIMENSIONS = DIMENSIONS | EXTRA_DIMENSIONS
+# The breakdowns counted together, by one grouped query over the closed deals each: those read from
+# the deal's own columns, from its account's, from its current review's; the competitors give one
+# row per competitor in play, so they go alone. Each pass reads every closed deal, while its groups
+# (combinations of the values) stay few: hundreds at 100,000 deals (bench/README.md).
+PASSES = (
+    ("process", "owner", "quarter"),
+    ("industry", "size", "region"),
+    ("reason", "decisive_milestone"),
+    ("competitor",),
+)
 
 
 def _labels(name: str, keys) -> dict:
@@ -195,39 +225,31 @@ def _row(dimension: str, key, label: str, won: int, lost: int) -> dict:
     }
 
 
-def breakdown(deals, dimension: Dimension) -> list[dict]:
-    """Won and lost counts and the win rate per value of `dimension`, biggest groups first."""
+def counts(deals, dimensions: list[Dimension]) -> list[dict]:
+    """Won and lost deals per combination of the groups of `dimensions`, in one query."""
+    if any(d.field.startswith("current_review__") for d in dimensions):
+        deals = _with_current_review(deals)
+    keys = {name: expression for d in dimensions for name, expression in d.keys().items()}
+    return list(deals.values(**keys).annotate(won=WON, lost=LOST).order_by())
+
+
+def breakdown(rows: list[dict], dimension: Dimension) -> list[dict]:
+    """Won and lost counts and the win rate per value of `dimension`, biggest groups first (the
+    quarters in order), summed from `counts()` rows grouped by it, maybe among others."""
+    totals = defaultdict(lambda: [0, 0])
+    for row in rows:
+        total = totals[dimension.key_of(row)]
+        total[0] += row["won"]
+        total[1] += row["lost"]
     if dimension.name == "quarter":
-        rows = (
-            dimension.annotate(deals)
-            .values("key_year", "key_quarter")
-            .annotate(won=WON, lost=LOST)
-            .order_by("key_year", "key_quarter")
-        )
-        return [
-            _row(
-                "quarter",
-                f"{r['key_year']}-Q{r['key_quarter']}",
-                f"{r['key_year']}-Q{r['key_quarter']}",
-                r["won"],
-                r["lost"],
-            )
-            for r in rows
-        ]
-    rows = list(dimension.annotate(deals).values("key").annotate(won=WON, lost=LOST).order_by())
-    labels = _labels(dimension.name, [r["key"] for r in rows])
+        return [_row("quarter", f"{y}-Q{q}", f"{y}-Q{q}", won, lost) for (y, q), (won, lost) in sorted(totals.items())]
+    labels = _labels(dimension.name, list(totals))
     if dimension.name == "competitor":
-        rows = [r for r in rows if r["key"] is not None]  # deals with no competitor are not a competitor
+        totals.pop(None, None)  # deals with no competitor are not a competitor
     empty = {"reason": "Not reviewed yet", "competitor": "None"}.get(dimension.name, "Not set")
     result = [
-        _row(
-            dimension.name,
-            r["key"],
-            labels.get(r["key"], empty) if r["key"] not in (None, "") else empty,
-            r["won"],
-            r["lost"],
-        )
-        for r in rows
+        _row(dimension.name, key, labels.get(key, empty) if key not in (None, "") else empty, won, lost)
+        for key, (won, lost) in totals.items()
     ]
     return sorted(result, key=lambda r: (-r["total"], r["label"]))
 
@@ -246,8 +268,9 @@ def cycle_lengths(deals) -> dict:
     return {"won": result[OpportunityStatus.WON], "lost": result[OpportunityStatus.LOST]}
 
 
-def decisive_milestones(deals, limit: int = 10) -> list[dict]:
-    return [r for r in breakdown(deals, EXTRA_DIMENSIONS["decisive_milestone"]) if r["value"] != NONE][:limit]
+def decisive_milestones(rows: list[dict], limit: int = 10) -> list[dict]:
+    """The milestones most often decisive, from `counts()` rows grouped by them."""
+    return [r for r in breakdown(rows, EXTRA_DIMENSIONS["decisive_milestone"]) if r["value"] != NONE][:limit]
 
 
 def lost_to_by_stage(deals) -> list[dict]:
@@ -272,12 +295,17 @@ def lost_to_by_stage(deals) -> list[dict]:
 
 def analysis(user, filters: dict) -> dict:
     deals = closed_deals(user, filters)
-    totals = deals.aggregate(won=WON, lost=LOST)
+    rows = {}
+    for names in PASSES:
+        grouped = counts(deals, [ALL_DIMENSIONS[name] for name in names])
+        rows |= dict.fromkeys(names, grouped)
+    # Every closed deal is in exactly one row of a pass over the deal's own columns.
+    won, lost = sum(r["won"] for r in rows["owner"]), sum(r["lost"] for r in rows["owner"])
     return {
-        "overall": _row("", "", "All closed deals", totals["won"], totals["lost"]),
-        "breakdowns": [{"dimension": d, "rows": breakdown(deals, d)} for d in DIMENSIONS.values()],
+        "overall": _row("", "", "All closed deals", won, lost),
+        "breakdowns": [{"dimension": d, "rows": breakdown(rows[d.name], d)} for d in DIMENSIONS.values()],
         "cycle": cycle_lengths(deals),
-        "decisive": decisive_milestones(deals),
+        "decisive": decisive_milestones(rows["decisive_milestone"]),
         "lost_to_by_stage": lost_to_by_stage(deals),
     }
 

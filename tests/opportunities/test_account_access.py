@@ -288,3 +288,11 @@ def test_the_api_hands_an_account_on_by_the_same_rule(account, owner, manager, t
     response = api(manager).patch(url, {"owner": teammate.pk}, format="json")
     assert response.status_code == 200
     assert response.json()["owner"] == {"id": teammate.pk, "name": "Tom Teammate"}
+
+
+def test_whoever_reads_every_account_reads_the_contacts_without_asking_for_the_accounts(owner, contact):
+    # Counting the contacts list would otherwise join every contact to every account (bench/README.md).
+    set_account_visibility(AccountVisibility.EVERYONE)
+    visible = Contact.objects.for_user(owner)
+    assert "opportunities_account" not in str(visible.query)
+    assert list(visible) == [contact]

@@ -34,3 +34,22 @@ def test_the_hand_made_indexes_of_pipeline_are_declared_on_the_models():
         index.name for model in apps.get_app_config("opportunities").get_models() for index in model._meta.indexes
     }
     assert declared >= MOVED_FROM_PIPELINE
+
+
+def test_the_contacts_list_order_is_an_index():
+    # The contacts list pages through every visible contact in the model's order; without an
+    # index of it, each page sorts them all (bench/README.md).
+    from opportunities.models import Contact
+
+    assert list(Contact._meta.ordering) in [index.fields for index in Contact._meta.indexes]
+
+
+def test_the_closed_deals_are_asked_for_as_their_index_selects_them():
+    # "Not open" would be the same deals, but the planner could not tell that they are all in
+    # `opportunity_closed_idx` and would read the table instead (bench/README.md).
+    from opportunities.models import Opportunity
+
+    index = next(index for index in Opportunity._meta.indexes if index.name == "opportunity_closed_idx")
+    assert {value for _, value in index.condition.children} == {"won", "lost"}
+    where = str(Opportunity.objects.closed().query).partition(" WHERE ")[2]
+    assert "NOT" not in where and "IN (" in where

@@ -154,3 +154,40 @@ def test_the_rep_filter_narrows_and_an_invisible_rep_is_404(client_for, closed, 
     assert f'<option value="{owner.pk}" selected>' in page
     result = winloss.analysis(manager, {**filters(now), "rep": owner.pk})
     assert (result["overall"]["won"], result["overall"]["lost"]) == (2, 2)
+
+
+def test_the_breakdowns_counted_in_one_pass_equal_a_count_per_deal(closed, admin, now):
+    # `PASSES` groups several breakdowns in one query and sums them in Python: each must still
+    # equal its own count, the quarters in order.
+    result = winloss.analysis(admin, filters(now))
+    deals = list(winloss.closed_deals(admin, filters(now)).select_related("process", "owner"))
+
+    def direct(label) -> dict:
+        counted = {}
+        for deal in deals:
+            won, lost = counted.get(label(deal), (0, 0))
+            counted[label(deal)] = (won + (deal.status == "won"), lost + (deal.status == "lost"))
+        return counted
+
+    quarters = next(b for b in result["breakdowns"] if b["dimension"].name == "quarter")["rows"]
+    by_quarter = direct(lambda deal: f"{deal.closed_on.year}-Q{(deal.closed_on.month - 1) // 3 + 1}")
+    assert [(r["label"], r["won"], r["lost"]) for r in quarters] == [(q, *n) for q, n in sorted(by_quarter.items())]
+    assert table(result, "process") == direct(lambda deal: deal.process.name)
+    assert table(result, "owner") == direct(lambda deal: str(deal.owner))
+    assert sum(won + lost for won, lost in table(result, "reason").values()) == len(deals)
+
+
+def test_a_reason_and_a_decisive_milestone_together_list_their_deals(closed, admin, now):
+    # Both read the current review: selecting by both must join it without losing or doubling deals.
+    result = winloss.analysis(admin, filters(now))
+    price = next(
+        r for b in result["breakdowns"] if b["dimension"].name == "reason" for r in b["rows"] if r["label"] == "Price"
+    )
+    discover = next(r for r in result["decisive"] if r["label"] == "Discover: Check 1")
+    deals = winloss.deals_behind(
+        admin,
+        filters(now),
+        selections={"reason": price["value"], "decisive_milestone": discover["value"]},
+        outcome="lost",
+    )
+    assert deals.count() == 2
