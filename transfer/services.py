@@ -201,9 +201,10 @@ def import_commit(job: ImportJob, *, actor, now: dt.datetime | None = None) -> I
     ctx = job._checked[0]
     writer = Writer(job=job, actor=actor, ctx=ctx, now=now)
     with transaction.atomic():
+        {Kind.ACCOUNTS: writer.accounts, Kind.CONTACTS: writer.contacts, Kind.DEALS: writer.deals}[job.kind](checked)
+        # Any later event or audit row on these rows is someone else's change, which blocks undo.
         job.last_event_id = OpportunityEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         job.last_audit_id = AccountEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-        {Kind.ACCOUNTS: writer.accounts, Kind.CONTACTS: writer.contacts, Kind.DEALS: writer.deals}[job.kind](checked)
         job.status = ImportStatus.DONE
         job.counts = writer.counts
         job.created_ids = writer.created_ids
