@@ -52,5 +52,6 @@ urlpatterns = [
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
     path("", include("postmortem.urls")),
+    path("", include("transfer.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

@@ -139,9 +139,9 @@ def import_map(
     return job
 
 
-def import_check(job: ImportJob, *, actor, now: dt.datetime | None = None) -> list[rows.Row]:
-    """Check every row against the mapping; the problems are kept on the job. Writes nothing
-    else."""
+def import_check(job: ImportJob, *, actor, now: dt.datetime | None = None, save: bool = True) -> list[rows.Row]:
+    """Check every row against the mapping; the problems are kept on the job (with `save`).
+    Writes nothing else."""
     ensure_can_import(actor)
     now = now or timezone.now()
     header, table = read_job(job)
@@ -161,7 +161,8 @@ def import_check(job: ImportJob, *, actor, now: dt.datetime | None = None) -> li
     job.errors = problems[:KEEP_ERRORS]
     if job.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
         job.status = ImportStatus.CHECKED
-    job.save(update_fields=["error_count", "errors", "status"])
+    if save:
+        job.save(update_fields=["error_count", "errors", "status"])
     job._checked = (ctx, checked)
     return checked
 
@@ -781,3 +782,15 @@ def suggest_value_map(job: ImportJob) -> dict:
         chosen = (job.value_map or {}).get(name, {})
         suggested[name] = {value: chosen.get(value) or guesses.get(value, "") for value in values}
     return suggested
+
+
+def reading_limit() -> int:
+    from .reading import MAX_BYTES
+
+    return MAX_BYTES
+
+
+def sample_rows(job: ImportJob, count: int) -> list[dict]:
+    """The first rows of the file by column, to show beside the mapping."""
+    header, table = read_job(job)
+    return [dict(zip(header, row, strict=False)) for row in table[:count]]
