@@ -233,3 +233,23 @@ def test_undo_is_refused_once_someone_else_touched_the_rows(admin, process, now)
     with pytest.raises(DomainError, match="deals have been changed"):
         services.import_undo(job, actor=admin, now=now)
     assert Opportunity.objects.filter(pk=deal.pk).exists()
+
+
+def test_a_large_file_is_committed_by_the_celery_task_after_the_request(
+    admin, process, now, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(services, "SYNC_ROWS", 1)
+    rows = [DEALS] + [[f"D{i}", f"Co {i % 3}", "10", "Qualify", "", "2030-01-01"] for i in range(5)]
+    job = services.import_upload(actor=admin, kind=Kind.DEALS, filename="d.csv", data=csv_bytes(rows), now=now)
+    services.import_map(job, actor=admin, mapping=job.mapping, value_map=services.suggest_value_map(job))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = services.import_start(job, actor=admin, now=now)
+    assert (job.status, Opportunity.objects.count(), len(callbacks)) == (ImportStatus.QUEUED, 0, 1)
+    callbacks[0]()
+    job.refresh_from_db()
+    assert (job.status, job.counts["created"], Opportunity.objects.count()) == (ImportStatus.DONE, 5, 5)
+    # Run twice (a redelivered message): nothing more happens.
+    from transfer.tasks import run_import
+
+    run_import(job.pk, admin.pk)
+    assert Opportunity.objects.count() == 5
