@@ -49,6 +49,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include("opportunities.api_urls")),
     path("api/", include("postmortem.api_urls")),
+    path("api/", include("transfer.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
     path("", include("postmortem.urls")),

@@ -256,6 +256,14 @@ ROUTES: dict[str, Route] = {
     "transfer:values": Route(page("transfer:values", "import_job"), ADMIN_ONLY),
     "transfer:preview": Route(page("transfer:preview", "import_job"), ADMIN_ONLY),
     "transfer:file": Route(page("transfer:file", "import_job"), ADMIN_ONLY, wrong="post"),
+    "transfer_api:import_list": Route(page("transfer_api:import_list"), (403, 403, 403, 403, 403, 200)),
+    "transfer_api:import_detail": Route(
+        page("transfer_api:import_detail", "import_job"), (403, 404, 404, 404, 404, 200), wrong="post"
+    ),
+    # Committed with the suggested mapping: the admin's import goes in.
+    "transfer_api:import_commit": Route(
+        page("transfer_api:import_commit", "import_job"), (403, 404, 404, 404, 404, 200), method="post", wrong="get"
+    ),
     # Undo of an import not yet committed: refused with a message.
     "transfer:undo": Route(
         page("transfer:undo", "import_job"), (LOGIN, 404, 404, 404, 404, 302), method="post", wrong="get"

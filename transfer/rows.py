@@ -152,6 +152,8 @@ def parse_date(text: str, *, day_first: bool = True) -> dt.date:
 
 
 def parse_amount(text: str) -> Decimal:
+    if not text.strip():
+        raise Bad("is required")
     value = re.sub(r"[^\d,.\-]", "", text.strip())
     if not value or value in "-.,":
         raise Bad(f"“{text}” is not a number")
@@ -408,8 +410,6 @@ def _deal_row(ctx: Context, raw: dict, row: Row, labels: dict) -> None:
     v["name"] = _read(row, labels, "name", _text, raw, "Deal name", 200, required=True)
     v["account"] = _read(row, labels, "account", _text, raw, "Account", 200, required=True)
     v["amount"] = _read(row, labels, "amount", parse_amount, raw)
-    if v["amount"] is None and not any(e.startswith(labels["amount"]) for e in row.errors):
-        row.fail(labels["amount"], "is required")
     owner = _mapped(ctx, row, labels, "owner", raw, ctx.owners)
     v["owner_id"] = owner.pk if owner else ctx.actor.pk
     if ctx.process is None:
