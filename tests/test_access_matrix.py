@@ -27,7 +27,8 @@ from opportunities.models import Competitor
 from pipeline.models import Notification
 from tests.factories import ContactFactory
 from tests.postmortem.world import accepted_review
-from transfer.services import import_upload
+from transfer.models import ExportJob
+from transfer.services import export_build, import_upload
 
 PERSONAS = ("anonymous", "owner", "teammate", "outsider", "manager", "admin")
 
@@ -264,6 +265,10 @@ ROUTES: dict[str, Route] = {
     "transfer_api:import_commit": Route(
         page("transfer_api:import_commit", "import_job"), (403, 404, 404, 404, 404, 200), method="post", wrong="get"
     ),
+    # Everyone exports what they may read; a requested export comes back to the page.
+    "transfer:exports": Route(page("transfer:exports"), EVERYONE),
+    # The admin's own export: nobody else's to download.
+    "transfer:export_file": Route(page("transfer:export_file", "export_job"), ADMIN_ONLY, wrong="post"),
     # Undo of an import not yet committed: refused with a message.
     "transfer:undo": Route(
         page("transfer:undo", "import_job"), (LOGIN, 404, 404, 404, 404, 302), method="post", wrong="get"
@@ -319,6 +324,7 @@ def world(owner, manager, admin, opportunity, account, process, settings, tmp_pa
             "review": review.pk,
             "lesson": review.lessons.get().pk,
             "import_job": import_job.pk,
+            "export_job": export_build(ExportJob.objects.create(created_by=admin)).pk,
         },
     )
 

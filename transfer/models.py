@@ -81,3 +81,36 @@ class ImportJob(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in (ImportStatus.UPLOADED, ImportStatus.CHECKED, ImportStatus.FAILED)
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ExportJobQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """Your own exports only: each holds what its requester may read."""
+        return self.filter(created_by=user) if user.is_authenticated else self.none()
+
+
+class ExportJob(models.Model):
+    """A full export of what its requester may read, built by a Celery task into a zip file
+    (JSON Lines per table) that only they may download."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+
+    objects = ExportJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} for {self.created_by_id}"

@@ -794,3 +794,35 @@ def sample_rows(job: ImportJob, count: int) -> list[dict]:
     """The first rows of the file by column, to show beside the mapping."""
     header, table = read_job(job)
     return [dict(zip(header, row, strict=False)) for row in table[:count]]
+
+
+# --- export ------------------------------------------------------------------------------------------------
+
+
+def export_request(*, actor, now: dt.datetime | None = None):
+    """Queue a full export of what `actor` may read; the task runs after this transaction."""
+    from .models import ExportJob
+    from .tasks import run_export
+
+    if not actor.is_authenticated:
+        raise AccessDenied("Sign in to export.")
+    job = ExportJob.objects.create(created_by=actor, created_at=now or timezone.now())
+    run_export.delay_on_commit(job.pk)
+    return job
+
+
+def export_build(job, *, now: dt.datetime | None = None):
+    """Write the export's zip (idempotent: a finished export is left alone)."""
+    from .exporting import export_zip
+    from .models import ExportStatus
+
+    if job.status == ExportStatus.DONE:
+        return job
+    now = now or timezone.now()
+    data = export_zip(job.created_by, now=now)
+    job.file.save(f"lockstep-export-{now:%Y%m%d-%H%M}.zip", ContentFile(data), save=False)
+    job.size = len(data)
+    job.status = ExportStatus.DONE
+    job.finished_at = now
+    job.save()
+    return job

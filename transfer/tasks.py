@@ -24,3 +24,13 @@ def run_import(job_id: int, actor_id: int) -> None:
     # A refused import says why on the job (status failed, its message); nothing to retry.
     with contextlib.suppress(DomainError):
         services.import_commit(job, actor=actor)
+
+
+@shared_task(name="transfer.tasks.run_export", acks_late=True)
+def run_export(job_id: int) -> None:
+    """Build the export `job_id`; a finished one is left alone, so a redelivery changes nothing."""
+    from .models import ExportJob
+
+    job = ExportJob.objects.select_related("created_by").filter(pk=job_id).first()
+    if job is not None:
+        services.export_build(job)

@@ -12,4 +12,6 @@ urlpatterns = [
     path("imports/<int:pk>/preview/", views.import_preview, name="preview"),
     path("imports/<int:pk>/undo/", views.import_undo, name="undo"),
     path("imports/<int:pk>/file/", views.import_file, name="file"),
+    path("exports/", views.export_list, name="exports"),
+    path("exports/<int:pk>/file/", views.export_file, name="export_file"),
 ]

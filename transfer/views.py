@@ -15,7 +15,7 @@ from opportunities.errors import AccessDenied, DomainError
 from . import progress, services
 from .fields import FIELDS
 from .forms import MappingForm, UploadForm, ValuesForm
-from .models import DuplicateAction, ImportJob, ImportStatus
+from .models import DuplicateAction, ExportJob, ExportStatus, ImportJob, ImportStatus
 from .rows import VALUE_FIELDS
 
 PREVIEW_ROWS = 100
@@ -193,3 +193,28 @@ def import_file(request, pk: int):
     """The original file, to admins only (never served from MEDIA_URL)."""
     job = _job(request, pk)
     return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.filename)
+
+
+# --- full export ------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def export_list(request):
+    """Your full exports: request one (built in the background), download those that are ready."""
+    if request.method == "POST":
+        services.export_request(actor=request.user)
+        messages.success(request, "Your export is being prepared; it appears here when it is ready.")
+        return redirect("transfer:exports")
+    jobs = ExportJob.objects.for_user(request.user)[:20]
+    pending = any(job.status == ExportStatus.QUEUED for job in jobs)
+    if request.htmx and request.GET.get("part") == "list":
+        return render(request, "transfer/_exports.html", {"jobs": jobs, "pending": pending})
+    return render(request, "transfer/exports.html", {"jobs": jobs, "pending": pending})
+
+
+@login_required
+@require_http_methods(["GET"])
+def export_file(request, pk: int):
+    job = get_object_or_404(ExportJob.objects.for_user(request.user), pk=pk, status=ExportStatus.DONE)
+    return FileResponse(job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1])
