@@ -412,7 +412,9 @@ class Writer:
         for row in checked:
             v = row.values
             v["account_id"] = accounts[rows.norm(v["account"])]
-            plans.append(deal_history(v, process=self.ctx.process, actor=self.actor, now=self.now))
+            plans.append(
+                deal_history(v, process=self.ctx.process, actor=self.actor, now=self.now, stages=self.ctx.ordered)
+            )
         created = Opportunity.objects.bulk_create([p.opportunity for p in plans], batch_size=BATCH)
         self.created_ids["opportunity"] = [o.pk for o in created]
         self.counts["created"] = len(created)
@@ -490,14 +492,15 @@ class DealPlan:
     event_refs: list = field(default_factory=list)
 
 
-def deal_history(v: dict, *, process: SalesProcess, actor, now: dt.datetime) -> DealPlan:
+def deal_history(v: dict, *, process: SalesProcess, actor, now: dt.datetime, stages=None) -> DealPlan:
     """The deal of one checked row and its history, in the order and shape the services write it:
     created, then day by day the buying team, milestones ticked, activities logged and stage
     moves, then the close (a won deal first moved to the last stage, as closing won does), and
     for an open deal its next step, set now."""
     from opportunities.models import Contact as ContactModel
 
-    stages = list(process.stages.order_by("order", "id"))
+    if stages is None:
+        stages = list(process.stages.order_by("order", "id"))
     positions = {s.pk: i for i, s in enumerate(stages)}
     history = v["history"]
     first_stage, created_day = history[0]
