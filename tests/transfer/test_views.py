@@ -74,3 +74,16 @@ def test_the_progress_partial_polls_while_running(admin, client_for):
     response = client.get(reverse("transfer:detail", args=[job.pk]) + "?part=progress", HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert body.startswith('<div id="import-progress"') and 'hx-trigger="every 2s"' in body
+
+
+def test_the_import_and_export_lists_take_a_fixed_number_of_queries(admin, client_for, django_assert_max_num_queries):
+    client = client_for(admin)
+    for _ in range(3):
+        upload(client, DEALS)
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("transfer:imports")).status_code == 200
+    job = ImportJob.objects.first()
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("transfer:detail", args=[job.pk])).status_code == 200
+    with django_assert_max_num_queries(6):
+        assert client.get(reverse("transfer:exports")).status_code == 200
