@@ -408,43 +408,12 @@ class Writer:
     def deals(self, checked: list[rows.Row]) -> None:
         owner_of = {rows.norm(r.values["account"]): r.values["owner_id"] for r in checked}
         accounts = self._accounts_for([r.values["account"] for r in checked], owner_of)
-        plans = []
-        for row in checked:
-            v = row.values
-            v["account_id"] = accounts[rows.norm(v["account"])]
-            plans.append(
-                deal_history(v, process=self.ctx.process, actor=self.actor, now=self.now, stages=self.ctx.ordered)
-            )
-        created = Opportunity.objects.bulk_create([p.opportunity for p in plans], batch_size=BATCH)
-        self.created_ids["opportunity"] = [o.pk for o in created]
-        self.counts["created"] = len(created)
-        events, milestones, activities, members, competitors, steps = [], [], [], [], [], []
-        for plan in plans:
-            for event in plan.events:
-                event.opportunity_id = plan.opportunity.pk
-            plan.events[0].data["import_id"] = self.job.pk
-            events.extend(plan.events)
-            for obj in plan.milestones + plan.activities + plan.members + plan.competitors + plan.steps:
-                obj.opportunity_id = plan.opportunity.pk
-            milestones += plan.milestones
-            activities += plan.activities
-            members += plan.members
-            competitors += plan.competitors
-            steps += plan.steps
-            self._tick()
-        MilestoneCompletion.objects.bulk_create(milestones, batch_size=BATCH)
-        Activity.objects.bulk_create(activities, batch_size=BATCH)
-        BuyingTeamMember.objects.bulk_create(members, batch_size=BATCH)
-        DealCompetitor.objects.bulk_create(competitors, batch_size=BATCH)
-        NextStep.objects.bulk_create(steps, batch_size=BATCH)
-        # The ids the events name exist only now.
-        for plan in plans:
-            for event, obj in plan.event_refs:
-                event.data[{"activity": "activity_id", "step": "next_step_id"}[obj[0]]] = obj[1].pk
-            if plan.steps:
-                plan.opportunity.next_step = plan.steps[-1]
-        OpportunityEvent.objects.bulk_create(events, batch_size=BATCH)
-        Opportunity.objects.bulk_update([p.opportunity for p in plans if p.steps], ["next_step"], batch_size=BATCH)
+        # In batches: memory stays bounded on large files, and the progress bar moves as rows
+        # are written rather than when they are planned.
+        for first in range(0, len(checked), BATCH):
+            self._deal_batch(checked[first : first + BATCH], accounts)
+            self.done += len(checked[first : first + BATCH])
+            progress.set_progress(self.job.pk, self.done)
         # A target account becomes a prospect with its first deal, as opportunity_create does.
         targets = list(
             Account.objects.filter(pk__in=set(accounts.values()), status=AccountStatus.TARGET).values_list(
@@ -472,6 +441,44 @@ class Writer:
         ids = self.created_ids["opportunity"]
         for start in range(0, len(ids), 20_000):
             event_states_rebuild(opportunity_ids=ids[start : start + 20_000])
+
+    def _deal_batch(self, batch: list[rows.Row], accounts: dict[str, int]) -> None:
+        plans = []
+        for row in batch:
+            v = row.values
+            v["account_id"] = accounts[rows.norm(v["account"])]
+            plans.append(
+                deal_history(v, process=self.ctx.process, actor=self.actor, now=self.now, stages=self.ctx.ordered)
+            )
+        created = Opportunity.objects.bulk_create([p.opportunity for p in plans])
+        self.created_ids["opportunity"] += [o.pk for o in created]
+        self.counts["created"] += len(created)
+        events, milestones, activities, members, competitors, steps = [], [], [], [], [], []
+        for plan in plans:
+            for event in plan.events:
+                event.opportunity_id = plan.opportunity.pk
+            plan.events[0].data["import_id"] = self.job.pk
+            events.extend(plan.events)
+            for obj in plan.milestones + plan.activities + plan.members + plan.competitors + plan.steps:
+                obj.opportunity_id = plan.opportunity.pk
+            milestones += plan.milestones
+            activities += plan.activities
+            members += plan.members
+            competitors += plan.competitors
+            steps += plan.steps
+        MilestoneCompletion.objects.bulk_create(milestones, batch_size=BATCH)
+        Activity.objects.bulk_create(activities, batch_size=BATCH)
+        BuyingTeamMember.objects.bulk_create(members, batch_size=BATCH)
+        DealCompetitor.objects.bulk_create(competitors, batch_size=BATCH)
+        NextStep.objects.bulk_create(steps, batch_size=BATCH)
+        # The ids the events name exist only now.
+        for plan in plans:
+            for event, obj in plan.event_refs:
+                event.data[{"activity": "activity_id", "step": "next_step_id"}[obj[0]]] = obj[1].pk
+            if plan.steps:
+                plan.opportunity.next_step = plan.steps[-1]
+        OpportunityEvent.objects.bulk_create(events, batch_size=BATCH)
+        Opportunity.objects.bulk_update([p.opportunity for p in plans if p.steps], ["next_step"], batch_size=BATCH)
 
 
 # --- a past deal's history ---------------------------------------------------------------------------
@@ -785,12 +792,6 @@ def suggest_value_map(job: ImportJob) -> dict:
         chosen = (job.value_map or {}).get(name, {})
         suggested[name] = {value: chosen.get(value) or guesses.get(value, "") for value in values}
     return suggested
-
-
-def reading_limit() -> int:
-    from .reading import MAX_BYTES
-
-    return MAX_BYTES
 
 
 def sample_rows(job: ImportJob, count: int) -> list[dict]:

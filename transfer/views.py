@@ -16,6 +16,7 @@ from . import progress, services
 from .fields import FIELDS
 from .forms import MappingForm, UploadForm, ValuesForm
 from .models import DuplicateAction, ExportJob, ExportStatus, ImportJob, ImportStatus
+from .reading import MAX_BYTES
 from .rows import VALUE_FIELDS
 
 PREVIEW_ROWS = 100
@@ -42,7 +43,7 @@ def import_list(request):
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            if upload.size > services.reading_limit():
+            if upload.size > MAX_BYTES:
                 raise DomainError("The file is larger than the limit; split it into smaller files.")
             job = services.import_upload(
                 actor=request.user, kind=form.cleaned_data["kind"], filename=upload.name, data=upload.read()
