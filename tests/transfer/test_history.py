@@ -165,6 +165,7 @@ def test_an_imported_past_deal_has_the_history_the_services_write(
     assert facts(imported) == expected_facts
     created = imported.events.get(verb="created")
     assert created.data["import_id"] == job.pk
+    assert created.describe() == "Created in Qualify (imported)"
     # Time travel sees it: open in Discover in February, closed in March.
     alive = OpportunityEvent.objects.alive_at(at(D(2024, 2, 15))).get(opportunity=imported)
     assert (alive.state_status, alive.state_stage.name) == ("open", "Discover")
