@@ -372,6 +372,20 @@ def winloss(bench: Bench) -> dict:
 
 
 @section
+def import_deals(bench: Bench) -> dict:
+    """`import_100k_s`: BENCH_IMPORT_ROWS (100,000) deals with their history imported from one CSV
+    file, rolled back afterwards: see bench/import_bench.py."""
+    from bench import import_bench
+
+    rows = int(os.environ.get("BENCH_IMPORT_ROWS", "100000"))
+    try:
+        return import_bench.run(rows, emit=say)
+    except Exception as exc:  # like a failing page, a failing import must not stop the other figures
+        say(f"import: failed: {type(exc).__name__}: {exc}")
+        return {"import_100k_s": "n/a"}
+
+
+@section
 def sweep(bench: Bench) -> dict:
     """The pipeline-health sweep, on its own database of BENCH_SWEEP_OPPORTUNITIES deals
     (1,000,000; seeded once, which takes long): see bench/sweep.py for what each figure measures."""

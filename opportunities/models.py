@@ -814,7 +814,9 @@ class OpportunityEvent(models.Model):
             case EventVerb.ACTIVITY_LOGGED:
                 return f"Logged {d.get('kind')}: {d.get('subject')}"
             case EventVerb.CREATED:
-                return f"Created in {d.get('stage_name', 'first stage')}"
+                # An import marks the deals it wrote (transfer.services), history and all.
+                imported = " (imported)" if d.get("import_id") else ""
+                return f"Created in {d.get('stage_name', 'first stage')}{imported}"
         return self.get_verb_display()
 
 

@@ -17,7 +17,7 @@ from stages.models import Milestone, Stage
 
 from . import search as global_search
 from . import services
-from .csv_export import deals_csv_response
+from .csv_export import accounts_csv_response, contacts_csv_response, deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError
 from .forms import (
     AccountForm,
@@ -236,7 +236,11 @@ def my_deals(request):
         deals = deals.owned_by(request.user)
     if status:
         deals = deals.filter(status=status)
-    deals = deals.order_by(*DealFilterForm.SORTS[sort]).prefetch_related(*badge_prefetches())
+    deals = deals.order_by(*DealFilterForm.SORTS[sort])
+    if request.GET.get("format") == "csv":
+        # Every deal the filters select, not one page of them.
+        return deals_csv_response(deals.iterator(chunk_size=2000))
+    deals = deals.prefetch_related(*badge_prefetches())
     page = Paginator(deals, _page_size(request)).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for deal in page:
@@ -338,6 +342,8 @@ def deals_bulk(request):
 def account_list(request):
     q = _search_text(request, "q")
     accounts = Account.objects.for_user(request.user).search(q).select_related("owner")
+    if request.GET.get("format") == "csv":
+        return accounts_csv_response(accounts.iterator(chunk_size=2000))
     page = Paginator(accounts, _page_size(request)).get_page(request.GET.get("page"))
     # Page links keep the search and page size, URL-encoded ("R&D" must not end the query).
     query = request.GET.copy()
@@ -1091,6 +1097,8 @@ def contact_list(request):
     """The contacts the user may see, by name; a search narrows them by name, title, email."""
     q = _search_text(request, "q")
     contacts = _contacts_matching(Contact.objects.for_user(request.user), q).select_related("account")
+    if request.GET.get("format") == "csv":
+        return contacts_csv_response(contacts.order_by("last_name", "first_name", "id").iterator(chunk_size=2000))
     page = Paginator(contacts.order_by("last_name", "first_name", "id"), _page_size(request)).get_page(
         request.GET.get("page")
     )

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "stages",
     "opportunities",
     "postmortem",
+    "transfer",
 ]
 
 MIDDLEWARE = [
@@ -324,6 +325,8 @@ if len(LOCKSTEP_CURRENCY) != 3 or not LOCKSTEP_CURRENCY.isalpha():
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded files (the imports' original files), served only through views that check access.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
+from opportunities.csv_export import csv_response
 from opportunities.errors import AccessDenied, DomainError
 from people.access import visible_owner_q
 from people.models import User
@@ -172,6 +173,23 @@ def review_queue(request):
     if state:
         reviews = reviews.filter(state=state)
     reviews = reviews.select_related("opportunity", "author").order_by(STATE_ORDER, "due_on", "id")
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            "post-mortems.csv",
+            ("id", "deal", "outcome", "author", "state", "due_on", "opened_at"),
+            (
+                [
+                    r.pk,
+                    r.opportunity.name,
+                    r.outcome,
+                    str(r.author),
+                    r.state,
+                    r.due_on.isoformat(),
+                    r.opened_at.isoformat(),
+                ]
+                for r in reviews
+            ),
+        )
     page = Paginator(reviews, PAGE_SIZE).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for review in page.object_list:

@@ -27,6 +27,8 @@ from opportunities.models import Competitor
 from pipeline.models import Notification
 from tests.factories import ContactFactory
 from tests.postmortem.world import accepted_review
+from transfer.models import ExportJob
+from transfer.services import export_build, import_upload
 
 PERSONAS = ("anonymous", "owner", "teammate", "outsider", "manager", "admin")
 
@@ -61,6 +63,7 @@ API_DEAL_READ = (403, 200, 200, 404, 200, 200)
 DEAL_WRITE = (LOGIN, 302, 403, 404, 302, 302)
 API_DEAL_WRITE = (403, 400, 403, 404, 400, 400)
 SIGNED_IN_GO_ON = (200, 302, 302, 302, 302, 302)
+ADMIN_ONLY = (LOGIN, 404, 404, 404, 404, 200)
 
 ROUTES: dict[str, Route] = {
     # --- project wiring and people ----------------------------------------------------------------
@@ -247,6 +250,29 @@ ROUTES: dict[str, Route] = {
     ),
     "postmortem_api:deal_lessons": Route(page("postmortem_api:deal_lessons", "opp"), API_DEAL_READ, wrong="post"),
     "postmortem:winloss_deals": Route(page("postmortem:winloss_deals"), EVERYONE),
+    # --- transfer: imports are an admin's tool; an import does not exist for anyone else -------------
+    "transfer:imports": Route(page("transfer:imports"), (LOGIN, 403, 403, 403, 403, 200)),
+    "transfer:detail": Route(page("transfer:detail", "import_job"), ADMIN_ONLY, wrong="post"),
+    "transfer:map": Route(page("transfer:map", "import_job"), ADMIN_ONLY),
+    "transfer:values": Route(page("transfer:values", "import_job"), ADMIN_ONLY),
+    "transfer:preview": Route(page("transfer:preview", "import_job"), ADMIN_ONLY),
+    "transfer:file": Route(page("transfer:file", "import_job"), ADMIN_ONLY, wrong="post"),
+    "transfer_api:import_list": Route(page("transfer_api:import_list"), (403, 403, 403, 403, 403, 200)),
+    "transfer_api:import_detail": Route(
+        page("transfer_api:import_detail", "import_job"), (403, 404, 404, 404, 404, 200), wrong="post"
+    ),
+    # Committed with the suggested mapping: the admin's import goes in.
+    "transfer_api:import_commit": Route(
+        page("transfer_api:import_commit", "import_job"), (403, 404, 404, 404, 404, 200), method="post", wrong="get"
+    ),
+    # Everyone exports what they may read; a requested export comes back to the page.
+    "transfer:exports": Route(page("transfer:exports"), EVERYONE),
+    # The admin's own export: nobody else's to download.
+    "transfer:export_file": Route(page("transfer:export_file", "export_job"), ADMIN_ONLY, wrong="post"),
+    # Undo of an import not yet committed: refused with a message.
+    "transfer:undo": Route(
+        page("transfer:undo", "import_job"), (LOGIN, 404, 404, 404, 404, 302), method="post", wrong="get"
+    ),
 }
 
 
@@ -272,9 +298,13 @@ def test_every_route_is_in_the_matrix():
 
 
 @pytest.fixture
-def world(owner, manager, opportunity, account, process):
+def world(owner, manager, admin, opportunity, account, process, settings, tmp_path):
     """The objects the URLs point at: the owner's deal, its account, a contact on its buying team…"""
     contact = ContactFactory(account=account)
+    settings.MEDIA_ROOT = tmp_path
+    import_job = import_upload(
+        actor=admin, kind="accounts", filename="a.csv", data=b"Name,Website\nGlobex,globex.example\n"
+    )
     review = accepted_review(owner=owner, manager=manager, account=account, process=process)
     stage = process.stages.order_by("order").first()
     return type(
@@ -293,6 +323,8 @@ def world(owner, manager, opportunity, account, process):
             "competitor": Competitor.objects.create(name="Rival Inc").pk,
             "review": review.pk,
             "lesson": review.lessons.get().pk,
+            "import_job": import_job.pk,
+            "export_job": export_build(ExportJob.objects.create(created_by=admin)).pk,
         },
     )
 

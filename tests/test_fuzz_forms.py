@@ -234,6 +234,14 @@ URLS_NOT_FUZZED_HERE = {
             "deal_lessons",
         )
     },
+    **{
+        f"transfer:{name}": "the import steps (admins only): their bad input is tested in tests/transfer"
+        for name in ("imports", "detail", "map", "values", "preview", "undo", "file", "exports", "export_file")
+    },
+    **{
+        f"transfer_api:{name}": "the import API: its input is checked in tests/transfer/test_api.py"
+        for name in ("import_list", "import_detail", "import_commit")
+    },
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
     "password_reset": "anonymous; sends mail; tested in tests/people",
     "password_reset_done": "anonymous; takes no input",

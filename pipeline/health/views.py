@@ -5,6 +5,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_http_methods
 
+from opportunities.csv_export import csv_response
 from opportunities.models import Opportunity
 from people.models import User
 
@@ -52,6 +53,16 @@ def needs_attention(request):
         .prefetch_related(open_flags_prefetch())
         .order_by("-amount", "expected_close_date", "id")
     )
+    if request.GET.get("format") == "csv":
+        return csv_response(
+            "needs-attention.csv",
+            ("id", "deal", "account", "stage", "owner", "amount", "expected_close_date", "flags"),
+            (
+                [d.pk, d.name, d.account.name, d.stage.name, str(d.owner), d.amount, d.expected_close_date.isoformat()]
+                + ["; ".join(f.get_kind_display() for f in d.open_flags)]
+                for d in deals
+            ),
+        )
     page = Paginator(deals, ATTENTION_PAGE_SIZE).get_page(request.GET.get("page"))
     for deal in page:
         deal.can_act = deal.can_edit(user)
