@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "opportunities",
     "postmortem",
     "transfer",
+    "aids",
 ]
 
 MIDDLEWARE = [
@@ -338,6 +339,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+# Uploaded sales aids. No URL serves this directory: each file goes out through a view that
+# checks who may see it (aids.views.aid_file), so MEDIA_URL is deliberately not routed.
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media"))
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))

@@ -50,9 +50,11 @@ urlpatterns = [
     path("api/", include("opportunities.api_urls")),
     path("api/", include("postmortem.api_urls")),
     path("api/", include("transfer.api_urls")),
+    path("api/", include("aids.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
     path("", include("postmortem.urls")),
     path("", include("transfer.urls")),
+    path("aids/", include("aids.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

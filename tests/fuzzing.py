@@ -17,9 +17,10 @@ from django.db import transaction
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from aids import services as aid_services
 from opportunities import services
 from opportunities.models import Account, Activity, Competitor, Contact, NextStep, Opportunity
-from people.models import OrgSettings
+from people.models import OrgSettings, Role
 from tests.factories import ContactFactory, LostReasonFactory, OpportunityFactory, UserFactory
 from tests.postmortem.world import accepted_review, draft_review
 
@@ -151,8 +152,15 @@ def world(owner, teammate, outsider, team, account, contact, process, opportunit
     competitor = Competitor.objects.create(name="Rival Inc")
     review = accepted_review(owner=owner, account=account, process=process, now=now)
     draft = draft_review(owner=owner, account=account, process=process, name="Second closed deal", now=now)
+    curator = UserFactory(username="curator", role=Role.MANAGER, manages=[team])
+    aid = aid_services.aid_create(
+        actor=curator, title="Battle card", kind="battle_card", source="text", body="Win", publish=True
+    )
+    own_aid = aid_services.aid_create(actor=owner, title="My idea", kind="checklist", source="text", body="Ask")
     OrgSettings.current()  # created on first read otherwise, which would look like a change
     return {
+        "@aid": aid.pk,
+        "@own_aid": own_aid.pk,
         "@deal": opportunity.pk,
         "@other_deal": other_deal.pk,
         "@account": account.pk,

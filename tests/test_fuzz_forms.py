@@ -15,6 +15,7 @@ from django.urls import get_resolver, reverse
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+import aids.forms
 import opportunities.forms
 import people.forms
 import people.views
@@ -29,6 +30,7 @@ import pipeline.views
 import postmortem.forms
 import postmortem.views
 import postmortem.winloss
+from aids.forms import AidCreateForm, AidTagsForm, LibraryFilterForm, PlaybookForm, ShareForm, VersionForm
 from opportunities.forms import (
     AccountForm,
     ActivityForm,
@@ -202,6 +204,20 @@ ENDPOINTS = [
         extra=("outcome", "page", *ALL_DIMENSIONS),
         choices={"outcome": ["won", "lost"], "quarter": ["2026-Q1", "2026-Q9"], "reason": ["none", "1"]},
     ),
+    # aids
+    Endpoint("aids:list", "GET", forms=(LibraryFilterForm,), extra=("page",)),
+    Endpoint("aids:create", "POST", forms=(AidCreateForm,)),
+    Endpoint("aids:detail", "GET", ("@aid",)),
+    Endpoint("aids:edit", "POST", ("@own_aid",), forms=(AidTagsForm,), choices={"stages": ["@stage"]}),
+    Endpoint("aids:new_version", "POST", ("@own_aid",), forms=(VersionForm,)),
+    Endpoint("aids:publish", "POST", ("@own_aid",)),
+    Endpoint("aids:retire", "POST", ("@aid",)),
+    Endpoint("aids:share", "GET", DEAL, extra=("aid", "role", "contact"), choices={"aid": ["@aid"]}),
+    Endpoint("aids:share", "POST", DEAL, forms=(ShareForm,), choices={"aid": ["@aid"], "contacts": ["@contact"]}),
+    Endpoint("aids:matrix", "GET", DEAL),
+    Endpoint("aids:playbooks", "GET"),
+    Endpoint("aids:playbook_edit", "POST", ("@milestone",), forms=(PlaybookForm,)),
+    Endpoint("aids:usage", "GET"),
     # the board
     Endpoint("board:index", "GET", forms=(BoardFilterForm,)),
     Endpoint("board:process", "GET", ("@process",), forms=(BoardFilterForm,)),
@@ -213,6 +229,7 @@ ENDPOINTS = [
 NOT_FUZZED_HERE = {
     "SignInForm": "the sign-in form: anonymous, throttled, tested with the sign-in",
     "PasswordChangeForm": "every wrong old password is a recorded, throttled failure; tested in tests/people",
+    "ContentForm": "a base of AidCreateForm and VersionForm, fuzzed through them",
     "LessonForm": "a row of the review's lessons formset: fuzzed by its prefixed fields (LESSON_FIELDS)",
 }
 # Pages outside this list, and why.
@@ -241,6 +258,11 @@ URLS_NOT_FUZZED_HERE = {
     **{
         f"transfer_api:{name}": "the import API: its input is checked in tests/transfer/test_api.py"
         for name in ("import_list", "import_detail", "import_commit")
+    },
+    "aids:file": "takes no input but the version's id; its access is tested in tests/aids/test_views.py",
+    **{
+        f"aids_api:{name}": "the sales-aid API: its input is checked in tests/aids/test_views.py"
+        for name in ("aid_list", "aid_detail", "deal_shares")
     },
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
     "password_reset": "anonymous; sends mail; tested in tests/people",
@@ -300,6 +322,7 @@ def test_every_form_in_the_code_is_fuzzed():
         postmortem.forms,
         postmortem.views,
         postmortem.winloss,
+        aids.forms,
     )
     in_code = set().union(*(_form_classes(module) for module in modules))
     fuzzed = {form_class.__name__ for endpoint in ENDPOINTS for form_class in endpoint.forms}

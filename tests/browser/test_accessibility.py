@@ -22,7 +22,9 @@ def test_no_serious_accessibility_problems_on_any_main_page(world, page: Page):
     page.goto("/login/")
     problems += serious_problems(page)
     sign_in(page, "mia")
-    pages = [*main_pages(world), "/quotas/", "/admin/"]
+    long_deal = world["long_deal"].pk
+    aid_pages = ["/aids/", "/aids/new/", "/aids/playbooks/", "/aids/use/", f"/aids/deals/{long_deal}/matrix/"]
+    pages = [*main_pages(world), "/quotas/", "/admin/", *aid_pages, f"/aids/deals/{long_deal}/share/"]
     for width, height in ((1280, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         for url in pages:

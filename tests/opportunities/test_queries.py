@@ -13,8 +13,9 @@ notification count for the bell, then its own queries: my deals = count + page +
 health flags + the process and stage filter choices; account list = count + page; deal page
 = deal, stages, milestones, ticks, open flags, the latest activities, their contacts, buying
 team, the contacts to pick from, the latest events, lost reasons, the competitors in play and
-(for who may change the deal) the competitor list, and the lessons that match it (its buying
-team's roles, then the lessons); account page = account,
+(for who may change the deal) the competitor list, the lessons that match it (its buying
+team's roles, then the lessons), and the "For this step" panel (its buying team, the aids with
+their role tags and competitors in play, the stage's playbooks); account page = account,
 count + page of deals, the latest activities, their contacts, count + page of contacts, and
 the contacts to pick from; a deal's full history = deal, count + page; a deal's or an
 account's full activity list = deal or account, count + page, their contacts.
@@ -30,6 +31,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from aids.models import Aid, AidKind, AidStatus, AidTag, Playbook, TagKind
 from opportunities import services
 from opportunities.models import (
     BuyingTeamMember,
@@ -204,6 +206,17 @@ def grow_deal(opp, *, actor, count, now):
         )
         lesson = Lesson.objects.create(review=review, text=f"Lesson {i}", stage=opp.stage, competitor=competitor)
         LessonEndorsement.objects.create(lesson=lesson, user=others[i % 2])
+        # Sales aids for the "For this step" panel: one for the stage and the team's roles, and a
+        # battle card against the new competitor; a playbook of one of the stage's milestones.
+        aid = Aid.objects.create(title=f"Aid {i}", kind=AidKind.CHECKLIST, status=AidStatus.PUBLISHED, created_by=actor)
+        aid.stages.add(opp.stage)
+        AidTag.objects.create(aid=aid, kind=TagKind.BUYER_ROLE, value="user")
+        card = Aid.objects.create(
+            title=f"Card {i}", kind=AidKind.BATTLE_CARD, status=AidStatus.PUBLISHED, created_by=actor
+        )
+        card.competitors.add(competitor)
+        milestone = opp.stage.milestones.order_by("-order").first()
+        Playbook.objects.get_or_create(milestone=milestone, defaults={"how_to_run": "Agenda", "updated_by": actor})
     if count > SMALL:
         for milestone in Milestone.objects.filter(stage__process=opp.process_id).exclude(completions__opportunity=opp):
             MilestoneCompletion.objects.create(opportunity=opp, milestone=milestone, completed_by=others[0])
@@ -221,7 +234,8 @@ def test_deal_page_queries_do_not_grow_with_its_history(request, client_for, own
     large = queries(client, url)
 
     assert large[1].count('class="badge role"') >= 2 * LARGE
-    assert_flat(small, large, ceiling=19, page="deal page")
+    assert_flat(small, large, ceiling=24, page="deal page")
+    assert large[1].count('class="aid-item"') >= LARGE
     assert large[1].count('class="lesson"') == 5
     assert queries(client, url, **HTMX)[0] <= large[0]
 

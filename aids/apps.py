@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class AidsConfig(AppConfig):
+    name = "aids"
+    verbose_name = "Sales aids"
+
+    def ready(self) -> None:
+        from opportunities.hooks import DealPanel, register_deal_panel, register_demo_seeder
+
+        from .demo import seed_aids_demo
+        from .panel import deal_aids_panel
+
+        # The deal page's "For this step" panel: the aids, battle cards and playbooks that help now.
+        register_deal_panel(DealPanel(name="aids", template="aids/_deal_panel.html", context=deal_aids_panel))
+        # The demo company gets a library and playbooks.
+        register_demo_seeder("aids", seed_aids_demo)
