@@ -72,6 +72,13 @@ ROUTES: dict[str, Route] = {
     # Your own account: everyone signed in has one.
     "profile": Route(page("profile"), EVERYONE),
     "password_change": Route(page("password_change"), EVERYONE),
+    # Your own tokens: an empty form is refused (400); another's token, or none, is 404.
+    "api_token_create": Route(page("api_token_create"), (LOGIN, 400, 400, 400, 400, 400), method="post", wrong="get"),
+    "api_token_revoke": Route(
+        page("api_token_revoke", 999999), (LOGIN, 404, 404, 404, 404, 404), method="post", wrong="get"
+    ),
+    "api_docs": Route(page("api_docs"), EVERYONE, wrong="post"),
+    "api_redoc": Route(page("api_redoc"), EVERYONE, wrong="post"),
     "admin/password_change/": Route(lambda w: "/admin/password_change/", EVERYONE),
     # Resetting a forgotten password is for anyone, signed in or not; the link's token is checked
     # by the page (a wrong one is a page saying so, not an error).
