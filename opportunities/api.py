@@ -13,8 +13,9 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -156,8 +157,32 @@ GATE_ERRORS = {
 CONFLICT_ERRORS = {409: OpenApiResponse(ConcurrentEditErrorSerializer, description="Changed by someone else.")}
 
 
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "Changed by someone else since you read it: read it again (its ETag) and retry."
+    default_code = "precondition_failed"
+
+
+def etag(version: int) -> str:
+    """The entity tag of a row that carries a `version`: strong, as the version identifies the change."""
+    return f'"{version}"'
+
+
+def check_if_match(request, obj) -> None:
+    """Honour `If-Match` on a write to a versioned row (a deal, a review): 412 unless one of the
+    listed tags is the row's current ETag (or the list is `*`). Weak tags never match, as
+    RFC 9110 asks of If-Match. The services still check `version` under their lock."""
+    header = request.headers.get("If-Match")
+    if header is None or request.method in SAFE_METHODS:
+        return
+    tags = [tag.strip() for tag in header.split(",")]
+    if "*" not in tags and etag(obj.version) not in tags:
+        raise PreconditionFailed()
+
+
 class ServiceApi(APIView):
-    """Base of every endpoint: answers the services' `DomainError`s and names the schema components."""
+    """Base of every endpoint: answers the services' `DomainError`s and names the schema components;
+    sends the `ETag` of a versioned row it returns from its own URL."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -168,6 +193,19 @@ class ServiceApi(APIView):
             serializer = cls.__dict__.get(attr)
             if serializer is not None and serializer.__qualname__ == f"{cls.__qualname__}.{attr}":
                 extend_schema_serializer(component_name=stem + attr.removesuffix("Serializer"))(serializer)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        data = getattr(response, "data", None)
+        if (
+            request.method in ("GET", "HEAD", "PATCH", "PUT")
+            and 200 <= response.status_code < 300
+            and isinstance(data, dict)
+            and isinstance(data.get("version"), int)
+            and "id" in data
+        ):
+            response["ETag"] = etag(data["version"])
+        return response
 
     def handle_exception(self, exc):
         if isinstance(exc, DomainError):
@@ -184,7 +222,9 @@ class ServiceApi(APIView):
 
 def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
     related = ("account", "process", "stage", "owner", "next_step", "lost_reason", "closed_stage")
-    return get_readable(Opportunity.objects.select_related(*related), request.user, pk, write=write)
+    opp = get_readable(Opportunity.objects.select_related(*related), request.user, pk, write=write)
+    check_if_match(request, opp)
+    return opp
 
 
 def _account(request, pk: int, *, write: bool = False) -> Account:

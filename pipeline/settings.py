@@ -386,6 +386,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lockstep API",
     "VERSION": "1.0.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "pipeline.api_schema.document_concurrency",
+    ],
     # Inputs named "status" take different choices (a deal's, an account's, a competitor's on a
     # deal): each enum gets its own name instead of a hash-suffixed one.
     "ENUM_NAME_OVERRIDES": {
