@@ -575,6 +575,7 @@ class DealCompetitorSerializer(serializers.Serializer):
 class CompetitorListApi(ServiceApi):
     """The competitor list (admins keep it in the admin site): the active ones to pick from."""
 
+    pagination_class = PageNumberPagination  # read by the schema generator
     OutputSerializer = CompetitorSerializer
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
@@ -896,7 +897,7 @@ class ContactListApi(ServiceApi):
         first_name = serializers.CharField()
         last_name = serializers.CharField()
         title = serializers.CharField()
-        email = serializers.EmailField()
+        email = serializers.CharField(help_text="An email address, or blank when unknown.")
         phone = serializers.CharField()
         created_at = serializers.DateTimeField()
 

@@ -388,6 +388,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "pipeline.api_schema.document_refusals",
         "pipeline.api_schema.document_concurrency",
     ],
     # Inputs named "status" take different choices (a deal's, an account's, a competitor's on a
