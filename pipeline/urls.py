@@ -53,6 +53,7 @@ urlpatterns = [
     path("api/docs/reference/", api_docs.redoc, name="api_redoc"),
     path("api/", include("opportunities.api_urls")),
     path("api/", include("postmortem.api_urls")),
+    path("api/", include("pipeline.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
     path("", include("postmortem.urls")),

@@ -236,6 +236,25 @@ ROUTES: dict[str, Route] = {
     # those allowed past the access rules; deciding is the manager's (who closes it: 200), then
     # the admin finds it closed (400).
     "postmortem_api:review_list": Route(page("postmortem_api:review_list"), API_EVERYONE),
+    "pipeline_api:flag_list": Route(page("pipeline_api:flag_list"), API_EVERYONE),
+    "pipeline_api:notification_list": Route(page("pipeline_api:notification_list"), API_EVERYONE),
+    # The owner's notification: nobody else's to mark (404).
+    "pipeline_api:notification_read": Route(
+        page("pipeline_api:notification_read", "notification"),
+        (403, 200, 404, 404, 404, 404),
+        method="post",
+        wrong="get",
+    ),
+    "pipeline_api:notification_read_all": Route(
+        page("pipeline_api:notification_read_all"), API_EVERYONE, method="post", wrong="get"
+    ),
+    "pipeline_api:quota_list": Route(page("pipeline_api:quota_list"), API_EVERYONE),
+    # The owner's quota: their manager and admins may set it (an empty body is refused: 400).
+    "pipeline_api:quota_set": Route(
+        page("pipeline_api:quota_set", "owner_id"), (403, 403, 404, 404, 400, 400), method="post", wrong="get"
+    ),
+    "pipeline_api:process_list": Route(page("pipeline_api:process_list"), API_EVERYONE),
+    "pipeline_api:process_detail": Route(page("pipeline_api:process_detail", "process_id"), API_EVERYONE),
     "postmortem_api:review_detail": Route(page("postmortem_api:review_detail", "review"), API_DEAL_READ),
     "postmortem_api:review_submit": Route(
         page("postmortem_api:review_submit", "review"), (403, 400, 403, 404, 403, 400), method="post", wrong="get"

@@ -36,6 +36,7 @@ ID_ROWS = {
     "accounts": ("@account", "@other_account"),
     "contacts": ("@contact",),
     "reviews": ("@review", "@draft_review"),
+    "processes": ("@process",),
 }
 
 
@@ -102,6 +103,7 @@ def test_every_operation_answers_within_its_schema(method, path, persona, world,
     headers = {"Authorization": f"Bearer {tokens[persona]}"}
     ids = _id_choices(path, world)
     milestone = world["@milestone"]
+    people = [world["@me"], world["@teammate"]]
 
     # Valid requests (which must be accepted or refused as documented) and invalid ones.
     requests = st.one_of(
@@ -124,6 +126,8 @@ def test_every_operation_answers_within_its_schema(method, path, persona, world,
                 case.path_parameters["id"] = data.draw(st.sampled_from(ids))
             if "milestone_id" in case.path_parameters and data.draw(st.booleans()):
                 case.path_parameters["milestone_id"] = milestone
+            if "user_id" in case.path_parameters and data.draw(st.booleans()):
+                case.path_parameters["user_id"] = data.draw(st.sampled_from(people))
         response = case.call(headers=headers)
         case.validate_response(response, checks=CHECKS, headers=headers)
 
