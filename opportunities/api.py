@@ -32,6 +32,8 @@ from .models import (
     AccountEvent,
     AccountStatus,
     ActivityKind,
+    BuyingRole,
+    BuyingTeamMember,
     Competitor,
     Contact,
     DealCompetitor,
@@ -619,6 +621,62 @@ class OpportunityCompetitorsApi(ServiceApi):
         serializer = self.RemoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.deal_competitor_remove(opp, actor=request.user, **serializer.validated_data)
+        return self._rows(opp)
+
+
+class BuyingTeamMemberSerializer(serializers.Serializer):
+    contact = NamedRefSerializer(source="contact_ref")
+    roles = serializers.ListField(child=serializers.CharField(), help_text="Buying roles, e.g. champion.")
+    added_at = serializers.DateTimeField()
+
+
+class OpportunityBuyingTeamApi(ServiceApi):
+    """A deal's buying team: list it, add a contact of the deal's account or change their roles
+    (POST), take one off (DELETE)."""
+
+    class InputSerializer(serializers.Serializer):
+        contact = PkField(queryset=Contact.objects.none(), help_text="A contact of the deal's account.")
+        roles = serializers.ListField(
+            child=serializers.ChoiceField(choices=BuyingRole.choices), required=False, default=list, max_length=10
+        )
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if "opportunity" in self.context:  # absent only when the schema generator instantiates it
+                account_id = self.context["opportunity"].account_id
+                self.fields["contact"].queryset = Contact.objects.filter(account_id=account_id)
+
+    class RemoveSerializer(InputSerializer):
+        roles = None
+
+    OutputSerializer = BuyingTeamMemberSerializer
+
+    def _rows(self, opp):
+        rows = list(
+            BuyingTeamMember.objects.filter(opportunity=opp).select_related("contact").order_by("added_at", "id")
+        )
+        for row in rows:
+            row.contact_ref = {"id": row.contact_id, "name": str(row.contact)}
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    def get(self, request, pk: int):
+        return self._rows(_opportunity(request, pk))
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer(many=True), **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data, context={"opportunity": opp})
+        serializer.is_valid(raise_exception=True)
+        services.buying_team_add(opp, actor=request.user, **serializer.validated_data)
+        return self._rows(opp)
+
+    @extend_schema(request=RemoveSerializer, responses={200: OutputSerializer(many=True), **WRITE_ERRORS})
+    def delete(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.RemoveSerializer(data=request.data, context={"opportunity": opp})
+        serializer.is_valid(raise_exception=True)
+        services.buying_team_remove(opp, actor=request.user, **serializer.validated_data)
         return self._rows(opp)
 
 

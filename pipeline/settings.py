@@ -397,6 +397,7 @@ SPECTACULAR_SETTINGS = {
         "DealCompetitorStatusEnum": "opportunities.models.DealCompetitorStatus",
         "OpportunityStatusEnum": "opportunities.models.OpportunityStatus",
         "AccountStatusEnum": "opportunities.models.AccountStatus",
+        "BuyingRoleEnum": "opportunities.models.BuyingRole",
     },
 }
 

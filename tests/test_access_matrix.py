@@ -184,6 +184,7 @@ ROUTES: dict[str, Route] = {
     ),
     "api:competitor_list": Route(page("api:competitor_list"), API_EVERYONE, wrong="post"),
     "api:opportunity_competitors": Route(page("api:opportunity_competitors", "opp"), API_DEAL_READ, wrong="put"),
+    "api:opportunity_buying_team": Route(page("api:opportunity_buying_team", "opp"), API_DEAL_READ, wrong="put"),
     "api:account_list": Route(page("api:account_list"), API_EVERYONE),
     "api:account_detail": Route(page("api:account_detail", "account"), API_EVERYONE),
     "api:account_contacts": Route(page("api:account_contacts", "account"), API_EVERYONE),
