@@ -837,6 +837,10 @@ class ActivityOutputSerializer(serializers.Serializer):
 
 
 class OpportunityActivityApi(ServiceApi):
+    """A deal's activities, newest first (GET), and logging one (POST)."""
+
+    pagination_class = PageNumberPagination  # read by the schema generator
+
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ActivityKind.choices)
         subject = NameField(max_length=200)
@@ -855,6 +859,14 @@ class OpportunityActivityApi(ServiceApi):
             if "opportunity" in self.context:  # absent only when the schema generator instantiates it
                 opp = self.context["opportunity"]
                 self.fields["contacts"].child_relation.queryset = Contact.objects.filter(account_id=opp.account_id)
+
+    @extend_schema(responses={200: ActivityOutputSerializer(many=True), **READ_ERRORS})
+    def get(self, request, pk: int):
+        opp = _opportunity(request, pk)
+        activities = (
+            opp.activities.select_related("created_by").prefetch_related("contacts").order_by("-occurred_at", "-id")
+        )
+        return self.paginate(activities, ActivityOutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: ActivityOutputSerializer, **WRITE_ERRORS})
     def post(self, request, pk: int):

@@ -180,7 +180,7 @@ ROUTES: dict[str, Route] = {
     "api:next_step_complete": Route(page("api:next_step_complete", "opp"), API_DEAL_WRITE, method="post"),
     "api:opportunity_events": Route(page("api:opportunity_events", "opp"), API_DEAL_READ),
     "api:opportunity_activities": Route(
-        page("api:opportunity_activities", "opp"), API_DEAL_WRITE, method="post", wrong="get"
+        page("api:opportunity_activities", "opp"), API_DEAL_WRITE, method="post", wrong="put"
     ),
     "api:competitor_list": Route(page("api:competitor_list"), API_EVERYONE, wrong="post"),
     "api:opportunity_competitors": Route(page("api:opportunity_competitors", "opp"), API_DEAL_READ, wrong="put"),

@@ -61,3 +61,19 @@ def test_teammate_reads_but_may_not_change_outsider_sees_nothing(api_for, teamma
     assert api_for(teammate).post(team_url(opportunity), body, format="json").status_code == 403
     assert api_for(outsider).post(team_url(opportunity), body, format="json").status_code == 404
     assert not BuyingTeamMember.objects.exists()
+
+
+def test_a_deals_activities_are_listed_newest_first_in_few_queries(
+    api_for, owner, teammate, outsider, opportunity, contact, django_assert_max_num_queries
+):
+    api = api_for(owner)
+    activities = reverse("api:opportunity_activities", args=[opportunity.pk])
+    for subject in ("First", "Second"):
+        body = {"kind": "call", "subject": subject, "contacts": [contact.pk]}
+        assert api.post(activities, body, format="json").status_code == 201
+    with django_assert_max_num_queries(12):
+        listed = api.get(activities).json()
+    assert [a["subject"] for a in listed["results"]][:2] == ["Second", "First"]
+    assert listed["results"][0]["contacts"] == [contact.pk]
+    assert api_for(teammate).get(activities).status_code == 200
+    assert api_for(outsider).get(activities).status_code == 404
