@@ -180,6 +180,14 @@ def check_if_match(request, obj) -> None:
     tags = [tag.strip() for tag in header.split(",")]
     if "*" not in tags and etag(obj.version) not in tags:
         raise PreconditionFailed()
+    if "*" not in tags:
+        # The service checks it again under its row lock: a write that slips in between answers 409.
+        request.if_match_version = obj.version
+
+
+def _expected_version(request, data) -> int | None:
+    """The version a write expects: the body's `version`, else the one `If-Match` named."""
+    return data.get("version") or getattr(request, "if_match_version", None)
 
 
 class ServiceApi(APIView):
@@ -382,7 +390,7 @@ class OpportunityMoveApi(ServiceApi):
             actor=request.user,
             to_stage=data["stage"],
             override_reason=data["override_reason"],
-            expected_version=data.get("version"),
+            expected_version=_expected_version(request, data),
         )
         return _detail_response(request, opp)
 
@@ -393,9 +401,11 @@ def _version_field():
     )
 
 
-def _with_expected_version(data: dict) -> dict:
+def _with_expected_version(data: dict, request) -> dict:
+    expected = _expected_version(request, data)
     data = dict(data)
-    data["expected_version"] = data.pop("version", None)
+    data.pop("version", None)
+    data["expected_version"] = expected
     return data
 
 
@@ -419,7 +429,9 @@ class OpportunityCloseWonApi(ServiceApi):
         opp = _opportunity(request, pk, write=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_close_won(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
+        services.opportunity_close_won(
+            opp, actor=request.user, **_with_expected_version(serializer.validated_data, request)
+        )
         return _detail_response(request, opp)
 
 
@@ -443,7 +455,9 @@ class OpportunityCloseLostApi(ServiceApi):
         opp = _opportunity(request, pk, write=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_close_lost(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
+        services.opportunity_close_lost(
+            opp, actor=request.user, **_with_expected_version(serializer.validated_data, request)
+        )
         return _detail_response(request, opp)
 
 
@@ -478,7 +492,9 @@ class OpportunityReopenApi(ServiceApi):
             raise PermissionDenied("Only the deal's manager or an admin can reopen it (its owner, soon after closing).")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_reopen(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
+        services.opportunity_reopen(
+            opp, actor=request.user, **_with_expected_version(serializer.validated_data, request)
+        )
         return _detail_response(request, opp)
 
 

@@ -65,3 +65,21 @@ def test_reviews_carry_etags_and_honour_if_match(api, owner, account, process):
 
 def test_lists_have_no_etag(api, opportunity):
     assert "ETag" not in api.get(reverse("api:opportunity_list"))
+
+
+def test_the_if_match_version_reaches_the_service_which_rechecks_it_under_its_lock(api, opportunity, monkeypatch):
+    from opportunities import services
+
+    seen = {}
+    real = services.opportunity_move
+
+    def spy(opp, **kwargs):
+        seen.update(kwargs)
+        return real(opp, **kwargs)
+
+    monkeypatch.setattr(services, "opportunity_move", spy)
+    stage = opportunity.process.stages.order_by("order")[1]
+    move = reverse("api:opportunity_move", args=[opportunity.pk])
+    body = {"stage": stage.pk, "override_reason": ""}
+    api.post(move, body, format="json", HTTP_IF_MATCH=f'"{opportunity.version}"')
+    assert seen["expected_version"] == opportunity.version
