@@ -13,8 +13,9 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -31,6 +32,8 @@ from .models import (
     AccountEvent,
     AccountStatus,
     ActivityKind,
+    BuyingRole,
+    BuyingTeamMember,
     Competitor,
     Contact,
     DealCompetitor,
@@ -156,8 +159,40 @@ GATE_ERRORS = {
 CONFLICT_ERRORS = {409: OpenApiResponse(ConcurrentEditErrorSerializer, description="Changed by someone else.")}
 
 
+class PreconditionFailed(APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "Changed by someone else since you read it: read it again (its ETag) and retry."
+    default_code = "precondition_failed"
+
+
+def etag(version: int) -> str:
+    """The entity tag of a row that carries a `version`: strong, as the version identifies the change."""
+    return f'"{version}"'
+
+
+def check_if_match(request, obj) -> None:
+    """Honour `If-Match` on a write to a versioned row (a deal, a review): 412 unless one of the
+    listed tags is the row's current ETag (or the list is `*`). Weak tags never match, as
+    RFC 9110 asks of If-Match. The services still check `version` under their lock."""
+    header = request.headers.get("If-Match")
+    if header is None or request.method in SAFE_METHODS:
+        return
+    tags = [tag.strip() for tag in header.split(",")]
+    if "*" not in tags and etag(obj.version) not in tags:
+        raise PreconditionFailed()
+    if "*" not in tags:
+        # The service checks it again under its row lock: a write that slips in between answers 409.
+        request.if_match_version = obj.version
+
+
+def _expected_version(request, data) -> int | None:
+    """The version a write expects: the body's `version`, else the one `If-Match` named."""
+    return data.get("version") or getattr(request, "if_match_version", None)
+
+
 class ServiceApi(APIView):
-    """Base of every endpoint: answers the services' `DomainError`s and names the schema components."""
+    """Base of every endpoint: answers the services' `DomainError`s and names the schema components;
+    sends the `ETag` of a versioned row it returns from its own URL."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -168,6 +203,19 @@ class ServiceApi(APIView):
             serializer = cls.__dict__.get(attr)
             if serializer is not None and serializer.__qualname__ == f"{cls.__qualname__}.{attr}":
                 extend_schema_serializer(component_name=stem + attr.removesuffix("Serializer"))(serializer)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        data = getattr(response, "data", None)
+        if (
+            request.method in ("GET", "HEAD", "PATCH", "PUT")
+            and 200 <= response.status_code < 300
+            and isinstance(data, dict)
+            and isinstance(data.get("version"), int)
+            and "id" in data
+        ):
+            response["ETag"] = etag(data["version"])
+        return response
 
     def handle_exception(self, exc):
         if isinstance(exc, DomainError):
@@ -184,7 +232,9 @@ class ServiceApi(APIView):
 
 def _opportunity(request, pk: int, *, write: bool = False) -> Opportunity:
     related = ("account", "process", "stage", "owner", "next_step", "lost_reason", "closed_stage")
-    return get_readable(Opportunity.objects.select_related(*related), request.user, pk, write=write)
+    opp = get_readable(Opportunity.objects.select_related(*related), request.user, pk, write=write)
+    check_if_match(request, opp)
+    return opp
 
 
 def _account(request, pk: int, *, write: bool = False) -> Account:
@@ -340,7 +390,7 @@ class OpportunityMoveApi(ServiceApi):
             actor=request.user,
             to_stage=data["stage"],
             override_reason=data["override_reason"],
-            expected_version=data.get("version"),
+            expected_version=_expected_version(request, data),
         )
         return _detail_response(request, opp)
 
@@ -351,9 +401,11 @@ def _version_field():
     )
 
 
-def _with_expected_version(data: dict) -> dict:
+def _with_expected_version(data: dict, request) -> dict:
+    expected = _expected_version(request, data)
     data = dict(data)
-    data["expected_version"] = data.pop("version", None)
+    data.pop("version", None)
+    data["expected_version"] = expected
     return data
 
 
@@ -377,7 +429,9 @@ class OpportunityCloseWonApi(ServiceApi):
         opp = _opportunity(request, pk, write=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_close_won(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
+        services.opportunity_close_won(
+            opp, actor=request.user, **_with_expected_version(serializer.validated_data, request)
+        )
         return _detail_response(request, opp)
 
 
@@ -401,7 +455,9 @@ class OpportunityCloseLostApi(ServiceApi):
         opp = _opportunity(request, pk, write=True)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_close_lost(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
+        services.opportunity_close_lost(
+            opp, actor=request.user, **_with_expected_version(serializer.validated_data, request)
+        )
         return _detail_response(request, opp)
 
 
@@ -436,7 +492,9 @@ class OpportunityReopenApi(ServiceApi):
             raise PermissionDenied("Only the deal's manager or an admin can reopen it (its owner, soon after closing).")
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.opportunity_reopen(opp, actor=request.user, **_with_expected_version(serializer.validated_data))
+        services.opportunity_reopen(
+            opp, actor=request.user, **_with_expected_version(serializer.validated_data, request)
+        )
         return _detail_response(request, opp)
 
 
@@ -535,6 +593,7 @@ class DealCompetitorSerializer(serializers.Serializer):
 class CompetitorListApi(ServiceApi):
     """The competitor list (admins keep it in the admin site): the active ones to pick from."""
 
+    pagination_class = PageNumberPagination  # read by the schema generator
     OutputSerializer = CompetitorSerializer
 
     @extend_schema(responses={200: OutputSerializer(many=True)})
@@ -578,6 +637,62 @@ class OpportunityCompetitorsApi(ServiceApi):
         serializer = self.RemoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         services.deal_competitor_remove(opp, actor=request.user, **serializer.validated_data)
+        return self._rows(opp)
+
+
+class BuyingTeamMemberSerializer(serializers.Serializer):
+    contact = NamedRefSerializer(source="contact_ref")
+    roles = serializers.ListField(child=serializers.CharField(), help_text="Buying roles, e.g. champion.")
+    added_at = serializers.DateTimeField()
+
+
+class OpportunityBuyingTeamApi(ServiceApi):
+    """A deal's buying team: list it, add a contact of the deal's account or change their roles
+    (POST), take one off (DELETE)."""
+
+    class InputSerializer(serializers.Serializer):
+        contact = PkField(queryset=Contact.objects.none(), help_text="A contact of the deal's account.")
+        roles = serializers.ListField(
+            child=serializers.ChoiceField(choices=BuyingRole.choices), required=False, default=list, max_length=10
+        )
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if "opportunity" in self.context:  # absent only when the schema generator instantiates it
+                account_id = self.context["opportunity"].account_id
+                self.fields["contact"].queryset = Contact.objects.filter(account_id=account_id)
+
+    class RemoveSerializer(InputSerializer):
+        roles = None
+
+    OutputSerializer = BuyingTeamMemberSerializer
+
+    def _rows(self, opp):
+        rows = list(
+            BuyingTeamMember.objects.filter(opportunity=opp).select_related("contact").order_by("added_at", "id")
+        )
+        for row in rows:
+            row.contact_ref = {"id": row.contact_id, "name": str(row.contact)}
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+    @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    def get(self, request, pk: int):
+        return self._rows(_opportunity(request, pk))
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer(many=True), **WRITE_ERRORS})
+    def post(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.InputSerializer(data=request.data, context={"opportunity": opp})
+        serializer.is_valid(raise_exception=True)
+        services.buying_team_add(opp, actor=request.user, **serializer.validated_data)
+        return self._rows(opp)
+
+    @extend_schema(request=RemoveSerializer, responses={200: OutputSerializer(many=True), **WRITE_ERRORS})
+    def delete(self, request, pk: int):
+        opp = _opportunity(request, pk, write=True)
+        serializer = self.RemoveSerializer(data=request.data, context={"opportunity": opp})
+        serializer.is_valid(raise_exception=True)
+        services.buying_team_remove(opp, actor=request.user, **serializer.validated_data)
         return self._rows(opp)
 
 
@@ -738,6 +853,10 @@ class ActivityOutputSerializer(serializers.Serializer):
 
 
 class OpportunityActivityApi(ServiceApi):
+    """A deal's activities, newest first (GET), and logging one (POST)."""
+
+    pagination_class = PageNumberPagination  # read by the schema generator
+
     class InputSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=ActivityKind.choices)
         subject = NameField(max_length=200)
@@ -756,6 +875,14 @@ class OpportunityActivityApi(ServiceApi):
             if "opportunity" in self.context:  # absent only when the schema generator instantiates it
                 opp = self.context["opportunity"]
                 self.fields["contacts"].child_relation.queryset = Contact.objects.filter(account_id=opp.account_id)
+
+    @extend_schema(responses={200: ActivityOutputSerializer(many=True), **READ_ERRORS})
+    def get(self, request, pk: int):
+        opp = _opportunity(request, pk)
+        activities = (
+            opp.activities.select_related("created_by").prefetch_related("contacts").order_by("-occurred_at", "-id")
+        )
+        return self.paginate(activities, ActivityOutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: ActivityOutputSerializer, **WRITE_ERRORS})
     def post(self, request, pk: int):
@@ -856,7 +983,7 @@ class ContactListApi(ServiceApi):
         first_name = serializers.CharField()
         last_name = serializers.CharField()
         title = serializers.CharField()
-        email = serializers.EmailField()
+        email = serializers.CharField(help_text="An email address, or blank when unknown.")
         phone = serializers.CharField()
         created_at = serializers.DateTimeField()
 

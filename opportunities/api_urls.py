@@ -25,6 +25,7 @@ urlpatterns = [
     path(
         "opportunities/<int:pk>/competitors/", api.OpportunityCompetitorsApi.as_view(), name="opportunity_competitors"
     ),
+    path("opportunities/<int:pk>/buying-team/", api.OpportunityBuyingTeamApi.as_view(), name="opportunity_buying_team"),
     path("competitors/", api.CompetitorListApi.as_view(), name="competitor_list"),
     path("accounts/", api.AccountListApi.as_view(), name="account_list"),
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="account_detail"),

@@ -6,6 +6,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from . import services, signin
+from .models import TokenScope
 
 
 class SignInForm(AuthenticationForm):
@@ -57,3 +58,10 @@ def _locked_out(request) -> bool:
 
 def _lockout_error() -> forms.ValidationError:
     return forms.ValidationError(signin.lockout_message(), code="throttled")
+
+
+class ApiTokenForm(forms.Form):
+    """Name and scope of a new API token."""
+
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “Spreadsheet sync”.")
+    scope = forms.ChoiceField(choices=TokenScope.choices, initial=TokenScope.READ, widget=forms.RadioSelect)

@@ -7,7 +7,12 @@ from contextlib import contextmanager
 from axes.models import AccessAttempt
 from django.db import connection, transaction
 
-from . import signin
+from . import signin, tokens
+from .errors import PeopleError
+from .models import ApiToken, TokenScope
+
+# Enough for every integration a person runs; a bound keeps a leaked session from minting thousands.
+MAX_ACTIVE_TOKENS = 20
 
 # Any constant that fits in 32 bits: the two-key advisory locks are a key space of their own,
 # apart from the sweep's one-key lock.
@@ -41,3 +46,31 @@ def signin_failures_forgive(*, username: str) -> int:
     forgiven because one of them, perhaps their own, signs in."""
     deleted, _ = AccessAttempt.objects.filter(username=signin.throttle_username_from(username)).delete()
     return deleted
+
+
+def api_token_create(*, actor, name: str, scope: str, now) -> tuple[ApiToken, str]:
+    """Issue a token to `actor`; returns it and its secret, which is never stored or shown again."""
+    name = name.strip()
+    if not name:
+        raise PeopleError("Give the token a name, so you can tell it apart later.", field="name")
+    if scope not in TokenScope.values:
+        raise PeopleError("Choose read only or read and write.", field="scope")
+    if ApiToken.objects.active().filter(user=actor).count() >= MAX_ACTIVE_TOKENS:
+        raise PeopleError(f"You have {MAX_ACTIVE_TOKENS} tokens already; revoke one you no longer use first.")
+    secret = tokens.new_secret()
+    token = ApiToken.objects.create(
+        user=actor,
+        name=name[:100],
+        scope=scope,
+        prefix=tokens.visible_prefix(secret),
+        digest=tokens.digest(secret),
+        created_at=now,
+    )
+    return token, secret
+
+
+def api_token_revoke(*, actor, token_id: int, now) -> None:
+    """Revoke one of `actor`'s own tokens; it stops working at once."""
+    updated = ApiToken.objects.active().filter(user=actor, pk=token_id).update(revoked_at=now)
+    if not updated:
+        raise PeopleError("That token does not exist or is already revoked.")

@@ -6,12 +6,16 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .forms import PasswordChangeForm, SignInForm
+from .errors import PeopleError
+from .forms import ApiTokenForm, PasswordChangeForm, SignInForm
+from .models import ApiToken
 
 
 @login_not_required
@@ -34,10 +38,56 @@ def logout_view(request):
 
 @require_http_methods(["GET"])
 def profile(request):
-    """The signed-in user's own facts: name, email, team, role; where to change the password."""
+    """The signed-in user's own facts: name, email, team, role; where to change the password;
+    their API tokens. A token's secret is shown once, on the page the creation redirects to."""
     user = request.user
     managed = user.managed_teams.order_by("name") if user.is_manager else []
-    return render(request, "people/profile.html", {"person": user, "managed_teams": managed})
+    return render(
+        request,
+        "people/profile.html",
+        {
+            "person": user,
+            "managed_teams": managed,
+            "tokens": ApiToken.objects.filter(user=user),
+            "token_form": ApiTokenForm(),
+            "new_secret": request.session.pop(NEW_SECRET_KEY, None),
+        },
+    )
+
+
+NEW_SECRET_KEY = "api_token_secret"
+
+
+@require_POST
+def api_token_create(request):
+    form = ApiTokenForm(request.POST)
+    if form.is_valid():
+        try:
+            token, secret = services.api_token_create(actor=request.user, now=timezone.now(), **form.cleaned_data)
+        except PeopleError as exc:
+            form.add_error(exc.field, exc.message)
+        else:
+            request.session[NEW_SECRET_KEY] = secret
+            messages.success(request, f"Token “{token.name}” created. Copy it now: it will not be shown again.")
+            return redirect("profile")
+    user = request.user
+    context = {
+        "person": user,
+        "managed_teams": user.managed_teams.order_by("name") if user.is_manager else [],
+        "tokens": ApiToken.objects.filter(user=user),
+        "token_form": form,
+    }
+    return render(request, "people/profile.html", context, status=400)
+
+
+@require_POST
+def api_token_revoke(request, pk: int):
+    try:
+        services.api_token_revoke(actor=request.user, token_id=pk, now=timezone.now())
+    except PeopleError as exc:
+        raise Http404(exc.message) from None
+    messages.success(request, "Token revoked; it no longer works.")
+    return redirect("profile")
 
 
 @require_http_methods(["GET", "POST"])

@@ -51,6 +51,15 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate, "<count>/<second|minute|hour|day>", checked here so a typo fails at start."""
+    raw = os.environ.get(name) or default
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in {"second", "minute", "hour", "day", "s", "m", "h", "d"}:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a rate like 600/minute.")
+    return raw
+
+
 def env_secret(name: str, default: str | None = None) -> str | None:
     """Read a secret from NAME, or from the file named by NAME_FILE (Docker secrets)."""
     file_name = os.environ.get(f"{name}_FILE")
@@ -354,9 +363,22 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Lockstep <lockstep@localhost
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Sessions only: a password is checked at the sign-in form alone, where it is throttled.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Personal tokens (people.tokens) for programs, the session for the browser. No HTTP Basic: a
+    # password is checked at the sign-in form alone, where it is throttled.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "people.tokens.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "people.tokens.TokenScopeAllows",
+    ],
+    # Per token when a token is used, else per user (pipeline.throttling); 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["pipeline.throttling.TokenRateThrottle", "pipeline.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env_rate("API_RATE_PER_TOKEN", "600/minute"),
+        "user": env_rate("API_RATE_PER_USER", "1200/minute"),
+    },
     # DRF's JSON parser, plus a 400 for bodies nested too deeply (see opportunities/parsers.py).
     "DEFAULT_PARSER_CLASSES": [
         "opportunities.parsers.JSONParser",
@@ -371,12 +393,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lockstep API",
     "VERSION": "1.0.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "pipeline.api_schema.document_refusals",
+        "pipeline.api_schema.document_concurrency",
+    ],
     # Inputs named "status" take different choices (a deal's, an account's, a competitor's on a
     # deal): each enum gets its own name instead of a hash-suffixed one.
     "ENUM_NAME_OVERRIDES": {
         "DealCompetitorStatusEnum": "opportunities.models.DealCompetitorStatus",
         "OpportunityStatusEnum": "opportunities.models.OpportunityStatus",
         "AccountStatusEnum": "opportunities.models.AccountStatus",
+        "BuyingRoleEnum": "opportunities.models.BuyingRole",
     },
 }
 

@@ -5,6 +5,10 @@ import os
 os.environ.setdefault("LOCKSTEP_INSECURE_DEV_KEY", "true")
 os.environ.setdefault("SECURE_HTTPS", "false")
 os.environ.setdefault("STATIC_MANIFEST", "false")
+# The fuzz and schema tests send thousands of requests as one user; tests of the limits set
+# their own rates with override_settings.
+os.environ.setdefault("API_RATE_PER_TOKEN", "1000000/minute")
+os.environ.setdefault("API_RATE_PER_USER", "1000000/minute")
 
 from pipeline.settings import *  # noqa: E402,F403
 

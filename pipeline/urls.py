@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from people import views as people_views
 
-from . import views
+from . import api_docs, views
 from .board import views as board_views
 from .health import views as health_views
 from .notify import views as notify_views
@@ -37,6 +37,8 @@ urlpatterns = [
     path("logout/", people_views.logout_view, name="logout"),
     path("health/", views.health, name="health"),
     path("profile/", people_views.profile, name="profile"),
+    path("profile/tokens/", people_views.api_token_create, name="api_token_create"),
+    path("profile/tokens/<int:pk>/revoke/", people_views.api_token_revoke, name="api_token_revoke"),
     path("profile/password/", people_views.password_change, name="password_change"),
     path("password-reset/", people_views.password_reset, name="password_reset"),
     path("password-reset/sent/", people_views.password_reset_done, name="password_reset_done"),
@@ -47,10 +49,13 @@ urlpatterns = [
     path("admin/password_change/", people_views.password_change),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", api_docs.swagger, name="api_docs"),
+    path("api/docs/reference/", api_docs.redoc, name="api_redoc"),
     path("api/", include("opportunities.api_urls")),
     path("api/", include("postmortem.api_urls")),
     path("api/", include("transfer.api_urls")),
     path("api/", include("aids.api_urls")),
+    path("api/", include("pipeline.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
     path("", include("postmortem.urls")),

@@ -8,7 +8,14 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from opportunities.api import READ_ERRORS, WRITE_ERRORS, NamedRefSerializer, ServiceApi, UserRefSerializer
+from opportunities.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    NamedRefSerializer,
+    ServiceApi,
+    UserRefSerializer,
+    check_if_match,
+)
 from opportunities.api_fields import NameField, PkField
 from opportunities.models import BuyingRole, Competitor, Opportunity
 from stages.models import Milestone, Stage
@@ -64,12 +71,14 @@ class ReviewDetailSerializer(ReviewSerializer):
 
 
 def _review(request, pk: int) -> Review:
-    return get_object_or_404(
+    review = get_object_or_404(
         Review.objects.for_user(request.user).select_related(
             "opportunity", "author", "reviewer", "primary_reason", "secondary_reason", "decisive_milestone"
         ),
         pk=pk,
     )
+    check_if_match(request, review)
+    return review
 
 
 def _detail(review: Review) -> Response:

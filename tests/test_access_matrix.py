@@ -76,6 +76,13 @@ ROUTES: dict[str, Route] = {
     # Your own account: everyone signed in has one.
     "profile": Route(page("profile"), EVERYONE),
     "password_change": Route(page("password_change"), EVERYONE),
+    # Your own tokens: an empty form is refused (400); another's token, or none, is 404.
+    "api_token_create": Route(page("api_token_create"), (LOGIN, 400, 400, 400, 400, 400), method="post", wrong="get"),
+    "api_token_revoke": Route(
+        page("api_token_revoke", 999999), (LOGIN, 404, 404, 404, 404, 404), method="post", wrong="get"
+    ),
+    "api_docs": Route(page("api_docs"), EVERYONE, wrong="post"),
+    "api_redoc": Route(page("api_redoc"), EVERYONE, wrong="post"),
     "admin/password_change/": Route(lambda w: "/admin/password_change/", EVERYONE),
     # Resetting a forgotten password is for anyone, signed in or not; the link's token is checked
     # by the page (a wrong one is a page saying so, not an error).
@@ -177,10 +184,11 @@ ROUTES: dict[str, Route] = {
     "api:next_step_complete": Route(page("api:next_step_complete", "opp"), API_DEAL_WRITE, method="post"),
     "api:opportunity_events": Route(page("api:opportunity_events", "opp"), API_DEAL_READ),
     "api:opportunity_activities": Route(
-        page("api:opportunity_activities", "opp"), API_DEAL_WRITE, method="post", wrong="get"
+        page("api:opportunity_activities", "opp"), API_DEAL_WRITE, method="post", wrong="put"
     ),
     "api:competitor_list": Route(page("api:competitor_list"), API_EVERYONE, wrong="post"),
     "api:opportunity_competitors": Route(page("api:opportunity_competitors", "opp"), API_DEAL_READ, wrong="put"),
+    "api:opportunity_buying_team": Route(page("api:opportunity_buying_team", "opp"), API_DEAL_READ, wrong="put"),
     "api:account_list": Route(page("api:account_list"), API_EVERYONE),
     "api:account_detail": Route(page("api:account_detail", "account"), API_EVERYONE),
     "api:account_contacts": Route(page("api:account_contacts", "account"), API_EVERYONE),
@@ -233,6 +241,25 @@ ROUTES: dict[str, Route] = {
     # those allowed past the access rules; deciding is the manager's (who closes it: 200), then
     # the admin finds it closed (400).
     "postmortem_api:review_list": Route(page("postmortem_api:review_list"), API_EVERYONE),
+    "pipeline_api:flag_list": Route(page("pipeline_api:flag_list"), API_EVERYONE),
+    "pipeline_api:notification_list": Route(page("pipeline_api:notification_list"), API_EVERYONE),
+    # The owner's notification: nobody else's to mark (404).
+    "pipeline_api:notification_read": Route(
+        page("pipeline_api:notification_read", "notification"),
+        (403, 200, 404, 404, 404, 404),
+        method="post",
+        wrong="get",
+    ),
+    "pipeline_api:notification_read_all": Route(
+        page("pipeline_api:notification_read_all"), API_EVERYONE, method="post", wrong="get"
+    ),
+    "pipeline_api:quota_list": Route(page("pipeline_api:quota_list"), API_EVERYONE),
+    # The owner's quota: their manager and admins may set it (an empty body is refused: 400).
+    "pipeline_api:quota_set": Route(
+        page("pipeline_api:quota_set", "owner_id"), (403, 403, 404, 404, 400, 400), method="post", wrong="get"
+    ),
+    "pipeline_api:process_list": Route(page("pipeline_api:process_list"), API_EVERYONE),
+    "pipeline_api:process_detail": Route(page("pipeline_api:process_detail", "process_id"), API_EVERYONE),
     "postmortem_api:review_detail": Route(page("postmortem_api:review_detail", "review"), API_DEAL_READ),
     "postmortem_api:review_submit": Route(
         page("postmortem_api:review_submit", "review"), (403, 400, 403, 404, 403, 400), method="post", wrong="get"

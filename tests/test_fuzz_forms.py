@@ -50,6 +50,7 @@ from opportunities.forms import (
     ReassignForm,
     ReopenForm,
 )
+from people.forms import ApiTokenForm
 from pipeline.board.views import BoardFilterForm
 from pipeline.health.forms import AttentionFilterForm
 from pipeline.reports.changes_views import ChangesFilterForm
@@ -165,6 +166,10 @@ ENDPOINTS = [
     ),
     # people
     Endpoint("profile", "GET"),
+    Endpoint("api_token_create", "POST", forms=(ApiTokenForm,)),
+    Endpoint("api_token_revoke", "POST", ("@me",)),
+    Endpoint("api_docs", "GET"),
+    Endpoint("api_redoc", "GET"),
     # pipeline
     Endpoint("pipeline:needs_attention", "GET", forms=(AttentionFilterForm,), extra=("page",)),
     Endpoint("pipeline:notifications", "GET", extra=("page",)),
@@ -239,6 +244,19 @@ URLS_NOT_FUZZED_HERE = {
     "logout": "ends the session the fuzzing runs in",
     "health": "takes no input",
     "api_schema": "the API is fuzzed in tests/opportunities/test_api_fuzz.py",
+    **{
+        f"pipeline_api:{name}": "the API is fuzzed in tests/opportunities/test_api_fuzz.py"
+        for name in (
+            "flag_list",
+            "notification_list",
+            "notification_read",
+            "notification_read_all",
+            "quota_list",
+            "quota_set",
+            "process_list",
+            "process_detail",
+        )
+    },
     **{
         f"postmortem_api:{name}": "the post-mortem API: its input is checked in tests/postmortem/test_api.py"
         for name in (

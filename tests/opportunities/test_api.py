@@ -236,7 +236,7 @@ WRONG_METHODS = [
     ("get", lambda o, a: url("next_step_set", o.pk)),
     ("get", lambda o, a: url("next_step_complete", o.pk)),
     ("post", lambda o, a: url("opportunity_events", o.pk)),
-    ("get", lambda o, a: url("opportunity_activities", o.pk)),
+    ("put", lambda o, a: url("opportunity_activities", o.pk)),
     ("delete", lambda o, a: url("account_list")),
     ("put", lambda o, a: url("account_detail", a.pk)),
     ("delete", lambda o, a: url("account_detail", a.pk)),

@@ -153,7 +153,8 @@ def path_strategy(path: str) -> st.SearchStrategy:
     own = "@account" if path.startswith("/api/accounts/") else "@deal"
     first = st.sampled_from([own] * 4 + ["@other_deal", "@other_account", str(HUGE), str(2**63), "0"])
     milestone = st.sampled_from(["@milestone", "@milestone", str(HUGE)])
-    return st.fixed_dictionaries({"id": first, "milestone_id": milestone})
+    person = st.sampled_from(["@me", "@teammate", str(HUGE)])
+    return st.fixed_dictionaries({"id": first, "milestone_id": milestone, "user_id": person})
 
 
 def to_ids(value, world: dict):
@@ -189,7 +190,7 @@ def test_no_api_input_fails_or_half_changes_anything(method, path, world, client
     if method == "GET":  # the body is not read; each parameter is also tried alone beyond any id
         edges = [(("object", {}), query) for query in [*queries, *({name: str(HUGE)} for name in params)]]
     for body, query in edges:
-        test = example(ids={"id": own, "milestone_id": "@milestone"}, body=body, query=query)(test)
+        test = example(ids={"id": own, "milestone_id": "@milestone", "user_id": "@me"}, body=body, query=query)(test)
     FUZZ(test)()
 
 
