@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "stages",
     "opportunities",
     "postmortem",
+    "roi",
 ]
 
 MIDDLEWARE = [

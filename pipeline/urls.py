@@ -49,8 +49,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/", include("opportunities.api_urls")),
     path("api/", include("postmortem.api_urls")),
+    path("api/", include("roi.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
     path("", include("postmortem.urls")),
+    path("", include("roi.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

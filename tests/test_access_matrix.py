@@ -27,6 +27,7 @@ from opportunities.models import Competitor
 from pipeline.models import Notification
 from tests.factories import ContactFactory
 from tests.postmortem.world import accepted_review
+from tests.roi.world import calculator_for
 
 PERSONAS = ("anonymous", "owner", "teammate", "outsider", "manager", "admin")
 
@@ -247,6 +248,13 @@ ROUTES: dict[str, Route] = {
     ),
     "postmortem_api:deal_lessons": Route(page("postmortem_api:deal_lessons", "opp"), API_DEAL_READ, wrong="post"),
     "postmortem:winloss_deals": Route(page("postmortem:winloss_deals"), EVERYONE),
+    # --- roi: the deal's ROI calculator ---------------------------------------------------------------
+    # An empty form takes the inputs' defaults: saved, back to the deal.
+    "roi:save": Route(page("roi:save", "opp"), DEAL_WRITE, method="post", wrong="get"),
+    "roi:summary": Route(page("roi:summary", "opp", "roi_result"), DEAL_READ),
+    # Sharing with nobody is refused, back to the summary with the reason.
+    "roi:share": Route(page("roi:share", "opp", "roi_result"), DEAL_WRITE, method="post", wrong="get"),
+    "roi_api:deal_roi": Route(page("roi_api:deal_roi", "opp"), API_DEAL_READ, wrong="put"),
 }
 
 
@@ -277,6 +285,10 @@ def world(owner, manager, opportunity, account, process):
     contact = ContactFactory(account=account)
     review = accepted_review(owner=owner, manager=manager, account=account, process=process)
     stage = process.stages.order_by("order").first()
+    calculator = calculator_for(process)
+    roi_result = calculator.results.create(
+        opportunity=opportunity, values=[], formula="1", result_label="Saving", result=1, created_by=owner
+    )
     return type(
         "World",
         (),
@@ -293,6 +305,7 @@ def world(owner, manager, opportunity, account, process):
             "competitor": Competitor.objects.create(name="Rival Inc").pk,
             "review": review.pk,
             "lesson": review.lessons.get().pk,
+            "roi_result": roi_result.pk,
         },
     )
 

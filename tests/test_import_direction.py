@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # app → layer; an app may import the apps on lower layers only.
-LAYERS = {"people": 0, "stages": 0, "opportunities": 1, "pipeline": 2, "postmortem": 2}
+LAYERS = {"people": 0, "stages": 0, "opportunities": 1, "pipeline": 2, "postmortem": 2, "roi": 2}
 
 WIRING = {
     "pipeline/__init__.py",
@@ -41,7 +41,7 @@ def modules():
 # A string naming a model, template or URL of an app: "pipeline.Flag", "pipeline/_flags.html",
 # "pipeline:dashboard", "board:index" (the board's URL namespace belongs to pipeline). Celery task
 # names are only names: tasks that moved keep the name they were queued under ("pipeline.tasks.…").
-NAMED = re.compile(r"^(people|stages|opportunities|pipeline|postmortem)(?:[:/]|\.(?!tasks\.))\w|^(board):\w")
+NAMED = re.compile(r"^(people|stages|opportunities|pipeline|postmortem|roi)(?:[:/]|\.(?!tasks\.))\w|^(board):\w")
 
 
 def imported_apps(path: Path) -> set[tuple[str, int]]:
@@ -91,7 +91,7 @@ def test_imports_point_down_the_layers(app, module, path):
 
 
 # A template of a lower app that includes, extends or links into a higher app.
-HIGHER_REFERENCE = re.compile(r"""["'](?:pipeline|postmortem)[/:]|["']board:""")
+HIGHER_REFERENCE = re.compile(r"""["'](?:pipeline|postmortem|roi)[/:]|["']board:""")
 
 
 @pytest.mark.parametrize("app", [app for app, layer in LAYERS.items() if layer < 2])
