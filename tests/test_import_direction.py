@@ -1,4 +1,4 @@
-"""Imports flow one way: `people` and `stages` ← `opportunities` ← `pipeline` and `postmortem`.
+"""Imports flow one way: `people` and `stages` ← `opportunities` ← `pipeline`, `postmortem` and `roi`.
 
 Every Python module of an app (migrations aside) is parsed, and each import of another app of
 the project must point down the layers; apps on the same layer stay out of each other. A lower
