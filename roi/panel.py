@@ -3,6 +3,7 @@
 from django.db.models import Prefetch
 
 from .models import Calculator, Result
+from .services import plain
 
 HISTORY_SHOWN = 5
 
@@ -31,7 +32,7 @@ def deal_roi_panel(deal, user) -> dict | None:
     previous = {v["name"]: v["value"] for v in latest.values} if latest else {}
     return {
         "calculator": calculator,
-        "inputs": [{"input": i, "value": previous.get(i.name, i.default.normalize())} for i in calculator.inputs.all()],
+        "inputs": [{"input": i, "value": previous.get(i.name, plain(i.default))} for i in calculator.inputs.all()],
         "results": results,
         "latest": latest,
         "can_calculate": calculator.is_active and deal.is_open and deal.can_edit(user),

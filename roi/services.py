@@ -21,6 +21,11 @@ from .models import Calculator, Result
 SHARE_NOTE_MAX = 2000
 
 
+def plain(number: Decimal) -> str:
+    """A number as a person writes it: 2 not 2.0000, 1000 not 1E+3."""
+    return format(number.normalize(), "f")
+
+
 def calculator_for(opportunity: Opportunity) -> Calculator | None:
     """The active calculator of the deal's process, its inputs prefetched (two queries)."""
     return Calculator.objects.active().filter(process_id=opportunity.process_id).prefetch_related("inputs").first()
@@ -70,7 +75,7 @@ def result_save(
         opportunity=opportunity,
         calculator=calculator,
         values=[
-            {"name": i.name, "label": i.label, "unit": i.unit, "value": str(cleaned[i.name])}
+            {"name": i.name, "label": i.label, "unit": i.unit, "value": plain(cleaned[i.name])}
             for i in calculator.inputs.all()
         ],
         formula=calculator.formula,
