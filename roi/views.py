@@ -69,7 +69,10 @@ def deal_roi_share(request, pk: int, result_pk: int):
     """Record that the summary went to members of the buying team: an activity on the deal."""
     opp = _deal(request, pk, write=True)
     result = get_object_or_404(opp.roi_results.all(), pk=result_pk)
-    ids = [v for v in request.POST.getlist("contacts") if v.isdigit()]
+    # Ids as a database can hold them: anything else names nobody (and is refused below).
+    ids = [v for v in request.POST.getlist("contacts") if v.isascii() and v.isdigit() and len(v) <= 18]
+    if len(ids) != len(request.POST.getlist("contacts")):
+        ids.append("0")
     contacts = list(Contact.objects.filter(account_id=opp.account_id, pk__in=ids))
     summary = reverse("roi:summary", args=[opp.pk, result.pk])
     if not contacts or len(contacts) != len(set(ids)):

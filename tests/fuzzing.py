@@ -20,8 +20,10 @@ from hypothesis import strategies as st
 from opportunities import services
 from opportunities.models import Account, Activity, Competitor, Contact, NextStep, Opportunity
 from people.models import OrgSettings
+from roi import services as roi_services
 from tests.factories import ContactFactory, LostReasonFactory, OpportunityFactory, UserFactory
 from tests.postmortem.world import accepted_review, draft_review
+from tests.roi.world import calculator_for
 
 # Derandomized, so CI runs the same examples every time, and few, so that both modules take
 # well under a minute on one backend; each form and operation also runs a few fixed edge
@@ -151,6 +153,8 @@ def world(owner, teammate, outsider, team, account, contact, process, opportunit
     competitor = Competitor.objects.create(name="Rival Inc")
     review = accepted_review(owner=owner, account=account, process=process, now=now)
     draft = draft_review(owner=owner, account=account, process=process, name="Second closed deal", now=now)
+    calculator_for(process)
+    roi_result = roi_services.result_save(actor=owner, opportunity=opportunity, values={}, now=now)
     OrgSettings.current()  # created on first read otherwise, which would look like a change
     return {
         "@deal": opportunity.pk,
@@ -171,6 +175,7 @@ def world(owner, teammate, outsider, team, account, contact, process, opportunit
         "@teammate": teammate.pk,
         "@outsider": outsider.pk,
         "@team": team.pk,
+        "@roi_result": roi_result.pk,
     }
 
 

@@ -202,6 +202,10 @@ ENDPOINTS = [
         extra=("outcome", "page", *ALL_DIMENSIONS),
         choices={"outcome": ["won", "lost"], "quarter": ["2026-Q1", "2026-Q9"], "reason": ["none", "1"]},
     ),
+    # roi: the calculator's inputs (the test world's calculator), the summary, the share
+    Endpoint("roi:save", "POST", DEAL, extra=("seats", "hours", "rate", "licence")),
+    Endpoint("roi:summary", "GET", (*DEAL, "@roi_result")),
+    Endpoint("roi:share", "POST", (*DEAL, "@roi_result"), extra=("contacts", "note")),
     # the board
     Endpoint("board:index", "GET", forms=(BoardFilterForm,)),
     Endpoint("board:process", "GET", ("@process",), forms=(BoardFilterForm,)),
@@ -234,6 +238,7 @@ URLS_NOT_FUZZED_HERE = {
             "deal_lessons",
         )
     },
+    "roi_api:deal_roi": "the ROI API: its input is checked in tests/roi/test_roi.py",
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
     "password_reset": "anonymous; sends mail; tested in tests/people",
     "password_reset_done": "anonymous; takes no input",
