@@ -11,7 +11,7 @@ from django.db.models.functions import Concat, Upper
 from django.utils import timezone
 
 from people.access import can_edit, visible_owner_q
-from stages.models import Milestone, SalesProcess, Stage
+from stages.models import BuyingRole, Milestone, SalesProcess, Stage
 
 from .indexes import SearchIndex, digits_only
 
@@ -452,16 +452,6 @@ class Opportunity(models.Model):
         if step.due_date == today:
             return "today"
         return "later"
-
-
-class BuyingRole(models.TextChoices):
-    ECONOMIC_BUYER = "economic_buyer", "Economic buyer"
-    DECISION_MAKER = "decision_maker", "Decision maker"
-    CHAMPION = "champion", "Champion"
-    TECHNICAL_EVALUATOR = "technical_evaluator", "Technical evaluator"
-    USER = "user", "User"
-    INFLUENCER = "influencer", "Influencer"
-    BLOCKER = "blocker", "Blocker"
 
 
 class BuyingTeamMember(models.Model):

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from people.access import can_override, can_reopen
 from stages.cleaning import clean_text
-from stages.models import Milestone, SalesProcess, Stage
+from stages.models import Milestone, RoleEnforcement, SalesProcess, Stage, StageRoleRequirement
 
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .history import event_states_rebuild
@@ -207,22 +207,43 @@ def missing_required_milestones(opportunity: Opportunity, stages: Iterable[Stage
     )
 
 
+def missing_buying_roles(
+    opportunity: Opportunity, stages: Iterable[Stage], *, enforced_only: bool = True
+) -> list[StageRoleRequirement]:
+    """Role requirements of `stages` (enforced ones only, unless asked) that nobody on the deal's
+    buying team plays, in process order. Two queries at most, one when none are set."""
+    requirements = StageRoleRequirement.objects.filter(stage_id__in=[s.pk for s in stages]).select_related("stage")
+    if enforced_only:
+        requirements = requirements.filter(enforcement=RoleEnforcement.ENFORCED)
+    requirements = list(requirements.order_by("stage__order", "stage_id", "role"))
+    if not requirements:
+        return []
+    covered = {
+        role
+        for roles in BuyingTeamMember.objects.filter(opportunity=opportunity).values_list("roles", flat=True)
+        for role in roles
+    }
+    return [r for r in requirements if r.role not in covered]
+
+
 def _gate(opportunity: Opportunity, *, actor, stages: list[Stage], override_reason: str, action: str, now) -> dict:
-    """Refuse `action` while required milestones of `stages` are open, unless overridden.
+    """Refuse `action` while required milestones of `stages` are open, or enforced buying roles
+    of `stages` are missing from the buying team, unless overridden.
 
     Returns the data of the override event to write, or {} when nothing was missing.
     """
     missing = missing_required_milestones(opportunity, stages)
-    if not missing:
+    roles = missing_buying_roles(opportunity, stages)
+    if not missing and not roles:
         return {}
     names = [f"{m.stage.name}: {m.name}" for m in missing]
+    names += [f"{r.stage.name}: {r.get_role_display().lower()} on the buying team" for r in roles]
     reason = (override_reason or "").strip()
     if not reason:
-        raise MissingMilestones(
-            f"Cannot {action}: required milestones are not done — {'; '.join(names)}.", missing=names
-        )
+        what = "required milestones are not done" if not roles else "required milestones or buying roles are missing"
+        raise MissingMilestones(f"Cannot {action}: {what} — {'; '.join(names)}.", missing=names)
     if not can_override(actor, opportunity):
-        raise AccessDenied("Only the deal's manager or an admin may override missing milestones.")
+        raise AccessDenied("Only the deal's manager or an admin may override missing milestones or buying roles.")
     return {"missing": names, "reason": reason, "action": action}
 
 

@@ -17,6 +17,7 @@ from stages.models import Milestone, Stage
 
 from . import search as global_search
 from . import services
+from .coverage import deal_coverage
 from .csv_export import accounts_csv_response, contacts_csv_response, deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError
 from .forms import (
@@ -409,6 +410,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         "opp": opp,
         "badges": deal_badges(opp),
         "panels": deal_panels(opp, user),
+        "coverage": deal_coverage(opp, stages=stages, team=team, now=timezone.now()),
         "stages": stages,
         "current_stage": stages[current_index] if stages else None,
         "next_stage": stages[current_index + 1] if current_index + 1 < len(stages) else None,

@@ -14,6 +14,9 @@ class FlagKind(models.TextChoices):
     NO_NEXT_STEP = "no_next_step", "No next step"
     NEXT_STEP_OVERDUE = "next_step_overdue", "Next step overdue"
     CLOSE_DATE_SLIPPED = "close_date_slipped", "Close date slipped"
+    SINGLE_THREADED = "single_threaded", "Single-threaded"
+    ROLE_MISSING = "role_missing", "Buying role missing"
+    MEMBER_NOT_CONTACTED = "member_not_contacted", "Buying-team member not contacted"
 
 
 class FlagQuerySet(models.QuerySet):
@@ -110,6 +113,9 @@ FLAG_ACTIONS = {
     FlagKind.NO_NEXT_STEP: ("Set a next step", "opportunities:detail", "#next-step"),
     FlagKind.NEXT_STEP_OVERDUE: ("Complete or replace the next step", "opportunities:detail", "#next-step"),
     FlagKind.CLOSE_DATE_SLIPPED: ("Update the close date", "opportunities:edit", ""),
+    FlagKind.SINGLE_THREADED: ("Engage more of the buying team", "opportunities:detail", "#buying-team"),
+    FlagKind.ROLE_MISSING: ("Identify who plays the role", "opportunities:detail", "#buying-team"),
+    FlagKind.MEMBER_NOT_CONTACTED: ("Log an activity with them", "opportunities:detail", "#activities"),
 }
 
 

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "postmortem",
     "transfer",
     "aids",
+    "roi",
 ]
 
 MIDDLEWARE = [

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
 from .cleaning import NAME_FORMFIELDS
-from .models import Milestone, SalesProcess, Stage
+from .models import Milestone, SalesProcess, Stage, StageRoleRequirement
 
 
 class LabelledRowsFormSet(BaseInlineFormSet):
@@ -31,6 +31,7 @@ class StageInline(admin.TabularInline):
         "stuck_after_days",
         "idle_after_days",
         "slip_push_limit",
+        "buying_team_touch_days",
     )
     extra = 0
     show_change_link = True
@@ -44,6 +45,17 @@ class MilestoneInline(admin.TabularInline):
     fields = ("order", "name", "description", "is_required")
     extra = 0
     ordering = ("order", "id")
+
+
+class RoleRequirementInline(admin.TabularInline):
+    """The buying roles a deal needs on its team before it moves past the stage."""
+
+    model = StageRoleRequirement
+    formset = LabelledRowsFormSet
+    fields = ("role", "enforcement")
+    extra = 0
+    verbose_name = "required buying role"
+    verbose_name_plural = "required buying roles (before moving past this stage)"
 
 
 @admin.register(SalesProcess)
@@ -69,4 +81,4 @@ class StageAdmin(admin.ModelAdmin):
     list_editable = ("order",)
     list_filter = ("process",)
     ordering = ("process", "order", "id")
-    inlines = [MilestoneInline]
+    inlines = [MilestoneInline, RoleRequirementInline]

@@ -10,6 +10,20 @@ class ForecastCategory(models.TextChoices):
     COMMIT = "commit", "Commit"
 
 
+class BuyingRole(models.TextChoices):
+    """The roles a contact plays on a buying team. Defined here, below opportunities (whose
+    buying team uses them, re-exported as `opportunities.models.BuyingRole`), so that a stage
+    can require a role."""
+
+    ECONOMIC_BUYER = "economic_buyer", "Economic buyer"
+    DECISION_MAKER = "decision_maker", "Decision maker"
+    CHAMPION = "champion", "Champion"
+    TECHNICAL_EVALUATOR = "technical_evaluator", "Technical evaluator"
+    USER = "user", "User"
+    INFLUENCER = "influencer", "Influencer"
+    BLOCKER = "blocker", "Blocker"
+
+
 class SalesProcessQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
@@ -60,6 +74,10 @@ class Stage(models.Model):
     slip_push_limit = models.PositiveIntegerField(
         default=2, help_text="A deal whose close date was pushed later more than this many times has slipped."
     )
+    buying_team_touch_days = models.PositiveIntegerField(
+        default=21,
+        help_text="A buying-team member with no logged activity for more than this many days is flagged (0: never).",
+    )
 
     class Meta:
         ordering = ["process", "order", "id"]
@@ -93,3 +111,32 @@ class Milestone(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RoleEnforcement(models.TextChoices):
+    ENFORCED = "enforced", "Enforced (gates advancement)"
+    WARN = "warn", "Warn only"
+
+
+class StageRoleRequirement(models.Model):
+    """A buying role that must be on a deal's buying team before it moves past this stage
+    ("economic buyer identified before Proposal" sits on the stage before Proposal). Enforced
+    ones gate advancement like a required milestone, with the same audited override; warn-only
+    ones are shown as warnings and health flags."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="role_requirements")
+    role = models.CharField(max_length=30, choices=BuyingRole.choices)
+    enforcement = models.CharField(max_length=10, choices=RoleEnforcement.choices, default=RoleEnforcement.ENFORCED)
+
+    class Meta:
+        ordering = ["stage__process", "stage__order", "stage_id", "role"]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "role"], name="stage_role_requirement_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} before leaving {self.stage}"
+
+    @property
+    def is_enforced(self) -> bool:
+        return self.enforcement == RoleEnforcement.ENFORCED

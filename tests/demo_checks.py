@@ -25,7 +25,7 @@ from opportunities.models import (
     OpportunityEvent,
 )
 from people.models import Role, Team, User
-from stages.models import ForecastCategory, Milestone, SalesProcess
+from stages.models import ForecastCategory, Milestone, RoleEnforcement, SalesProcess, StageRoleRequirement
 
 
 def processes_stages_and_milestones(now):
@@ -42,6 +42,11 @@ def processes_stages_and_milestones(now):
             assert stage.objective and len(stage.guidance) > 100
             assert stage.forecast_category in ForecastCategory.values
     assert Milestone.objects.filter(is_required=False).exists()
+    # Required buying roles show as warnings and health flags; warned only, never enforced, so the
+    # seeded history (built through the gated services) stays what it is.
+    requirements = StageRoleRequirement.objects.select_related("stage")
+    assert {r.stage.process_id for r in requirements} == {p.pk for p in processes.values()}
+    assert {r.enforcement for r in requirements} == {RoleEnforcement.WARN}
     probabilities = list(processes["New business"].stages.order_by("order").values_list("win_probability", flat=True))
     assert probabilities == sorted(probabilities)
 

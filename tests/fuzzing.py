@@ -21,8 +21,10 @@ from aids import services as aid_services
 from opportunities import services
 from opportunities.models import Account, Activity, Competitor, Contact, NextStep, Opportunity
 from people.models import OrgSettings, Role
+from roi import services as roi_services
 from tests.factories import ContactFactory, LostReasonFactory, OpportunityFactory, UserFactory
 from tests.postmortem.world import accepted_review, draft_review
+from tests.roi.world import calculator_for
 
 # Derandomized, so CI runs the same examples every time, and few, so that both modules take
 # well under a minute on one backend; each form and operation also runs a few fixed edge
@@ -157,6 +159,8 @@ def world(owner, teammate, outsider, team, account, contact, process, opportunit
         actor=curator, title="Battle card", kind="battle_card", source="text", body="Win", publish=True
     )
     own_aid = aid_services.aid_create(actor=owner, title="My idea", kind="checklist", source="text", body="Ask")
+    calculator_for(process)
+    roi_result = roi_services.result_save(actor=owner, opportunity=opportunity, values={}, now=now)
     OrgSettings.current()  # created on first read otherwise, which would look like a change
     return {
         "@aid": aid.pk,
@@ -179,6 +183,7 @@ def world(owner, teammate, outsider, team, account, contact, process, opportunit
         "@teammate": teammate.pk,
         "@outsider": outsider.pk,
         "@team": team.pk,
+        "@roi_result": roi_result.pk,
     }
 
 

@@ -28,6 +28,7 @@ from pipeline.models import Notification
 from tests.aids.world import aids_world
 from tests.factories import ContactFactory
 from tests.postmortem.world import accepted_review
+from tests.roi.world import calculator_for
 from transfer.models import ExportJob
 from transfer.services import export_build, import_upload
 
@@ -326,6 +327,13 @@ ROUTES: dict[str, Route] = {
     "aids_api:aid_detail": Route(page("aids_api:aid_detail", "aid"), API_EVERYONE, wrong="post"),
     "aids_api:deal_shares": Route(page("aids_api:deal_shares", "opp"), API_DEAL_READ, wrong="put"),
     "aids_api:deal_shares#post": Route(page("aids_api:deal_shares", "opp"), API_DEAL_WRITE, method="post"),
+    # --- roi: the deal's ROI calculator ---------------------------------------------------------------
+    # An empty form takes the inputs' defaults: saved, back to the deal.
+    "roi:save": Route(page("roi:save", "opp"), DEAL_WRITE, method="post", wrong="get"),
+    "roi:summary": Route(page("roi:summary", "opp", "roi_result"), DEAL_READ),
+    # Sharing with nobody is refused, back to the summary with the reason.
+    "roi:share": Route(page("roi:share", "opp", "roi_result"), DEAL_WRITE, method="post", wrong="get"),
+    "roi_api:deal_roi": Route(page("roi_api:deal_roi", "opp"), API_DEAL_READ, wrong="put"),
 }
 
 
@@ -361,6 +369,10 @@ def world(owner, manager, admin, opportunity, account, process, settings, tmp_pa
     )
     review = accepted_review(owner=owner, manager=manager, account=account, process=process)
     stage = process.stages.order_by("order").first()
+    calculator = calculator_for(process)
+    roi_result = calculator.results.create(
+        opportunity=opportunity, values=[], formula="1", result_label="Saving", result=1, created_by=owner
+    )
     return type(
         "World",
         (),
@@ -380,6 +392,7 @@ def world(owner, manager, admin, opportunity, account, process, settings, tmp_pa
             "import_job": import_job.pk,
             "export_job": export_build(ExportJob.objects.create(created_by=admin)).pk,
             **aids_world(owner, manager),
+            "roi_result": roi_result.pk,
         },
     )
 

@@ -223,6 +223,10 @@ ENDPOINTS = [
     Endpoint("aids:playbooks", "GET"),
     Endpoint("aids:playbook_edit", "POST", ("@milestone",), forms=(PlaybookForm,)),
     Endpoint("aids:usage", "GET"),
+    # roi: the calculator's inputs (the test world's calculator), the summary, the share
+    Endpoint("roi:save", "POST", DEAL, extra=("seats", "hours", "rate", "licence")),
+    Endpoint("roi:summary", "GET", (*DEAL, "@roi_result")),
+    Endpoint("roi:share", "POST", (*DEAL, "@roi_result"), extra=("contacts", "note")),
     # the board
     Endpoint("board:index", "GET", forms=(BoardFilterForm,)),
     Endpoint("board:process", "GET", ("@process",), forms=(BoardFilterForm,)),
@@ -282,6 +286,7 @@ URLS_NOT_FUZZED_HERE = {
         f"aids_api:{name}": "the sales-aid API: its input is checked in tests/aids/test_views.py"
         for name in ("aid_list", "aid_detail", "deal_shares")
     },
+    "roi_api:deal_roi": "the ROI API: its input is checked in tests/roi/test_roi.py",
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
     "password_reset": "anonymous; sends mail; tested in tests/people",
     "password_reset_done": "anonymous; takes no input",

@@ -41,7 +41,7 @@ from opportunities.models import (
     RevenueBand,
 )
 from people.models import Role, Team, User
-from stages.models import Milestone, SalesProcess, Stage
+from stages.models import Milestone, SalesProcess, Stage, StageRoleRequirement
 
 from .content import (
     ACTIVITY_KINDS,
@@ -198,6 +198,8 @@ def sales_processes(demo: Demo) -> None:
                 slip_push_limit=s["slip_push_limit"],
             )
             stages.append(stage)
+            for role, enforcement in s.get("buying_roles", ()):
+                StageRoleRequirement.objects.create(stage=stage, role=role, enforcement=enforcement)
             milestones[stage.pk] = [
                 Milestone.objects.create(stage=stage, name=name, description=text, is_required=required, order=i * 10)
                 for i, (name, text, required) in enumerate(s["milestones"], start=1)

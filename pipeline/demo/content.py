@@ -66,6 +66,8 @@ PROCESSES = [
             },
             {
                 "name": "Discover",
+                # Warned, not enforced: the demo's deals are built through the gated services.
+                "buying_roles": [("economic_buyer", "warn")],
                 "objective": "Understand today's process, the cost of the problem and how they will decide.",
                 "guidance": (
                     "Talk to the people who do the work, not only the sponsor. Quantify the problem in "
@@ -150,6 +152,8 @@ PROCESSES = [
             },
             {
                 "name": "Propose",
+                # Warned, not enforced: the demo's deals are built through the gated services.
+                "buying_roles": [("champion", "warn")],
                 "objective": "Put a proposal in front of the economic buyer that they agree is worth the price.",
                 "guidance": (
                     "Present the proposal live to the economic buyer; a PDF in an inbox is not a proposal. "
@@ -261,6 +265,8 @@ PROCESSES = [
             },
             {
                 "name": "Validate",
+                # Warned, not enforced: the demo's deals are built through the gated services.
+                "buying_roles": [("economic_buyer", "warn")],
                 "objective": "Confirm the new use case, its sponsor and its budget.",
                 "guidance": (
                     "Summarise the value already delivered in numbers the sponsor cares about, then "
@@ -286,6 +292,8 @@ PROCESSES = [
             },
             {
                 "name": "Propose",
+                # Warned, not enforced: the demo's deals are built through the gated services.
+                "buying_roles": [("champion", "warn")],
                 "objective": "Agree scope and price of the expansion.",
                 "guidance": (
                     "Price the expansion against the value summary, not against the original discount. "

@@ -11,7 +11,16 @@ and benchmarks compare the `pipeline_flag` table against it. It returns one row
 * **no_next_step** — open, and `next_step_id` is null;
 * **next_step_overdue** — open, and its next step (still open) has a `due_date` before today;
 * **close_date_slipped** — open, and `expected_close_date` is before today, or
-  `close_date_push_count` is more than `stage.slip_push_limit`.
+  `close_date_push_count` is more than `stage.slip_push_limit`;
+* **single_threaded** — open, and exactly one contact is engaged: on its buying team or on one
+  of its logged activities;
+* **role_missing** — open, and a buying role required (enforced or warned) by its stage or an
+  earlier one of its process (`StageRoleRequirement`) is played by nobody on its buying team;
+* **member_not_contacted** — open, its stage's `buying_team_touch_days` is not 0, and a member
+  of its buying team added more than that many days ago is on none of its activities since.
+
+The last three read like `opportunities.coverage.deal_coverage`, the deal page's warnings, and
+the tests hold the two to each other.
 
 Boundaries: "more than N days" is strict. A deal touched exactly N days ago is not yet idle; one
 touched N days and one second (on SQLite: one millisecond) ago is. Dates compare with *today*,
@@ -37,8 +46,8 @@ from django.db import connection as default_connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from opportunities.models import NextStep, Opportunity, OpportunityStatus
-from stages.models import Stage
+from opportunities.models import Activity, BuyingRole, BuyingTeamMember, NextStep, Opportunity, OpportunityStatus
+from stages.models import Stage, StageRoleRequirement
 
 from ..models import Flag, FlagKind
 
@@ -72,6 +81,13 @@ class _Postgres:
     def utc_date(self, instant: str) -> str:
         return f"CAST({instant} AT TIME ZONE 'UTC' AS date)"
 
+    def has_role(self, roles: str, role: str) -> str:
+        return f"{roles} @> jsonb_build_array({role})"
+
+    def joined_distinct(self, text: str, rest: str) -> str:
+        """The distinct values of `text` over `FROM …` `rest`, sorted and joined with ", "."""
+        return f"(SELECT string_agg(DISTINCT {text}, ', ' ORDER BY {text}) {rest})"
+
 
 class _SQLite:
     @staticmethod
@@ -100,6 +116,13 @@ class _SQLite:
     def utc_date(self, instant: str) -> str:
         return f"date({instant})"
 
+    def has_role(self, roles: str, role: str) -> str:
+        return f"EXISTS (SELECT 1 FROM json_each({roles}) j WHERE j.value = {role})"
+
+    def joined_distinct(self, text: str, rest: str) -> str:
+        # group_concat keeps the order of its ordered sub-select.
+        return f"(SELECT group_concat(t, ', ') FROM (SELECT DISTINCT {text} AS t {rest} ORDER BY 1))"
+
 
 def dialect(connection=None):
     vendor = (connection or default_connection).vendor
@@ -123,6 +146,46 @@ def sql_params(*, now: dt.datetime, connection=None, **extra) -> dict:
         "today": ops.adapt_datefield_value(timezone.localdate(now)),
         **extra,
     }
+
+
+def _coverage_kinds(d) -> list[tuple[str, str, str, str]]:
+    """The buying-team coverage kinds: correlated sub-selects over the deal's buying team and its
+    activities' contacts, each only evaluated on the rows of its own kind."""
+    team = BuyingTeamMember._meta.db_table
+    activities = Activity._meta.db_table
+    activity_contacts = Activity.contacts.through._meta.db_table
+    requirements = StageRoleRequirement._meta.db_table
+    stages = Stage._meta.db_table
+    engaged = f"""(SELECT COUNT(*) FROM (
+        SELECT b.contact_id FROM {team} b WHERE b.opportunity_id = o.id
+         UNION SELECT ac.contact_id FROM {activity_contacts} ac JOIN {activities} a ON a.id = ac.activity_id
+         WHERE a.opportunity_id = o.id) e)"""
+    missing_roles = f"""FROM {requirements} r JOIN {stages} rs ON rs.id = r.stage_id
+         WHERE rs.process_id = o.process_id AND rs."order" <= s."order"
+           AND NOT EXISTS (SELECT 1 FROM {team} b
+                            WHERE b.opportunity_id = o.id AND {d.has_role("b.roles", "r.role")})"""
+    label = "CASE r.role " + " ".join(f"WHEN '{v}' THEN '{lbl.lower()}'" for v, lbl in BuyingRole.choices) + " END"
+    quiet = f"""FROM {team} b WHERE b.opportunity_id = o.id AND {d.older_than("b.added_at", "s.buying_team_touch_days")}
+           AND NOT EXISTS (SELECT 1 FROM {activity_contacts} ac JOIN {activities} a ON a.id = ac.activity_id
+                            WHERE a.opportunity_id = o.id AND ac.contact_id = b.contact_id
+                              AND NOT ({d.older_than("a.occurred_at", "s.buying_team_touch_days")}))"""
+    quiet_count = f"(SELECT COUNT(*) {quiet})"
+    return [
+        (FlagKind.SINGLE_THREADED, f"{engaged} = 1", "'one engaged contact'", "NULL"),
+        (
+            FlagKind.ROLE_MISSING,
+            f"EXISTS (SELECT 1 {missing_roles})",
+            "'no ' || " + d.joined_distinct(label, missing_roles),
+            "NULL",
+        ),
+        (
+            FlagKind.MEMBER_NOT_CONTACTED,
+            f"s.buying_team_touch_days > 0 AND EXISTS (SELECT 1 {quiet})",
+            _counted(quiet_count, "member", "members")
+            + " || ' not contacted in ' || CAST(s.buying_team_touch_days AS TEXT) || ' days'",
+            "NULL",
+        ),
+    ]
 
 
 def _flag_kinds(d) -> list[tuple[str, str, str, str]]:
@@ -156,6 +219,7 @@ def _flag_kinds(d) -> list[tuple[str, str, str, str]]:
             f" WHEN {close_passed} THEN {passed_text} ELSE {pushed_text} END",
             "NULL",
         ),
+        *_coverage_kinds(d),
     ]
 
 

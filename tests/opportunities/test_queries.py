@@ -14,8 +14,10 @@ health flags + the process and stage filter choices; account list = count + page
 = deal, stages, milestones, ticks, open flags, the latest activities, their contacts, buying
 team, the contacts to pick from, the latest events, lost reasons, the competitors in play and
 (for who may change the deal) the competitor list, the lessons that match it (its buying
-team's roles, then the lessons), and the "For this step" panel (its buying team, the aids with
-their role tags and competitors in play, the stage's playbooks); account page = account,
+team's roles, then the lessons), the "For this step" panel (its buying team, the aids with
+their role tags and competitors in play, the stage's playbooks), the ROI calculator
+(calculator, its inputs, the deal's latest results) and the buying-team coverage (the stages'
+role requirements, the last touch of each contact on the deal); account page = account,
 count + page of deals, the latest activities, their contacts, count + page of contacts, and
 the contacts to pick from; a deal's full history = deal, count + page; a deal's or an
 account's full activity list = deal or account, count + page, their contacts.
@@ -46,6 +48,7 @@ from opportunities.views import ACCOUNT_PAGE_SIZE, LATEST_SHOWN
 from people.models import Role
 from pipeline.models import Flag, FlagKind
 from postmortem.models import Lesson, LessonEndorsement, Review
+from roi.models import Result
 from stages.models import Milestone
 from tests.factories import (
     AccountFactory,
@@ -56,6 +59,7 @@ from tests.factories import (
     UserFactory,
     make_process,
 )
+from tests.roi.world import calculator_for
 
 SMALL, LARGE = 3, 30
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -217,6 +221,16 @@ def grow_deal(opp, *, actor, count, now):
         card.competitors.add(competitor)
         milestone = opp.stage.milestones.order_by("-order").first()
         Playbook.objects.get_or_create(milestone=milestone, defaults={"how_to_run": "Agenda", "updated_by": actor})
+        # A saved ROI calculation, by someone else (the panel names who saved it).
+        Result.objects.create(
+            opportunity=opp,
+            calculator=opp.process.roi_calculator,
+            values=[],
+            formula="seats",
+            result_label="Saving",
+            result=i,
+            created_by=others[i % 2],
+        )
     if count > SMALL:
         for milestone in Milestone.objects.filter(stage__process=opp.process_id).exclude(completions__opportunity=opp):
             MilestoneCompletion.objects.create(opportunity=opp, milestone=milestone, completed_by=others[0])
@@ -224,6 +238,7 @@ def grow_deal(opp, *, actor, count, now):
 
 @pytest.mark.parametrize("viewer_name", ["owner", "teammate", "manager"])
 def test_deal_page_queries_do_not_grow_with_its_history(request, client_for, owner, account, process, now, viewer_name):
+    calculator_for(process)
     opp = full_deal(owner=owner, account=account, process=process, now=now)
     client = client_for(request.getfixturevalue(viewer_name))
     url = reverse("opportunities:detail", args=[opp.pk])
@@ -234,7 +249,7 @@ def test_deal_page_queries_do_not_grow_with_its_history(request, client_for, own
     large = queries(client, url)
 
     assert large[1].count('class="badge role"') >= 2 * LARGE
-    assert_flat(small, large, ceiling=24, page="deal page")
+    assert_flat(small, large, ceiling=29, page="deal page")
     assert large[1].count('class="aid-item"') >= LARGE
     assert large[1].count('class="lesson"') == 5
     assert queries(client, url, **HTMX)[0] <= large[0]
@@ -277,6 +292,7 @@ def test_account_page_queries_do_not_grow_with_rows(client_for, owner, teammate,
 def test_deal_history_and_activities_do_not_grow_with_rows(
     request, client_for, owner, account, process, now, viewer_name
 ):
+    calculator_for(process)
     opp = full_deal(owner=owner, account=account, process=process, now=now)
     client = client_for(request.getfixturevalue(viewer_name))
     urls = [reverse(f"opportunities:{name}", args=[opp.pk]) for name in ("history", "activities")]

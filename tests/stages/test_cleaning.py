@@ -145,6 +145,7 @@ def test_admin_forms_clean_team_process_stage_milestone_and_lost_reason_names(ch
             "stuck_after_days": "30",
             "idle_after_days": "14",
             "slip_push_limit": "2",
+            "buying_team_touch_days": "21",
         },
         admin,
         rf,

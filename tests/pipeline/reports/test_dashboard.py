@@ -243,6 +243,9 @@ def test_flag_counts_by_kind_and_owner(history, manager, owner, teammate, now):
         ("No next step", 0),
         ("Next step overdue", 0),
         ("Close date slipped", 0),
+        ("Single-threaded", 0),
+        ("Buying role missing", 0),
+        ("Buying-team member not contacted", 0),
     ]
     assert board.flags_by_kind.links[0] == "/attention/?kind=idle"
     assert rows(board.flags_by_owner, "owner", "idle", "stuck", "total") == [
