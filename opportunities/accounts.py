@@ -14,6 +14,7 @@ from django.db.models import (
     Count,
     DateField,
     DateTimeField,
+    Exists,
     IntegerField,
     Max,
     OuterRef,
@@ -28,7 +29,16 @@ from django.utils import timezone
 from people.access import visible_owner_q
 from stages.models import SalesProcess
 
-from .models import Account, AccountNextStep, Activity, Opportunity, OpportunityStatus
+from .models import (
+    Account,
+    AccountContactRole,
+    AccountNextStep,
+    AccountPlan,
+    Activity,
+    BuyingRole,
+    Opportunity,
+    OpportunityStatus,
+)
 
 TOUCH_DAYS = 30
 COLD_DAYS = 90
@@ -92,9 +102,35 @@ def whitespace(account: Account) -> list[dict]:
     """Each active sales process and where the account stands in it: "won" (a won deal: in use),
     "open" (a deal in progress), or "" (whitespace: never bought, nothing in progress).
     Counted over every deal of the account: what the company sells it is account knowledge."""
-    won = set(account.opportunities.filter(status=OpportunityStatus.WON).values_list("process_id", flat=True))
-    open_ = set(account.opportunities.filter(status=OpportunityStatus.OPEN).values_list("process_id", flat=True))
-    return [
-        {"process": p, "state": "won" if p.pk in won else "open" if p.pk in open_ else ""}
-        for p in SalesProcess.objects.active()
-    ]
+    deals = Opportunity.objects.filter(account=account, process=OuterRef("pk"))
+    processes = SalesProcess.objects.active().annotate(
+        won=Exists(deals.filter(status=OpportunityStatus.WON)),
+        in_progress=Exists(deals.filter(status=OpportunityStatus.OPEN)),
+    )
+    return [{"process": p, "state": "won" if p.won else "open" if p.in_progress else ""} for p in processes]
+
+
+def plan_context(account: Account, *, user, now: dt.datetime) -> dict:
+    """What the account page's plan section shows: objectives, the account-level buying team,
+    the open next step, health and whitespace (a fixed number of queries)."""
+    plan = AccountPlan.objects.filter(account=account).first()
+    step = AccountNextStep.objects.filter(account=account, completed_at__isnull=True).select_related("owner").first()
+    health = health_of(account, user=user, now=now)
+    return {
+        "plan": plan,
+        "account_team": list(AccountContactRole.objects.filter(account=account).select_related("contact")),
+        "account_step": step,
+        "account_step_state": step_state(step, timezone.localdate(now)),
+        "health": health,
+        "health_label": HEALTH_LABELS[health.health],
+        "whitespace": whitespace(account),
+        "buying_roles": BuyingRole.choices,
+        "nurture": health.open_deals == 0,
+    }
+
+
+def step_state(step: AccountNextStep | None, today: dt.date) -> str:
+    """none / overdue / today / later, as a deal's `next_step_state`."""
+    if step is None:
+        return "none"
+    return "overdue" if step.due_date < today else "today" if step.due_date == today else "later"

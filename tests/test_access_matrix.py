@@ -61,6 +61,9 @@ API_DEAL_READ = (403, 200, 200, 404, 200, 200)
 DEAL_WRITE = (LOGIN, 302, 403, 404, 302, 302)
 API_DEAL_WRITE = (403, 400, 403, 404, 400, 400)
 SIGNED_IN_GO_ON = (200, 302, 302, 302, 302, 302)
+# A write on the owner's account with an empty form: its owner, their manager and admins are let in.
+ACCOUNT_WRITE = (LOGIN, 302, 403, 403, 302, 302)
+API_ACCOUNT_WRITE = (403, 400, 403, 403, 400, 400)
 
 ROUTES: dict[str, Route] = {
     # --- project wiring and people ----------------------------------------------------------------
@@ -134,6 +137,25 @@ ROUTES: dict[str, Route] = {
     "opportunities:account_activities": Route(page("opportunities:account_activities", "account"), EVERYONE),
     "opportunities:account_history": Route(page("opportunities:account_history", "account"), EVERYONE),
     "opportunities:contact_create": Route(page("opportunities:contact_create", "account"), EVERYONE),
+    # The account plan is its owner's (and their manager's) work, like the account's details:
+    # readers get 403; an empty form is refused with a message back on the account page.
+    "opportunities:account_plan_update": Route(
+        page("opportunities:account_plan_update", "account"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "opportunities:account_team_add": Route(
+        page("opportunities:account_team_add", "account"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "opportunities:account_team_remove": Route(
+        page("opportunities:account_team_remove", "account", "contact"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "opportunities:account_next_step_set": Route(
+        page("opportunities:account_next_step_set", "account"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "opportunities:account_next_step_complete": Route(
+        page("opportunities:account_next_step_complete", "account"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    # Anyone who reads the account may open a deal on it, as on the New deal page.
+    "opportunities:account_deal_create": Route(page("opportunities:account_deal_create", "account"), EVERYONE),
     # Contacts follow their account: with the default visibility everyone reads them.
     "opportunities:contact_list": Route(page("opportunities:contact_list"), EVERYONE),
     "opportunities:contact_detail": Route(page("opportunities:contact_detail", "contact"), EVERYONE),
