@@ -203,6 +203,18 @@ ROUTES: dict[str, Route] = {
     "api:account_detail": Route(page("api:account_detail", "account"), API_EVERYONE),
     "api:account_contacts": Route(page("api:account_contacts", "account"), API_EVERYONE),
     "api:account_events": Route(page("api:account_events", "account"), API_EVERYONE),
+    "api:account_plan": Route(page("api:account_plan", "account"), API_EVERYONE),
+    "api:account_team": Route(page("api:account_team", "account"), API_EVERYONE),
+    # The world's contact is not on the account's team: removing it is refused (400).
+    "api:account_team_member": Route(
+        page("api:account_team_member", "account", "contact"), API_ACCOUNT_WRITE, method="delete", wrong="get"
+    ),
+    "api:account_next_step_set": Route(
+        page("api:account_next_step_set", "account"), API_ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "api:account_next_step_complete": Route(
+        page("api:account_next_step_complete", "account"), API_ACCOUNT_WRITE, method="post", wrong="get"
+    ),
     "api:contact_detail": Route(page("api:contact_detail", "contact"), API_EVERYONE),
     "api:search": Route(page("api:search"), API_EVERYONE, data={"q": "acme"}),
     # --- pipeline ---------------------------------------------------------------------------------------
