@@ -370,6 +370,7 @@ SPECTACULAR_SETTINGS = {
         "DealCompetitorStatusEnum": "opportunities.models.DealCompetitorStatus",
         "OpportunityStatusEnum": "opportunities.models.OpportunityStatus",
         "AccountStatusEnum": "opportunities.models.AccountStatus",
+        "BuyingRoleEnum": "opportunities.models.BuyingRole",
     },
 }
 
