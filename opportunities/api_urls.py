@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import account_api, api
 
 app_name = "api"
 
@@ -31,6 +31,19 @@ urlpatterns = [
     path("accounts/<int:pk>/", api.AccountDetailApi.as_view(), name="account_detail"),
     path("accounts/<int:pk>/contacts/", api.ContactListApi.as_view(), name="account_contacts"),
     path("accounts/<int:pk>/events/", api.AccountEventListApi.as_view(), name="account_events"),
+    path("accounts/<int:pk>/plan/", account_api.AccountPlanApi.as_view(), name="account_plan"),
+    path("accounts/<int:pk>/team/", account_api.AccountTeamApi.as_view(), name="account_team"),
+    path(
+        "accounts/<int:pk>/team/<int:contact_id>/",
+        account_api.AccountTeamMemberApi.as_view(),
+        name="account_team_member",
+    ),
+    path("accounts/<int:pk>/next-step/", account_api.AccountNextStepSetApi.as_view(), name="account_next_step_set"),
+    path(
+        "accounts/<int:pk>/next-step/complete/",
+        account_api.AccountNextStepCompleteApi.as_view(),
+        name="account_next_step_complete",
+    ),
     path("contacts/<int:pk>/", api.ContactDetailApi.as_view(), name="contact_detail"),
     path("search/", api.SearchApi.as_view(), name="search"),
 ]

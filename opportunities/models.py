@@ -180,6 +180,10 @@ class AccountEventVerb(models.TextChoices):
     ACCOUNT_EDITED = "account_edited", "Account edited"
     CONTACT_CREATED = "contact_created", "Contact added"
     CONTACT_EDITED = "contact_edited", "Contact edited"
+    PLAN_EDITED = "plan_edited", "Account plan edited"
+    TEAM_CHANGED = "team_changed", "Account buying team changed"
+    NEXT_STEP_SET = "next_step_set", "Account next step set"
+    NEXT_STEP_COMPLETED = "next_step_completed", "Account next step completed"
 
 
 class AccountEvent(models.Model):
@@ -224,6 +228,15 @@ class AccountEvent(models.Model):
                 return f"Added contact {d.get('contact_name', '?')}"
             case AccountEventVerb.CONTACT_EDITED:
                 return f"Edited contact {d.get('contact_name', '?')}: {changes}"
+            case AccountEventVerb.PLAN_EDITED:
+                return "Edited the account plan's objectives"
+            case AccountEventVerb.TEAM_CHANGED:
+                roles = ", ".join(d.get("roles", []))
+                return f"Buying team: {d.get('action')} {d.get('contact_name', '?')} {roles}".strip()
+            case AccountEventVerb.NEXT_STEP_SET:
+                return f"Next step: {d.get('description')} (due {d.get('due_date')})"
+            case AccountEventVerb.NEXT_STEP_COMPLETED:
+                return f"Completed next step: {d.get('description')}"
         return self.get_verb_display()
 
 
@@ -827,3 +840,78 @@ def _skipped(data: dict) -> str:
         return ""
     skipped = data.get("skipped") or []
     return f" (from {data['from_stage_name']}" + (f"; skipped {', '.join(skipped)})" if skipped else ")")
+
+
+# --- Account management: the plan, the known buying team and the next step, before any deal ------
+
+
+class AccountPlan(models.Model):
+    """What we aim to achieve with an account, whether or not a deal is open on it: written by
+    whoever may change the account (`services.account_plan_update`)."""
+
+    account = models.OneToOneField(Account, on_delete=models.CASCADE, related_name="plan")
+    objectives = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Plan for {self.account}"
+
+
+class AccountContactRole(models.Model):
+    """A contact known to play buying roles at the account before any deal exists. A deal created
+    from the account starts with them on its buying team (`services.opportunity_create_from_account`)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contact_roles")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="account_roles")
+    roles = models.JSONField(default=list, help_text="BuyingRole values.")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "contact"], name="account_team_contact_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} at {self.account}"
+
+    def role_labels(self) -> list[str]:
+        labels = dict(BuyingRole.choices)
+        return [labels.get(role, role) for role in self.roles]
+
+
+class AccountNextStep(models.Model):
+    """The account's one committed next step, under the same rules as a deal's `NextStep`: at most
+    one open at a time, completing it commits the following one, replaced ones kept as history."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="next_steps")
+    kind = models.CharField(max_length=10, choices=NextStepKind.choices, default=NextStepKind.ACTION)
+    description = models.CharField(max_length=300)
+    due_date = models.DateField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="account_next_steps")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(completed_at__isnull=True), name="one_open_next_step_per_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == NextStepKind.WAITING:
+            return f"Waiting on buyer until {self.due_date:%Y-%m-%d}"
+        return self.description
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None

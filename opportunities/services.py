@@ -23,8 +23,11 @@ from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .history import event_states_rebuild
 from .models import (
     Account,
+    AccountContactRole,
     AccountEvent,
     AccountEventVerb,
+    AccountNextStep,
+    AccountPlan,
     AccountStatus,
     Activity,
     ActivityKind,
@@ -1124,6 +1127,35 @@ def milestone_untick(opportunity: Opportunity, *, actor, milestone: Milestone, n
 
 # --- next steps ----------------------------------------------------------------------------------------------
 
+# The one-committed-next-step rules, shared by deals (`next_step_*`) and accounts
+# (`account_next_step_*`): one helper per rule, so the two cannot drift apart.
+
+
+def _step_owner(owner, *, default):
+    """Who owns a step: `default` (the deal's or the account's owner) unless someone is named."""
+    if owner is None:
+        return default
+    if not owner.is_active:
+        # A colleague may own a step (a solutions engineer's demo), but only a current one.
+        raise DomainError(f"{owner} is not an active user.", field="owner")
+    return owner
+
+
+def _clean_step(description: str, due_date: dt.date | None, waiting_until: dt.date | None, *, today: dt.date):
+    """(kind, text, due) of a step: an action (`description` + a due date from today on) or
+    "waiting on buyer" until a date after today."""
+    if waiting_until is not None:
+        due = _check_date(waiting_until, "Waiting until", today=today, not_before=today + dt.timedelta(days=1))
+        return NextStepKind.WAITING, clean_text(description or "")[:300] or "Waiting on buyer", due
+    text = _require_text(description, "Next step", max_length=300)
+    return NextStepKind.ACTION, text, _check_date(due_date, "Due date", today=today, not_before=today)
+
+
+def _require_following_step(next_description: str, waiting_until: dt.date | None) -> None:
+    """Completing a step never leaves nothing committed: say what follows, or wait on the buyer."""
+    if waiting_until is None and not (next_description or "").strip():
+        raise DomainError("Say what happens next, or that you are waiting on the buyer until a date.")
+
 
 @transaction.atomic
 @_announces
@@ -1146,19 +1178,8 @@ def next_step_set(
     opp = _lock(opportunity)
     _ensure_can_edit(opp, actor)
     _ensure_open(opp, "plan next steps")
-    if owner is None:
-        owner = opp.owner
-    elif not owner.is_active:
-        # A colleague may own a step (a solutions engineer's demo), but only a current one.
-        raise DomainError(f"{owner} is not an active user.", field="owner")
-    if waiting_until is not None:
-        kind = NextStepKind.WAITING
-        due = _check_date(waiting_until, "Waiting until", today=today, not_before=today + dt.timedelta(days=1))
-        text = clean_text(description or "")[:300] or "Waiting on buyer"
-    else:
-        kind = NextStepKind.ACTION
-        text = _require_text(description, "Next step", max_length=300)
-        due = _check_date(due_date, "Due date", today=today, not_before=today)
+    owner = _step_owner(owner, default=opp.owner)
+    kind, text, due = _clean_step(description, due_date, waiting_until, today=today)
     replaced = None
     if opp.next_step_id:
         replaced = opp.next_step_id
@@ -1216,8 +1237,8 @@ def next_step_complete(
         if waiting_until is not None or (next_description or "").strip():
             raise DomainError("Either the deal is closing, or say what happens next — not both.")
         next_description, next_due_date = CLOSING_STEP, max(opp.expected_close_date, _today(now))
-    elif waiting_until is None and not (next_description or "").strip():
-        raise DomainError("Say what happens next, or that you are waiting on the buyer until a date.")
+    else:
+        _require_following_step(next_description, waiting_until)
     current = NextStep.objects.get(pk=opp.next_step_id)
     NextStep.objects.filter(pk=current.pk).update(completed_at=now, completed_by=actor)
     _record(
@@ -1516,3 +1537,181 @@ def deal_competitor_remove(
         now=now,
         data={"action": "removed", "competitor": competitor.name, "competitor_id": competitor.pk},
     )
+
+
+# --- account management: the plan, the known buying team and the next step ---------------------------
+
+OBJECTIVES_MAX = 5000
+
+
+def _lock_for_plan(account: Account, actor) -> Account:
+    """The account under a write lock, if `actor` may change it: its plan, team and next step are
+    the account owner's (and their manager's) work, like its details."""
+    account = _lock_account(account)
+    if not account_can_edit(actor, account):
+        raise AccessDenied("You can view this account but not change its plan.")
+    return account
+
+
+@transaction.atomic
+def account_plan_update(account: Account, *, actor, objectives: str, now: dt.datetime | None = None) -> AccountPlan:
+    """Write the account's objectives (the plan is created on first write); unchanged: no event."""
+    now = _now(now)
+    account = _lock_for_plan(account, actor)
+    text = (objectives or "").replace("\r\n", "\n").strip()
+    if len(text) > OBJECTIVES_MAX:
+        raise DomainError(f"Objectives must be at most {OBJECTIVES_MAX} characters.", field="objectives")
+    plan, _ = AccountPlan.objects.get_or_create(account=account, defaults={"updated_at": now})
+    if plan.objectives == text:
+        return plan
+    old = plan.objectives
+    plan.objectives, plan.updated_at, plan.updated_by = text, now, actor
+    plan.save(update_fields=["objectives", "updated_at", "updated_by"])
+    _audit(
+        account,
+        actor=actor,
+        verb=AccountEventVerb.PLAN_EDITED,
+        now=now,
+        changes={"objectives": {"old": old, "new": text}},
+    )
+    return plan
+
+
+@transaction.atomic
+def account_team_add(
+    account: Account, *, actor, contact: Contact, roles: Iterable[str], now: dt.datetime | None = None
+) -> AccountContactRole:
+    """Put a contact on the account's known buying team, or change their roles there."""
+    now = _now(now)
+    account = _lock_for_plan(account, actor)
+    if contact.account_id != account.pk:
+        raise DomainError(f"{contact} does not work at {account}.", field="contact")
+    roles = _clean_roles(roles)
+    member, created = AccountContactRole.objects.get_or_create(
+        account=account, contact=contact, defaults={"roles": roles, "added_at": now}
+    )
+    if not created:
+        if member.roles == roles:
+            return member
+        member.roles = roles
+        member.save(update_fields=["roles"])
+    _audit(
+        account,
+        actor=actor,
+        verb=AccountEventVerb.TEAM_CHANGED,
+        now=now,
+        contact=contact,
+        contact_name=str(contact),
+        action="added" if created else "changed roles of",
+        roles=[BuyingRole(r).label for r in roles],
+    )
+    return member
+
+
+@transaction.atomic
+def account_team_remove(account: Account, *, actor, contact: Contact, now: dt.datetime | None = None) -> None:
+    now = _now(now)
+    account = _lock_for_plan(account, actor)
+    deleted, _ = AccountContactRole.objects.filter(account=account, contact=contact).delete()
+    if not deleted:
+        raise DomainError(f"{contact} is not on the account's buying team.")
+    _audit(
+        account,
+        actor=actor,
+        verb=AccountEventVerb.TEAM_CHANGED,
+        now=now,
+        contact=contact,
+        contact_name=str(contact),
+        action="removed",
+        roles=[],
+    )
+
+
+def _open_account_step(account: Account) -> AccountNextStep | None:
+    return AccountNextStep.objects.filter(account=account, completed_at__isnull=True).first()
+
+
+@transaction.atomic
+def account_next_step_set(
+    account: Account,
+    *,
+    actor,
+    description: str = "",
+    due_date: dt.date | None = None,
+    waiting_until: dt.date | None = None,
+    owner=None,
+    now: dt.datetime | None = None,
+) -> AccountNextStep:
+    """Commit the account's next step, replacing any open one (kept as history), by the rules of
+    a deal's (`_step_owner`, `_clean_step`)."""
+    now = _now(now)
+    account = _lock_for_plan(account, actor)
+    owner = _step_owner(owner, default=account.owner)
+    kind, text, due = _clean_step(description, due_date, waiting_until, today=_today(now))
+    current = _open_account_step(account)
+    if current is not None:
+        # Superseded rather than done: the old commitment was replaced, not achieved.
+        AccountNextStep.objects.filter(pk=current.pk).update(completed_at=now, completed_by=actor)
+    step = AccountNextStep.objects.create(
+        account=account, kind=kind, description=text, due_date=due, owner=owner, created_by=actor, created_at=now
+    )
+    _audit(
+        account,
+        actor=actor,
+        verb=AccountEventVerb.NEXT_STEP_SET,
+        now=now,
+        next_step_id=step.pk,
+        kind=kind,
+        description=text,
+        due_date=due.isoformat(),
+        replaced=current.pk if current else None,
+    )
+    return step
+
+
+@transaction.atomic
+def account_next_step_complete(
+    account: Account,
+    *,
+    actor,
+    next_description: str = "",
+    next_due_date: dt.date | None = None,
+    waiting_until: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> AccountNextStep:
+    """Complete the account's open next step and commit the following one in the same breath, as
+    on a deal: an account is never left without a next step by completing one."""
+    now = _now(now)
+    account = _lock_for_plan(account, actor)
+    current = _open_account_step(account)
+    if current is None:
+        raise DomainError("There is no open next step to complete.")
+    _require_following_step(next_description, waiting_until)
+    AccountNextStep.objects.filter(pk=current.pk).update(completed_at=now, completed_by=actor)
+    _audit(
+        account,
+        actor=actor,
+        verb=AccountEventVerb.NEXT_STEP_COMPLETED,
+        now=now,
+        next_step_id=current.pk,
+        description=str(current),
+        due_date=current.due_date.isoformat(),
+    )
+    return account_next_step_set(
+        account, actor=actor, description=next_description, due_date=next_due_date, waiting_until=waiting_until, now=now
+    )
+
+
+@transaction.atomic
+@_announces
+def opportunity_create_from_account(
+    *, actor, account: Account, now: dt.datetime | None = None, **fields
+) -> Opportunity:
+    """Open a deal on `account` (as `opportunity_create`) whose buying team starts as the account's
+    known buying team, each member added through `buying_team_add` (one event each)."""
+    now = _now(now)
+    opportunity = opportunity_create(actor=actor, account=account, now=now, **fields)
+    for member in AccountContactRole.objects.filter(account=account).select_related("contact"):
+        buying_team_add(opportunity, actor=actor, contact=member.contact, roles=member.roles, now=now)
+    opportunity.refresh_from_db()
+    return opportunity

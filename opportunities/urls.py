@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import account_views, views
 
 app_name = "opportunities"
 
@@ -33,7 +33,7 @@ urlpatterns = [
         views.competitor_remove,
         name="competitor_remove",
     ),
-    path("accounts/", views.account_list, name="account_list"),
+    path("accounts/", account_views.account_list, name="account_list"),
     path("accounts/new/", views.account_create, name="account_create"),
     path("accounts/search/", views.account_search, name="account_search"),
     path("accounts/<int:pk>/", views.account_detail, name="account_detail"),
@@ -42,6 +42,20 @@ urlpatterns = [
     path("accounts/<int:pk>/activities/all/", views.account_activities, name="account_activities"),
     path("accounts/<int:pk>/history/", views.account_history, name="account_history"),
     path("accounts/<int:pk>/contacts/new/", views.contact_create, name="contact_create"),
+    path("accounts/<int:pk>/plan/", account_views.account_plan_update, name="account_plan_update"),
+    path("accounts/<int:pk>/team/", account_views.account_team_add, name="account_team_add"),
+    path(
+        "accounts/<int:pk>/team/<int:contact_pk>/remove/",
+        account_views.account_team_remove,
+        name="account_team_remove",
+    ),
+    path("accounts/<int:pk>/next-step/", account_views.account_next_step_set, name="account_next_step_set"),
+    path(
+        "accounts/<int:pk>/next-step/complete/",
+        account_views.account_next_step_complete,
+        name="account_next_step_complete",
+    ),
+    path("accounts/<int:pk>/deals/new/", account_views.account_deal_create, name="account_deal_create"),
     path("contacts/", views.contact_list, name="contact_list"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact_edit"),

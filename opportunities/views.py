@@ -17,8 +17,9 @@ from stages.models import Milestone, Stage
 
 from . import search as global_search
 from . import services
+from .accounts import plan_context
 from .coverage import deal_coverage
-from .csv_export import accounts_csv_response, contacts_csv_response, deals_csv_response
+from .csv_export import contacts_csv_response, deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError
 from .forms import (
     AccountForm,
@@ -337,19 +338,6 @@ def deals_bulk(request):
     else:
         _bulk_report(request, result, what=what)
     return redirect(back)
-
-
-@require_http_methods(["GET"])
-def account_list(request):
-    q = _search_text(request, "q")
-    accounts = Account.objects.for_user(request.user).search(q).select_related("owner")
-    if request.GET.get("format") == "csv":
-        return accounts_csv_response(accounts.iterator(chunk_size=2000))
-    page = Paginator(accounts, _page_size(request)).get_page(request.GET.get("page"))
-    # Page links keep the search and page size, URL-encoded ("R&D" must not end the query).
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(request, "opportunities/account_list.html", {"page": page, "q": q, "query": query.urlencode()})
 
 
 # --- opportunity page ------------------------------------------------------------------------------
@@ -969,6 +957,9 @@ def account_detail(request, pk: int):
             "contact_url": _row_url("opportunities:contact_detail"),
             "history": history,
             "more_history": more_history,
+            # The account plan (`opportunities.accounts`), written through `account_views`.
+            **plan_context(account, user=user, now=timezone.now()),
+            "team_remove_url": _row_url("opportunities:account_team_remove", account.pk),
         },
     )
 

@@ -66,6 +66,9 @@ DEAL_WRITE = (LOGIN, 302, 403, 404, 302, 302)
 API_DEAL_WRITE = (403, 400, 403, 404, 400, 400)
 SIGNED_IN_GO_ON = (200, 302, 302, 302, 302, 302)
 ADMIN_ONLY = (LOGIN, 404, 404, 404, 404, 200)
+# A write on the owner's account with an empty form: its owner, their manager and admins are let in.
+ACCOUNT_WRITE = (LOGIN, 302, 403, 403, 302, 302)
+API_ACCOUNT_WRITE = (403, 400, 403, 403, 400, 400)
 
 ROUTES: dict[str, Route] = {
     # --- project wiring and people ----------------------------------------------------------------
@@ -146,6 +149,25 @@ ROUTES: dict[str, Route] = {
     "opportunities:account_activities": Route(page("opportunities:account_activities", "account"), EVERYONE),
     "opportunities:account_history": Route(page("opportunities:account_history", "account"), EVERYONE),
     "opportunities:contact_create": Route(page("opportunities:contact_create", "account"), EVERYONE),
+    # The account plan is its owner's (and their manager's) work, like the account's details:
+    # readers get 403; an empty form is refused with a message back on the account page.
+    "opportunities:account_plan_update": Route(
+        page("opportunities:account_plan_update", "account"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "opportunities:account_team_add": Route(
+        page("opportunities:account_team_add", "account"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "opportunities:account_team_remove": Route(
+        page("opportunities:account_team_remove", "account", "contact"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "opportunities:account_next_step_set": Route(
+        page("opportunities:account_next_step_set", "account"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "opportunities:account_next_step_complete": Route(
+        page("opportunities:account_next_step_complete", "account"), ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    # Anyone who reads the account may open a deal on it, as on the New deal page.
+    "opportunities:account_deal_create": Route(page("opportunities:account_deal_create", "account"), EVERYONE),
     # Contacts follow their account: with the default visibility everyone reads them.
     "opportunities:contact_list": Route(page("opportunities:contact_list"), EVERYONE),
     "opportunities:contact_detail": Route(page("opportunities:contact_detail", "contact"), EVERYONE),
@@ -194,6 +216,18 @@ ROUTES: dict[str, Route] = {
     "api:account_detail": Route(page("api:account_detail", "account"), API_EVERYONE),
     "api:account_contacts": Route(page("api:account_contacts", "account"), API_EVERYONE),
     "api:account_events": Route(page("api:account_events", "account"), API_EVERYONE),
+    "api:account_plan": Route(page("api:account_plan", "account"), API_EVERYONE),
+    "api:account_team": Route(page("api:account_team", "account"), API_EVERYONE),
+    # The world's contact is not on the account's team: removing it is refused (400).
+    "api:account_team_member": Route(
+        page("api:account_team_member", "account", "contact"), API_ACCOUNT_WRITE, method="delete", wrong="get"
+    ),
+    "api:account_next_step_set": Route(
+        page("api:account_next_step_set", "account"), API_ACCOUNT_WRITE, method="post", wrong="get"
+    ),
+    "api:account_next_step_complete": Route(
+        page("api:account_next_step_complete", "account"), API_ACCOUNT_WRITE, method="post", wrong="get"
+    ),
     "api:contact_detail": Route(page("api:contact_detail", "contact"), API_EVERYONE),
     "api:search": Route(page("api:search"), API_EVERYONE, data={"q": "acme"}),
     # --- pipeline ---------------------------------------------------------------------------------------

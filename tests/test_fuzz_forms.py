@@ -32,7 +32,10 @@ import postmortem.views
 import postmortem.winloss
 from aids.forms import AidCreateForm, AidTagsForm, LibraryFilterForm, PlaybookForm, ShareForm, VersionForm
 from opportunities.forms import (
+    AccountDealForm,
+    AccountFilterForm,
     AccountForm,
+    AccountPlanForm,
     ActivityForm,
     BulkActionForm,
     BuyingTeamForm,
@@ -104,7 +107,7 @@ PAGES = ("page", "per_page")
 ENDPOINTS = [
     # opportunities
     Endpoint("opportunities:my_deals", "GET", forms=(DealFilterForm,), extra=PAGES),
-    Endpoint("opportunities:account_list", "GET", extra=("q", *PAGES)),
+    Endpoint("opportunities:account_list", "GET", forms=(AccountFilterForm,), extra=PAGES),
     Endpoint("opportunities:account_search", "GET", extra=("q", "account_q")),
     Endpoint("opportunities:create", "GET", extra=("account",)),
     Endpoint("opportunities:create", "POST", forms=(OpportunityForm,)),
@@ -156,6 +159,12 @@ ENDPOINTS = [
     Endpoint("opportunities:contact_create", "POST", ACCOUNT, forms=(ContactForm,)),
     Endpoint("opportunities:contact_edit", "POST", ("@contact",), forms=(ContactForm,)),
     Endpoint("opportunities:account_history", "GET", ACCOUNT, extra=PAGES),
+    Endpoint("opportunities:account_plan_update", "POST", ACCOUNT, forms=(AccountPlanForm,)),
+    Endpoint("opportunities:account_team_add", "POST", ACCOUNT, forms=(BuyingTeamForm,)),
+    Endpoint("opportunities:account_team_remove", "POST", ("@account", "@contact")),
+    Endpoint("opportunities:account_next_step_set", "POST", ACCOUNT, forms=(NextStepForm,)),
+    Endpoint("opportunities:account_next_step_complete", "POST", ACCOUNT, forms=(NextStepForm,)),
+    Endpoint("opportunities:account_deal_create", "POST", ACCOUNT, forms=(AccountDealForm,)),
     Endpoint("opportunities:contact_list", "GET", extra=("q", *PAGES)),
     Endpoint("opportunities:contact_detail", "GET", ("@contact",)),
     Endpoint(

@@ -154,7 +154,8 @@ def path_strategy(path: str) -> st.SearchStrategy:
     first = st.sampled_from([own] * 4 + ["@other_deal", "@other_account", str(HUGE), str(2**63), "0"])
     milestone = st.sampled_from(["@milestone", "@milestone", str(HUGE)])
     person = st.sampled_from(["@me", "@teammate", str(HUGE)])
-    return st.fixed_dictionaries({"id": first, "milestone_id": milestone, "user_id": person})
+    contact = st.sampled_from(["@contact", "@contact", str(HUGE)])
+    return st.fixed_dictionaries({"id": first, "milestone_id": milestone, "user_id": person, "contact_id": contact})
 
 
 def to_ids(value, world: dict):
@@ -189,8 +190,9 @@ def test_no_api_input_fails_or_half_changes_anything(method, path, world, client
     edges = zip(edge_bodies(method, path), [*queries, {}], strict=True)
     if method == "GET":  # the body is not read; each parameter is also tried alone beyond any id
         edges = [(("object", {}), query) for query in [*queries, *({name: str(HUGE)} for name in params)]]
+    ids = {"id": own, "milestone_id": "@milestone", "user_id": "@me", "contact_id": "@contact"}
     for body, query in edges:
-        test = example(ids={"id": own, "milestone_id": "@milestone", "user_id": "@me"}, body=body, query=query)(test)
+        test = example(ids=ids, body=body, query=query)(test)
     FUZZ(test)()
 
 

@@ -9,6 +9,10 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from opportunities.models import (
+    AccountContactRole,
+    AccountEvent,
+    AccountNextStep,
+    AccountPlan,
     Activity,
     NextStep,
     Opportunity,
@@ -107,3 +111,14 @@ def test_the_history_ends_at_now_whenever_it_is_seeded(moment):
     assert latest <= moment
     assert not Opportunity.objects.filter(closed_on__gt=moment.date()).exists()
     assert Opportunity.objects.filter(next_step__due_date=moment.date()).exists()  # "due today" is today
+
+
+def test_the_demo_accounts_have_plans_teams_and_next_steps(seeded):
+    assert AccountPlan.objects.exclude(objectives="").exists()
+    assert AccountContactRole.objects.exists()
+    open_steps = AccountNextStep.objects.filter(completed_at__isnull=True)
+    assert open_steps.exists() and not open_steps.filter(due_date__lt=seeded.date() - dt.timedelta(days=60)).exists()
+    assert not AccountNextStep.objects.filter(created_at__gt=seeded).exists()
+    assert not AccountEvent.objects.filter(created_at__gt=seeded).exists()
+    # Accounts without an open deal are nurtured.
+    assert Activity.objects.filter(opportunity__isnull=True, subject__startswith="Nurture").exists()
