@@ -48,4 +48,8 @@ def test_make_use_and_revoke_a_token_at_phone_width_and_read_the_docs(page: Page
     expect(page.locator(".opblock").first).to_be_visible()
     page.goto("/api/docs/reference/")
     expect(page.get_by_role("heading", name="Lockstep API").first).to_be_visible(timeout=15000)
-    assert [e for e in errors if "Content Security Policy" in e or "Refused" in e] == []
+    # Redoc's sidebar credit ("API docs by Redocly") always asks Redocly's CDN for its logo and
+    # hides the picture when that fails: the policy refusing it is the no-CDN rule at work. Any
+    # other refusal would be an asset of ours that the page cannot load.
+    refused = [e for e in errors if "Content Security Policy" in e or "Refused" in e]
+    assert [e for e in refused if "https://cdn.redoc.ly/redoc/logo-mini.svg" not in e] == []
