@@ -442,4 +442,6 @@ class StageMilestoneDetailApi(ProcessApi):
 
     @staticmethod
     def _milestone(stage_id: int, milestone_id: int) -> Milestone:
-        return get_object_or_404(Milestone.objects.select_related("stage"), pk=milestone_id, stage_id=stage_id)
+        # The stage by its own key first: an id beyond the database's integers is then simply absent.
+        stage = get_object_or_404(Stage.objects.all(), pk=stage_id)
+        return get_object_or_404(Milestone.objects.select_related("stage"), pk=milestone_id, stage=stage)
