@@ -2,6 +2,7 @@
 models imply are kept; a refusal changes nothing; every change writes one ProcessChange row."""
 
 import pytest
+from django.urls import reverse
 
 from stages import services
 from stages.errors import ProcessAccessDenied, ProcessError
@@ -261,3 +262,17 @@ def test_milestone_update_refuses_a_sibling_name_and_changes_nothing(admin, qual
     with pytest.raises(ProcessError, match="already has a milestone named “Check 1”"):
         services.milestone_update(actor=admin, milestone=milestone, name="CHECK 1")
     assert snapshot() == before
+
+
+def test_the_changes_are_listed_read_only_in_the_admin_site(client_for, admin, process):
+    services.process_update(actor=admin, process=process, description="Net new logos")
+    change = ProcessChange.objects.get()
+    client = client_for(admin)
+    listing = client.get(reverse("admin:stages_processchange_changelist"))
+    assert listing.status_code == 200
+    assert "New business" in listing.content.decode()
+    assert client.get(reverse("admin:stages_processchange_add")).status_code == 403
+    assert (
+        client.post(reverse("admin:stages_processchange_delete", args=[change.pk]), {"post": "yes"}).status_code == 403
+    )
+    assert ProcessChange.objects.count() == 1
