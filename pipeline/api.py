@@ -1,5 +1,6 @@
 """The API of the pipeline features and of the sales processes: flags (read), notifications (read,
-mark read), quotas (read, set), and the processes with their stages and milestones (read).
+mark read), quotas (read, set), and the processes with their stages and milestones (read for
+everyone; admins create and change them through `stages.services`).
 
 The same access rules and services as the pages: flags of deals the user may read; one's own
 notifications; the quotas of the people on the user's quotas page, set through
@@ -9,15 +10,24 @@ notifications; the quotas of the people on the user's quotas page, set through
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from opportunities.api import READ_ERRORS, WRITE_ERRORS, NamedRefSerializer, ServiceApi, UserRefSerializer
-from opportunities.api_fields import IdField
-from stages.models import Milestone, SalesProcess, Stage
+from opportunities.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ErrorSerializer,
+    NamedRefSerializer,
+    ServiceApi,
+    UserRefSerializer,
+)
+from opportunities.api_fields import IdField, NameField
+from stages import services as process_services
+from stages.errors import ProcessAccessDenied, ProcessError
+from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from .models import Flag, FlagKind, Notification, Quota
 from .notify import services as notify_services
@@ -195,7 +205,13 @@ class StageSerializer(serializers.Serializer):
     name = serializers.CharField()
     order = serializers.IntegerField()
     objective = serializers.CharField()
-    win_probability = serializers.IntegerField()
+    guidance = serializers.CharField(help_text="Coaching shown on a deal while it is in this stage.")
+    win_probability = serializers.IntegerField(help_text="Default chance of winning, in percent.")
+    forecast_category = serializers.CharField(help_text="pipeline, best_case or commit.")
+    stuck_after_days = serializers.IntegerField()
+    idle_after_days = serializers.IntegerField()
+    slip_push_limit = serializers.IntegerField()
+    buying_team_touch_days = serializers.IntegerField()
     milestones = MilestoneSerializer(many=True)
 
 
@@ -207,27 +223,225 @@ class ProcessSerializer(serializers.Serializer):
     stages = StageSerializer(many=True)
 
 
+class StageDetailSerializer(StageSerializer):
+    process = serializers.IntegerField(source="process_id")
+
+
+class MilestoneDetailSerializer(MilestoneSerializer):
+    stage = serializers.IntegerField(source="stage_id")
+
+
 def _processes():
     milestones = Prefetch("milestones", queryset=Milestone.objects.order_by("order", "id"))
     stages = Prefetch("stages", queryset=Stage.objects.order_by("order", "id").prefetch_related(milestones))
     return SalesProcess.objects.prefetch_related(stages).order_by("name", "id")
 
 
-class ProcessListApi(ServiceApi):
-    """The sales processes, each with its stages in order and their milestones (admins change them
-    in the admin site)."""
+def _stage(pk: int) -> Stage:
+    milestones = Prefetch("milestones", queryset=Milestone.objects.order_by("order", "id"))
+    return get_object_or_404(Stage.objects.select_related("process").prefetch_related(milestones), pk=pk)
+
+
+CONFIGURE_ERRORS = {
+    **WRITE_ERRORS,
+    403: OpenApiResponse(ErrorSerializer, description="Only admins change sales processes."),
+}
+
+
+class ProcessApi(ServiceApi):
+    """Base of the sales-process endpoints: everyone reads them; only admins change them, through
+    `stages.services`, whose `ProcessError`s are answered like the other services' refusals."""
+
+    def handle_exception(self, exc):
+        if isinstance(exc, ProcessError):
+            body = {"detail": exc.message}
+            if exc.field:
+                body["field"] = exc.field
+            code = status.HTTP_403_FORBIDDEN if isinstance(exc, ProcessAccessDenied) else status.HTTP_400_BAD_REQUEST
+            return Response(body, status=code)
+        return super().handle_exception(exc)
+
+
+class _ProcessFields(serializers.Serializer):
+    name = NameField(max_length=100)
+    description = serializers.CharField(max_length=process_services.MAX_LONG_TEXT, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False, help_text="Inactive processes take no new deals.")
+
+
+class _StageFields(serializers.Serializer):
+    name = NameField(max_length=100)
+    order = serializers.IntegerField(
+        min_value=0,
+        max_value=process_services.MAX_ORDER,
+        required=False,
+        help_text="Stages run in ascending order; each stage of a process has its own. Leave out to add it last.",
+    )
+    objective = NameField(max_length=300, required=False, allow_blank=True)
+    guidance = serializers.CharField(max_length=process_services.MAX_LONG_TEXT, required=False, allow_blank=True)
+    win_probability = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    forecast_category = serializers.ChoiceField(choices=ForecastCategory.choices, required=False)
+    stuck_after_days = serializers.IntegerField(min_value=0, max_value=process_services.MAX_DAYS, required=False)
+    idle_after_days = serializers.IntegerField(min_value=0, max_value=process_services.MAX_DAYS, required=False)
+    slip_push_limit = serializers.IntegerField(min_value=0, max_value=process_services.MAX_DAYS, required=False)
+    buying_team_touch_days = serializers.IntegerField(min_value=0, max_value=process_services.MAX_DAYS, required=False)
+
+
+class _MilestoneFields(serializers.Serializer):
+    name = NameField(max_length=150)
+    description = serializers.CharField(max_length=process_services.MAX_LONG_TEXT, required=False, allow_blank=True)
+    is_required = serializers.BooleanField(required=False, help_text="Required milestones gate moving past the stage.")
+    order = serializers.IntegerField(
+        min_value=0, max_value=process_services.MAX_ORDER, required=False, help_text="Leave out to add it last."
+    )
+
+
+def _valid(serializer_class, request, *, partial: bool = False) -> dict:
+    serializer = serializer_class(data=request.data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class ProcessListApi(ProcessApi):
+    """The sales processes, each with its stages in order and their milestones; admins add one."""
 
     pagination_class = PageNumberPagination  # read by the schema generator
     OutputSerializer = ProcessSerializer
+
+    class InputSerializer(_ProcessFields):
+        pass
 
     @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
     def get(self, request):
         return self.paginate(_processes(), self.OutputSerializer)
 
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **CONFIGURE_ERRORS})
+    def post(self, request):
+        process_services.check_may_configure(request.user)
+        process = process_services.process_create(actor=request.user, **_valid(self.InputSerializer, request))
+        return Response(self.OutputSerializer(_processes().get(pk=process.pk)).data, status=status.HTTP_201_CREATED)
 
-class ProcessDetailApi(ServiceApi):
+
+class ProcessDetailApi(ProcessApi):
+    """One sales process; admins rename, describe, deactivate or reactivate it (nothing is deleted:
+    deals hold its stages)."""
+
     OutputSerializer = ProcessSerializer
+
+    class InputSerializer(_ProcessFields):
+        pass
 
     @extend_schema(responses={200: OutputSerializer, **READ_ERRORS})
     def get(self, request, pk: int):
         return Response(self.OutputSerializer(get_object_or_404(_processes(), pk=pk)).data)
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **CONFIGURE_ERRORS})
+    def patch(self, request, pk: int):
+        process = get_object_or_404(SalesProcess.objects.all(), pk=pk)
+        process_services.check_may_configure(request.user)
+        data = _valid(self.InputSerializer, request, partial=True)
+        process_services.process_update(actor=request.user, process=process, **data)
+        return Response(self.OutputSerializer(_processes().get(pk=pk)).data)
+
+
+class ProcessStageListApi(ProcessApi):
+    """Admins add a stage to the process (last, unless `order` places it)."""
+
+    OutputSerializer = StageDetailSerializer
+
+    class InputSerializer(_StageFields):
+        pass
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **CONFIGURE_ERRORS})
+    def post(self, request, pk: int):
+        process = get_object_or_404(SalesProcess.objects.all(), pk=pk)
+        process_services.check_may_configure(request.user)
+        stage = process_services.stage_create(
+            actor=request.user, process=process, **_valid(self.InputSerializer, request)
+        )
+        return Response(self.OutputSerializer(_stage(stage.pk)).data, status=status.HTTP_201_CREATED)
+
+
+class ProcessStageOrderApi(ProcessApi):
+    """Admins put the process's stages in a new order: every stage's id, once, first to last."""
+
+    OutputSerializer = ProcessSerializer
+
+    class InputSerializer(serializers.Serializer):
+        stages = serializers.ListField(
+            child=IdField(), max_length=200, help_text="The ids of all the process's stages, in their new order."
+        )
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **CONFIGURE_ERRORS})
+    def post(self, request, pk: int):
+        process = get_object_or_404(SalesProcess.objects.all(), pk=pk)
+        process_services.check_may_configure(request.user)
+        ids = _valid(self.InputSerializer, request)["stages"]
+        process_services.stage_reorder(actor=request.user, process=process, stage_ids=ids)
+        return Response(self.OutputSerializer(_processes().get(pk=pk)).data)
+
+
+class StageDetailApi(ProcessApi):
+    """One stage with its milestones; admins change its name, place, objective, guidance, forecast
+    meaning and health thresholds (a stage is never deleted here: deals may be in it)."""
+
+    OutputSerializer = StageDetailSerializer
+
+    class InputSerializer(_StageFields):
+        pass
+
+    @extend_schema(responses={200: OutputSerializer, **READ_ERRORS})
+    def get(self, request, pk: int):
+        return Response(self.OutputSerializer(_stage(pk)).data)
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **CONFIGURE_ERRORS})
+    def patch(self, request, pk: int):
+        stage = _stage(pk)
+        process_services.check_may_configure(request.user)
+        data = _valid(self.InputSerializer, request, partial=True)
+        process_services.stage_update(actor=request.user, stage=stage, **data)
+        return Response(self.OutputSerializer(_stage(pk)).data)
+
+
+class StageMilestoneListApi(ProcessApi):
+    """Admins add a milestone (exit criterion) to the stage: a stage has 2 to 4."""
+
+    OutputSerializer = MilestoneDetailSerializer
+
+    class InputSerializer(_MilestoneFields):
+        pass
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **CONFIGURE_ERRORS})
+    def post(self, request, pk: int):
+        stage = _stage(pk)
+        process_services.check_may_configure(request.user)
+        data = _valid(self.InputSerializer, request)
+        milestone = process_services.milestone_create(actor=request.user, stage=stage, **data)
+        return Response(self.OutputSerializer(milestone).data, status=status.HTTP_201_CREATED)
+
+
+class StageMilestoneDetailApi(ProcessApi):
+    """One milestone of the stage; admins change its name, description, whether it is required, or
+    its place."""
+
+    OutputSerializer = MilestoneDetailSerializer
+
+    class InputSerializer(_MilestoneFields):
+        pass
+
+    @extend_schema(responses={200: OutputSerializer, **READ_ERRORS})
+    def get(self, request, pk: int, milestone_id: int):
+        return Response(self.OutputSerializer(self._milestone(pk, milestone_id)).data)
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **CONFIGURE_ERRORS})
+    def patch(self, request, pk: int, milestone_id: int):
+        milestone = self._milestone(pk, milestone_id)
+        process_services.check_may_configure(request.user)
+        data = _valid(self.InputSerializer, request, partial=True)
+        milestone = process_services.milestone_update(actor=request.user, milestone=milestone, **data)
+        return Response(self.OutputSerializer(milestone).data)
+
+    @staticmethod
+    def _milestone(stage_id: int, milestone_id: int) -> Milestone:
+        # The stage by its own key first: an id beyond the database's integers is then simply absent.
+        stage = get_object_or_404(Stage.objects.all(), pk=stage_id)
+        return get_object_or_404(Milestone.objects.select_related("stage"), pk=milestone_id, stage=stage)

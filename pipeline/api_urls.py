@@ -13,4 +13,13 @@ urlpatterns = [
     path("quotas/<int:user_id>/", api.QuotaSetApi.as_view(), name="quota_set"),
     path("processes/", api.ProcessListApi.as_view(), name="process_list"),
     path("processes/<int:pk>/", api.ProcessDetailApi.as_view(), name="process_detail"),
+    path("processes/<int:pk>/stages/", api.ProcessStageListApi.as_view(), name="process_stages"),
+    path("processes/<int:pk>/stage-order/", api.ProcessStageOrderApi.as_view(), name="process_stage_order"),
+    path("stages/<int:pk>/", api.StageDetailApi.as_view(), name="stage_detail"),
+    path("stages/<int:pk>/milestones/", api.StageMilestoneListApi.as_view(), name="stage_milestones"),
+    path(
+        "stages/<int:pk>/milestones/<int:milestone_id>/",
+        api.StageMilestoneDetailApi.as_view(),
+        name="stage_milestone_detail",
+    ),
 ]

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.forms.models import BaseInlineFormSet
 
 from .cleaning import NAME_FORMFIELDS
-from .models import Milestone, SalesProcess, Stage, StageRoleRequirement
+from .models import Milestone, ProcessChange, SalesProcess, Stage, StageRoleRequirement
 
 
 class LabelledRowsFormSet(BaseInlineFormSet):
@@ -82,3 +82,21 @@ class StageAdmin(admin.ModelAdmin):
     list_filter = ("process",)
     ordering = ("process", "order", "id")
     inlines = [MilestoneInline, RoleRequirementInline]
+
+
+@admin.register(ProcessChange)
+class ProcessChangeAdmin(admin.ModelAdmin):
+    """Read-only: the record of the changes made through `stages.services` (the API)."""
+
+    list_display = ("created_at", "actor", "action", "subject")
+    list_filter = ("action", "process")
+    search_fields = ("subject",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

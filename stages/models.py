@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -140,3 +141,28 @@ class StageRoleRequirement(models.Model):
     @property
     def is_enforced(self) -> bool:
         return self.enforcement == RoleEnforcement.ENFORCED
+
+
+class ProcessChange(models.Model):
+    """One change an admin made to a sales process, a stage or a milestone: who, when, what kind
+    of change to which row, and its fields before and after (`before` is empty for a row just
+    created). Written by `stages.services` in the change's transaction; append-only."""
+
+    # Kept when the admin site deletes the process: the record of what was done outlives it.
+    process = models.ForeignKey(SalesProcess, on_delete=models.SET_NULL, null=True, related_name="changes")
+    action = models.CharField(max_length=40, help_text="What was done: process_create, stage_update, …")
+    subject = models.CharField(max_length=300, help_text="The row changed, as people read it.")
+    object_id = models.PositiveBigIntegerField(help_text="The id of the process, stage or milestone changed.")
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["process", "-created_at"], name="process_change_process_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.subject}"

@@ -22,6 +22,7 @@ from opportunities import services
 from opportunities.models import Account, Activity, Competitor, Contact, NextStep, Opportunity
 from people.models import OrgSettings, Role
 from roi import services as roi_services
+from stages.models import Milestone, SalesProcess, Stage
 from tests.factories import ContactFactory, LostReasonFactory, OpportunityFactory, UserFactory
 from tests.postmortem.world import accepted_review, draft_review
 from tests.roi.world import calculator_for
@@ -230,6 +231,9 @@ _NAMES = [
     (Opportunity, ("name",)),
     (Activity, ("subject",)),
     (NextStep, ("description",)),
+    (SalesProcess, ("name",)),
+    (Stage, ("name", "objective")),
+    (Milestone, ("name",)),
 ]
 
 

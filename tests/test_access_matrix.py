@@ -69,6 +69,10 @@ ADMIN_ONLY = (LOGIN, 404, 404, 404, 404, 200)
 # A write on the owner's account with an empty form: its owner, their manager and admins are let in.
 ACCOUNT_WRITE = (LOGIN, 302, 403, 403, 302, 302)
 API_ACCOUNT_WRITE = (403, 400, 403, 403, 400, 400)
+# Configuration only admins change (sales processes): an empty new row is refused (400), an empty
+# change of an existing one changes nothing (200).
+API_ADMIN_WRITE = (403, 403, 403, 403, 403, 400)
+API_ADMIN_CHANGE = (403, 403, 403, 403, 403, 200)
 
 ROUTES: dict[str, Route] = {
     # --- project wiring and people ----------------------------------------------------------------
@@ -293,8 +297,34 @@ ROUTES: dict[str, Route] = {
     "pipeline_api:quota_set": Route(
         page("pipeline_api:quota_set", "owner_id"), (403, 403, 404, 404, 400, 400), method="post", wrong="get"
     ),
+    # Sales processes, their stages and milestones: everyone reads them, admins change them. Written
+    # with an empty body, an admin's new process, stage or milestone has no name (400); an empty
+    # change changes nothing (200); an empty order lists no stage (400).
     "pipeline_api:process_list": Route(page("pipeline_api:process_list"), API_EVERYONE),
+    "pipeline_api:process_list#post": Route(page("pipeline_api:process_list"), API_ADMIN_WRITE, method="post"),
     "pipeline_api:process_detail": Route(page("pipeline_api:process_detail", "process_id"), API_EVERYONE),
+    "pipeline_api:process_detail#patch": Route(
+        page("pipeline_api:process_detail", "process_id"), API_ADMIN_CHANGE, method="patch"
+    ),
+    "pipeline_api:process_stages": Route(
+        page("pipeline_api:process_stages", "process_id"), API_ADMIN_WRITE, method="post", wrong="get"
+    ),
+    "pipeline_api:process_stage_order": Route(
+        page("pipeline_api:process_stage_order", "process_id"), API_ADMIN_WRITE, method="post", wrong="get"
+    ),
+    "pipeline_api:stage_detail": Route(page("pipeline_api:stage_detail", "stage_id"), API_EVERYONE),
+    "pipeline_api:stage_detail#patch": Route(
+        page("pipeline_api:stage_detail", "stage_id"), API_ADMIN_CHANGE, method="patch"
+    ),
+    "pipeline_api:stage_milestones": Route(
+        page("pipeline_api:stage_milestones", "stage_id"), API_ADMIN_WRITE, method="post", wrong="get"
+    ),
+    "pipeline_api:stage_milestone_detail": Route(
+        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"), API_EVERYONE
+    ),
+    "pipeline_api:stage_milestone_detail#patch": Route(
+        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"), API_ADMIN_CHANGE, method="patch"
+    ),
     "postmortem_api:review_detail": Route(page("postmortem_api:review_detail", "review"), API_DEAL_READ),
     "postmortem_api:review_submit": Route(
         page("postmortem_api:review_submit", "review"), (403, 400, 403, 404, 403, 400), method="post", wrong="get"
@@ -438,7 +468,9 @@ def test_each_persona_gets_what_the_matrix_says(key, world, request, client_for)
     got = {}
     for persona in PERSONAS:
         client = Client() if persona == "anonymous" else client_for(request.getfixturevalue(persona))
-        response = getattr(client, route.method)(url, route.data)
+        # A PATCH has no form encoding: its body is JSON.
+        json_body = {"content_type": "application/json"} if route.method == "patch" else {}
+        response = getattr(client, route.method)(url, route.data, **json_body)
         signing_in = response.status_code == 302 and response["Location"].startswith(reverse("login") + "?")
         got[persona] = LOGIN if signing_in else response.status_code
     assert got == dict(zip(PERSONAS, route.statuses, strict=True)), url

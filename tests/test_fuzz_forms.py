@@ -258,7 +258,8 @@ URLS_NOT_FUZZED_HERE = {
     "health": "takes no input",
     "api_schema": "the API is fuzzed in tests/opportunities/test_api_fuzz.py",
     **{
-        f"pipeline_api:{name}": "the API is fuzzed in tests/opportunities/test_api_fuzz.py"
+        f"pipeline_api:{name}": "the API is fuzzed in tests/opportunities/test_api_fuzz.py (and as an admin, the "
+        "process writes, in tests/stages/test_api.py)"
         for name in (
             "flag_list",
             "notification_list",
@@ -268,6 +269,11 @@ URLS_NOT_FUZZED_HERE = {
             "quota_set",
             "process_list",
             "process_detail",
+            "process_stages",
+            "process_stage_order",
+            "stage_detail",
+            "stage_milestones",
+            "stage_milestone_detail",
         )
     },
     **{

@@ -37,6 +37,7 @@ ID_ROWS = {
     "contacts": ("@contact",),
     "reviews": ("@review", "@draft_review"),
     "processes": ("@process",),
+    "stages": ("@stage", "@next_stage"),
 }
 
 
