@@ -19,7 +19,6 @@ from .models import (
     DealCompetitorStatus,
     EmployeeBand,
     LostReason,
-    OpportunityStatus,
     RevenueBand,
 )
 
@@ -310,63 +309,6 @@ class MonthSelect(forms.Select):
     def get_context(self, name, value, attrs):
         self.choices = self.months(value if isinstance(value, str) else "")
         return super().get_context(name, value, attrs)
-
-
-class DealFilterForm(forms.Form):
-    SORTS = {
-        "close": ("expected_close_date", "id"),
-        "-close": ("-expected_close_date", "-id"),
-        "amount": ("amount", "id"),
-        "-amount": ("-amount", "-id"),
-        "name": ("name", "id"),
-        "-name": ("-name", "-id"),
-        "stage": ("stage__order", "id"),
-        "-stage": ("-stage__order", "-id"),
-        "next_step": ("next_step__due_date", "id"),
-        "-next_step": ("-next_step__due_date", "-id"),
-        "updated": ("-updated_at", "-id"),
-    }
-    # What the sort menu says: the order in words, not the field's name.
-    SORT_LABELS = {
-        "close": "Close date, soonest first",
-        "-close": "Close date, latest first",
-        "amount": "Amount, smallest first",
-        "-amount": "Amount, largest first",
-        "name": "Deal name, A to Z",
-        "-name": "Deal name, Z to A",
-        "stage": "Stage, earliest first",
-        "-stage": "Stage, furthest first",
-        "next_step": "Next step due, soonest first",
-        "-next_step": "Next step due, latest first",
-        "updated": "Recently updated first",
-    }
-    q = forms.CharField(required=False, max_length=100, label="Search")
-    process = forms.ModelChoiceField(queryset=SalesProcess.objects.all(), required=False, empty_label="All processes")
-    stage = StageChoiceField(
-        queryset=Stage.objects.select_related("process").order_by("process__name", "order"),
-        required=False,
-        empty_label="All stages",
-    )
-    close_month = forms.CharField(required=False, label="Close month", widget=MonthSelect())
-    status = forms.ChoiceField(choices=[("", "Any"), *OpportunityStatus.choices], required=False)
-    scope = forms.ChoiceField(choices=[("mine", "Mine"), ("all", "All I can see")], required=False)
-    sort = forms.ChoiceField(label="Sort by", choices=list(SORT_LABELS.items()), required=False)
-
-    def __init__(self, *args, today: dt.date | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["close_month"].widget.today = today
-
-    def clean_close_month(self):
-        value = self.cleaned_data.get("close_month") or ""
-        if not value:
-            return None
-        try:
-            year, month = (int(part) for part in value.split("-"))
-            if not (2000 <= year <= 2100 and 1 <= month <= 12):
-                raise ValueError
-        except ValueError:
-            raise forms.ValidationError("Close month must look like 2026-03.") from None
-        return year, month
 
 
 class ReassignForm(forms.Form):

@@ -21,6 +21,7 @@ from .accounts import plan_context
 from .coverage import deal_coverage
 from .csv_export import contacts_csv_response, deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError
+from .filters import DealFilter
 from .forms import (
     AccountForm,
     ActivityForm,
@@ -31,7 +32,6 @@ from .forms import (
     CompleteStepForm,
     ContactForm,
     DealCompetitorForm,
-    DealFilterForm,
     MilestoneToggleForm,
     MoveForm,
     NextStepForm,
@@ -216,29 +216,8 @@ def _form_errors(request, form) -> None:
 
 @require_http_methods(["GET"])
 def my_deals(request):
-    form = DealFilterForm(request.GET or None, today=timezone.localdate())
-    deals = Opportunity.objects.for_user(request.user).with_list_relations()
-    scope, status, sort = "mine", "open", "close"
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        scope = data["scope"] or "mine"
-        status = data["status"] if "status" in request.GET else "open"
-        sort = data["sort"] or "close"
-        deals = deals.search(data["q"].strip())
-        if data["process"]:
-            deals = deals.filter(process=data["process"])
-        if data["stage"]:
-            deals = deals.filter(stage=data["stage"])
-        if data["close_month"]:
-            year, month = data["close_month"]
-            deals = deals.filter(expected_close_date__year=year, expected_close_date__month=month)
-    elif form.is_bound:
-        deals = deals.none()
-    if scope == "mine":
-        deals = deals.owned_by(request.user)
-    if status:
-        deals = deals.filter(status=status)
-    deals = deals.order_by(*DealFilterForm.SORTS[sort])
+    filters = DealFilter(request.GET, request=request, today=timezone.localdate())
+    deals, scope, sort = filters.page_rows(), filters.current_scope, filters.current_sort
     if request.GET.get("format") == "csv":
         # Every deal the filters select, not one page of them.
         return deals_csv_response(deals.iterator(chunk_size=2000))
@@ -252,7 +231,7 @@ def my_deals(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "form": form,
+        "form": filters.form,
         "page": page,
         "query": query.urlencode(),
         "scope": scope,

@@ -31,6 +31,7 @@ import postmortem.forms
 import postmortem.views
 import postmortem.winloss
 from aids.forms import AidCreateForm, AidTagsForm, LibraryFilterForm, PlaybookForm, ShareForm, VersionForm
+from opportunities.filters import DealFilter
 from opportunities.forms import (
     AccountDealForm,
     AccountFilterForm,
@@ -44,7 +45,6 @@ from opportunities.forms import (
     CompleteStepForm,
     ContactForm,
     DealCompetitorForm,
-    DealFilterForm,
     MilestoneToggleForm,
     MoveForm,
     NextStepForm,
@@ -106,7 +106,7 @@ LESSON_FIELDS = (
 PAGES = ("page", "per_page")
 ENDPOINTS = [
     # opportunities
-    Endpoint("opportunities:my_deals", "GET", forms=(DealFilterForm,), extra=PAGES),
+    Endpoint("opportunities:my_deals", "GET", forms=(DealFilter.form_class(),), extra=PAGES),
     Endpoint("opportunities:account_list", "GET", forms=(AccountFilterForm,), extra=PAGES),
     Endpoint("opportunities:account_search", "GET", extra=("q", "account_q")),
     Endpoint("opportunities:create", "GET", extra=("account",)),

@@ -1,0 +1,228 @@
+"""The lists' FilterSets (`opportunities.filters`): each filter selects the same rows through the
+HTML page and through the API, the interface-only names keep working, bad input selects nothing
+(the page shows why, the API answers 400 naming the input), and no filter widens `for_user`."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+from django.http import QueryDict
+from django.test import RequestFactory
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from opportunities.filters import API, HTML, DealFilter
+from opportunities.models import OpportunityStatus
+from people.models import OrgSettings, Visibility
+from tests.factories import AccountFactory, OpportunityFactory, make_process
+from tests.pipeline.test_api_schemathesis import raw_schema
+
+
+@pytest.fixture
+def api_for(db):
+    def make(user) -> APIClient:
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+# --- deals -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def deals(owner, teammate, account, process):
+    """Owner's deals across two processes, stages, months and statuses; one of teammate's."""
+    qualify, discover, _ = process.stages.order_by("order")
+    renewals = make_process(name="Renewals", stages=2)
+    globex = AccountFactory(name="Globex", owner=owner)
+    make = OpportunityFactory
+    return SimpleNamespace(
+        renewals=renewals,
+        discover=discover,
+        alpha=make(
+            name="Alpha",
+            owner=owner,
+            account=account,
+            process=process,
+            stage=qualify,
+            amount=Decimal("300"),
+            expected_close_date=dt.date(2026, 3, 20),
+        ),
+        bravo=make(
+            name="Bravo",
+            owner=owner,
+            account=globex,
+            process=process,
+            stage=discover,
+            amount=Decimal("100"),
+            expected_close_date=dt.date(2026, 4, 10),
+        ),
+        charlie=make(
+            name="Charlie",
+            owner=owner,
+            account=account,
+            process=renewals,
+            stage=renewals.stages.order_by("order").first(),
+            amount=Decimal("200"),
+            expected_close_date=dt.date(2026, 3, 5),
+        ),
+        won=make(
+            name="Won deal",
+            owner=owner,
+            account=account,
+            process=process,
+            stage=discover,
+            status=OpportunityStatus.WON,
+            expected_close_date=dt.date(2026, 3, 1),
+        ),
+        theirs=make(
+            name="Teammate deal",
+            owner=teammate,
+            account=account,
+            process=process,
+            stage=qualify,
+            amount=Decimal("50"),
+            expected_close_date=dt.date(2026, 5, 1),
+        ),
+    )
+
+
+def page_deals(client, params: dict) -> list[str]:
+    response = client.get(reverse("opportunities:my_deals"), params)
+    assert response.status_code == 200
+    return re.findall(r'<td><a href="/deals/\d+/">([^<]*)</a>', response.content.decode())
+
+
+def api_deals(client, params: dict) -> list[str]:
+    response = client.get(reverse("api:opportunity_list"), params)
+    assert response.status_code == 200, response.content
+    return [row["name"] for row in response.json()["results"]]
+
+
+def _ids(params: dict, deals) -> dict:
+    named = {"RENEWALS": deals.renewals.pk, "DISCOVER": deals.discover.pk}
+    return {key: named.get(value, value) for key, value in params.items()}
+
+
+# Filters both interfaces read, under the same names: the page asked for every deal it can show
+# (`scope=all`, `status=` for any status) lists what the API lists.
+SHARED = [
+    ({}, ["Won deal", "Charlie", "Alpha", "Bravo", "Teammate deal"]),
+    ({"status": "open"}, ["Charlie", "Alpha", "Bravo", "Teammate deal"]),
+    ({"status": "won"}, ["Won deal"]),
+    ({"status": "lost"}, []),
+    ({"process": "RENEWALS"}, ["Charlie"]),
+    ({"stage": "DISCOVER"}, ["Won deal", "Bravo"]),
+    ({"close_month": "2026-03"}, ["Won deal", "Charlie", "Alpha"]),
+    ({"close_month": "2026-04"}, ["Bravo"]),
+    ({"q": "globex"}, ["Bravo"]),
+    ({"q": "  alp "}, ["Alpha"]),
+    ({"q": "nothing like it"}, []),
+    ({"status": "open", "close_month": "2026-03", "q": "a"}, ["Charlie", "Alpha"]),
+]
+
+
+@pytest.mark.parametrize(("params", "expected"), SHARED)
+def test_deal_filters_select_the_same_deals_on_the_page_and_in_the_api(
+    params, expected, deals, owner, client_for, api_for
+):
+    params = _ids(params, deals)
+    page = page_deals(client_for(owner), {"scope": "all", "status": "", **params})
+    assert page == expected
+    assert api_deals(api_for(owner), params) == expected
+
+
+def test_deal_filter_is_the_one_both_interfaces_read(deals, owner):
+    request = RequestFactory().get("/")
+    request.user = owner
+    query = QueryDict("close_month=2026-03&status=open")
+    on_page = DealFilter(query, request=request, interface=HTML)
+    in_api = DealFilter(query, request=request, interface=API)
+    assert [d.name for d in on_page.qs] == ["Charlie", "Alpha"]  # the page's default: mine
+    assert [d.name for d in in_api.qs] == ["Charlie", "Alpha"]
+    assert set(on_page.form.fields) == {"q", "process", "stage", "close_month", "status", "scope", "sort"}
+    assert set(in_api.form.fields) == {"q", "process", "stage", "close_month", "status", "owner", "ordering"}
+
+
+@pytest.mark.parametrize(
+    ("page_params", "api_params", "expected"),
+    [
+        ({"status": ""}, {"owner": "me"}, ["Won deal", "Charlie", "Alpha", "Bravo"]),
+        ({"scope": "all", "sort": "-amount"}, {"status": "open", "ordering": "-amount"}, None),
+        ({"sort": "name"}, {"status": "open", "owner": "me", "ordering": "name"}, ["Alpha", "Bravo", "Charlie"]),
+        ({"scope": "all", "sort": "stage"}, {"status": "open", "ordering": "stage"}, None),
+        ({"sort": "-close"}, {"status": "open", "owner": "me", "ordering": "-close"}, ["Bravo", "Alpha", "Charlie"]),
+    ],
+)
+def test_deal_scope_and_sort_keep_their_names_in_each_interface(
+    page_params, api_params, expected, deals, owner, client_for, api_for
+):
+    page = page_deals(client_for(owner), page_params)
+    assert page == api_deals(api_for(owner), api_params)
+    if expected is not None:
+        assert page == expected
+
+
+def test_my_deals_without_filters_are_my_open_deals_and_the_api_every_deal(deals, owner, client_for, api_for):
+    assert page_deals(client_for(owner), {}) == ["Charlie", "Alpha", "Bravo"]
+    assert len(api_deals(api_for(owner), {})) == 5
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"close_month": "2026-13"},
+        {"close_month": "march"},
+        {"status": "maybe"},
+        {"process": "abc"},
+        {"process": "999999"},
+        {"stage": "-1"},
+        {"q": "x" * 101},
+        {"q": "nul\x00"},
+    ],
+)
+def test_bad_deal_filters_select_nothing_with_a_message(params, deals, owner, client_for, api_for):
+    response = client_for(owner).get(reverse("opportunities:my_deals"), {"scope": "all", **params})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "No deals match." in body or "No deals" in body
+    assert 'class="error" role="alert"' in body
+    api = api_for(owner).get(reverse("api:opportunity_list"), params)
+    assert api.status_code == 400
+    errors = api.json()
+    assert set(errors) == set(params)  # the input named, nothing else (no rows)
+    assert all(isinstance(message, str) and message for message in errors[next(iter(params))])
+
+
+@pytest.mark.parametrize("params", [{"sort": "random"}, {"scope": "everyone"}])
+def test_bad_page_only_input_selects_nothing(params, deals, owner, client_for):
+    assert page_deals(client_for(owner), params) == []
+
+
+@pytest.mark.parametrize("params", [{"ordering": "random"}, {"owner": "someone"}])
+def test_bad_api_only_input_is_400(params, deals, owner, api_for):
+    response = api_for(owner).get(reverse("api:opportunity_list"), params)
+    assert response.status_code == 400
+    assert set(response.json()) == set(params)
+
+
+def test_deal_filters_never_widen_what_the_user_may_read(deals, owner, outsider, client_for, api_for):
+    everything = {"scope": "all", "status": "", "process": deals.alpha.process_id}
+    assert page_deals(client_for(outsider), everything) == []
+    assert api_deals(api_for(outsider), {"process": deals.alpha.process_id}) == []
+    OrgSettings.objects.update_or_create(pk=1, defaults={"visibility": Visibility.OWN})
+    assert "Teammate deal" not in page_deals(client_for(owner), {"scope": "all", "status": ""})
+    assert "Teammate deal" not in api_deals(api_for(owner), {})
+
+
+def test_the_api_schema_describes_the_deal_filters():
+    parameters = {p["name"]: p for p in raw_schema()["paths"]["/api/opportunities/"]["get"]["parameters"]}
+    assert {"q", "process", "stage", "close_month", "status", "owner", "ordering", "page"} <= set(parameters)
+    assert "scope" not in parameters and "sort" not in parameters
+    assert parameters["ordering"]["schema"]["enum"] == sorted(DealFilter.SORTS)
+    assert parameters["process"]["schema"]["type"] == "integer"
+    assert parameters["close_month"]["description"]
