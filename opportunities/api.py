@@ -11,6 +11,7 @@ not change is 403.
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, PermissionDenied
@@ -26,7 +27,7 @@ from . import search, services
 from .api_fields import IdField, NameField, PkField
 from .csv_export import deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
-from .filters import API, DealFilter
+from .filters import API, AccountFilter, DealFilter
 from .models import (
     Account,
     AccountEvent,
@@ -875,9 +876,6 @@ class OpportunityActivityApi(ServiceApi):
 class AccountListApi(ServiceApi):
     pagination_class = PageNumberPagination
 
-    class FilterSerializer(serializers.Serializer):
-        q = serializers.CharField(required=False, max_length=100, help_text="Search account names.")
-
     class InputSerializer(serializers.Serializer):
         name = NameField(max_length=200)
         website = serializers.URLField(required=False, allow_blank=True)
@@ -899,17 +897,10 @@ class AccountListApi(ServiceApi):
         owner = UserRefSerializer()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    @extend_schema(parameters=AccountFilter.parameters(), responses={200: OutputSerializer(many=True)})
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        accounts = (
-            Account.objects.for_user(request.user)
-            .search(filters.validated_data.get("q", "").strip())
-            .select_related("owner")
-            .order_by("name", "id")
-        )
-        return self.paginate(accounts, self.OutputSerializer)
+        filters = AccountFilter(request.query_params, request=request, interface=API, now=timezone.now())
+        return self.paginate(filters.valid_or_400(), self.OutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **WRITE_ERRORS})
     def post(self, request):

@@ -13,17 +13,21 @@ answers 400 with them (`valid_or_400`).
 
 import copy
 import datetime as dt
+import functools
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import F, Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 
 from stages.models import SalesProcess, Stage
 
+from .accounts import COLD_DAYS, HEALTH_BY_NAME, HEALTH_CHOICES, TOUCH_DAYS, with_health
 from .forms import MonthSelect
-from .models import Opportunity, OpportunityStatus
+from .models import Account, Opportunity, OpportunityStatus
 
 HTML, API = "html", "api"
 
@@ -202,7 +206,9 @@ class DealFilter(ListFilterSet):
         max_length=100,
         label="Search",
     )
-    process = django_filters.ModelChoiceFilter(queryset=SalesProcess.objects.all(), empty_label="All processes")
+    process = django_filters.ModelChoiceFilter(
+        label="Process", queryset=SalesProcess.objects.all(), empty_label="All processes"
+    )
     stage = StageFilter(
         queryset=Stage.objects.select_related("process").order_by("process__name", "order"),
         empty_label="All stages",
@@ -211,15 +217,18 @@ class DealFilter(ListFilterSet):
         method="filter_close_month",
         label="Close month",
     )
-    status = django_filters.ChoiceFilter(choices=OpportunityStatus.choices, empty_label="Any")
+    status = django_filters.ChoiceFilter(label="Status", choices=OpportunityStatus.choices, empty_label="Any")
     scope = django_filters.ChoiceFilter(
-        choices=[("mine", "Mine"), ("all", "All I can see")], empty_label=None, method="unchanged"
+        label="Scope", choices=[("mine", "Mine"), ("all", "All I can see")], empty_label=None, method="unchanged"
     )
-    owner = django_filters.ChoiceFilter(choices=[("me", "Only deals I own")], empty_label=None, method="filter_owner")
+    owner = django_filters.ChoiceFilter(
+        label="Owner", choices=[("me", "Only deals I own")], empty_label=None, method="filter_owner"
+    )
     sort = django_filters.ChoiceFilter(
         label="Sort by", choices=list(SORT_LABELS.items()), empty_label=None, method="unchanged"
     )
     ordering = django_filters.ChoiceFilter(
+        label="Ordering",
         choices=[(key, key) for key in SORTS],
         empty_label=None,
         method="unchanged",
@@ -261,3 +270,123 @@ class DealFilter(ListFilterSet):
 
     def filter_owner(self, queryset, name, value):
         return queryset.owned_by(self.user)
+
+
+# --- accounts ------------------------------------------------------------------------------------------
+
+
+def _active_people(request):
+    return get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "id")
+
+
+def _industries(user):
+    """The industries of the accounts `user` may see, as choices: read when first needed (a form
+    shown, an industry given), once. A function, not a bound method: a form's fields are
+    deep-copied, and a function is copied as itself."""
+
+    @functools.cache
+    def choices():
+        names = Account.objects.for_user(user).exclude(industry="").order_by("industry")
+        return [(name, name) for name in names.values_list("industry", flat=True).distinct()]
+
+    return choices
+
+
+class AccountFilter(ListFilterSet):
+    """The accounts list and `GET /api/accounts/`: accounts with their health
+    (`opportunities.accounts.with_health`), filtered and ordered by any of it."""
+
+    SORTS = {
+        "name": ("name", "id"),
+        "-name": ("-name", "-id"),
+        "health": ("health", "name", "id"),
+        "-health": ("-health", "name", "id"),
+        "touch": (F("last_touch").asc(nulls_first=True), "id"),
+        "-touch": (F("last_touch").desc(nulls_last=True), "id"),
+        "deals": ("-open_deals", "name", "id"),
+        "won": ("-won_deals", "name", "id"),
+        "next_step": (F("next_step_due").asc(nulls_first=True), "name", "id"),
+    }
+    SORT_LABELS = {
+        "name": "Name, A to Z",
+        "-name": "Name, Z to A",
+        "health": "Health, coldest first",
+        "-health": "Health, healthiest first",
+        "touch": "Last touch, longest ago first",
+        "-touch": "Last touch, latest first",
+        "deals": "Open deals, most first",
+        "won": "Won deals, most first",
+        "next_step": "Next step: none, then soonest due",
+    }
+    DEFAULT_SORT = "name"
+    ONLY = {HTML: ("sort",), API: ("ordering",)}
+    DESCRIPTIONS = {
+        "q": "Search account names.",
+        "health": f"Healthy: touched in the last {TOUCH_DAYS} days, with an open deal or a next step on time; "
+        f"cold: not touched for {COLD_DAYS} days.",
+        "touched": f"Last touched in the last 30 or 90 days, or `stale`: not in {COLD_DAYS} days (or never).",
+        "deals": "`open`: with an open deal you may see; `none`: without one.",
+        "no_next_step": "`true`: only accounts without an open next step.",
+        "industry": "Accounts of this industry (as spelled on the accounts).",
+        "owner": "The owner's user id.",
+        "ordering": "The order, `name` when left out: "
+        + "; ".join(f"`{key}` {label[0].lower()}{label[1:]}" for key, label in SORT_LABELS.items())
+        + ".",
+    }
+
+    q = django_filters.CharFilter(method="filter_search", max_length=100, label="Search")
+    health = django_filters.ChoiceFilter(
+        label="Health", choices=HEALTH_CHOICES, empty_label="Any", method="filter_health"
+    )
+    touched = django_filters.ChoiceFilter(
+        label="Last touch",
+        choices=[("30", "In the last 30 days"), ("90", "In the last 90 days"), ("stale", f"Not in {COLD_DAYS} days")],
+        empty_label="Any time",
+        method="filter_touched",
+    )
+    deals = django_filters.ChoiceFilter(
+        label="Open deals",
+        choices=[("open", "With an open deal"), ("none", "No open deal (nurture)")],
+        empty_label="Any",
+        method="filter_deals",
+    )
+    no_next_step = CheckboxFilter(label="No next step", method="filter_no_next_step")
+    # Its choices, the industries of the accounts the user may see, are read only when needed.
+    industry = django_filters.ChoiceFilter(label="Industry", empty_label="All industries")
+    owner = django_filters.ModelChoiceFilter(label="Owner", queryset=_active_people, empty_label="Anyone")
+    sort = django_filters.ChoiceFilter(
+        label="Sort by", choices=list(SORT_LABELS.items()), empty_label=None, method="unchanged"
+    )
+    ordering = django_filters.ChoiceFilter(
+        label="Ordering", choices=[(key, key) for key in SORTS], empty_label=None, method="unchanged"
+    )
+
+    class Meta:
+        model = Account
+        fields = []
+
+    def __init__(self, data, *, request, interface: str = HTML, now: dt.datetime):
+        self.now = now
+        super().__init__(data, request=request, interface=interface)
+        self.filters["industry"].extra["choices"] = _industries(self.user)
+
+    def visible(self):
+        return with_health(Account.objects.for_user(self.user).select_related("owner"), user=self.user, now=self.now)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.search(value)
+
+    def filter_health(self, queryset, name, value):
+        return queryset.filter(health=HEALTH_BY_NAME[value])
+
+    def filter_touched(self, queryset, name, value):
+        if value == "stale":
+            since = self.now - dt.timedelta(days=COLD_DAYS)
+            return queryset.filter(Q(last_touch__lt=since) | Q(last_touch__isnull=True))
+        return queryset.filter(last_touch__gte=self.now - dt.timedelta(days=int(value)))
+
+    def filter_deals(self, queryset, name, value):
+        return queryset.filter(open_deals__gt=0) if value == "open" else queryset.filter(open_deals=0)
+
+    def filter_no_next_step(self, queryset, name, value):
+        return queryset.filter(next_step_due__isnull=True) if value else queryset

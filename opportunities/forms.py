@@ -3,7 +3,6 @@
 import datetime as dt
 
 from django import forms
-from django.db import models
 from django.utils import timezone
 
 from stages.cleaning import IdField, ModelMultipleIdField, NameField
@@ -365,62 +364,6 @@ class BulkActionForm(forms.Form):
 
 
 # --- account management --------------------------------------------------------------------------
-
-
-class AccountFilterForm(forms.Form):
-    """The accounts list's filters and sort; each key of SORTS is an `order_by` over the health
-    annotations of `opportunities.accounts.with_health`."""
-
-    SORTS = {
-        "name": ("name", "id"),
-        "-name": ("-name", "-id"),
-        "health": ("health", "name", "id"),
-        "-health": ("-health", "name", "id"),
-        "touch": (models.F("last_touch").asc(nulls_first=True), "id"),
-        "-touch": (models.F("last_touch").desc(nulls_last=True), "id"),
-        "deals": ("-open_deals", "name", "id"),
-        "won": ("-won_deals", "name", "id"),
-        "next_step": (models.F("next_step_due").asc(nulls_first=True), "name", "id"),
-    }
-    SORT_LABELS = {
-        "name": "Name, A to Z",
-        "-name": "Name, Z to A",
-        "health": "Health, coldest first",
-        "-health": "Health, healthiest first",
-        "touch": "Last touch, longest ago first",
-        "-touch": "Last touch, latest first",
-        "deals": "Open deals, most first",
-        "won": "Won deals, most first",
-        "next_step": "Next step: none, then soonest due",
-    }
-    q = forms.CharField(required=False, max_length=100, label="Search")
-    health = forms.ChoiceField(
-        choices=[("", "Any"), ("healthy", "Healthy"), ("cooling", "Cooling"), ("cold", "Cold")], required=False
-    )
-    touched = forms.ChoiceField(
-        label="Last touch",
-        choices=[
-            ("", "Any time"),
-            ("30", "In the last 30 days"),
-            ("90", "In the last 90 days"),
-            ("stale", "Not in 90 days"),
-        ],
-        required=False,
-    )
-    deals = forms.ChoiceField(
-        label="Open deals",
-        choices=[("", "Any"), ("open", "With an open deal"), ("none", "No open deal (nurture)")],
-        required=False,
-    )
-    no_next_step = forms.BooleanField(required=False, label="No next step")
-    industry = forms.ChoiceField(choices=[("", "All industries")], required=False)
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="Anyone")
-    sort = forms.ChoiceField(label="Sort by", choices=list(SORT_LABELS.items()), required=False)
-
-    def __init__(self, *args, industries: list[str], owners, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["industry"].choices = [("", "All industries"), *((i, i) for i in industries)]
-        self.fields["owner"].queryset = owners
 
 
 class AccountPlanForm(forms.Form):

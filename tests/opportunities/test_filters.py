@@ -13,10 +13,11 @@ from django.test import RequestFactory
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from opportunities.filters import API, HTML, DealFilter
+from opportunities.filters import API, HTML, AccountFilter, DealFilter
 from opportunities.models import OpportunityStatus
-from people.models import OrgSettings, Visibility
+from people.models import AccountVisibility, OrgSettings, Visibility
 from tests.factories import AccountFactory, OpportunityFactory, make_process
+from tests.opportunities.account_world import build_health_world
 from tests.pipeline.test_api_schemathesis import raw_schema
 
 
@@ -226,3 +227,137 @@ def test_the_api_schema_describes_the_deal_filters():
     assert parameters["ordering"]["schema"]["enum"] == sorted(DealFilter.SORTS)
     assert parameters["process"]["schema"]["type"] == "integer"
     assert parameters["close_month"]["description"]
+
+
+# --- accounts ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def health_world(owner, process, now, today):
+    world = build_health_world(owner, process, now, today)
+    world["planned"].industry = "Retail"
+    world["planned"].save()
+    return world
+
+
+def page_accounts(client, params: dict) -> list[str]:
+    response = client.get(reverse("opportunities:account_list"), params)
+    assert response.status_code == 200
+    return [account.name for account in response.context["page"]]
+
+
+def api_accounts(client, params: dict) -> list[str]:
+    response = client.get(reverse("api:account_list"), params)
+    assert response.status_code == 200, response.content
+    return [row["name"] for row in response.json()["results"]]
+
+
+ACCOUNT_FILTERS = [
+    ({}, ["busy", "overdue", "planned", "stale"]),
+    ({"q": "PLAN"}, ["planned"]),
+    ({"health": "healthy"}, ["busy", "planned"]),
+    ({"health": "cooling"}, ["overdue"]),
+    ({"health": "cold"}, ["stale"]),
+    ({"touched": "30"}, ["busy", "overdue", "planned"]),
+    ({"touched": "90"}, ["busy", "overdue", "planned"]),
+    ({"touched": "stale"}, ["stale"]),
+    ({"deals": "open"}, ["busy"]),
+    ({"deals": "none"}, ["overdue", "planned", "stale"]),
+    ({"no_next_step": "true"}, ["busy", "stale"]),
+    ({"no_next_step": "false"}, ["busy", "overdue", "planned", "stale"]),
+    ({"industry": "Retail"}, ["planned"]),
+    ({"health": "healthy", "deals": "none"}, ["planned"]),
+]
+
+
+@pytest.mark.parametrize(("params", "expected"), ACCOUNT_FILTERS)
+def test_account_filters_select_the_same_accounts_on_the_page_and_in_the_api(
+    params, expected, health_world, owner, client_for, api_for
+):
+    assert page_accounts(client_for(owner), params) == expected
+    assert api_accounts(api_for(owner), params) == expected
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("name", ["busy", "overdue", "planned", "stale"]),
+        ("-name", ["stale", "planned", "overdue", "busy"]),
+        ("-health", ["busy", "planned", "overdue", "stale"]),
+        ("touch", ["stale", "overdue", "planned", "busy"]),
+        ("deals", ["busy", "overdue", "planned", "stale"]),
+        ("next_step", ["busy", "stale", "overdue", "planned"]),
+    ],
+)
+def test_accounts_sort_on_the_page_and_order_in_the_api_alike(sort, expected, health_world, owner, client_for, api_for):
+    assert page_accounts(client_for(owner), {"sort": sort}) == expected
+    assert api_accounts(api_for(owner), {"ordering": sort}) == expected
+
+
+def test_accounts_filter_by_owner_in_both(health_world, owner, teammate, client_for, api_for):
+    AccountFactory(name="theirs", owner=teammate)
+    assert page_accounts(client_for(owner), {"owner": teammate.pk}) == ["theirs"]
+    assert api_accounts(api_for(owner), {"owner": teammate.pk}) == ["theirs"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"health": "purple"},
+        {"touched": "7"},
+        {"deals": "some"},
+        {"industry": "Mining"},  # no account the user may see is in it
+        {"owner": "nobody"},
+        {"owner": "999999"},
+    ],
+)
+def test_bad_account_filters_select_nothing_with_a_message(params, health_world, owner, client_for, api_for):
+    response = client_for(owner).get(reverse("opportunities:account_list"), params)
+    assert response.status_code == 200
+    assert list(response.context["page"]) == [] and set(response.context["form"].errors) == set(params)
+    assert 'class="error" role="alert"' in response.content.decode()
+    api = api_for(owner).get(reverse("api:account_list"), params)
+    assert api.status_code == 400
+    assert set(api.json()) == set(params)
+
+
+def test_an_overlong_account_search_is_cut_on_the_page_and_400_in_the_api(health_world, owner, client_for, api_for):
+    assert page_accounts(client_for(owner), {"q": "busy" + "x" * 200}) == []
+    response = api_for(owner).get(reverse("api:account_list"), {"q": "x" * 101})
+    assert response.status_code == 400 and set(response.json()) == {"q"}
+
+
+def test_bad_account_ordering_is_400_and_bad_sort_selects_nothing(health_world, owner, client_for, api_for):
+    assert page_accounts(client_for(owner), {"sort": "drop"}) == []
+    response = api_for(owner).get(reverse("api:account_list"), {"ordering": "drop"})
+    assert response.status_code == 400 and set(response.json()) == {"ordering"}
+
+
+def test_account_filters_never_widen_what_the_user_may_read(health_world, owner, outsider, client_for, api_for):
+    OrgSettings.objects.update_or_create(pk=1, defaults={"account_visibility": AccountVisibility.OWN})
+    for params in ({}, {"owner": owner.pk}, {"deals": "none"}, {"health": "cold"}):
+        assert page_accounts(client_for(outsider), params) == []
+        assert api_accounts(api_for(outsider), params) == []
+    # Another team's industries are not offered, nor accepted.
+    response = api_for(outsider).get(reverse("api:account_list"), {"industry": "Retail"})
+    assert response.status_code == 400
+
+
+def test_account_filter_is_the_one_both_interfaces_read(health_world, owner, now):
+    request = RequestFactory().get("/")
+    request.user = owner
+    query = QueryDict("health=healthy")
+    on_page = AccountFilter(query, request=request, interface=HTML, now=now)
+    in_api = AccountFilter(query, request=request, interface=API, now=now)
+    assert [a.name for a in on_page.qs] == [a.name for a in in_api.qs] == ["busy", "planned"]
+    assert "sort" in on_page.form.fields and "ordering" not in on_page.form.fields
+    assert "ordering" in in_api.form.fields and "sort" not in in_api.form.fields
+
+
+def test_the_api_schema_describes_the_account_filters():
+    parameters = {p["name"]: p for p in raw_schema()["paths"]["/api/accounts/"]["get"]["parameters"]}
+    expected = {"q", "health", "touched", "deals", "no_next_step", "industry", "owner", "ordering", "page"}
+    assert expected <= set(parameters)
+    assert parameters["health"]["schema"]["enum"] == ["cold", "cooling", "healthy"]
+    assert parameters["no_next_step"]["schema"]["type"] == "boolean"
+    assert parameters["ordering"]["schema"]["enum"] == sorted(AccountFilter.SORTS)
