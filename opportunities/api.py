@@ -27,7 +27,7 @@ from . import search, services
 from .api_fields import IdField, NameField, PkField
 from .csv_export import deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
-from .filters import API, AccountFilter, DealFilter
+from .filters import API, AccountFilter, ContactFilter, DealFilter
 from .models import (
     Account,
     AccountEvent,
@@ -954,10 +954,10 @@ class ContactListApi(ServiceApi):
         phone = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    @extend_schema(parameters=ContactFilter.parameters(), responses={200: OutputSerializer(many=True), **READ_ERRORS})
     def get(self, request, pk: int):
-        account = _account(request, pk)
-        return self.paginate(account.contacts.order_by("last_name", "first_name", "id"), self.OutputSerializer)
+        filters = ContactFilter(request.query_params, request=request, interface=API, account=_account(request, pk))
+        return self.paginate(filters.valid_or_400(), self.OutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **WRITE_ERRORS})
     def post(self, request, pk: int):

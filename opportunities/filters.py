@@ -27,7 +27,7 @@ from stages.models import SalesProcess, Stage
 
 from .accounts import COLD_DAYS, HEALTH_BY_NAME, HEALTH_CHOICES, TOUCH_DAYS, with_health
 from .forms import MonthSelect
-from .models import Account, Opportunity, OpportunityStatus
+from .models import Account, Contact, Opportunity, OpportunityStatus
 
 HTML, API = "html", "api"
 
@@ -210,6 +210,7 @@ class DealFilter(ListFilterSet):
         label="Process", queryset=SalesProcess.objects.all(), empty_label="All processes"
     )
     stage = StageFilter(
+        label="Stage",
         queryset=Stage.objects.select_related("process").order_by("process__name", "order"),
         empty_label="All stages",
     )
@@ -390,3 +391,31 @@ class AccountFilter(ListFilterSet):
 
     def filter_no_next_step(self, queryset, name, value):
         return queryset.filter(next_step_due__isnull=True) if value else queryset
+
+
+# --- contacts ------------------------------------------------------------------------------------------
+
+
+class ContactFilter(ListFilterSet):
+    """The contacts list and `GET /api/accounts/{id}/contacts/` (one account's contacts), by name."""
+
+    SORTS = {"name": ("last_name", "first_name", "id")}
+    DEFAULT_SORT = "name"
+    DESCRIPTIONS = {"q": "Contacts whose name, title or email holds every word."}
+
+    q = django_filters.CharFilter(method="filter_search", max_length=100, label="Search")
+
+    class Meta:
+        model = Contact
+        fields = []
+
+    def __init__(self, data, *, request, interface: str = HTML, account: Account | None = None):
+        self.account = account
+        super().__init__(data, request=request, interface=interface)
+
+    def visible(self):
+        contacts = Contact.objects.for_user(self.user)
+        return contacts if self.account is None else contacts.filter(account=self.account)
+
+    def filter_search(self, queryset, name, value):
+        return queryset.matching(value)

@@ -13,10 +13,10 @@ from django.test import RequestFactory
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from opportunities.filters import API, HTML, AccountFilter, DealFilter
+from opportunities.filters import API, HTML, AccountFilter, ContactFilter, DealFilter
 from opportunities.models import OpportunityStatus
 from people.models import AccountVisibility, OrgSettings, Visibility
-from tests.factories import AccountFactory, OpportunityFactory, make_process
+from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, make_process
 from tests.opportunities.account_world import build_health_world
 from tests.pipeline.test_api_schemathesis import raw_schema
 
@@ -361,3 +361,74 @@ def test_the_api_schema_describes_the_account_filters():
     assert parameters["health"]["schema"]["enum"] == ["cold", "cooling", "healthy"]
     assert parameters["no_next_step"]["schema"]["type"] == "boolean"
     assert parameters["ordering"]["schema"]["enum"] == sorted(AccountFilter.SORTS)
+
+
+# --- contacts ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(owner, account):
+    ContactFactory(account=account, first_name="Carla", last_name="Contact", title="CFO", email="carla@acme.example")
+    ContactFactory(account=account, first_name="Dan", last_name="Buyer", title="Head of IT", email="dan@acme.example")
+    ContactFactory(account=account, first_name="Erin", last_name="Admin", title="IT admin", email="erin@acme.example")
+    return account
+
+
+def page_contacts(client, params: dict) -> list[str]:
+    response = client.get(reverse("opportunities:contact_list"), params)
+    assert response.status_code == 200
+    return [f"{c.first_name} {c.last_name}" for c in response.context["page"]]
+
+
+def api_contacts(client, account, params: dict) -> list[str]:
+    response = client.get(reverse("api:account_contacts", args=[account.pk]), params)
+    assert response.status_code == 200, response.content
+    return [f"{row['first_name']} {row['last_name']}" for row in response.json()["results"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, ["Erin Admin", "Dan Buyer", "Carla Contact"]),
+        ({"q": "it"}, ["Erin Admin", "Dan Buyer"]),
+        ({"q": "it admin"}, ["Erin Admin"]),
+        ({"q": "CARLA@"}, ["Carla Contact"]),
+        ({"q": "nobody"}, []),
+    ],
+)
+def test_contact_search_selects_the_same_people_on_the_page_and_in_the_api(
+    params, expected, people, owner, client_for, api_for
+):
+    assert page_contacts(client_for(owner), params) == expected
+    assert api_contacts(api_for(owner), people, params) == expected
+
+
+def test_contact_filters_never_widen_what_the_user_may_read(people, owner, outsider, client_for, api_for):
+    OrgSettings.objects.update_or_create(pk=1, defaults={"account_visibility": AccountVisibility.OWN})
+    assert page_contacts(client_for(outsider), {"q": "acme"}) == []
+    response = api_for(outsider).get(reverse("api:account_contacts", args=[people.pk]), {"q": "acme"})
+    assert response.status_code == 404
+
+
+def test_a_bad_contact_search_is_400_in_the_api_and_cut_on_the_page(people, owner, client_for, api_for):
+    assert page_contacts(client_for(owner), {"q": "carla" + " " * 200 + "x"}) == ["Carla Contact"]
+    response = api_for(owner).get(reverse("api:account_contacts", args=[people.pk]), {"q": "x" * 101})
+    assert response.status_code == 400 and set(response.json()) == {"q"}
+
+
+def test_the_api_schema_describes_the_contact_search():
+    parameters = raw_schema()["paths"]["/api/accounts/{id}/contacts/"]["get"]["parameters"]
+    assert "q" in {p["name"] for p in parameters}
+
+
+# --- every list -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("filterset", [DealFilter, AccountFilter, ContactFilter])
+@pytest.mark.parametrize("interface", [HTML, API])
+def test_every_filter_has_a_label_and_every_api_filter_a_description(filterset, interface):
+    for name, field in filterset.form_class(interface).base_fields.items():
+        assert field.label and "invalid name" not in str(field.label), name
+    if interface == API:
+        for parameter in filterset.parameters(API):
+            assert parameter.description, parameter.name
