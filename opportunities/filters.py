@@ -146,6 +146,8 @@ class ListFilterSet(django_filters.FilterSet):
                 choices = filter_.extra.get("choices")
                 if choices:
                     enum = [str(value) for value, _ in choices]
+                elif filter_.extra.get("max_length"):
+                    kind = {"type": "string", "maxLength": filter_.extra["max_length"]}
             description = cls.DESCRIPTIONS.get(name) or str(filter_.label or name.replace("_", " ").capitalize())
             params.append(OpenApiParameter(name, kind, OpenApiParameter.QUERY, description=description, enum=enum))
         return params

@@ -227,6 +227,7 @@ def test_the_api_schema_describes_the_deal_filters():
     assert parameters["ordering"]["schema"]["enum"] == sorted(DealFilter.SORTS)
     assert parameters["process"]["schema"]["type"] == "integer"
     assert parameters["close_month"]["description"]
+    assert parameters["q"]["schema"] == {"type": "string", "maxLength": 100}
 
 
 # --- accounts ----------------------------------------------------------------------------------------
