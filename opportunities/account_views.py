@@ -4,72 +4,36 @@
 Each write is a POST that redirects back to the account page's plan section (a refusal in a
 message, nothing changed); the plan itself is shown by `views.account_detail`."""
 
-import datetime as dt
-
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from . import services
-from .accounts import COLD_DAYS, HEALTH_BY_NAME, HEALTH_LABELS, TOUCH_DAYS, with_health
+from .accounts import COLD_DAYS, HEALTH_LABELS, TOUCH_DAYS
 from .csv_export import accounts_csv_response
 from .errors import DomainError
-from .forms import AccountDealForm, AccountFilterForm, AccountPlanForm, BuyingTeamForm, NextStepForm
+from .filters import AccountFilter
+from .forms import AccountDealForm, AccountPlanForm, BuyingTeamForm, NextStepForm
 from .models import Account, AccountContactRole
 from .views import _account, _fail, _form_errors, _form_page, _owner_choices, _page_size, _posted, _search_text
-
-
-def _filter(accounts, data: dict, now: dt.datetime):
-    """`accounts` (annotated `with_health`) narrowed by the list form's valid data."""
-    if data["health"]:
-        accounts = accounts.filter(health=HEALTH_BY_NAME[data["health"]])
-    touched = data["touched"]
-    if touched in ("30", "90"):
-        accounts = accounts.filter(last_touch__gte=now - dt.timedelta(days=int(touched)))
-    elif touched == "stale":
-        accounts = accounts.filter(Q(last_touch__lt=now - dt.timedelta(days=COLD_DAYS)) | Q(last_touch__isnull=True))
-    if data["deals"] == "open":
-        accounts = accounts.filter(open_deals__gt=0)
-    elif data["deals"] == "none":
-        accounts = accounts.filter(open_deals=0)
-    if data["no_next_step"]:
-        accounts = accounts.filter(next_step_due__isnull=True)
-    if data["industry"]:
-        accounts = accounts.filter(industry=data["industry"])
-    if data["owner"]:
-        accounts = accounts.filter(owner=data["owner"])
-    return accounts
 
 
 @require_http_methods(["GET"])
 def account_list(request):
     """Accounts with their health (last touch, engaged contacts, open deals, won and lost, next
     step), filtered and sorted by any of them; a page costs the same queries however long."""
-    user, now = request.user, timezone.now()
-    visible = Account.objects.for_user(user)
-    industries = list(visible.exclude(industry="").order_by("industry").values_list("industry", flat=True).distinct())
-    owners = get_user_model().objects.filter(is_active=True).order_by("first_name", "last_name", "id")
+    now = timezone.now()
     q = _search_text(request, "q")
-    data = None
-    if request.GET:
-        # The search as cleaned (no NUL, no invisible characters), not as typed.
-        data = request.GET.copy()
+    # The search as cleaned (no NUL, no invisible characters), not as typed.
+    data = request.GET.copy()
+    if "q" in data:
         data["q"] = q
-    form = AccountFilterForm(data, industries=industries, owners=owners)
-    accounts = with_health(visible.search(q).select_related("owner"), user=user, now=now)
-    sort = "name"
-    if form.is_bound and form.is_valid():
-        accounts = _filter(accounts, form.cleaned_data, now)
-        sort = form.cleaned_data["sort"] or "name"
-    elif form.is_bound:
-        accounts = accounts.none()
-    accounts = accounts.order_by(*AccountFilterForm.SORTS[sort])
+    filters = AccountFilter(data, request=request, now=now)
+    accounts = filters.page_rows()
     if request.GET.get("format") == "csv":  # the list as filtered, every page
         return accounts_csv_response(accounts.iterator(chunk_size=2000))
     page = Paginator(accounts, _page_size(request)).get_page(request.GET.get("page"))
@@ -84,7 +48,7 @@ def account_list(request):
         request,
         "opportunities/account_list.html",
         {
-            "form": form,
+            "form": filters.form,
             "q": q,
             "page": page,
             "query": query.urlencode(),

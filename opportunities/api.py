@@ -11,6 +11,7 @@ not change is 403.
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, PermissionDenied
@@ -26,7 +27,7 @@ from . import search, services
 from .api_fields import IdField, NameField, PkField
 from .csv_export import deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
-from .forms import DealFilterForm
+from .filters import API, AccountFilter, ContactFilter, DealFilter
 from .models import (
     Account,
     AccountEvent,
@@ -43,7 +44,6 @@ from .models import (
     MilestoneCompletion,
     Opportunity,
     OpportunityEvent,
-    OpportunityStatus,
     RevenueBand,
 )
 
@@ -247,18 +247,6 @@ def _account(request, pk: int, *, write: bool = False) -> Account:
 class OpportunityListApi(ServiceApi):
     pagination_class = PageNumberPagination  # read by the schema generator
 
-    class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=OpportunityStatus.choices, required=False)
-        process = IdField(required=False)
-        stage = IdField(required=False)
-        owner = serializers.ChoiceField(choices=[("me", "Only deals I own")], required=False)
-        q = serializers.CharField(
-            required=False,
-            max_length=100,
-            help_text="Search deal and account names and the deals' buying-team contacts' names.",
-        )
-        ordering = serializers.ChoiceField(choices=list(DealFilterForm.SORTS), required=False, default="close")
-
     class InputSerializer(serializers.Serializer):
         account = PkField(queryset=Account.objects.none())
         process = PkField(queryset=SalesProcess.objects.active())
@@ -285,21 +273,10 @@ class OpportunityListApi(ServiceApi):
 
     OutputSerializer = OpportunitySummarySerializer
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    @extend_schema(parameters=DealFilter.parameters(), responses={200: OutputSerializer(many=True), **READ_ERRORS})
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        f = filters.validated_data
-        deals = Opportunity.objects.for_user(request.user).with_list_relations().search(f.get("q", "").strip())
-        if "status" in f:
-            deals = deals.filter(status=f["status"])
-        if "process" in f:
-            deals = deals.filter(process_id=f["process"])
-        if "stage" in f:
-            deals = deals.filter(stage_id=f["stage"])
-        if f.get("owner") == "me":
-            deals = deals.owned_by(request.user)
-        return self.paginate(deals.order_by(*DealFilterForm.SORTS[f["ordering"]]), self.OutputSerializer)
+        deals = DealFilter(request.query_params, request=request, interface=API).valid_or_400()
+        return self.paginate(deals, self.OutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: OpportunityDetailSerializer, **WRITE_ERRORS})
     def post(self, request):
@@ -899,9 +876,6 @@ class OpportunityActivityApi(ServiceApi):
 class AccountListApi(ServiceApi):
     pagination_class = PageNumberPagination
 
-    class FilterSerializer(serializers.Serializer):
-        q = serializers.CharField(required=False, max_length=100, help_text="Search account names.")
-
     class InputSerializer(serializers.Serializer):
         name = NameField(max_length=200)
         website = serializers.URLField(required=False, allow_blank=True)
@@ -923,17 +897,10 @@ class AccountListApi(ServiceApi):
         owner = UserRefSerializer()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(parameters=[FilterSerializer], responses={200: OutputSerializer(many=True)})
+    @extend_schema(parameters=AccountFilter.parameters(), responses={200: OutputSerializer(many=True)})
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        accounts = (
-            Account.objects.for_user(request.user)
-            .search(filters.validated_data.get("q", "").strip())
-            .select_related("owner")
-            .order_by("name", "id")
-        )
-        return self.paginate(accounts, self.OutputSerializer)
+        filters = AccountFilter(request.query_params, request=request, interface=API, now=timezone.now())
+        return self.paginate(filters.valid_or_400(), self.OutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **WRITE_ERRORS})
     def post(self, request):
@@ -987,10 +954,10 @@ class ContactListApi(ServiceApi):
         phone = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(responses={200: OutputSerializer(many=True), **READ_ERRORS})
+    @extend_schema(parameters=ContactFilter.parameters(), responses={200: OutputSerializer(many=True), **READ_ERRORS})
     def get(self, request, pk: int):
-        account = _account(request, pk)
-        return self.paginate(account.contacts.order_by("last_name", "first_name", "id"), self.OutputSerializer)
+        filters = ContactFilter(request.query_params, request=request, interface=API, account=_account(request, pk))
+        return self.paginate(filters.valid_or_400(), self.OutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: OutputSerializer, **WRITE_ERRORS})
     def post(self, request, pk: int):

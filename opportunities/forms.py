@@ -3,7 +3,6 @@
 import datetime as dt
 
 from django import forms
-from django.db import models
 from django.utils import timezone
 
 from stages.cleaning import IdField, ModelMultipleIdField, NameField
@@ -19,7 +18,6 @@ from .models import (
     DealCompetitorStatus,
     EmployeeBand,
     LostReason,
-    OpportunityStatus,
     RevenueBand,
 )
 
@@ -312,63 +310,6 @@ class MonthSelect(forms.Select):
         return super().get_context(name, value, attrs)
 
 
-class DealFilterForm(forms.Form):
-    SORTS = {
-        "close": ("expected_close_date", "id"),
-        "-close": ("-expected_close_date", "-id"),
-        "amount": ("amount", "id"),
-        "-amount": ("-amount", "-id"),
-        "name": ("name", "id"),
-        "-name": ("-name", "-id"),
-        "stage": ("stage__order", "id"),
-        "-stage": ("-stage__order", "-id"),
-        "next_step": ("next_step__due_date", "id"),
-        "-next_step": ("-next_step__due_date", "-id"),
-        "updated": ("-updated_at", "-id"),
-    }
-    # What the sort menu says: the order in words, not the field's name.
-    SORT_LABELS = {
-        "close": "Close date, soonest first",
-        "-close": "Close date, latest first",
-        "amount": "Amount, smallest first",
-        "-amount": "Amount, largest first",
-        "name": "Deal name, A to Z",
-        "-name": "Deal name, Z to A",
-        "stage": "Stage, earliest first",
-        "-stage": "Stage, furthest first",
-        "next_step": "Next step due, soonest first",
-        "-next_step": "Next step due, latest first",
-        "updated": "Recently updated first",
-    }
-    q = forms.CharField(required=False, max_length=100, label="Search")
-    process = forms.ModelChoiceField(queryset=SalesProcess.objects.all(), required=False, empty_label="All processes")
-    stage = StageChoiceField(
-        queryset=Stage.objects.select_related("process").order_by("process__name", "order"),
-        required=False,
-        empty_label="All stages",
-    )
-    close_month = forms.CharField(required=False, label="Close month", widget=MonthSelect())
-    status = forms.ChoiceField(choices=[("", "Any"), *OpportunityStatus.choices], required=False)
-    scope = forms.ChoiceField(choices=[("mine", "Mine"), ("all", "All I can see")], required=False)
-    sort = forms.ChoiceField(label="Sort by", choices=list(SORT_LABELS.items()), required=False)
-
-    def __init__(self, *args, today: dt.date | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["close_month"].widget.today = today
-
-    def clean_close_month(self):
-        value = self.cleaned_data.get("close_month") or ""
-        if not value:
-            return None
-        try:
-            year, month = (int(part) for part in value.split("-"))
-            if not (2000 <= year <= 2100 and 1 <= month <= 12):
-                raise ValueError
-        except ValueError:
-            raise forms.ValidationError("Close month must look like 2026-03.") from None
-        return year, month
-
-
 class ReassignForm(forms.Form):
     """Hand a deal to someone else (the people the user may assign deals to)."""
 
@@ -423,62 +364,6 @@ class BulkActionForm(forms.Form):
 
 
 # --- account management --------------------------------------------------------------------------
-
-
-class AccountFilterForm(forms.Form):
-    """The accounts list's filters and sort; each key of SORTS is an `order_by` over the health
-    annotations of `opportunities.accounts.with_health`."""
-
-    SORTS = {
-        "name": ("name", "id"),
-        "-name": ("-name", "-id"),
-        "health": ("health", "name", "id"),
-        "-health": ("-health", "name", "id"),
-        "touch": (models.F("last_touch").asc(nulls_first=True), "id"),
-        "-touch": (models.F("last_touch").desc(nulls_last=True), "id"),
-        "deals": ("-open_deals", "name", "id"),
-        "won": ("-won_deals", "name", "id"),
-        "next_step": (models.F("next_step_due").asc(nulls_first=True), "name", "id"),
-    }
-    SORT_LABELS = {
-        "name": "Name, A to Z",
-        "-name": "Name, Z to A",
-        "health": "Health, coldest first",
-        "-health": "Health, healthiest first",
-        "touch": "Last touch, longest ago first",
-        "-touch": "Last touch, latest first",
-        "deals": "Open deals, most first",
-        "won": "Won deals, most first",
-        "next_step": "Next step: none, then soonest due",
-    }
-    q = forms.CharField(required=False, max_length=100, label="Search")
-    health = forms.ChoiceField(
-        choices=[("", "Any"), ("healthy", "Healthy"), ("cooling", "Cooling"), ("cold", "Cold")], required=False
-    )
-    touched = forms.ChoiceField(
-        label="Last touch",
-        choices=[
-            ("", "Any time"),
-            ("30", "In the last 30 days"),
-            ("90", "In the last 90 days"),
-            ("stale", "Not in 90 days"),
-        ],
-        required=False,
-    )
-    deals = forms.ChoiceField(
-        label="Open deals",
-        choices=[("", "Any"), ("open", "With an open deal"), ("none", "No open deal (nurture)")],
-        required=False,
-    )
-    no_next_step = forms.BooleanField(required=False, label="No next step")
-    industry = forms.ChoiceField(choices=[("", "All industries")], required=False)
-    owner = forms.ModelChoiceField(queryset=None, required=False, empty_label="Anyone")
-    sort = forms.ChoiceField(label="Sort by", choices=list(SORT_LABELS.items()), required=False)
-
-    def __init__(self, *args, industries: list[str], owners, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["industry"].choices = [("", "All industries"), *((i, i) for i in industries)]
-        self.fields["owner"].queryset = owners
 
 
 class AccountPlanForm(forms.Form):

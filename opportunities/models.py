@@ -127,6 +127,18 @@ class ContactQuerySet(models.QuerySet):
             return self.all()
         return self.filter(account__in=Account.objects.filter(accounts))
 
+    def matching(self, text: str):
+        """Contacts whose name, title or email holds every word of `text` (the first five)."""
+        contacts = self
+        for word in text.split()[:5]:
+            contacts = contacts.filter(
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(title__icontains=word)
+                | Q(email__icontains=word)
+            )
+        return contacts
+
 
 class Contact(models.Model):
     """A person at an account."""

@@ -21,6 +21,7 @@ from .accounts import plan_context
 from .coverage import deal_coverage
 from .csv_export import contacts_csv_response, deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError
+from .filters import ContactFilter, DealFilter
 from .forms import (
     AccountForm,
     ActivityForm,
@@ -31,7 +32,6 @@ from .forms import (
     CompleteStepForm,
     ContactForm,
     DealCompetitorForm,
-    DealFilterForm,
     MilestoneToggleForm,
     MoveForm,
     NextStepForm,
@@ -113,18 +113,6 @@ def _search_text(request, name: str) -> str:
 
 def _contact_query(request) -> str:
     return _search_text(request, "contact_q")
-
-
-def _contacts_matching(contacts, text: str):
-    """Contacts whose name, title or email holds every word of `text`."""
-    for word in text.split()[:5]:
-        contacts = contacts.filter(
-            Q(first_name__icontains=word)
-            | Q(last_name__icontains=word)
-            | Q(title__icontains=word)
-            | Q(email__icontains=word)
-        )
-    return contacts
 
 
 def _query_without(request, *names: str) -> str:
@@ -216,29 +204,8 @@ def _form_errors(request, form) -> None:
 
 @require_http_methods(["GET"])
 def my_deals(request):
-    form = DealFilterForm(request.GET or None, today=timezone.localdate())
-    deals = Opportunity.objects.for_user(request.user).with_list_relations()
-    scope, status, sort = "mine", "open", "close"
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        scope = data["scope"] or "mine"
-        status = data["status"] if "status" in request.GET else "open"
-        sort = data["sort"] or "close"
-        deals = deals.search(data["q"].strip())
-        if data["process"]:
-            deals = deals.filter(process=data["process"])
-        if data["stage"]:
-            deals = deals.filter(stage=data["stage"])
-        if data["close_month"]:
-            year, month = data["close_month"]
-            deals = deals.filter(expected_close_date__year=year, expected_close_date__month=month)
-    elif form.is_bound:
-        deals = deals.none()
-    if scope == "mine":
-        deals = deals.owned_by(request.user)
-    if status:
-        deals = deals.filter(status=status)
-    deals = deals.order_by(*DealFilterForm.SORTS[sort])
+    filters = DealFilter(request.GET, request=request, today=timezone.localdate())
+    deals, scope, sort = filters.page_rows(), filters.current_scope, filters.current_sort
     if request.GET.get("format") == "csv":
         # Every deal the filters select, not one page of them.
         return deals_csv_response(deals.iterator(chunk_size=2000))
@@ -252,7 +219,7 @@ def my_deals(request):
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "form": form,
+        "form": filters.form,
         "page": page,
         "query": query.urlencode(),
         "scope": scope,
@@ -375,7 +342,8 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
         # The buying team first: they are who usually takes part in the deal's activities.
         on_team = Exists(BuyingTeamMember.objects.filter(opportunity=opp, contact=OuterRef("pk")))
         contacts, more_contacts = _latest(
-            _contacts_matching(Contact.objects.filter(account_id=opp.account_id), contact_q)
+            Contact.objects.filter(account_id=opp.account_id)
+            .matching(contact_q)
             .annotate(on_team=on_team)
             .order_by("-on_team", "last_name", "first_name", "id"),
             CONTACT_PICK_LIMIT,
@@ -930,7 +898,7 @@ def account_detail(request, pk: int):
     activities, more_activities = _latest(_account_activities(user, account))
     _localize_times(activities, "occurred_at")
     contact_q = _contact_query(request)
-    contacts = _contacts_matching(account.contacts.all(), contact_q).order_by("last_name", "first_name", "id")
+    contacts = account.contacts.matching(contact_q).order_by("last_name", "first_name", "id")
     contacts_page = Paginator(contacts, ACCOUNT_PAGE_SIZE).get_page(request.GET.get("contacts_page"))
     pick, more_pick = _latest(contacts, CONTACT_PICK_LIMIT)
     history, more_history = _latest(_account_history(account))
@@ -1089,12 +1057,13 @@ def contact_edit(request, pk: int):
 def contact_list(request):
     """The contacts the user may see, by name; a search narrows them by name, title, email."""
     q = _search_text(request, "q")
-    contacts = _contacts_matching(Contact.objects.for_user(request.user), q).select_related("account")
+    data = request.GET.copy()
+    if "q" in data:
+        data["q"] = q  # as cleaned (no NUL, no invisible characters) and cut, not as typed
+    contacts = ContactFilter(data, request=request).page_rows().select_related("account")
     if request.GET.get("format") == "csv":
-        return contacts_csv_response(contacts.order_by("last_name", "first_name", "id").iterator(chunk_size=2000))
-    page = Paginator(contacts.order_by("last_name", "first_name", "id"), _page_size(request)).get_page(
-        request.GET.get("page")
-    )
+        return contacts_csv_response(contacts.iterator(chunk_size=2000))
+    page = Paginator(contacts, _page_size(request)).get_page(request.GET.get("page"))
     return render(
         request,
         "opportunities/contact_list.html",

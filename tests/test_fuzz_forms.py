@@ -31,9 +31,9 @@ import postmortem.forms
 import postmortem.views
 import postmortem.winloss
 from aids.forms import AidCreateForm, AidTagsForm, LibraryFilterForm, PlaybookForm, ShareForm, VersionForm
+from opportunities.filters import AccountFilter, DealFilter
 from opportunities.forms import (
     AccountDealForm,
-    AccountFilterForm,
     AccountForm,
     AccountPlanForm,
     ActivityForm,
@@ -44,7 +44,6 @@ from opportunities.forms import (
     CompleteStepForm,
     ContactForm,
     DealCompetitorForm,
-    DealFilterForm,
     MilestoneToggleForm,
     MoveForm,
     NextStepForm,
@@ -106,8 +105,8 @@ LESSON_FIELDS = (
 PAGES = ("page", "per_page")
 ENDPOINTS = [
     # opportunities
-    Endpoint("opportunities:my_deals", "GET", forms=(DealFilterForm,), extra=PAGES),
-    Endpoint("opportunities:account_list", "GET", forms=(AccountFilterForm,), extra=PAGES),
+    Endpoint("opportunities:my_deals", "GET", forms=(DealFilter.form_class(),), extra=PAGES),
+    Endpoint("opportunities:account_list", "GET", forms=(AccountFilter.form_class(),), extra=PAGES),
     Endpoint("opportunities:account_search", "GET", extra=("q", "account_q")),
     Endpoint("opportunities:create", "GET", extra=("account",)),
     Endpoint("opportunities:create", "POST", forms=(OpportunityForm,)),
