@@ -88,3 +88,28 @@ def contacts_csv_response(contacts) -> HttpResponse:
         CONTACT_COLUMNS,
         ([c.pk, c.first_name, c.last_name, c.title, c.email, c.phone, c.account.name] for c in contacts),
     )
+
+
+ACTIVITY_COLUMNS = ("id", "occurred_at", "kind", "subject", "notes", "account", "deal", "contacts", "logged_by")
+
+
+def activities_csv_response(activities, *, filename: str) -> HttpResponse:
+    """`activities` (with their account, deal, contacts and author loaded), newest first."""
+    return csv_response(
+        filename,
+        ACTIVITY_COLUMNS,
+        (
+            [
+                a.pk,
+                a.occurred_at.isoformat(),
+                a.get_kind_display(),
+                a.subject,
+                a.notes,
+                a.account.name,
+                a.opportunity.name if a.opportunity_id else "",
+                "; ".join(str(c) for c in a.contacts.all()),
+                str(a.created_by),
+            ]
+            for a in activities
+        ),
+    )

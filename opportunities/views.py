@@ -19,7 +19,7 @@ from . import search as global_search
 from . import services
 from .accounts import plan_context
 from .coverage import deal_coverage
-from .csv_export import contacts_csv_response, deals_csv_response
+from .csv_export import activities_csv_response, contacts_csv_response, deals_csv_response
 from .errors import AccessDenied, ConcurrentEdit, DomainError
 from .filters import ContactFilter, DealFilter
 from .forms import (
@@ -437,6 +437,10 @@ def opportunity_activities(request, pk: int):
         .prefetch_related("contacts")
         .order_by("-occurred_at", "-id")
     )
+    if request.GET.get("format") == "csv":  # every activity, not one page
+        return activities_csv_response(
+            activities.select_related("account", "opportunity"), filename=f"deal-{opp.pk}-activities.csv"
+        )
     page = Paginator(activities, _page_size(request)).get_page(request.GET.get("page"))
     _localize_times(page.object_list, "occurred_at")
     return render(
@@ -954,7 +958,12 @@ def account_history(request, pk: int):
 def account_activities(request, pk: int):
     """Every activity on the account that the user may see, newest first, a page at a time."""
     account = _account(request, pk)
-    page = Paginator(_account_activities(request.user, account), _page_size(request)).get_page(request.GET.get("page"))
+    activities = _account_activities(request.user, account)
+    if request.GET.get("format") == "csv":  # every activity the user may see, not one page
+        return activities_csv_response(
+            activities.select_related("account"), filename=f"account-{account.pk}-activities.csv"
+        )
+    page = Paginator(activities, _page_size(request)).get_page(request.GET.get("page"))
     _localize_times(page.object_list, "occurred_at")
     return render(
         request,

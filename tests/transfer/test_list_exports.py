@@ -5,6 +5,7 @@ import io
 
 from django.urls import reverse
 
+from opportunities.models import Activity
 from pipeline.models import Flag
 from tests.factories import AccountFactory, ContactFactory
 
@@ -41,6 +42,28 @@ def test_flags_and_post_mortems_export(owner, opportunity, client_for, now):
     got = rows(client.get(reverse("pipeline:needs_attention") + "?format=csv"))
     assert got[1][1] == "Acme rollout"
     assert rows(client.get(reverse("postmortem:queue") + "?format=csv"))[0][:2] == ["id", "deal"]
+
+
+def test_activities_export_every_activity_of_the_deal_and_the_account(owner, opportunity, contact, client_for, now):
+    for i in range(30):  # more than a page
+        Activity.objects.create(
+            account=opportunity.account,
+            opportunity=opportunity if i % 2 else None,
+            kind="call",
+            subject="=cmd|' /C calc'!A0" if i == 0 else f"Call {i}",
+            occurred_at=now,
+            created_by=owner,
+        ).contacts.add(contact)
+    client = client_for(owner)
+    deal = rows(client.get(reverse("opportunities:activities", args=[opportunity.pk]) + "?format=csv"))
+    assert deal[0][:4] == ["id", "occurred_at", "kind", "subject"]
+    assert len(deal) == 1 + 15 and {r[6] for r in deal[1:]} == {"Acme rollout"}
+    account = rows(
+        client.get(reverse("opportunities:account_activities", args=[opportunity.account_id]) + "?format=csv")
+    )
+    assert len(account) == 1 + 30
+    assert "'=cmd|' /C calc'!A0" in [r[3] for r in account[1:]]
+    assert {r[7] for r in account[1:]} == {str(contact)}
 
 
 def test_an_outsider_exports_nothing_of_others(outsider, opportunity, client_for):
