@@ -374,8 +374,11 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "people.tokens.TokenScopeAllows",
     ],
-    # Per token when a token is used, else per user (pipeline.throttling); 429 with Retry-After.
-    "DEFAULT_THROTTLE_CLASSES": ["pipeline.throttling.TokenRateThrottle", "pipeline.throttling.UserRateThrottle"],
+    # Per token when a token is used, else per user (pipeline.api.throttling); 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "pipeline.api.throttling.TokenRateThrottle",
+        "pipeline.api.throttling.UserRateThrottle",
+    ],
     "DEFAULT_THROTTLE_RATES": {
         "token": env_rate("API_RATE_PER_TOKEN", "600/minute"),
         "user": env_rate("API_RATE_PER_USER", "1200/minute"),
@@ -396,8 +399,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "pipeline.api_schema.document_refusals",
-        "pipeline.api_schema.document_concurrency",
+        "pipeline.api.schema.document_refusals",
+        "pipeline.api.schema.document_concurrency",
     ],
     # Inputs named "status" take different choices (a deal's, an account's, a competitor's on a
     # deal): each enum gets its own name instead of a hash-suffixed one.

@@ -4,7 +4,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from people import views as people_views
 
-from . import api_docs, views
+from . import views
+from .api import docs as api_docs
 from .board import views as board_views
 from .health import views as health_views
 from .notify import views as notify_views
@@ -55,7 +56,7 @@ urlpatterns = [
     path("api/", include("postmortem.api_urls")),
     path("api/", include("transfer.api_urls")),
     path("api/", include("aids.api_urls")),
-    path("api/", include("pipeline.api_urls")),
+    path("api/", include("pipeline.api.urls")),
     path("api/", include("roi.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),

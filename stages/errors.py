@@ -1,7 +1,7 @@
 """The errors the sales-process services raise, with a message written for the admin who acted.
 
 `stages` sits below `opportunities`, so it cannot raise `opportunities.errors.DomainError`; the
-API answers these the same way (`pipeline.api`)."""
+API answers these the same way (`pipeline.api.views`)."""
 
 
 class ProcessError(Exception):

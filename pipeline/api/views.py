@@ -29,11 +29,11 @@ from stages import services as process_services
 from stages.errors import ProcessAccessDenied, ProcessError
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
-from .models import Flag, FlagKind, Notification, Quota
-from .notify import services as notify_services
-from .reports import services as report_services
-from .reports.dashboard import people_for
-from .reports.quarters import quarter_of
+from ..models import Flag, FlagKind, Notification, Quota
+from ..notify import services as notify_services
+from ..reports import services as report_services
+from ..reports.dashboard import people_for
+from ..reports.quarters import quarter_of
 
 # --- flags ------------------------------------------------------------------------------------------
 
