@@ -129,3 +129,27 @@ def register_demo_seeder(name: str, seeder: Callable) -> None:
 def run_demo_seeders(*, seed: int, now) -> None:
     for seeder in _demo_seeders.values():
         seeder(seed=seed, now=now)
+
+
+# --- back-test sections: what a higher app adds to `manage.py backtest` -------------------------------
+
+
+@dataclass(frozen=True)
+class BacktestSection:
+    """A part of guided selling that `manage.py backtest` evaluates on held-out deals, e.g. the
+    recommendations. `run(train_ids, test_ids)` gets the primary keys of the closed deals it may
+    learn from and of the held-out closed deals it is judged on, and returns the lines to print."""
+
+    name: str
+    run: Callable  # (train_ids: list[int], test_ids: list[int]) -> list[str]
+
+
+_backtest_sections: dict[str, BacktestSection] = {}
+
+
+def register_backtest_section(section: BacktestSection) -> None:
+    _backtest_sections[section.name] = section
+
+
+def backtest_sections() -> list[BacktestSection]:
+    return list(_backtest_sections.values())
