@@ -14,7 +14,15 @@ playbooks with the owner's completion counts.
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from opportunities.models import BuyingRole, BuyingTeamMember, Competitor, MilestoneCompletion
+from opportunities.hooks import page_loaded
+from opportunities.models import (
+    BuyingRole,
+    BuyingTeamMember,
+    Competitor,
+    DealCompetitor,
+    DealCompetitorStatus,
+    MilestoneCompletion,
+)
 
 from .models import Aid, AidKind, AidTag, Playbook, Share, TagKind, size_band_for
 
@@ -31,6 +39,12 @@ def _step_milestones(deal) -> list:
     return [m for m, done in checklist if not done]
 
 
+def competitors_in_play(deal) -> list[int]:
+    """The ids of the deal's competitors not eliminated (from the deal page's rows when it has them)."""
+    rows = page_loaded(deal, "competitors", lambda: list(DealCompetitor.objects.filter(opportunity=deal)))
+    return [row.competitor_id for row in rows if row.status != DealCompetitorStatus.ELIMINATED]
+
+
 def fitting_aids(deal, *, milestone_ids, roles):
     """The published aids that help on `deal` now, with `on_stage`, `on_milestone`,
     `on_competitor` and `shared_here` annotated, `role_tags` and `in_play` prefetched."""
@@ -39,10 +53,8 @@ def fitting_aids(deal, *, milestone_ids, roles):
     on_milestone = Exists(
         Aid.milestones.through.objects.filter(aid=OuterRef("pk"), milestone_id__in=list(milestone_ids))
     )
-    in_play = Competitor.objects.filter(deals__opportunity=deal).exclude(deals__status="eliminated")
-    on_competitor = Exists(
-        Aid.competitors.through.objects.filter(aid=OuterRef("pk"), competitor__in=in_play.values("pk"))
-    )
+    in_play = competitors_in_play(deal)
+    on_competitor = Exists(Aid.competitors.through.objects.filter(aid=OuterRef("pk"), competitor_id__in=in_play))
     on_role = Exists(AidTag.objects.filter(aid=OuterRef("pk"), kind=TagKind.BUYER_ROLE, value__in=list(roles)))
 
     def narrowed_by(kind: str, value: str) -> Q:
@@ -70,7 +82,7 @@ def fitting_aids(deal, *, milestone_ids, roles):
         .select_related("current_version")
         .prefetch_related(
             Prefetch("tags", queryset=AidTag.objects.filter(kind=TagKind.BUYER_ROLE), to_attr="role_tags"),
-            Prefetch("competitors", queryset=in_play.distinct(), to_attr="in_play"),
+            Prefetch("competitors", queryset=Competitor.objects.filter(pk__in=in_play), to_attr="in_play"),
         )
         .order_by("kind", "title", "id")
     )
@@ -104,7 +116,9 @@ def deal_aids_panel(deal, user) -> dict | None:
     if not deal.is_open:
         return None
     milestones = _step_milestones(deal)
-    team = list(BuyingTeamMember.objects.filter(opportunity=deal).select_related("contact"))
+    team = page_loaded(
+        deal, "buying_team", lambda: list(BuyingTeamMember.objects.filter(opportunity=deal).select_related("contact"))
+    )
     roles = {r for member in team for r in member.roles}
     aids = list(fitting_aids(deal, milestone_ids=[m.pk for m in milestones], roles=roles))
     for aid in aids:

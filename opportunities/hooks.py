@@ -50,7 +50,8 @@ def deal_badges(deal) -> list[dict]:
 class DealPanel:
     """A section a higher app adds to the deal page, e.g. postmortem's lessons that apply to the
     deal. `context(deal, user)` gives the template its `panel` variable; it must run a fixed
-    number of queries, however many rows it shows (the deal page's query count is pinned)."""
+    number of queries, however many rows it shows (the deal page's query count is pinned), and
+    take what the page already loaded through `page_loaded`."""
 
     name: str  # unique among the registered panels
     template: str
@@ -63,6 +64,16 @@ _panels: dict[str, DealPanel] = {}
 def register_deal_panel(panel: DealPanel) -> None:
     """Show `panel` on deal pages (registering the same name again replaces it)."""
     _panels[panel.name] = panel
+
+
+def page_loaded(deal, name: str, load: Callable):
+    """What the deal page already loaded for `deal` and hands to its panels, so that a panel does
+    not fetch it again: "buying_team" (members with their contacts), "competitors" (the deal's
+    competitor rows with their competitors) or "stages" (the process's stages in order, each with
+    its `checklist` of (milestone, completion or None)). `load()` fetches it when a panel renders
+    on its own (an htmx refresh)."""
+    loaded = getattr(deal, "page_rows", {})
+    return loaded[name] if name in loaded else load()
 
 
 def deal_panels(deal, user) -> list[dict]:

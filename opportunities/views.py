@@ -362,6 +362,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
     if can_edit:  # the pickers (in play, lost to, beaten) are for those who may change the deal
         competitor_choices = list(Competitor.objects.filter(Q(is_active=True) | Q(pk=opp.lost_to_id)))
     opp.lost_to = next((dc.competitor for dc in deal_competitors if dc.competitor_id == opp.lost_to_id), None)
+    opp.page_rows = {"buying_team": team, "competitors": deal_competitors, "stages": stages}
     context = {
         "opp": opp,
         "badges": deal_badges(opp),

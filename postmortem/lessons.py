@@ -3,12 +3,14 @@
 A lesson matches a deal by its tags: the deal's current stage, a milestone still ahead of it,
 a competitor in play, its account's industry, a role on its buying team. Each matching tag adds
 to the lesson's score (the stage and the milestone say most about what to do next); ties go to
-the most endorsed, then the newest. One query for the buying team's roles, one for the lessons,
-however many there are.
+the most endorsed, then the newest. One query for the lessons however many there are, on the deal
+page, which hands over the buying team, the stages' checklists and the competitors; one more for
+the buying team's roles on its own.
 """
 
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Value, When
 
+from opportunities.hooks import page_loaded
 from opportunities.models import BuyingTeamMember, DealCompetitor
 from stages.models import Milestone
 
@@ -25,19 +27,19 @@ def _points(condition: Q, weight: int):
 def lessons_for_deal(deal, user, *, limit: int = SHOWN) -> list[Lesson]:
     """The lessons `user` may read that match `deal`, best first (`relevance`, `endorsement_count`,
     `endorsed_by_me` annotated)."""
-    roles = sorted(
-        {
-            r
-            for roles in BuyingTeamMember.objects.filter(opportunity=deal).values_list("roles", flat=True)
-            for r in roles
-        }
-    )
-    ahead = (
-        Milestone.objects.filter(stage__process_id=deal.process_id, stage__order__gte=deal.stage.order)
-        .exclude(completions__opportunity=deal)
-        .values("pk")
-    )
-    competitors = DealCompetitor.objects.filter(opportunity=deal).values("competitor_id")
+    team = page_loaded(deal, "buying_team", lambda: list(BuyingTeamMember.objects.filter(opportunity=deal)))
+    roles = sorted({r for member in team for r in member.roles})
+    stages = page_loaded(deal, "stages", lambda: None)
+    if stages is None:  # rendered on its own: the milestones ahead in one subquery
+        ahead = (
+            Milestone.objects.filter(stage__process_id=deal.process_id, stage__order__gte=deal.stage.order)
+            .exclude(completions__opportunity=deal)
+            .values("pk")
+        )
+    else:
+        ahead = [m.pk for s in stages if s.order >= deal.stage.order for m, done in s.checklist if not done]
+    rows = page_loaded(deal, "competitors", lambda: list(DealCompetitor.objects.filter(opportunity=deal)))
+    competitors = [row.competitor_id for row in rows]
     conditions = {
         "stage": Q(stage_id=deal.stage_id),
         "milestone": Q(milestone__in=ahead),

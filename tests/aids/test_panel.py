@@ -78,10 +78,19 @@ def test_the_panel_runs_a_fixed_number_of_queries(deal, manager, owner, django_a
             text_aid(manager, title=f"Card {i}", kind=AidKind.BATTLE_CARD, competitors=[rival])
 
     def panel_of_fresh_deal():
-        # The deal page hands over the stage's checklist; alone, the panel reads it (2 queries).
+        # Alone, the panel reads the stage's checklist (2 queries), the buying team and the
+        # competitors, which the deal page hands over (as `page_rows`).
         fresh = type(deal).objects.select_related("stage", "account").get(pk=deal.pk)
-        with django_assert_num_queries(5 + 2):
-            return deal_aids_panel(fresh, owner)
+        with django_assert_num_queries(4 + 2 + 2):
+            alone = deal_aids_panel(fresh, owner)
+        fresh.page_rows = {
+            "buying_team": list(fresh.buying_team.select_related("contact")),
+            "competitors": list(fresh.competitors.all()),
+        }
+        with django_assert_num_queries(4 + 2):
+            on_the_page = deal_aids_panel(fresh, owner)
+        assert [a.pk for a in on_the_page["step"]] == [a.pk for a in alone["step"]]
+        return on_the_page
 
     add(1)
     panel_of_fresh_deal()
