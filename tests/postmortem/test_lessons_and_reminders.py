@@ -123,3 +123,22 @@ def test_the_reminder_task_is_scheduled_hourly(settings):
     from pipeline.tasks import send_reminders
 
     assert settings.CELERY_BEAT_SCHEDULE["send-reminders"]["task"] == send_reminders.name
+
+
+def test_the_lessons_cost_the_same_queries_however_many_show(
+    accepted, teammate, process, rival, now, django_assert_max_num_queries
+):
+    deal = open_deal(teammate, process, "Counted", now=now)
+    deal_services.deal_competitor_set(deal, actor=teammate, competitor=rival, now=now)
+    # On its own: the team's roles, the deal's competitors and the reader's managed teams, then the
+    # lessons with their milestones and competitors: one query each, with 4 lessons or 5.
+    with django_assert_max_num_queries(3 + 3):
+        shown = lessons_for_deal(type(deal).objects.select_related("stage", "account").get(pk=deal.pk), teammate)
+    assert {lesson.milestone is not None for lesson in shown} == {True, False}
+    assert any(lesson.competitor == rival for lesson in shown)
+    review = Review.objects.get(pk=accepted.pk)
+    for i in range(6):
+        Lesson.objects.create(review=review, text=f"More {i}", stage=deal.stage, competitor=rival)
+    fresh = type(deal).objects.select_related("stage", "account").get(pk=deal.pk)
+    with django_assert_max_num_queries(3 + 3):
+        assert len(lessons_for_deal(fresh, teammate)) == 5
