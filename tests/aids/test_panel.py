@@ -103,12 +103,13 @@ def test_playbooks_show_for_milestones_the_owner_rarely_completed(deal, admin, o
     unticked = deal.stage.milestones.order_by("order")[1]
     services.playbook_save(actor=admin, milestone=unticked, how_to_run="Open with their goal", avoid="Demoing early")
     panel = deal_aids_panel(deal, owner)
-    assert [p.milestone for p in panel["playbooks"]] == [unticked]
-    # Once the owner has completed it RARELY times on other deals, it no longer shows.
-    for _ in range(RARELY):
+    assert [(p.milestone, p.times) for p in panel["playbooks"]] == [(unticked, 0)]
+    # It says how often the owner has done it; once RARELY times on other deals, it no longer shows.
+    for times in range(1, RARELY + 1):
         other = OpportunityFactory(owner=owner, account=account, process=process, stage=deal.stage)
         MilestoneCompletion.objects.create(opportunity=other, milestone=unticked, completed_by=owner)
-    assert deal_aids_panel(deal, owner)["playbooks"] == []
+        shown = [(p.milestone, p.times) for p in deal_aids_panel(deal, owner)["playbooks"]]
+        assert shown == ([(unticked, times)] if times < RARELY else [])
 
 
 def test_the_deal_page_shows_the_panel_with_share_links(deal, manager, owner, client_for):
