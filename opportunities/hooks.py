@@ -53,9 +53,14 @@ class DealPanel:
     number of queries, however many rows it shows (the deal page's query count is pinned), and
     take what the page already loaded through `page_loaded`."""
 
-    name: str  # unique among the registered panels
+    name: str  # unique among the registered panels, and the id of the template's section
     template: str
     context: Callable  # (deal, user) -> dict, or None to show nothing
+    # A lazy panel costs too much to hold up the page (it ranks many rows): the page shows its
+    # heading and loads it in a request of its own right after the page (htmx), or inline
+    # when the page is asked for it (`?panel=<name>`, the link that works without JavaScript).
+    lazy: bool = False
+    title: str = ""  # the lazy panel's heading while it loads
 
 
 _panels: dict[str, DealPanel] = {}
@@ -76,10 +81,20 @@ def page_loaded(deal, name: str, load: Callable):
     return loaded[name] if name in loaded else load()
 
 
-def deal_panels(deal, user) -> list[dict]:
-    """[{"template", "context"}] of the registered panels that have something for `deal`."""
+def deal_panel(name: str) -> DealPanel | None:
+    return _panels.get(name)
+
+
+def deal_panels(deal, user, *, inline: str = "") -> list[dict]:
+    """[{"template", "context"}] of the registered panels that have something for `deal`; a lazy
+    one (unless it is `inline`) as its placeholder, which loads it."""
     shown = []
     for panel in _panels.values():
+        if panel.lazy and panel.name != inline:
+            if deal.is_open:  # what lazy panels show is for open deals
+                context = {"name": panel.name, "title": panel.title}
+                shown.append({"template": "opportunities/_lazy_panel.html", "context": context})
+            continue
         context = panel.context(deal, user)
         if context is not None:
             shown.append({"template": panel.template, "context": context})

@@ -9,6 +9,7 @@ urlpatterns = [
     path("deals/new/", views.opportunity_create, name="create"),
     path("deals/bulk/", views.deals_bulk, name="bulk"),
     path("deals/<int:pk>/", views.opportunity_detail, name="detail"),
+    path("deals/<int:pk>/panels/<slug:name>/", views.opportunity_panel, name="panel"),
     path("deals/<int:pk>/edit/", views.opportunity_edit, name="edit"),
     path("deals/<int:pk>/move/", views.opportunity_move, name="move"),
     path("deals/<int:pk>/close-won/", views.opportunity_close_won, name="close_won"),

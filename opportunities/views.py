@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
-from django.http import QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -40,7 +40,7 @@ from .forms import (
     ReassignForm,
     ReopenForm,
 )
-from .hooks import badge_prefetches, deal_badges, deal_panels
+from .hooks import badge_prefetches, deal_badges, deal_panel, deal_panels
 from .models import (
     Account,
     AccountEvent,
@@ -366,7 +366,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
     context = {
         "opp": opp,
         "badges": deal_badges(opp),
-        "panels": deal_panels(opp, user),
+        "panels": deal_panels(opp, user, inline=request.GET.get("panel", "")),
         "coverage": deal_coverage(opp, stages=stages, team=team, now=timezone.now()),
         "stages": stages,
         "current_stage": stages[current_index] if stages else None,
@@ -412,6 +412,22 @@ def _render_deal(request, opp: Opportunity, *, status: int = 200, **extra):
 @require_http_methods(["GET"])
 def opportunity_detail(request, pk: int):
     return _render_deal(request, _opportunity(request, pk))
+
+
+@require_http_methods(["GET"])
+def opportunity_panel(request, pk: int, name: str):
+    """One lazy panel of the deal page, which loads it right after itself (htmx); without
+    JavaScript the page's link asks for the whole page with the panel inline instead."""
+    opp = _opportunity(request, pk)
+    panel = deal_panel(name)
+    if panel is None or not panel.lazy:
+        raise Http404("No such panel.")
+    if not request.htmx:
+        return redirect(f"{reverse('opportunities:detail', args=[opp.pk])}?panel={name}#{name}")
+    context = panel.context(opp, request.user)
+    if context is None:
+        return HttpResponse("")
+    return render(request, panel.template, {"opp": opp, "panel": context})
 
 
 @require_http_methods(["GET"])

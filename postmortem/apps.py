@@ -22,7 +22,14 @@ class PostmortemConfig(AppConfig):
         receivers.connect()
         # The deal page shows the lessons that apply to the deal.
         register_deal_panel(
-            DealPanel(name="lessons", template="postmortem/_deal_lessons.html", context=deal_lessons_panel)
+            DealPanel(
+                name="lessons",
+                template="postmortem/_deal_lessons.html",
+                context=deal_lessons_panel,
+                # Ranking every lesson the reader may see takes longer than the rest of the page.
+                lazy=True,
+                title="Lessons from closed deals",
+            )
         )
         # Overdue reviews reach people through pipeline's bell and daily digest.
         register_reminder_source(reminders.SOURCE)

@@ -3,8 +3,8 @@
 A lesson matches a deal by its tags: the deal's current stage, a milestone still ahead of it,
 a competitor in play, its account's industry, a role on its buying team. Each matching tag adds
 to the lesson's score (the stage and the milestone say most about what to do next); ties go to
-the most endorsed, then the newest. One query for the lessons however many there are, two more
-for their milestone and competitor tags when any show; on its own (not on the deal page, which
+the most endorsed, then the newest. One query for the lessons however many there are, three more
+for their milestone and competitor tags and their deals when any show; on its own (not on the deal page, which
 hands over the buying team, the stages' checklists and the competitors) one more for the roles.
 """
 
@@ -53,14 +53,15 @@ def lessons_for_deal(deal, user, *, limit: int = SHOWN) -> list[Lesson]:
     for q in conditions.values():
         any_match |= q
     endorsements = LessonEndorsement.objects.filter(lesson=OuterRef("pk")).order_by().values("lesson")
-    # The counts as a subquery and the optional tags prefetched, not joined: with every table in
-    # one grouped join, PostgreSQL spent several times longer planning the query than running it.
+    # The counts as a subquery, and the optional tags and the deals prefetched for the few shown,
+    # not joined: with every table in one grouped join, PostgreSQL spent several times longer
+    # planning the query than running it, and joined every matching lesson's deal before sorting.
     return list(
         Lesson.objects.for_user(user)
         .shown()
         .filter(any_match)
-        .select_related("stage", "review__author", "review__opportunity")
-        .prefetch_related("milestone", "competitor")
+        .select_related("stage", "review__author")
+        .prefetch_related("milestone", "competitor", "review__opportunity")
         .annotate(
             relevance=relevance,
             endorsement_count=Coalesce(

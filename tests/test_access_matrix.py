@@ -107,6 +107,10 @@ ROUTES: dict[str, Route] = {
     "opportunities:my_deals": Route(page("opportunities:my_deals"), EVERYONE),
     "opportunities:create": Route(page("opportunities:create"), EVERYONE),
     "opportunities:detail": Route(page("opportunities:detail", "opp"), DEAL_READ),
+    # A lazy panel, asked for without htmx, sends the reader to the page with the panel inline.
+    "opportunities:panel": Route(
+        lambda w: reverse("opportunities:panel", args=[w.opp, "lessons"]), (LOGIN, 302, 302, 404, 302, 302)
+    ),
     "opportunities:edit": Route(page("opportunities:edit", "opp"), DEAL_EDIT_PAGE),
     "opportunities:move": Route(page("opportunities:move", "opp"), DEAL_WRITE, method="post", wrong="get"),
     "opportunities:close_won": Route(page("opportunities:close_won", "opp"), DEAL_WRITE, method="post", wrong="get"),

@@ -14,8 +14,8 @@ health flags + the process and stage filter choices; account list = count + page
 account's health in it) + the industry and owner filter choices; deal page
 = deal, stages, milestones, ticks, open flags, the latest activities, their contacts, buying
 team, the contacts to pick from, the latest events, lost reasons, the competitors in play and
-(for who may change the deal) the competitor list, the lessons that match it (its buying
-team's roles, then the lessons), the "For this step" panel (its buying team, the aids with
+(for who may change the deal) the competitor list, the lessons that match it when asked for
+inline (the lessons, their milestones, competitors and deals), the "For this step" panel (its buying team, the aids with
 their role tags and competitors in play, the stage's playbooks), the ROI calculator
 (calculator, its inputs, the deal's latest results) and the buying-team coverage (the stages'
 role requirements, the last touch of each contact on the deal); account page = account,
@@ -243,7 +243,8 @@ def test_deal_page_queries_do_not_grow_with_its_history(request, client_for, own
     calculator_for(process)
     opp = full_deal(owner=owner, account=account, process=process, now=now)
     client = client_for(request.getfixturevalue(viewer_name))
-    url = reverse("opportunities:detail", args=[opp.pk])
+    # With the lessons panel inline, as the page is without JavaScript: the most it ever runs.
+    url = reverse("opportunities:detail", args=[opp.pk]) + "?panel=lessons"
     grow_deal(opp, actor=owner, count=SMALL, now=now)
     client.get(url)
     small = queries(client, url)
@@ -255,6 +256,10 @@ def test_deal_page_queries_do_not_grow_with_its_history(request, client_for, own
     assert large[1].count('class="aid-item"') >= LARGE
     assert large[1].count('class="lesson"') == 5
     assert queries(client, url, **HTMX)[0] <= large[0]
+    # Usually the lessons load on their own, right after the page (opportunities.hooks.DealPanel.lazy).
+    plain, panel = url.split("?")[0], reverse("opportunities:panel", args=[opp.pk, "lessons"])
+    assert queries(client, plain)[0] < large[0] and 'class="lesson"' not in queries(client, plain)[1]
+    assert queries(client, panel, **HTMX)[1].count('class="lesson"') == 5
 
 
 def test_account_page_queries_do_not_grow_with_rows(client_for, owner, teammate, manager, account, process, now):

@@ -91,11 +91,32 @@ def test_the_deal_page_shows_lessons_most_endorsed_first_among_equals(
     client_for, accepted, owner, teammate, manager, process, now
 ):
     deal = open_deal(teammate, process, "Page", now=now)
-    page = client_for(teammate).get(reverse("opportunities:detail", args=[deal.pk])).content.decode()
-    assert "Lessons from closed deals" in page and "Qualify budget first" in page and "Endorse" in page
+    client = client_for(teammate)
+    detail = reverse("opportunities:detail", args=[deal.pk])
+    panel = reverse("opportunities:panel", args=[deal.pk, "lessons"])
+    # The page holds the lessons' heading and loads them right after itself...
+    page = client.get(detail).content.decode()
+    assert "Lessons from closed deals" in page and f'hx-get="{panel}"' in page
+    assert "Qualify budget first" not in page
+    loaded = client.get(panel, headers={"HX-Request": "true"}).content.decode()
+    assert "Qualify budget first" in loaded and "Endorse" in loaded
+    # ...or, without JavaScript, the link asks for the page with them in it.
+    assert f'href="{detail}?panel=lessons#lessons"' in page
+    assert client.get(panel).url == f"{detail}?panel=lessons#lessons"
     services.lesson_endorse(Lesson.objects.get(text="Qualify budget first"), actor=teammate, now=now)
-    page = client_for(teammate).get(reverse("opportunities:detail", args=[deal.pk])).content.decode()
-    assert "You endorsed this." in page
+    page = client.get(f"{detail}?panel=lessons").content.decode()
+    assert "Qualify budget first" in page and "You endorsed this." in page
+
+
+def test_a_lazy_panel_is_only_for_those_who_see_the_deal(client_for, accepted, teammate, outsider, process, now):
+    deal = open_deal(teammate, process, "Hidden", now=now)
+    hx = {"HX-Request": "true"}
+    assert (
+        client_for(outsider).get(reverse("opportunities:panel", args=[deal.pk, "lessons"]), headers=hx).status_code
+        == 404
+    )
+    unknown = reverse("opportunities:panel", args=[deal.pk, "nothing"])
+    assert client_for(teammate).get(unknown, headers=hx).status_code == 404
 
 
 def test_overdue_reviews_are_notified_once_and_in_the_digest(lost_review, owner, manager, now, settings):
@@ -131,8 +152,8 @@ def test_the_lessons_cost_the_same_queries_however_many_show(
     deal = open_deal(teammate, process, "Counted", now=now)
     deal_services.deal_competitor_set(deal, actor=teammate, competitor=rival, now=now)
     # On its own: the team's roles, the deal's competitors and the reader's managed teams, then the
-    # lessons with their milestones and competitors: one query each, with 4 lessons or 5.
-    with django_assert_max_num_queries(3 + 3):
+    # lessons with their milestones, competitors and deals: one query each, with 4 lessons or 5.
+    with django_assert_max_num_queries(3 + 4):
         shown = lessons_for_deal(type(deal).objects.select_related("stage", "account").get(pk=deal.pk), teammate)
     assert {lesson.milestone is not None for lesson in shown} == {True, False}
     assert any(lesson.competitor == rival for lesson in shown)
@@ -140,5 +161,5 @@ def test_the_lessons_cost_the_same_queries_however_many_show(
     for i in range(6):
         Lesson.objects.create(review=review, text=f"More {i}", stage=deal.stage, competitor=rival)
     fresh = type(deal).objects.select_related("stage", "account").get(pk=deal.pk)
-    with django_assert_max_num_queries(3 + 3):
+    with django_assert_max_num_queries(3 + 4):
         assert len(lessons_for_deal(fresh, teammate)) == 5
