@@ -162,6 +162,110 @@ def health_flags() -> None:
     say(f"sweep opened {sum(result.opened.values()):,} flags in {time.perf_counter() - started:.1f} s")
 
 
+def learning_rows() -> None:
+    """Give the database what a team that has used Lockstep for a while has beside its deals
+    (bench/bulkdata.py writes none of it), so that the deal page's lessons and "For this step"
+    panels read as many rows as they would there: a post-mortem for every closed deal (the close
+    opens one), four in five of them accepted, one accepted review in five teaching two lessons
+    tagged like the demo's; and a library of published sales aids tagged to stages, milestones,
+    roles and competitors, with a playbook for every other milestone. Deterministic; written once."""
+    import random
+
+    from django.db import transaction
+
+    from aids.models import Aid, AidKind, AidSource, AidStatus, AidTag, AidVersion, Playbook, TagKind
+    from opportunities.models import BuyingRole, Competitor, Opportunity
+    from people.models import Role, User
+    from postmortem.models import Lesson, Outcome, Review, ReviewState
+    from stages.models import Milestone, Stage
+
+    if Review.objects.exists() or Aid.objects.exists():
+        return
+    started = time.perf_counter()
+    rng = random.Random(20261205)
+    roles = [value for value, _ in BuyingRole.choices]
+    competitors = list(Competitor.objects.values_list("pk", flat=True))
+    stages_of = {}
+    for stage in Stage.objects.order_by("order"):
+        stages_of.setdefault(stage.process_id, []).append(stage)
+    milestones_of = {}
+    for milestone in Milestone.objects.all():
+        milestones_of.setdefault(milestone.stage_id, []).append(milestone)
+    closed = Opportunity.objects.exclude(status="open").values_list(
+        "pk", "status", "owner_id", "closed_on", "process_id", "account__industry"
+    )
+    with transaction.atomic():
+        reviews, taught = [], []
+        for pk, status, owner_id, closed_on, process_id, industry in closed.iterator(chunk_size=10_000):
+            accepted = rng.random() < 0.8
+            reviews.append(
+                Review(
+                    opportunity_id=pk,
+                    outcome=Outcome.WON if status == "won" else Outcome.LOST,
+                    state=ReviewState.ACCEPTED if accepted else ReviewState.DRAFT,
+                    author_id=owner_id,
+                    due_on=closed_on,
+                )
+            )
+            if accepted and rng.random() < 0.2:
+                taught.append((len(reviews) - 1, process_id, industry))
+        Review.objects.bulk_create(reviews, batch_size=5_000)
+        lessons = []
+        for index, process_id, industry in taught:
+            for n in range(2):
+                stage = rng.choice(stages_of[process_id])
+                milestone = rng.choice(milestones_of.get(stage.pk) or [None])
+                lessons.append(
+                    Lesson(
+                        review=reviews[index],
+                        text=f"Lesson {n + 1} of review {reviews[index].pk}",
+                        stage=stage,
+                        milestone=milestone if rng.random() < 0.5 else None,
+                        industry=industry if rng.random() < 0.3 else "",
+                        competitor_id=rng.choice(competitors) if competitors and rng.random() < 0.3 else None,
+                        buying_role=rng.choice(roles) if rng.random() < 0.3 else "",
+                    )
+                )
+        Lesson.objects.bulk_create(lessons, batch_size=5_000)
+        author = User.objects.filter(role=Role.ADMIN).order_by("pk").first()
+        all_stages = [s for stages in stages_of.values() for s in stages]
+        all_milestones = [m for ms in milestones_of.values() for m in ms]
+        kinds = [value for value, _ in AidKind.choices]
+        aids = Aid.objects.bulk_create(
+            Aid(title=f"Aid {i}", kind=rng.choice(kinds), status=AidStatus.PUBLISHED, created_by=author)
+            for i in range(200)
+        )
+        versions = AidVersion.objects.bulk_create(
+            AidVersion(aid=aid, number=1, source=AidSource.TEXT, body=f"How to use aid {aid.pk}.", created_by=author)
+            for aid in aids
+        )
+        for aid, version in zip(aids, versions, strict=True):
+            aid.current_version = version
+        Aid.objects.bulk_update(aids, ["current_version"])
+        Aid.stages.through.objects.bulk_create(
+            Aid.stages.through(aid=aid, stage=rng.choice(all_stages)) for aid in aids if rng.random() < 0.5
+        )
+        Aid.milestones.through.objects.bulk_create(
+            Aid.milestones.through(aid=aid, milestone=rng.choice(all_milestones)) for aid in aids if rng.random() < 0.4
+        )
+        if competitors:
+            Aid.competitors.through.objects.bulk_create(
+                Aid.competitors.through(aid=aid, competitor_id=rng.choice(competitors))
+                for aid in aids
+                if aid.kind == AidKind.BATTLE_CARD
+            )
+        AidTag.objects.bulk_create(
+            AidTag(aid=aid, kind=TagKind.BUYER_ROLE, value=rng.choice(roles)) for aid in aids if rng.random() < 0.4
+        )
+        Playbook.objects.bulk_create(
+            Playbook(milestone=m, how_to_run=f"How to run {m.name}.", updated_by=author) for m in all_milestones[::2]
+        )
+    say(
+        f"{len(reviews):,} post-mortems, {len(lessons):,} lessons and {len(aids)} sales aids written in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+
+
 # --- measuring ----------------------------------------------------------------------------------------
 
 SECTIONS: list[Callable] = []
@@ -422,6 +526,7 @@ def main() -> int:
 
     chronological_history()
     health_flags()
+    learning_rows()
     vacuum()
     say("load average before measuring: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     bench = Bench(warmup=warmup, repeat=repeat)
