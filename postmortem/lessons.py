@@ -18,6 +18,10 @@ from stages.models import Milestone
 from .models import Lesson, LessonEndorsement
 
 SHOWN = 5
+# The newest matching lessons ranked: a team's recent lessons say most about how it sells now,
+# and ranking every lesson a large team has written (tens of thousands) took longer than the
+# rest of the deal page.
+CANDIDATES = 300
 WEIGHTS = {"stage": 4, "milestone": 3, "competitor": 3, "industry": 2, "buying_role": 1}
 
 
@@ -26,8 +30,8 @@ def _points(condition: Q, weight: int):
 
 
 def lessons_for_deal(deal, user, *, limit: int = SHOWN) -> list[Lesson]:
-    """The lessons `user` may read that match `deal`, best first (`relevance`, `endorsement_count`,
-    `endorsed_by_me` annotated)."""
+    """The lessons `user` may read that match `deal`, best first among the CANDIDATES newest
+    (`relevance`, `endorsement_count`, `endorsed_by_me` annotated)."""
     team = page_loaded(deal, "buying_team", lambda: list(BuyingTeamMember.objects.filter(opportunity=deal)))
     roles = sorted({r for member in team for r in member.roles})
     stages = page_loaded(deal, "stages", lambda: None)
@@ -56,10 +60,9 @@ def lessons_for_deal(deal, user, *, limit: int = SHOWN) -> list[Lesson]:
     # The counts as a subquery, and the optional tags and the deals prefetched for the few shown,
     # not joined: with every table in one grouped join, PostgreSQL spent several times longer
     # planning the query than running it, and joined every matching lesson's deal before sorting.
+    newest = Lesson.objects.for_user(user).shown().filter(any_match).order_by("-created_at", "-id")
     return list(
-        Lesson.objects.for_user(user)
-        .shown()
-        .filter(any_match)
+        Lesson.objects.filter(pk__in=newest.values("pk")[:CANDIDATES])
         .select_related("stage", "review__author")
         .prefetch_related("milestone", "competitor", "review__opportunity")
         .annotate(

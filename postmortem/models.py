@@ -190,7 +190,13 @@ class Lesson(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["stage"], condition=Q(retired_at__isnull=True), name="lesson_live_stage_idx")]
+        indexes = [
+            models.Index(fields=["stage"], condition=Q(retired_at__isnull=True), name="lesson_live_stage_idx"),
+            # The deal page ranks the newest matching lessons: read newest first, stopping early.
+            models.Index(
+                fields=["-created_at", "-id"], condition=Q(retired_at__isnull=True), name="lesson_live_newest_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text

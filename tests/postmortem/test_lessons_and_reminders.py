@@ -163,3 +163,17 @@ def test_the_lessons_cost_the_same_queries_however_many_show(
     fresh = type(deal).objects.select_related("stage", "account").get(pk=deal.pk)
     with django_assert_max_num_queries(3 + 4):
         assert len(lessons_for_deal(fresh, teammate)) == 5
+
+
+def test_only_the_newest_matching_lessons_are_ranked(accepted, teammate, process, now, monkeypatch):
+    import postmortem.lessons
+
+    deal = open_deal(teammate, process, "Newest", now=now)
+    review = Review.objects.get(pk=accepted.pk)
+    # Two lessons a day newer than the four the review taught, matching the deal by its stage.
+    for i in range(2):
+        Lesson.objects.create(review=review, text=f"Newer {i}", stage=deal.stage, created_at=now + dt.timedelta(days=1))
+    assert "Qualify budget first" in texts(deal, teammate)
+    # When only the two newest matching lessons are ranked, the older ones drop out, however relevant.
+    monkeypatch.setattr(postmortem.lessons, "CANDIDATES", 2)
+    assert sorted(texts(deal, teammate)) == ["Newer 0", "Newer 1"]
