@@ -316,23 +316,25 @@ class Bench:
             self._clients[user.pk] = client
         return self._clients[user.pk]
 
-    def page(self, name: str, url: str, user, *, target_ms: float = TARGET_P50_MS) -> dict:
-        """`name`_p50_ms and `name`_queries for GET `url` as `user`; a remark if over `target_ms`."""
+    def page(self, name: str, url: str, user, *, target_ms: float = TARGET_P50_MS, htmx: bool = False) -> dict:
+        """`name`_p50_ms and `name`_queries for GET `url` as `user` (as htmx asks for a partial if
+        `htmx`); a remark if over `target_ms`."""
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
         client = self.client(user)
+        headers = {"HX-Request": "true"} if htmx else {}
         try:
             for _ in range(self.warmup):
-                self._get(client, url)
+                self._get(client, url, headers)
             with CaptureQueriesContext(connection) as queries:
-                self._get(client, url)
+                self._get(client, url, headers)
             # Count now: the next request's request_started signal empties the query log.
             n_queries = len(queries)
             timings, cpu = [], []
             for _ in range(self.repeat):
                 started, started_cpu = time.perf_counter(), time.process_time()
-                self._get(client, url)
+                self._get(client, url, headers)
                 timings.append(time.perf_counter() - started)
                 cpu.append(time.process_time() - started_cpu)
         except Exception as exc:  # a page that fails must not stop the other figures
@@ -347,8 +349,8 @@ class Bench:
         return {f"{name}_p50_ms": f"{p50:.1f}", f"{name}_queries": n_queries, f"{name}_cpu_p50_ms": f"{cpu_p50:.1f}"}
 
     @staticmethod
-    def _get(client, url: str):
-        response = client.get(url)
+    def _get(client, url: str, headers: dict):
+        response = client.get(url, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code}")
         if hasattr(response, "render") and not response.is_rendered:
@@ -382,6 +384,9 @@ def opportunity_page(bench: Bench) -> dict:
     figures.update(
         bench.page("opportunity_page_manager", reverse("opportunities:detail", args=[opp.pk]), bench.manager)
     )
+    # The lessons that match the deal, which the page loads right after itself.
+    lessons = reverse("opportunities:panel", args=[opp.pk, "lessons"])
+    figures.update(bench.page("opportunity_lessons", lessons, bench.rep, htmx=True))
     return figures
 
 
