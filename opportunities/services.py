@@ -1336,6 +1336,19 @@ def _clean_roles(roles: Iterable[str]) -> list[str]:
     return roles
 
 
+def _put_on_team(model, *, contact: Contact, roles: list[str], now: dt.datetime, **team):
+    """Put `contact` on a buying team (a deal's or an account's, `team` naming it) with `roles`,
+    or change their roles there: (member, what was done) or (member, None) if nothing changed."""
+    member, created = model.objects.get_or_create(contact=contact, defaults={"roles": roles, "added_at": now}, **team)
+    if created:
+        return member, "added"
+    if member.roles == roles:
+        return member, None
+    member.roles = roles
+    member.save(update_fields=["roles"])
+    return member, "changed roles of"
+
+
 @transaction.atomic
 @_announces
 def buying_team_add(
@@ -1348,14 +1361,9 @@ def buying_team_add(
     if contact.account_id != opp.account_id:
         raise DomainError(f"{contact} does not work at {opp.account}.", field="contact")
     roles = _clean_roles(roles)
-    member, created = BuyingTeamMember.objects.get_or_create(
-        opportunity=opp, contact=contact, defaults={"roles": roles, "added_at": now}
-    )
-    if not created:
-        if member.roles == roles:
-            return member
-        member.roles = roles
-        member.save(update_fields=["roles"])
+    member, action = _put_on_team(BuyingTeamMember, opportunity=opp, contact=contact, roles=roles, now=now)
+    if action is None:
+        return member
     _mark_touched(opp, now)
     _record(
         opp,
@@ -1363,7 +1371,7 @@ def buying_team_add(
         verb=EventVerb.BUYING_TEAM_CHANGED,
         now=now,
         data={
-            "action": "added" if created else "changed roles of",
+            "action": action,
             "contact": str(contact),
             "contact_id": contact.pk,
             "roles": [BuyingRole(r).label for r in roles],
@@ -1587,14 +1595,9 @@ def account_team_add(
     if contact.account_id != account.pk:
         raise DomainError(f"{contact} does not work at {account}.", field="contact")
     roles = _clean_roles(roles)
-    member, created = AccountContactRole.objects.get_or_create(
-        account=account, contact=contact, defaults={"roles": roles, "added_at": now}
-    )
-    if not created:
-        if member.roles == roles:
-            return member
-        member.roles = roles
-        member.save(update_fields=["roles"])
+    member, action = _put_on_team(AccountContactRole, account=account, contact=contact, roles=roles, now=now)
+    if action is None:
+        return member
     _audit(
         account,
         actor=actor,
@@ -1602,7 +1605,7 @@ def account_team_add(
         now=now,
         contact=contact,
         contact_name=str(contact),
-        action="added" if created else "changed roles of",
+        action=action,
         roles=[BuyingRole(r).label for r in roles],
     )
     return member
