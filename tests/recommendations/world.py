@@ -124,3 +124,30 @@ def expected_counts(plans: list[Planned]) -> dict:
         (stage_id, "", step): (won_with, totals[stage_id][0], lost_with, totals[stage_id][1])
         for (stage_id, step), (won_with, lost_with) in did.items()
     }
+
+
+def recommendation_world(*, owner, now, won: int = 12, lost: int = 12):
+    """A process "Guided" (Qualify → Discover → Propose, optional milestones), a planted history
+    of closed deals, the stats refreshed, and an open deal of `owner` in Discover (a Retail
+    account) on which a reference call is recommended. Returns (process, deal)."""
+    from opportunities import services as deal_services
+    from recommendations.services import stats_refresh
+    from tests.factories import make_process
+
+    process = make_process(stages=3, milestones=1, required=False, name="Guided")
+    planted_history(owner=owner, process=process, won=won, lost=lost)
+    stats_refresh(now=now)
+    account = AccountFactory(owner=owner, industry="Retail", name="Guided Retail Co")
+    deal = deal_services.opportunity_create(
+        actor=owner,
+        account=account,
+        process=process,
+        name="Guided deal",
+        amount="20000",
+        expected_close_date=now.date() + dt.timedelta(days=40),
+        now=now,
+    )
+    discover = process.stages.order_by("order")[1]
+    deal_services.opportunity_move(deal, actor=owner, to_stage=discover, now=now)
+    deal.refresh_from_db()
+    return process, deal
