@@ -64,5 +64,6 @@ urlpatterns = [
     path("", include("transfer.urls")),
     path("", include("roi.urls")),
     path("aids/", include("aids.urls")),
+    path("recommendations/", include("recommendations.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

@@ -4,3 +4,20 @@ from django.apps import AppConfig
 class RecommendationsConfig(AppConfig):
     name = "recommendations"
     verbose_name = "Recommendations"
+
+    def ready(self) -> None:
+        from opportunities.hooks import DealPanel, register_deal_panel
+
+        from .panel import deal_recommendations_panel
+
+        # The deal page's recommended next steps, with their evidence. Lazy: ranking the stage's
+        # steps and finding their lessons and aids would add queries to every deal page.
+        register_deal_panel(
+            DealPanel(
+                name="recommendations",
+                template="recommendations/_deal_panel.html",
+                context=deal_recommendations_panel,
+                lazy=True,
+                title="Recommended next steps",
+            )
+        )

@@ -30,6 +30,7 @@ import pipeline.views
 import postmortem.forms
 import postmortem.views
 import postmortem.winloss
+import recommendations.forms
 from aids.forms import AidCreateForm, AidTagsForm, LibraryFilterForm, PlaybookForm, ShareForm, VersionForm
 from opportunities.filters import AccountFilter, DealFilter
 from opportunities.forms import (
@@ -59,6 +60,7 @@ from pipeline.reports.changes_views import ChangesFilterForm
 from pipeline.reports.forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
 from postmortem.forms import DecideForm, QueueFilterForm, ReviewForm
 from postmortem.winloss import ALL_DIMENSIONS, WinLossFilterForm
+from recommendations.forms import AcceptForm, DismissForm
 from tests.fuzzing import FUZZ, HUGE, check_request, edge_form_data, form_data, resolve
 
 
@@ -103,6 +105,7 @@ LESSON_FIELDS = (
     "lessons-0-buying_role",
 )
 PAGES = ("page", "per_page")
+STEPS = ["activity:reference_call", "activity:demo", "milestone:1"]
 ENDPOINTS = [
     # opportunities
     Endpoint("opportunities:my_deals", "GET", forms=(DealFilter.form_class(),), extra=PAGES),
@@ -232,6 +235,9 @@ ENDPOINTS = [
     Endpoint("aids:playbooks", "GET"),
     Endpoint("aids:playbook_edit", "POST", ("@milestone",), forms=(PlaybookForm,)),
     Endpoint("aids:usage", "GET"),
+    # recommendations
+    Endpoint("recommendations:accept", "POST", DEAL, forms=(AcceptForm,), choices={"step": STEPS}),
+    Endpoint("recommendations:dismiss", "POST", DEAL, forms=(DismissForm,), choices={"step": STEPS}),
     # roi: the calculator's inputs (the test world's calculator), the summary, the share
     Endpoint("roi:save", "POST", DEAL, extra=("seats", "hours", "rate", "licence")),
     Endpoint("roi:summary", "GET", (*DEAL, "@roi_result")),
@@ -361,6 +367,7 @@ def test_every_form_in_the_code_is_fuzzed():
         postmortem.views,
         postmortem.winloss,
         aids.forms,
+        recommendations.forms,
     )
     in_code = set().union(*(_form_classes(module) for module in modules))
     fuzzed = {form_class.__name__ for endpoint in ENDPOINTS for form_class in endpoint.forms}
