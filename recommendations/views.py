@@ -1,9 +1,10 @@
 """Accepting and dismissing a deal's recommendations, and the managers' page that judges them."""
 
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from opportunities.errors import DomainError
 from opportunities.models import Opportunity
@@ -11,6 +12,7 @@ from people.access import get_readable
 
 from . import services
 from .forms import AcceptForm, DismissForm
+from .report import may_judge, stage_report
 
 
 def _back_to_deal(deal: Opportunity, anchor: str):
@@ -56,3 +58,12 @@ def deal_dismiss(request, pk: int):
     else:
         messages.success(request, "Recommendation dismissed; your reason is kept for the managers.")
     return _back_to_deal(deal, "recommendations")
+
+
+@require_GET
+def recommendation_stats(request):
+    """Each stage's recommendations with their evidence and how often they were accepted or
+    dismissed: managers and admins."""
+    if not may_judge(request.user):
+        raise PermissionDenied("Judging the recommendations is for managers and admins.")
+    return render(request, "recommendations/stats.html", stage_report(request.user))

@@ -236,6 +236,7 @@ ENDPOINTS = [
     Endpoint("aids:playbook_edit", "POST", ("@milestone",), forms=(PlaybookForm,)),
     Endpoint("aids:usage", "GET"),
     # recommendations
+    Endpoint("recommendations:stats", "GET"),
     Endpoint("recommendations:accept", "POST", DEAL, forms=(AcceptForm,), choices={"step": STEPS}),
     Endpoint("recommendations:dismiss", "POST", DEAL, forms=(DismissForm,), choices={"step": STEPS}),
     # roi: the calculator's inputs (the test world's calculator), the summary, the share
@@ -306,6 +307,11 @@ URLS_NOT_FUZZED_HERE = {
     **{
         f"aids_api:{name}": "the sales-aid API: its input is checked in tests/aids/test_views.py"
         for name in ("aid_list", "aid_detail", "deal_shares")
+    },
+    **{
+        f"recommendations_api:{name}": "the recommendations API: its input is checked in "
+        "tests/recommendations/test_api.py"
+        for name in ("deal_recommendations", "recommendation_accept", "recommendation_dismiss")
     },
     "roi_api:deal_roi": "the ROI API: its input is checked in tests/roi/test_roi.py",
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
