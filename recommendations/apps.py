@@ -6,8 +6,9 @@ class RecommendationsConfig(AppConfig):
     verbose_name = "Recommendations"
 
     def ready(self) -> None:
-        from opportunities.hooks import DealPanel, register_deal_panel
+        from opportunities.hooks import BacktestSection, DealPanel, register_backtest_section, register_deal_panel
 
+        from . import backtest
         from .panel import deal_recommendations_panel
 
         # The deal page's recommended next steps, with their evidence. Lazy: ranking the stage's
@@ -21,3 +22,5 @@ class RecommendationsConfig(AppConfig):
                 title="Recommended next steps",
             )
         )
+        # `manage.py backtest` judges the recommendations on held-out deals.
+        register_backtest_section(BacktestSection(name="recommendations", run=backtest.run))
