@@ -10,7 +10,7 @@ from stages.models import Stage
 
 from . import mining
 from .models import Feedback, FeedbackVerdict, StepStat
-from .services import _describe, evidence_text
+from .services import describe_steps, evidence_text
 
 REASONS_SHOWN = 3  # the latest dismissal reasons per step
 
@@ -35,7 +35,7 @@ def stage_report(user) -> dict:
     by_stage = defaultdict(list)
     for stat in stats:
         by_stage[stat.stage_id].append(stat)
-    described = _describe(stats)
+    described = describe_steps(stats)
     stages = Stage.objects.filter(pk__in=by_stage.keys() | {key[0] for key in verdicts}).select_related("process")
     processes: dict = {}
     for stage in sorted(stages, key=lambda s: (s.process.name, s.order, s.pk)):

@@ -118,7 +118,7 @@ class Recommendations:
     aids: list = field(default_factory=list)  # the stage's aids not tied to a step
 
 
-def _describe(stats: list[StepStat]) -> dict[str, tuple[str, str, int | None]]:
+def describe_steps(stats: list[StepStat]) -> dict[str, tuple[str, str, int | None]]:
     """{step key: (label, action, milestone id)} for `stats`, one query for their milestones."""
     milestones = Milestone.objects.in_bulk({s.milestone_id for s in stats if s.milestone_id})
     described = {}
@@ -146,18 +146,14 @@ def _visible(user, opportunity: Opportunity) -> Opportunity:
     return deal
 
 
-def _done_steps(deal: Opportunity) -> set[str]:
-    """The steps the deal has taken at its stage: milestones ticked (ever) and activity kinds
-    logged since it entered the stage."""
+def _done_steps(deal: Opportunity, now: dt.datetime) -> set[str]:
+    """The steps the deal has taken so far: milestones ticked and activity kinds logged, at any
+    stage — as the mining counts a step taken before a deal left a stage, whenever it was."""
     done = {
         mining.milestone_key(pk)
         for pk in MilestoneCompletion.objects.filter(opportunity=deal).values_list("milestone_id", flat=True)
     }
-    kinds = (
-        Activity.objects.filter(opportunity=deal, occurred_at__gte=deal.stage_entered_at)
-        .values_list("kind", flat=True)
-        .distinct()
-    )
+    kinds = Activity.objects.filter(opportunity=deal, occurred_at__lte=now).values_list("kind", flat=True).distinct()
     return done | {mining.activity_key(kind) for kind in kinds}
 
 
@@ -188,7 +184,7 @@ def evidence_text(label: str, stage_name: str, counts: mining.Counts) -> str:
     )
 
 
-def recommendations_for(*, user, opportunity: Opportunity) -> Recommendations:
+def recommendations_for(*, user, opportunity: Opportunity, now: dt.datetime | None = None) -> Recommendations:
     """The steps not yet taken on `opportunity` at its stage that most separated won from lost
     deals, each with its evidence, confidence, and the lessons and sales aids about it; or a
     message saying why there are none. Raises RecommendationError for a deal `user` may not see."""
@@ -206,10 +202,10 @@ def recommendations_for(*, user, opportunity: Opportunity) -> Recommendations:
             segment=segment,
             refreshed_at=refreshed_at,
         )
-    done = _done_steps(deal)
+    done = _done_steps(deal, now or timezone.now())
     answered = set(Feedback.objects.filter(opportunity=deal, stage_id=deal.stage_id).values_list("step_key", flat=True))
     candidates = [s for s, score in scored if score > 0 and s.step_key not in done | answered]
-    described = _describe(candidates[: SHOWN * 2])
+    described = describe_steps(candidates[: SHOWN * 2])
     items = []
     for stat in candidates:
         if stat.step_key not in described or len(items) == SHOWN:
@@ -288,7 +284,7 @@ def _lock_for_feedback(actor, opportunity: Opportunity, step: str) -> tuple[Oppo
     if not deal.is_open:
         raise RecommendationError("This opportunity is closed; recommendations are for open deals.")
     stat = StepStat.objects.filter(stage_id=deal.stage_id, step_key=step).first()
-    described = _describe([stat]) if stat else {}
+    described = describe_steps([stat]) if stat else {}
     if step not in described:
         raise RecommendationError("That is not a recommended step at this deal's stage.", field="step")
     if Feedback.objects.filter(opportunity=deal, stage_id=deal.stage_id, step_key=step).exists():

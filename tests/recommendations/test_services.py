@@ -123,3 +123,16 @@ def test_a_closed_deal_gets_no_recommendations(deal, owner, now):
     assert result.items == [] and "open deals" in result.message
     with pytest.raises(RecommendationError, match="closed"):
         services.recommendation_accept(actor=owner, opportunity=deal, step=REFERENCE_CALL)
+
+
+def test_a_step_taken_at_an_earlier_stage_counts_as_done_and_a_planned_one_does_not(owner, now):
+    process, deal = recommendation_world(owner=owner, now=now)
+    qualify, discover = process.stages.order_by("order")[:2]
+    deal_services.opportunity_move(deal, actor=owner, to_stage=qualify, now=now)
+    later = now + dt.timedelta(days=30)
+    deal_services.activity_log(
+        actor=owner, opportunity=deal, kind=ActivityKind.REFERENCE_CALL, subject="Planned", occurred_at=later, now=now
+    )
+    deal_services.opportunity_move(deal, actor=owner, to_stage=discover, now=now)
+    assert services.recommendations_for(user=owner, opportunity=deal, now=now).items  # planned, not done
+    assert services.recommendations_for(user=owner, opportunity=deal, now=later).items == []
