@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "transfer",
     "aids",
     "roi",
+    "recommendations",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "pipeline.tasks.send_reminders",
         "schedule": crontab(minute=30),
         "options": {"expires": 50 * 60},
+    },
+    # https://crontab.guru/#15_2_*_*_*: nightly, recount what won and lost deals did before
+    # leaving each stage (the recommendations' evidence). Unchanged counts are left alone, so a
+    # repeated run changes nothing.
+    "refresh-recommendation-stats": {
+        "task": "recommendations.tasks.refresh_recommendation_stats",
+        "schedule": crontab(minute=15, hour=2),
+        "options": {"expires": 60 * 60 * 20},
     },
 }
 

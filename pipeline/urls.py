@@ -58,11 +58,13 @@ urlpatterns = [
     path("api/", include("aids.api_urls")),
     path("api/", include("pipeline.api.urls")),
     path("api/", include("roi.api_urls")),
+    path("api/", include("recommendations.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
     path("", include("postmortem.urls")),
     path("", include("transfer.urls")),
     path("", include("roi.urls")),
     path("aids/", include("aids.urls")),
+    path("recommendations/", include("recommendations.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

@@ -395,6 +395,19 @@ ROUTES: dict[str, Route] = {
     "aids_api:aid_detail": Route(page("aids_api:aid_detail", "aid"), API_EVERYONE, wrong="post"),
     "aids_api:deal_shares": Route(page("aids_api:deal_shares", "opp"), API_DEAL_READ, wrong="put"),
     "aids_api:deal_shares#post": Route(page("aids_api:deal_shares", "opp"), API_DEAL_WRITE, method="post"),
+    # --- recommendations: accept or dismiss one on a deal; the panel loads through opportunities:panel ----
+    "recommendations:stats": Route(page("recommendations:stats"), (LOGIN, 403, 403, 403, 200, 200), wrong="post"),
+    "recommendations_api:deal_recommendations": Route(
+        page("recommendations_api:deal_recommendations", "opp"), API_DEAL_READ, wrong="post"
+    ),
+    "recommendations_api:recommendation_accept": Route(
+        page("recommendations_api:recommendation_accept", "opp"), API_DEAL_WRITE, method="post", wrong="get"
+    ),
+    "recommendations_api:recommendation_dismiss": Route(
+        page("recommendations_api:recommendation_dismiss", "opp"), API_DEAL_WRITE, method="post", wrong="get"
+    ),
+    "recommendations:accept": Route(page("recommendations:accept", "opp"), DEAL_WRITE, method="post", wrong="get"),
+    "recommendations:dismiss": Route(page("recommendations:dismiss", "opp"), DEAL_WRITE, method="post", wrong="get"),
     # --- roi: the deal's ROI calculator ---------------------------------------------------------------
     # An empty form takes the inputs' defaults: saved, back to the deal.
     "roi:save": Route(page("roi:save", "opp"), DEAL_WRITE, method="post", wrong="get"),

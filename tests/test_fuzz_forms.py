@@ -30,6 +30,7 @@ import pipeline.views
 import postmortem.forms
 import postmortem.views
 import postmortem.winloss
+import recommendations.forms
 from aids.forms import AidCreateForm, AidTagsForm, LibraryFilterForm, PlaybookForm, ShareForm, VersionForm
 from opportunities.filters import AccountFilter, DealFilter
 from opportunities.forms import (
@@ -59,6 +60,7 @@ from pipeline.reports.changes_views import ChangesFilterForm
 from pipeline.reports.forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
 from postmortem.forms import DecideForm, QueueFilterForm, ReviewForm
 from postmortem.winloss import ALL_DIMENSIONS, WinLossFilterForm
+from recommendations.forms import AcceptForm, DismissForm
 from tests.fuzzing import FUZZ, HUGE, check_request, edge_form_data, form_data, resolve
 
 
@@ -103,6 +105,7 @@ LESSON_FIELDS = (
     "lessons-0-buying_role",
 )
 PAGES = ("page", "per_page")
+STEPS = ["activity:reference_call", "activity:demo", "milestone:1"]
 ENDPOINTS = [
     # opportunities
     Endpoint("opportunities:my_deals", "GET", forms=(DealFilter.form_class(),), extra=PAGES),
@@ -232,6 +235,10 @@ ENDPOINTS = [
     Endpoint("aids:playbooks", "GET"),
     Endpoint("aids:playbook_edit", "POST", ("@milestone",), forms=(PlaybookForm,)),
     Endpoint("aids:usage", "GET"),
+    # recommendations
+    Endpoint("recommendations:stats", "GET"),
+    Endpoint("recommendations:accept", "POST", DEAL, forms=(AcceptForm,), choices={"step": STEPS}),
+    Endpoint("recommendations:dismiss", "POST", DEAL, forms=(DismissForm,), choices={"step": STEPS}),
     # roi: the calculator's inputs (the test world's calculator), the summary, the share
     Endpoint("roi:save", "POST", DEAL, extra=("seats", "hours", "rate", "licence")),
     Endpoint("roi:summary", "GET", (*DEAL, "@roi_result")),
@@ -301,6 +308,11 @@ URLS_NOT_FUZZED_HERE = {
         f"aids_api:{name}": "the sales-aid API: its input is checked in tests/aids/test_views.py"
         for name in ("aid_list", "aid_detail", "deal_shares")
     },
+    **{
+        f"recommendations_api:{name}": "the recommendations API: its input is checked in "
+        "tests/recommendations/test_api.py"
+        for name in ("deal_recommendations", "recommendation_accept", "recommendation_dismiss")
+    },
     "roi_api:deal_roi": "the ROI API: its input is checked in tests/roi/test_roi.py",
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
     "password_reset": "anonymous; sends mail; tested in tests/people",
@@ -361,6 +373,7 @@ def test_every_form_in_the_code_is_fuzzed():
         postmortem.views,
         postmortem.winloss,
         aids.forms,
+        recommendations.forms,
     )
     in_code = set().union(*(_form_classes(module) for module in modules))
     fuzzed = {form_class.__name__ for endpoint in ENDPOINTS for form_class in endpoint.forms}

@@ -27,6 +27,7 @@ LAYERS = {
     "aids": 2,
     "roi": 2,
     "transfer": 3,
+    "recommendations": 3,
 }
 
 WIRING = {
