@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "transfer",
     "aids",
     "roi",
+    "guidance",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,14 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "pipeline.tasks.send_reminders",
         "schedule": crontab(minute=30),
         "options": {"expires": 50 * 60},
+    },
+    # https://crontab.guru/#15_2_*_*_*: nightly, retrain the win model on the closed deals and
+    # rescore every open deal. The same closed deals give the same model, and an unchanged
+    # signal is not rewritten, so a repeated run changes nothing.
+    "guidance-retrain-and-score": {
+        "task": "guidance.tasks.retrain_and_score",
+        "schedule": crontab(minute=15, hour=2),
+        "options": {"expires": 60 * 60 * 20},
     },
 }
 
