@@ -63,6 +63,7 @@ urlpatterns = [
     path("", include("postmortem.urls")),
     path("", include("transfer.urls")),
     path("", include("roi.urls")),
+    path("", include("guidance.urls")),
     path("aids/", include("aids.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

@@ -395,6 +395,14 @@ ROUTES: dict[str, Route] = {
     "aids_api:aid_detail": Route(page("aids_api:aid_detail", "aid"), API_EVERYONE, wrong="post"),
     "aids_api:deal_shares": Route(page("aids_api:deal_shares", "opp"), API_DEAL_READ, wrong="put"),
     "aids_api:deal_shares#post": Route(page("aids_api:deal_shares", "opp"), API_DEAL_WRITE, method="post"),
+    # --- guidance: signals, the qualification checklist, Focus and the win model ----------------------
+    "guidance:tick": Route(page("guidance:tick", "opp"), DEAL_WRITE, method="post", wrong="get"),
+    "guidance:signals": Route(page("guidance:signals", "opp"), DEAL_READ),
+    "guidance:focus": Route(page("guidance:focus"), EVERYONE),
+    # A team's Focus and retraining the model are for managers and admins.
+    "guidance:focus_team": Route(page("guidance:focus_team"), (LOGIN, 403, 403, 403, 200, 200)),
+    "guidance:model": Route(page("guidance:model"), EVERYONE),
+    "guidance:retrain": Route(page("guidance:retrain"), (LOGIN, 403, 403, 403, 302, 302), method="post", wrong="get"),
     # --- roi: the deal's ROI calculator ---------------------------------------------------------------
     # An empty form takes the inputs' defaults: saved, back to the deal.
     "roi:save": Route(page("roi:save", "opp"), DEAL_WRITE, method="post", wrong="get"),
