@@ -236,6 +236,13 @@ ENDPOINTS = [
     Endpoint("roi:save", "POST", DEAL, extra=("seats", "hours", "rate", "licence")),
     Endpoint("roi:summary", "GET", (*DEAL, "@roi_result")),
     Endpoint("roi:share", "POST", (*DEAL, "@roi_result"), extra=("contacts", "note")),
+    # guidance: the qualification checklist, a deal's signals, Focus and the win model
+    Endpoint("guidance:tick", "POST", DEAL, extra=("item", "ticked")),
+    Endpoint("guidance:signals", "GET", DEAL),
+    Endpoint("guidance:focus", "GET"),
+    Endpoint("guidance:focus_team", "GET"),
+    Endpoint("guidance:model", "GET"),
+    Endpoint("guidance:retrain", "POST"),
     # the board
     Endpoint("board:index", "GET", forms=(BoardFilterForm,)),
     Endpoint("board:process", "GET", ("@process",), forms=(BoardFilterForm,)),
