@@ -58,6 +58,7 @@ urlpatterns = [
     path("api/", include("aids.api_urls")),
     path("api/", include("pipeline.api.urls")),
     path("api/", include("roi.api_urls")),
+    path("api/", include("guidance.api_urls")),
     path("board/", include((board_patterns, "board"))),
     path("", include("opportunities.urls")),
     path("", include("postmortem.urls")),

@@ -308,6 +308,10 @@ URLS_NOT_FUZZED_HERE = {
         f"aids_api:{name}": "the sales-aid API: its input is checked in tests/aids/test_views.py"
         for name in ("aid_list", "aid_detail", "deal_shares")
     },
+    **{
+        f"guidance_api:{name}": "the guided-selling API: its input is checked in tests/guidance/test_api.py"
+        for name in ("deal_signals", "qualification_tick", "focus")
+    },
     "roi_api:deal_roi": "the ROI API: its input is checked in tests/roi/test_roi.py",
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",
     "password_reset": "anonymous; sends mail; tested in tests/people",
