@@ -167,5 +167,5 @@ def reason(deal: DealFacts, probability: float, *, flags: list[str], overdue: bo
     if days < 0:
         return f"Its close date passed {-days} days ago"
     if days <= 30:
-        return f"Closes in {days} days at {probability:.0%} to win"
-    return f"Worth {deal.amount * probability:,.0f} expected ({probability:.0%} of {deal.amount:,.0f})"
+        return f"Closes in {days} days"
+    return f"Worth {deal.amount * probability:,.0f} expected of {deal.amount:,.0f}"
