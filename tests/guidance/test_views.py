@@ -115,3 +115,26 @@ def test_model_page_and_retrain(scored, client_for, manager, owner):
     response = client_for(manager).post(reverse("guidance:retrain"))
     assert response.status_code == 302
     assert "Retrain now" in client_for(manager).get(reverse("guidance:model")).content.decode()
+
+
+def _focus_queries(client) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("guidance:focus")).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_focus_queries_do_not_grow_with_the_deals(scored, client_for, owner, now):
+    client = client_for(owner)
+    client.get(reverse("guidance:focus"))
+    few = _focus_queries(client)
+    for _ in range(12):
+        deal = open_deal(owner, scored["process"], scored["stages"][0], now=now)
+        deal.next_step = NextStepFactory(opportunity=deal)
+        deal.save()
+    services.signals_score_all(now=now)
+    page = client.get(reverse("guidance:focus")).content.decode()
+    assert page.count('class="focus-item"') == 10
+    assert _focus_queries(client) == few
