@@ -512,6 +512,31 @@ def recommendations_mining(bench: Bench) -> dict:
 
 
 @section
+def guidance_signals(bench: Bench) -> dict:
+    """Guided selling over the whole database: `train_s` fits the win model on every closed deal,
+    `score_all_s` scores and stores every open deal's signals (set-based, one transaction), then
+    the rep's Focus page reads them (`focus_p50_ms`, target 50 ms)."""
+    from django.urls import reverse
+
+    from guidance import services
+
+    try:
+        started = time.perf_counter()
+        services.win_model_train()
+        train_s = time.perf_counter() - started
+        started = time.perf_counter()
+        scored = services.signals_score_all()
+        score_s = time.perf_counter() - started
+    except Exception as exc:  # like a failing page, a failing model must not stop the other figures
+        say(f"guidance: failed: {type(exc).__name__}: {exc}")
+        return {"train_s": "n/a", "score_all_s": "n/a"}
+    say(f"guidance: scored {scored['scored']:,} open deals")
+    figures = {"train_s": f"{train_s:.1f}", "score_all_s": f"{score_s:.1f}"}
+    figures.update(bench.page("focus", reverse("guidance:focus"), bench.rep))
+    return figures
+
+
+@section
 def import_deals(bench: Bench) -> dict:
     """`import_100k_s`: BENCH_IMPORT_ROWS (100,000) deals with their history imported from one CSV
     file, rolled back afterwards: see bench/import_bench.py."""

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "aids",
     "roi",
     "recommendations",
+    "guidance",
 ]
 
 MIDDLEWARE = [
@@ -264,6 +265,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     "refresh-recommendation-stats": {
         "task": "recommendations.tasks.refresh_recommendation_stats",
         "schedule": crontab(minute=15, hour=2),
+        "options": {"expires": 60 * 60 * 20},
+    },
+    # https://crontab.guru/#45_2_*_*_*: nightly, half an hour after the recount above, retrain
+    # the win model on the closed deals and rescore every open deal. The same closed deals give
+    # the same model, and an unchanged signal is not rewritten, so a repeated run changes nothing.
+    "guidance-retrain-and-score": {
+        "task": "guidance.tasks.retrain_and_score",
+        "schedule": crontab(minute=45, hour=2),
         "options": {"expires": 60 * 60 * 20},
     },
 }

@@ -408,6 +408,19 @@ ROUTES: dict[str, Route] = {
     ),
     "recommendations:accept": Route(page("recommendations:accept", "opp"), DEAL_WRITE, method="post", wrong="get"),
     "recommendations:dismiss": Route(page("recommendations:dismiss", "opp"), DEAL_WRITE, method="post", wrong="get"),
+    # --- guidance: signals, the qualification checklist, Focus and the win model ----------------------
+    "guidance:tick": Route(page("guidance:tick", "opp"), DEAL_WRITE, method="post", wrong="get"),
+    "guidance:signals": Route(page("guidance:signals", "opp"), DEAL_READ),
+    "guidance:focus": Route(page("guidance:focus"), EVERYONE),
+    # A team's Focus and retraining the model are for managers and admins.
+    "guidance:focus_team": Route(page("guidance:focus_team"), (LOGIN, 403, 403, 403, 200, 200)),
+    "guidance:model": Route(page("guidance:model"), EVERYONE),
+    "guidance:retrain": Route(page("guidance:retrain"), (LOGIN, 403, 403, 403, 302, 302), method="post", wrong="get"),
+    "guidance_api:deal_signals": Route(page("guidance_api:deal_signals", "opp"), API_DEAL_READ, wrong="put"),
+    "guidance_api:qualification_tick": Route(
+        page("guidance_api:qualification_tick", "opp"), API_DEAL_WRITE, method="post", wrong="get"
+    ),
+    "guidance_api:focus": Route(page("guidance_api:focus"), API_EVERYONE, wrong="post"),
     # --- roi: the deal's ROI calculator ---------------------------------------------------------------
     # An empty form takes the inputs' defaults: saved, back to the deal.
     "roi:save": Route(page("roi:save", "opp"), DEAL_WRITE, method="post", wrong="get"),

@@ -243,6 +243,13 @@ ENDPOINTS = [
     Endpoint("roi:save", "POST", DEAL, extra=("seats", "hours", "rate", "licence")),
     Endpoint("roi:summary", "GET", (*DEAL, "@roi_result")),
     Endpoint("roi:share", "POST", (*DEAL, "@roi_result"), extra=("contacts", "note")),
+    # guidance: the qualification checklist, a deal's signals, Focus and the win model
+    Endpoint("guidance:tick", "POST", DEAL, extra=("item", "ticked")),
+    Endpoint("guidance:signals", "GET", DEAL),
+    Endpoint("guidance:focus", "GET"),
+    Endpoint("guidance:focus_team", "GET"),
+    Endpoint("guidance:model", "GET"),
+    Endpoint("guidance:retrain", "POST"),
     # the board
     Endpoint("board:index", "GET", forms=(BoardFilterForm,)),
     Endpoint("board:process", "GET", ("@process",), forms=(BoardFilterForm,)),
@@ -312,6 +319,10 @@ URLS_NOT_FUZZED_HERE = {
         f"recommendations_api:{name}": "the recommendations API: its input is checked in "
         "tests/recommendations/test_api.py"
         for name in ("deal_recommendations", "recommendation_accept", "recommendation_dismiss")
+    },
+    **{
+        f"guidance_api:{name}": "the guided-selling API: its input is checked in tests/guidance/test_api.py"
+        for name in ("deal_signals", "qualification_tick", "focus")
     },
     "roi_api:deal_roi": "the ROI API: its input is checked in tests/roi/test_roi.py",
     "password_change": "every wrong old password is a recorded, throttled failure; tested in tests/people",

@@ -26,6 +26,7 @@ LAYERS = {
     "postmortem": 2,
     "aids": 2,
     "roi": 2,
+    "guidance": 3,
     "transfer": 3,
     "recommendations": 3,
 }

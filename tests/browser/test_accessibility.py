@@ -24,7 +24,8 @@ def test_no_serious_accessibility_problems_on_any_main_page(world, page: Page):
     sign_in(page, "mia")
     long_deal = world["long_deal"].pk
     aid_pages = ["/aids/", "/aids/new/", "/aids/playbooks/", "/aids/use/", f"/aids/deals/{long_deal}/matrix/"]
-    pages = [*main_pages(world), "/quotas/", "/admin/", *aid_pages, f"/aids/deals/{long_deal}/share/"]
+    focus_pages = ["/focus/", "/focus/team/", "/focus/model/", f"/deals/{long_deal}/signals/"]
+    pages = [*main_pages(world), "/quotas/", "/admin/", *aid_pages, f"/aids/deals/{long_deal}/share/", *focus_pages]
     for width, height in ((1280, 900), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
         for url in pages:
