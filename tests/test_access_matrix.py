@@ -316,18 +316,35 @@ ROUTES: dict[str, Route] = {
     "pipeline_api:process_stage_order": Route(
         page("pipeline_api:process_stage_order", "process_id"), API_ADMIN_WRITE, method="post", wrong="get"
     ),
-    "pipeline_api:stage_detail": Route(page("pipeline_api:stage_detail", "stage_id"), API_EVERYONE),
+    # DELETE removes a stage or a milestone, so a wrong method is PUT there. The world's stage holds
+    # the deal (409 for an admin); its first milestone nobody ticked (deleted: 204).
+    "pipeline_api:stage_detail": Route(page("pipeline_api:stage_detail", "stage_id"), API_EVERYONE, wrong="put"),
+    "pipeline_api:stage_detail#delete": Route(
+        page("pipeline_api:stage_detail", "stage_id"), (403, 403, 403, 403, 403, 409), method="delete", wrong=None
+    ),
+    "pipeline_api:stage_milestone_order": Route(
+        page("pipeline_api:stage_milestone_order", "stage_id"), API_ADMIN_WRITE, method="post", wrong="get"
+    ),
     "pipeline_api:stage_detail#patch": Route(
-        page("pipeline_api:stage_detail", "stage_id"), API_ADMIN_CHANGE, method="patch"
+        page("pipeline_api:stage_detail", "stage_id"), API_ADMIN_CHANGE, method="patch", wrong="put"
     ),
     "pipeline_api:stage_milestones": Route(
         page("pipeline_api:stage_milestones", "stage_id"), API_ADMIN_WRITE, method="post", wrong="get"
     ),
     "pipeline_api:stage_milestone_detail": Route(
-        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"), API_EVERYONE
+        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"), API_EVERYONE, wrong="put"
+    ),
+    "pipeline_api:stage_milestone_detail#delete": Route(
+        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"),
+        (403, 403, 403, 403, 403, 204),
+        method="delete",
+        wrong=None,
     ),
     "pipeline_api:stage_milestone_detail#patch": Route(
-        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"), API_ADMIN_CHANGE, method="patch"
+        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"),
+        API_ADMIN_CHANGE,
+        method="patch",
+        wrong="put",
     ),
     "postmortem_api:review_detail": Route(page("postmortem_api:review_detail", "review"), API_DEAL_READ),
     "postmortem_api:review_submit": Route(

@@ -273,6 +273,7 @@ URLS_NOT_FUZZED_HERE = {
             "process_stage_order",
             "stage_detail",
             "stage_milestones",
+            "stage_milestone_order",
             "stage_milestone_detail",
         )
     },
