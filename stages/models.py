@@ -33,9 +33,7 @@ class SalesProcessQuerySet(models.QuerySet):
     def for_user(self, user):
         """Every signed-in user reads every process (the deals in them are what is private);
         only admins change them (`SalesProcess.can_edit`)."""
-        if not getattr(user, "is_authenticated", False):
-            return self.none()
-        return self.all()
+        return self.all() if SalesProcess.may_read(user) else self.none()
 
 
 class SalesProcess(models.Model):
@@ -55,12 +53,22 @@ class SalesProcess(models.Model):
         return self.name
 
     @staticmethod
+    def may_read(user) -> bool:
+        return bool(getattr(user, "is_authenticated", False))
+
+    @staticmethod
     def can_edit(user) -> bool:
         """Admins configure processes, their stages and milestones; everyone else reads them."""
         return bool(getattr(user, "is_admin", False))
 
     def first_stage(self) -> "Stage | None":
         return self.stages.order_by("order", "id").first()
+
+
+class StageQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The stages of the processes `user` reads (`SalesProcessQuerySet.for_user`)."""
+        return self.all() if SalesProcess.may_read(user) else self.none()
 
 
 class Stage(models.Model):
@@ -93,6 +101,8 @@ class Stage(models.Model):
         help_text="A buying-team member with no logged activity for more than this many days is flagged (0: never).",
     )
 
+    objects = StageQuerySet.as_manager()
+
     class Meta:
         ordering = ["process", "order", "id"]
         constraints = [
@@ -102,6 +112,9 @@ class Stage(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def can_edit(self, user) -> bool:
+        return SalesProcess.can_edit(user)
 
     @property
     def probability_fraction(self) -> Decimal:
@@ -114,6 +127,10 @@ class MilestoneQuerySet(models.QuerySet):
         Gating, checklists, aids and reports read milestones through this; a retired one stays
         only for the history that ticked it."""
         return self.filter(models.Q(retired_at__isnull=True) | models.Q(pk__in=[k for k in keep if k]))
+
+    def for_user(self, user):
+        """The milestones of the processes `user` reads (`SalesProcessQuerySet.for_user`)."""
+        return self.all() if SalesProcess.may_read(user) else self.none()
 
 
 class Milestone(models.Model):
@@ -138,6 +155,9 @@ class Milestone(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def can_edit(self, user) -> bool:
+        return SalesProcess.can_edit(user)
 
     @property
     def is_retired(self) -> bool:

@@ -73,6 +73,10 @@ API_ACCOUNT_WRITE = (403, 400, 403, 403, 400, 400)
 # change of an existing one changes nothing (200).
 API_ADMIN_WRITE = (403, 403, 403, 403, 403, 400)
 API_ADMIN_CHANGE = (403, 403, 403, 403, 403, 200)
+# The process editor's pages: everyone reads; an admin's empty form comes back as a message (302)
+# or the form again (400, 200 for an edit page); anyone else may not change processes (403).
+CONFIG_PAGE = (LOGIN, 403, 403, 403, 403, 200)
+CONFIG_WRITE = (LOGIN, 403, 403, 403, 403, 302)
 
 ROUTES: dict[str, Route] = {
     # --- project wiring and people ----------------------------------------------------------------
@@ -103,6 +107,27 @@ ROUTES: dict[str, Route] = {
     "admin:*": Route(page("admin:index"), (302, 403, 403, 403, 403, 200), wrong=None),
     # The API schema is for signed-in users; the API answers 403 to visitors.
     "api_schema": Route(page("api_schema"), (403, 200, 200, 200, 200, 200), wrong="post"),
+    # --- stages: the sales-process editor ---------------------------------------------------------------
+    "processes:list": Route(page("processes:list"), EVERYONE),
+    "processes:list#post": Route(page("processes:list"), (LOGIN, 403, 403, 403, 403, 400), method="post"),
+    "processes:detail": Route(page("processes:detail", "process_id"), EVERYONE),
+    "processes:stage_add": Route(page("processes:stage_add", "process_id"), CONFIG_WRITE, method="post", wrong="get"),
+    "processes:stage_edit": Route(page("processes:stage_edit", "stage_id"), CONFIG_PAGE),
+    "processes:stage_move": Route(page("processes:stage_move", "stage_id"), CONFIG_WRITE, method="post", wrong="get"),
+    # The world's stage holds the deal: removing it is refused with a message.
+    "processes:stage_remove": Route(
+        page("processes:stage_remove", "stage_id"), CONFIG_WRITE, method="post", wrong="get"
+    ),
+    "processes:milestone_add": Route(
+        page("processes:milestone_add", "stage_id"), CONFIG_WRITE, method="post", wrong="get"
+    ),
+    "processes:milestone_edit": Route(page("processes:milestone_edit", "milestone"), CONFIG_PAGE),
+    "processes:milestone_move": Route(
+        page("processes:milestone_move", "milestone"), CONFIG_WRITE, method="post", wrong="get"
+    ),
+    "processes:milestone_remove": Route(
+        page("processes:milestone_remove", "milestone"), CONFIG_WRITE, method="post", wrong="get"
+    ),
     # --- opportunities: deals ------------------------------------------------------------------------
     "opportunities:my_deals": Route(page("opportunities:my_deals"), EVERYONE),
     "opportunities:create": Route(page("opportunities:create"), EVERYONE),

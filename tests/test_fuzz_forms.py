@@ -30,6 +30,7 @@ import pipeline.views
 import postmortem.forms
 import postmortem.views
 import postmortem.winloss
+import stages.forms
 from aids.forms import AidCreateForm, AidTagsForm, LibraryFilterForm, PlaybookForm, ShareForm, VersionForm
 from opportunities.filters import AccountFilter, DealFilter
 from opportunities.forms import (
@@ -59,6 +60,7 @@ from pipeline.reports.changes_views import ChangesFilterForm
 from pipeline.reports.forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
 from postmortem.forms import DecideForm, QueueFilterForm, ReviewForm
 from postmortem.winloss import ALL_DIMENSIONS, WinLossFilterForm
+from stages.forms import DirectionForm, MilestoneForm, ProcessForm, StageAddForm, StageForm
 from tests.fuzzing import FUZZ, HUGE, check_request, edge_form_data, form_data, resolve
 
 
@@ -236,6 +238,18 @@ ENDPOINTS = [
     Endpoint("roi:save", "POST", DEAL, extra=("seats", "hours", "rate", "licence")),
     Endpoint("roi:summary", "GET", (*DEAL, "@roi_result")),
     Endpoint("roi:share", "POST", (*DEAL, "@roi_result"), extra=("contacts", "note")),
+    # the process editor (as an admin, who gets past the door, in tests/stages/test_views.py)
+    Endpoint("processes:list", "GET"),
+    Endpoint("processes:list", "POST", forms=(ProcessForm,)),
+    Endpoint("processes:detail", "GET", ("@process",)),
+    Endpoint("processes:stage_add", "POST", ("@process",), forms=(StageAddForm,)),
+    Endpoint("processes:stage_edit", "POST", ("@stage",), forms=(StageForm,)),
+    Endpoint("processes:stage_move", "POST", ("@stage",), forms=(DirectionForm,)),
+    Endpoint("processes:stage_remove", "POST", ("@stage",)),
+    Endpoint("processes:milestone_add", "POST", ("@stage",), forms=(MilestoneForm,)),
+    Endpoint("processes:milestone_edit", "POST", ("@milestone",), forms=(MilestoneForm,)),
+    Endpoint("processes:milestone_move", "POST", ("@milestone",), forms=(DirectionForm,)),
+    Endpoint("processes:milestone_remove", "POST", ("@milestone",)),
     # the board
     Endpoint("board:index", "GET", forms=(BoardFilterForm,)),
     Endpoint("board:process", "GET", ("@process",), forms=(BoardFilterForm,)),
@@ -362,6 +376,7 @@ def test_every_form_in_the_code_is_fuzzed():
         postmortem.views,
         postmortem.winloss,
         aids.forms,
+        stages.forms,
     )
     in_code = set().union(*(_form_classes(module) for module in modules))
     fuzzed = {form_class.__name__ for endpoint in ENDPOINTS for form_class in endpoint.forms}
