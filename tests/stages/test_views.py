@@ -47,6 +47,12 @@ def test_everyone_reads_the_list_and_the_process(persona, request, client_for, p
     assert ("only admins change it" in text) == (persona != "admin")
 
 
+@pytest.mark.parametrize(("persona", "shown"), [("owner", False), ("admin", True)])
+def test_admins_have_the_editor_in_the_menu(persona, shown, request, client_for):
+    page = client_for(request.getfixturevalue(persona)).get(reverse("processes:list")).content.decode()
+    assert (f'href="{reverse("processes:list")}"' in page.split("</nav>")[0]) == shown
+
+
 def test_anonymous_is_sent_to_sign_in(client, process):
     response = client.get(detail(process))
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
