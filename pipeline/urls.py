@@ -64,6 +64,6 @@ urlpatterns = [
     path("", include("transfer.urls")),
     path("", include("roi.urls")),
     path("aids/", include("aids.urls")),
-    path("processes/", include("stages.urls")),
+    path("processes/", include("pipeline.processes.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

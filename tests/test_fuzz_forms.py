@@ -23,6 +23,7 @@ import pipeline.board.views
 import pipeline.health.forms
 import pipeline.health.views
 import pipeline.notify.views
+import pipeline.processes.forms
 import pipeline.reports.changes_views
 import pipeline.reports.forms
 import pipeline.reports.views
@@ -30,7 +31,6 @@ import pipeline.views
 import postmortem.forms
 import postmortem.views
 import postmortem.winloss
-import stages.forms
 from aids.forms import AidCreateForm, AidTagsForm, LibraryFilterForm, PlaybookForm, ShareForm, VersionForm
 from opportunities.filters import AccountFilter, DealFilter
 from opportunities.forms import (
@@ -56,11 +56,11 @@ from opportunities.forms import (
 from people.forms import ApiTokenForm
 from pipeline.board.views import BoardFilterForm
 from pipeline.health.forms import AttentionFilterForm
+from pipeline.processes.forms import DirectionForm, MilestoneForm, ProcessForm, StageAddForm, StageForm
 from pipeline.reports.changes_views import ChangesFilterForm
 from pipeline.reports.forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
 from postmortem.forms import DecideForm, QueueFilterForm, ReviewForm
 from postmortem.winloss import ALL_DIMENSIONS, WinLossFilterForm
-from stages.forms import DirectionForm, MilestoneForm, ProcessForm, StageAddForm, StageForm
 from tests.fuzzing import FUZZ, HUGE, check_request, edge_form_data, form_data, resolve
 
 
@@ -238,7 +238,7 @@ ENDPOINTS = [
     Endpoint("roi:save", "POST", DEAL, extra=("seats", "hours", "rate", "licence")),
     Endpoint("roi:summary", "GET", (*DEAL, "@roi_result")),
     Endpoint("roi:share", "POST", (*DEAL, "@roi_result"), extra=("contacts", "note")),
-    # the process editor (as an admin, who gets past the door, in tests/stages/test_views.py)
+    # the process editor (as an admin, who gets past the door, in tests/pipeline/processes/test_views.py)
     Endpoint("processes:list", "GET"),
     Endpoint("processes:list", "POST", forms=(ProcessForm,)),
     Endpoint("processes:detail", "GET", ("@process",)),
@@ -376,7 +376,7 @@ def test_every_form_in_the_code_is_fuzzed():
         postmortem.views,
         postmortem.winloss,
         aids.forms,
-        stages.forms,
+        pipeline.processes.forms,
     )
     in_code = set().union(*(_form_classes(module) for module in modules))
     fuzzed = {form_class.__name__ for endpoint in ENDPOINTS for form_class in endpoint.forms}

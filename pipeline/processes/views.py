@@ -12,11 +12,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from people.access import get_readable
+from stages import services
+from stages.errors import ProcessAccessDenied, ProcessError
+from stages.models import Milestone, SalesProcess, Stage
 
-from . import services
-from .errors import ProcessAccessDenied, ProcessError
 from .forms import DirectionForm, MilestoneForm, ProcessForm, StageAddForm, StageForm
-from .models import Milestone, SalesProcess, Stage
 
 
 def _process_with_stages(request, pk: int) -> SalesProcess:
@@ -61,7 +61,7 @@ def _render_process(request, pk: int, *, status: int = 200, **extra):
         **extra,
     }
     partial = request.htmx and not request.htmx.boosted
-    template = "stages/_process.html" if partial else "stages/process_detail.html"
+    template = "pipeline/processes/_process.html" if partial else "pipeline/processes/process_detail.html"
     return render(request, template, context, status=status)
 
 
@@ -110,7 +110,10 @@ def process_list(request):
         status = 400
     processes = SalesProcess.objects.for_user(request.user).prefetch_related("stages").order_by("name", "id")
     return render(
-        request, "stages/process_list.html", {"processes": processes, "form": form, "can_edit": can_edit}, status=status
+        request,
+        "pipeline/processes/process_list.html",
+        {"processes": processes, "form": form, "can_edit": can_edit},
+        status=status,
     )
 
 
@@ -153,7 +156,7 @@ def stage_edit(request, pk: int):
                 messages.success(request, f"Saved the stage “{form.cleaned_data['name']}”.")
                 return redirect(reverse("processes:detail", args=[stage.process_id]))
         status = 400
-    return render(request, "stages/stage_form.html", {"form": form, "stage": stage}, status=status)
+    return render(request, "pipeline/processes/stage_form.html", {"form": form, "stage": stage}, status=status)
 
 
 @require_POST
@@ -228,7 +231,9 @@ def milestone_edit(request, pk: int):
                 messages.success(request, f"Saved the milestone “{form.cleaned_data['name']}”.")
                 return redirect(reverse("processes:detail", args=[milestone.stage.process_id]))
         status = 400
-    return render(request, "stages/milestone_form.html", {"form": form, "milestone": milestone}, status=status)
+    return render(
+        request, "pipeline/processes/milestone_form.html", {"form": form, "milestone": milestone}, status=status
+    )
 
 
 @require_POST

@@ -274,7 +274,7 @@ ADMIN_ENDPOINTS = [e for e in fuzz_forms.ENDPOINTS if e.url_name.startswith("pro
 
 def test_the_admin_fuzz_covers_every_editor_page():
     assert {e.url_name for e in ADMIN_ENDPOINTS} == {
-        f"processes:{p.name}" for p in get_resolver("stages.urls").url_patterns
+        f"processes:{p.name}" for p in get_resolver("pipeline.processes.urls").url_patterns
     }
 
 

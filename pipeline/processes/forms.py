@@ -1,11 +1,11 @@
-"""The process editor's forms: they read the fields' types and bounds; `stages.services` applies
+"""The sales-process editor's forms: they read the fields' types and bounds; `stages.services` applies
 the rules (unique names, 2–4 milestones, who may) and says what is wrong."""
 
 from django import forms
 
-from . import services
-from .cleaning import NameField
-from .models import ForecastCategory
+from stages import services
+from stages.cleaning import NameField
+from stages.models import ForecastCategory
 
 LONG_TEXT = forms.Textarea(attrs={"rows": 3})
 
