@@ -25,9 +25,9 @@ class AidTagsForm(forms.Form):
         queryset=Stage.objects.select_related("process").order_by("process__name", "order"), required=False
     )
     milestones = ModelMultipleIdField(
-        queryset=Milestone.objects.select_related("stage__process").order_by(
-            "stage__process__name", "stage__order", "order"
-        ),
+        queryset=Milestone.objects.live()
+        .select_related("stage__process")
+        .order_by("stage__process__name", "stage__order", "order"),
         required=False,
     )
     competitors = ModelMultipleIdField(queryset=Competitor.objects.filter(is_active=True), required=False)

@@ -34,7 +34,7 @@ def _step_milestones(deal) -> list:
     checklist = getattr(deal.stage, "checklist", None)
     if checklist is None:
         ticked = set(MilestoneCompletion.objects.filter(opportunity=deal).values_list("milestone_id", flat=True))
-        checklist = [(m, m.pk in ticked) for m in deal.stage.milestones.order_by("order", "id")]
+        checklist = [(m, m.pk in ticked) for m in deal.stage.milestones.live().order_by("order", "id")]
     return [m for m, done in checklist if not done]
 
 

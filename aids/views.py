@@ -298,8 +298,10 @@ def playbook_list(request):
     playbooks = Playbook.objects.select_related("milestone__stage__process", "updated_by")
     milestones = []
     if request.user.is_admin:
-        milestones = Milestone.objects.select_related("stage__process").order_by(
-            "stage__process__name", "stage__order", "order"
+        milestones = (
+            Milestone.objects.live()
+            .select_related("stage__process")
+            .order_by("stage__process__name", "stage__order", "order")
         )
     return render(
         request,

@@ -537,6 +537,25 @@ def guidance_signals(bench: Bench) -> dict:
 
 
 @section
+def process_editor(bench: Bench) -> dict:
+    """The process editor's page (`processes:detail`) of the process with the most stages, as an
+    admin, who sees every form on it: its stages and their live milestones in a fixed number of
+    queries whatever the number of deals. Target: p50 <= TARGET_P50_MS."""
+    from django.db.models import Count
+    from django.urls import reverse
+
+    from people.models import Role, User
+    from stages.models import SalesProcess
+
+    admin = User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").first()
+    process = SalesProcess.objects.annotate(n_stages=Count("stages")).order_by("-n_stages", "pk").first()
+    if admin is None or process is None:
+        say("process_editor: no admin or no sales process in the database")
+        return {"process_editor_p50_ms": "n/a", "process_editor_queries": "n/a", "process_editor_cpu_p50_ms": "n/a"}
+    return bench.page("process_editor", reverse("processes:detail", args=[process.pk]), admin)
+
+
+@section
 def import_deals(bench: Bench) -> dict:
     """`import_100k_s`: BENCH_IMPORT_ROWS (100,000) deals with their history imported from one CSV
     file, rolled back afterwards: see bench/import_bench.py."""

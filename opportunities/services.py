@@ -203,7 +203,8 @@ def missing_required_milestones(opportunity: Opportunity, stages: Iterable[Stage
     stage_ids = [s.pk for s in stages]
     done = MilestoneCompletion.objects.filter(opportunity=opportunity).values("milestone_id")
     return list(
-        Milestone.objects.filter(stage_id__in=stage_ids, is_required=True)
+        Milestone.objects.live()
+        .filter(stage_id__in=stage_ids, is_required=True)
         .exclude(pk__in=done)
         .select_related("stage")
         .order_by("stage__order", "stage_id", "order", "id")
@@ -1075,6 +1076,8 @@ def milestone_tick(
     _ensure_open(opp, "tick milestones")
     if milestone.stage.process_id != opp.process_id:
         raise DomainError(f"“{milestone.name}” is not a milestone of the {opp.process.name} process.")
+    if milestone.is_retired:
+        raise DomainError(f"“{milestone.name}” was retired by an admin and can no longer be ticked.")
     evidence = (evidence or "").strip()
     if len(evidence) > 500:
         raise DomainError("Evidence must be at most 500 characters.", field="evidence")

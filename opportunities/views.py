@@ -315,7 +315,7 @@ def _deal_context(request, opp: Opportunity, **extra) -> dict:
     stages = list(
         Stage.objects.filter(process_id=opp.process_id)
         .order_by("order", "id")
-        .prefetch_related(Prefetch("milestones", queryset=Milestone.objects.order_by("order", "id")))
+        .prefetch_related(Prefetch("milestones", queryset=Milestone.objects.live().order_by("order", "id")))
     )
     done = {
         c.milestone_id: c for c in MilestoneCompletion.objects.filter(opportunity=opp).select_related("completed_by")

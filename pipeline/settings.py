@@ -145,7 +145,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "opportunities:my_deals"
 LOGOUT_REDIRECT_URL = "login"
 
-PIPELINE_FEATURES = ("health", "notify", "board", "reports")
+PIPELINE_FEATURES = ("health", "notify", "board", "reports", "processes")
 
 TEMPLATES = [
     {

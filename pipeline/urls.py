@@ -68,5 +68,6 @@ urlpatterns = [
     path("", include("guidance.urls")),
     path("aids/", include("aids.urls")),
     path("recommendations/", include("recommendations.urls")),
+    path("processes/", include("pipeline.processes.urls")),
     path("", include((pipeline_patterns, "pipeline"))),
 ]

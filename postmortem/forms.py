@@ -30,9 +30,11 @@ class ReviewForm(forms.Form):
         keep = (review.primary_reason_id, review.secondary_reason_id)
         for name in ("primary_reason", "secondary_reason"):
             self.fields[name].queryset = reasons_for(review.outcome, keep=keep)
-        self.fields["decisive_milestone"].queryset = Milestone.objects.filter(
-            stage__process_id=review.opportunity.process_id
-        ).select_related("stage")
+        self.fields["decisive_milestone"].queryset = (
+            Milestone.objects.live(keep=(review.decisive_milestone_id,))
+            .filter(stage__process_id=review.opportunity.process_id)
+            .select_related("stage")
+        )
         self.fields["decisive_milestone"].label_from_instance = lambda m: f"{m.stage.name}: {m.name}"
 
     def service_fields(self) -> dict:
@@ -64,7 +66,8 @@ def lesson_choices(review) -> dict:
         "stages": {s.pk: s for s in Stage.objects.filter(process_id=process_id).order_by("order", "id")},
         "milestones": {
             m.pk: m
-            for m in Milestone.objects.filter(stage__process_id=process_id)
+            for m in Milestone.objects.live(keep=review.lessons.values_list("milestone_id", flat=True))
+            .filter(stage__process_id=process_id)
             .select_related("stage")
             .order_by("stage__order", "order", "id")
         },

@@ -37,7 +37,8 @@ def lessons_for_deal(deal, user, *, limit: int = SHOWN) -> list[Lesson]:
     stages = page_loaded(deal, "stages", lambda: None)
     if stages is None:  # rendered on its own: the milestones ahead in one subquery
         ahead = (
-            Milestone.objects.filter(stage__process_id=deal.process_id, stage__order__gte=deal.stage.order)
+            Milestone.objects.live()
+            .filter(stage__process_id=deal.process_id, stage__order__gte=deal.stage.order)
             .exclude(completions__opportunity=deal)
             .values("pk")
         )

@@ -16,3 +16,7 @@ class ProcessError(Exception):
 
 class ProcessAccessDenied(ProcessError):
     """The actor may read processes but not change them (only admins configure them: 403)."""
+
+
+class ProcessInUse(ProcessError):
+    """The row cannot be removed: deals, their history or other records refer to it (409)."""

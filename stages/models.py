@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -29,6 +30,11 @@ class SalesProcessQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
+    def for_user(self, user):
+        """Every signed-in user reads every process (the deals in them are what is private);
+        only admins change them (`SalesProcess.can_edit`)."""
+        return self.all() if SalesProcess.may_read(user) else self.none()
+
 
 class SalesProcess(models.Model):
     """A named, ordered series of stages that a kind of deal goes through ("New business")."""
@@ -46,8 +52,23 @@ class SalesProcess(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @staticmethod
+    def may_read(user) -> bool:
+        return bool(getattr(user, "is_authenticated", False))
+
+    @staticmethod
+    def can_edit(user) -> bool:
+        """Admins configure processes, their stages and milestones; everyone else reads them."""
+        return bool(getattr(user, "is_admin", False))
+
     def first_stage(self) -> "Stage | None":
         return self.stages.order_by("order", "id").first()
+
+
+class StageQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The stages of the processes `user` reads (`SalesProcessQuerySet.for_user`)."""
+        return self.all() if SalesProcess.may_read(user) else self.none()
 
 
 class Stage(models.Model):
@@ -80,6 +101,8 @@ class Stage(models.Model):
         help_text="A buying-team member with no logged activity for more than this many days is flagged (0: never).",
     )
 
+    objects = StageQuerySet.as_manager()
+
     class Meta:
         ordering = ["process", "order", "id"]
         constraints = [
@@ -90,19 +113,39 @@ class Stage(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def can_edit(self, user) -> bool:
+        return SalesProcess.can_edit(user)
+
     @property
     def probability_fraction(self) -> Decimal:
         return Decimal(self.win_probability) / Decimal(100)
 
 
+class MilestoneQuerySet(models.QuerySet):
+    def live(self, keep: Iterable[int] = ()):
+        """The milestones in force: not retired (and those of `keep`, e.g. a form's current choice).
+        Gating, checklists, aids and reports read milestones through this; a retired one stays
+        only for the history that ticked it."""
+        return self.filter(models.Q(retired_at__isnull=True) | models.Q(pk__in=[k for k in keep if k]))
+
+    def for_user(self, user):
+        """The milestones of the processes `user` reads (`SalesProcessQuerySet.for_user`)."""
+        return self.all() if SalesProcess.may_read(user) else self.none()
+
+
 class Milestone(models.Model):
-    """An exit criterion of a stage; required ones gate moving past the stage."""
+    """An exit criterion of a stage; required ones gate moving past the stage. A milestone deals
+    ticked is retired rather than deleted (`retired_at`): it no longer gates, shows or takes ticks,
+    and the history keeps it."""
 
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="milestones")
     name = models.CharField(max_length=150)
     description = models.TextField(blank=True)
     is_required = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=0)
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="Retired: kept for history only.")
+
+    objects = MilestoneQuerySet.as_manager()
 
     class Meta:
         ordering = ["stage__process", "stage__order", "stage_id", "order", "id"]
@@ -112,6 +155,13 @@ class Milestone(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def can_edit(self, user) -> bool:
+        return SalesProcess.can_edit(user)
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
 
 
 class RoleEnforcement(models.TextChoices):

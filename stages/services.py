@@ -6,8 +6,11 @@ against the rules below, locks the process it changes (two admins adding a stage
 both take the same name or place), and writes one `ProcessChange` row with the change, in one
 transaction. A refusal raises `ProcessError` and changes nothing.
 
-Nothing is deleted here: a stage may hold deals and a milestone their ticks, so they are renamed
-or reordered instead, and a process that should take no more deals is deactivated.
+Deletion is narrow: a stage is removed only while nothing outside this app (a deal, its history,
+a share, a lesson) refers to it (`ProcessInUse` otherwise: rename it or move the deals instead);
+a milestone nothing refers to is deleted, one with ticks or other references is retired
+(`Milestone.retired_at`) so the history keeps it. A process that should take no more deals is
+deactivated.
 """
 
 import datetime as dt
@@ -18,12 +21,13 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .cleaning import clean_text, parse_int
-from .errors import ProcessAccessDenied, ProcessError
+from .errors import ProcessAccessDenied, ProcessError, ProcessInUse
 from .models import ForecastCategory, Milestone, ProcessChange, SalesProcess, Stage
 
 # The product's guidance: each stage has 2–4 exit criteria. More than four and the milestones stop
-# being the few things that prove the stage is done; fewer than two is allowed while a stage is
-# being set up (a new stage starts with none), so only the upper bound is a rule.
+# being the few things that prove the stage is done. Fewer than two is allowed while a stage is
+# being set up (a new stage starts with none), so adding never hits the lower bound; removing a
+# milestone may not take a stage below it.
 MIN_MILESTONES = 2
 MAX_MILESTONES = 4
 MAX_ORDER = 1_000_000  # PositiveIntegerField holds 2**31 - 1; orders are spaced by 10
@@ -54,7 +58,7 @@ MILESTONE_FIELDS = ("name", "description", "is_required", "order")
 
 def check_may_configure(actor) -> None:
     """Refuse anyone but an admin (`people`' role rule: `User.is_admin`); reading is for everyone."""
-    if not getattr(actor, "is_admin", False):
+    if not SalesProcess.can_edit(actor):
         raise ProcessAccessDenied("Only admins change sales processes, their stages and milestones.")
 
 
@@ -363,7 +367,7 @@ def milestone_create(*, actor, stage: Stage, name: str, now: dt.datetime | None 
             stage = Stage.objects.get(pk=stage.pk, process=process)
         except Stage.DoesNotExist:
             raise ProcessError("That stage no longer exists.") from None
-        existing = stage.milestones.count()
+        existing = stage.milestones.live().count()
         if existing >= MAX_MILESTONES:
             raise ProcessError(
                 f"“{stage}” already has {existing} milestones; a stage has {MIN_MILESTONES} to {MAX_MILESTONES}. "
@@ -393,6 +397,8 @@ def milestone_update(*, actor, milestone: Milestone, now: dt.datetime | None = N
             milestone = Milestone.objects.select_related("stage").get(pk=milestone.pk)
         except Milestone.DoesNotExist:
             raise ProcessError("That milestone no longer exists.") from None
+        if milestone.is_retired:
+            raise ProcessError(f"“{milestone}” is retired; add a new milestone instead of changing it.")
         data = _clean_milestone({**_values(milestone, MILESTONE_FIELDS), **fields})
         changed = _changed(milestone, data)
         if not changed:
@@ -413,3 +419,118 @@ def milestone_update(*, actor, milestone: Milestone, now: dt.datetime | None = N
             now=now,
         )
     return milestone
+
+
+# --- removal ----------------------------------------------------------------------------------------
+
+
+def _references(row) -> int:
+    """How many rows outside this app refer to `row` (deals, their events, ticks, shares, lessons,
+    reviews, playbooks). `stages` sits below the apps that own them, so it asks the relations Django
+    knows about rather than naming their models. Tag lists (many-to-many) do not count: removing
+    the row just drops the tag."""
+    count = 0
+    for relation in type(row)._meta.related_objects:
+        if relation.many_to_many or relation.related_model._meta.app_label == "stages":
+            continue
+        count += relation.related_model._base_manager.filter(**{relation.field.name: row}).count()
+    return count
+
+
+def stage_remove(*, actor, stage: Stage, now: dt.datetime | None = None) -> None:
+    """Delete a stage nothing refers to (no deal, open or closed, no event of any deal's history,
+    no tick of its milestones), with its milestones; the remaining stages are renumbered 10, 20, 30…"""
+    check_may_configure(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        process = _lock_process(stage.process_id)
+        try:
+            stage = Stage.objects.get(pk=stage.pk, process=process)
+        except Stage.DoesNotExist:
+            raise ProcessError("That stage no longer exists.") from None
+        milestones = list(stage.milestones.all())
+        used = _references(stage) + sum(_references(m) for m in milestones)
+        if used:
+            raise ProcessInUse(
+                f"“{stage}” cannot be removed: deals or their history refer to it ({used} records). "
+                "Rename it, or move its deals to another stage, instead."
+            )
+        before = {**_values(stage, STAGE_FIELDS), "milestones": [m.name for m in milestones]}
+        stage_id = stage.pk
+        stage.delete()
+        stage.pk = stage_id  # the change record names the row removed
+        remaining = list(process.stages.order_by("order", "id"))
+        for position, other in enumerate(remaining, start=1):
+            other.order = position * 10
+        Stage.objects.bulk_update(remaining, ["order"])
+        _record(process=process, actor=actor, action="stage_remove", row=stage, before=before, after={}, now=now)
+
+
+def milestone_remove(*, actor, milestone: Milestone, now: dt.datetime | None = None) -> Milestone | None:
+    """Remove a milestone from its stage: deleted when nothing ever referred to it (None is
+    returned), retired when deals ticked it or records name it (the retired milestone is
+    returned). Either way it stops gating, showing and taking ticks. A stage keeps at least
+    MIN_MILESTONES."""
+    check_may_configure(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        process = _lock_process(milestone.stage.process_id)
+        try:
+            milestone = Milestone.objects.select_related("stage").get(pk=milestone.pk, retired_at__isnull=True)
+        except Milestone.DoesNotExist:
+            raise ProcessError("That milestone no longer exists or is already retired.") from None
+        live = milestone.stage.milestones.live().count()
+        if live - 1 < MIN_MILESTONES:
+            raise ProcessError(
+                f"“{milestone.stage}” has {live} milestone{'s' if live != 1 else ''}; a stage keeps at least "
+                f"{MIN_MILESTONES}. Add another before removing “{milestone}”, or edit it instead."
+            )
+        before = _values(milestone, MILESTONE_FIELDS)
+        if _references(milestone):
+            milestone.retired_at = now
+            milestone.save(update_fields=["retired_at"])
+            _record(
+                process=process,
+                actor=actor,
+                action="milestone_retire",
+                row=milestone,
+                before=before,
+                after={"retired_at": now.isoformat()},
+                now=now,
+            )
+            return milestone
+        milestone_id = milestone.pk
+        milestone.delete()
+        milestone.pk = milestone_id
+        _record(
+            process=process, actor=actor, action="milestone_remove", row=milestone, before=before, after={}, now=now
+        )
+    return None
+
+
+def milestone_reorder(*, actor, stage: Stage, order: list[int], now: dt.datetime | None = None) -> list[Milestone]:
+    """Put the stage's live milestones in the order of `order` (every live milestone id, once):
+    they get orders 10, 20, 30… Ticks stay."""
+    check_may_configure(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        process = _lock_process(stage.process_id)
+        try:
+            stage = Stage.objects.get(pk=stage.pk, process=process)
+        except Stage.DoesNotExist:
+            raise ProcessError("That stage no longer exists.") from None
+        milestones = {m.pk: m for m in stage.milestones.live()}
+        ids = [parse_int(pk, minimum=1) for pk in order] if isinstance(order, list | tuple) else None
+        if ids is None or None in ids or len(set(ids)) != len(ids) or set(ids) != set(milestones):
+            raise ProcessError(f"List every milestone of “{stage}” once, in the order they come.", field="order")
+        before = {m.name: m.order for m in sorted(milestones.values(), key=lambda m: (m.order, m.pk))}
+        for position, pk in enumerate(ids, start=1):
+            milestones[pk].order = position * 10
+        ordered = [milestones[pk] for pk in ids]
+        after = {m.name: m.order for m in ordered}
+        if list(before.items()) != list(after.items()):
+            Milestone.objects.bulk_update(ordered, ["order"])
+            _record(
+                process=process, actor=actor, action="milestone_reorder", row=stage, before=before, after=after, now=now
+            )
+    return ordered

@@ -73,6 +73,10 @@ API_ACCOUNT_WRITE = (403, 400, 403, 403, 400, 400)
 # change of an existing one changes nothing (200).
 API_ADMIN_WRITE = (403, 403, 403, 403, 403, 400)
 API_ADMIN_CHANGE = (403, 403, 403, 403, 403, 200)
+# The process editor's pages: everyone reads; an admin's empty form comes back as a message (302)
+# or the form again (400, 200 for an edit page); anyone else may not change processes (403).
+CONFIG_PAGE = (LOGIN, 403, 403, 403, 403, 200)
+CONFIG_WRITE = (LOGIN, 403, 403, 403, 403, 302)
 
 ROUTES: dict[str, Route] = {
     # --- project wiring and people ----------------------------------------------------------------
@@ -103,6 +107,27 @@ ROUTES: dict[str, Route] = {
     "admin:*": Route(page("admin:index"), (302, 403, 403, 403, 403, 200), wrong=None),
     # The API schema is for signed-in users; the API answers 403 to visitors.
     "api_schema": Route(page("api_schema"), (403, 200, 200, 200, 200, 200), wrong="post"),
+    # --- stages: the sales-process editor ---------------------------------------------------------------
+    "processes:list": Route(page("processes:list"), EVERYONE),
+    "processes:list#post": Route(page("processes:list"), (LOGIN, 403, 403, 403, 403, 400), method="post"),
+    "processes:detail": Route(page("processes:detail", "process_id"), EVERYONE),
+    "processes:stage_add": Route(page("processes:stage_add", "process_id"), CONFIG_WRITE, method="post", wrong="get"),
+    "processes:stage_edit": Route(page("processes:stage_edit", "stage_id"), CONFIG_PAGE),
+    "processes:stage_move": Route(page("processes:stage_move", "stage_id"), CONFIG_WRITE, method="post", wrong="get"),
+    # The world's stage holds the deal: removing it is refused with a message.
+    "processes:stage_remove": Route(
+        page("processes:stage_remove", "stage_id"), CONFIG_WRITE, method="post", wrong="get"
+    ),
+    "processes:milestone_add": Route(
+        page("processes:milestone_add", "stage_id"), CONFIG_WRITE, method="post", wrong="get"
+    ),
+    "processes:milestone_edit": Route(page("processes:milestone_edit", "milestone"), CONFIG_PAGE),
+    "processes:milestone_move": Route(
+        page("processes:milestone_move", "milestone"), CONFIG_WRITE, method="post", wrong="get"
+    ),
+    "processes:milestone_remove": Route(
+        page("processes:milestone_remove", "milestone"), CONFIG_WRITE, method="post", wrong="get"
+    ),
     # --- opportunities: deals ------------------------------------------------------------------------
     "opportunities:my_deals": Route(page("opportunities:my_deals"), EVERYONE),
     "opportunities:create": Route(page("opportunities:create"), EVERYONE),
@@ -316,18 +341,35 @@ ROUTES: dict[str, Route] = {
     "pipeline_api:process_stage_order": Route(
         page("pipeline_api:process_stage_order", "process_id"), API_ADMIN_WRITE, method="post", wrong="get"
     ),
-    "pipeline_api:stage_detail": Route(page("pipeline_api:stage_detail", "stage_id"), API_EVERYONE),
+    # DELETE removes a stage or a milestone, so a wrong method is PUT there. The world's stage holds
+    # the deal (409 for an admin); its first milestone nobody ticked (deleted: 204).
+    "pipeline_api:stage_detail": Route(page("pipeline_api:stage_detail", "stage_id"), API_EVERYONE, wrong="put"),
+    "pipeline_api:stage_detail#delete": Route(
+        page("pipeline_api:stage_detail", "stage_id"), (403, 403, 403, 403, 403, 409), method="delete", wrong=None
+    ),
+    "pipeline_api:stage_milestone_order": Route(
+        page("pipeline_api:stage_milestone_order", "stage_id"), API_ADMIN_WRITE, method="post", wrong="get"
+    ),
     "pipeline_api:stage_detail#patch": Route(
-        page("pipeline_api:stage_detail", "stage_id"), API_ADMIN_CHANGE, method="patch"
+        page("pipeline_api:stage_detail", "stage_id"), API_ADMIN_CHANGE, method="patch", wrong="put"
     ),
     "pipeline_api:stage_milestones": Route(
         page("pipeline_api:stage_milestones", "stage_id"), API_ADMIN_WRITE, method="post", wrong="get"
     ),
     "pipeline_api:stage_milestone_detail": Route(
-        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"), API_EVERYONE
+        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"), API_EVERYONE, wrong="put"
+    ),
+    "pipeline_api:stage_milestone_detail#delete": Route(
+        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"),
+        (403, 403, 403, 403, 403, 204),
+        method="delete",
+        wrong=None,
     ),
     "pipeline_api:stage_milestone_detail#patch": Route(
-        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"), API_ADMIN_CHANGE, method="patch"
+        page("pipeline_api:stage_milestone_detail", "stage_id", "milestone"),
+        API_ADMIN_CHANGE,
+        method="patch",
+        wrong="put",
     ),
     "postmortem_api:review_detail": Route(page("postmortem_api:review_detail", "review"), API_DEAL_READ),
     "postmortem_api:review_submit": Route(

@@ -23,6 +23,7 @@ import pipeline.board.views
 import pipeline.health.forms
 import pipeline.health.views
 import pipeline.notify.views
+import pipeline.processes.forms
 import pipeline.reports.changes_views
 import pipeline.reports.forms
 import pipeline.reports.views
@@ -56,6 +57,7 @@ from opportunities.forms import (
 from people.forms import ApiTokenForm
 from pipeline.board.views import BoardFilterForm
 from pipeline.health.forms import AttentionFilterForm
+from pipeline.processes.forms import DirectionForm, MilestoneForm, ProcessForm, StageAddForm, StageForm
 from pipeline.reports.changes_views import ChangesFilterForm
 from pipeline.reports.forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
 from postmortem.forms import DecideForm, QueueFilterForm, ReviewForm
@@ -250,6 +252,18 @@ ENDPOINTS = [
     Endpoint("guidance:focus_team", "GET"),
     Endpoint("guidance:model", "GET"),
     Endpoint("guidance:retrain", "POST"),
+    # the process editor (as an admin, who gets past the door, in tests/pipeline/processes/test_views.py)
+    Endpoint("processes:list", "GET"),
+    Endpoint("processes:list", "POST", forms=(ProcessForm,)),
+    Endpoint("processes:detail", "GET", ("@process",)),
+    Endpoint("processes:stage_add", "POST", ("@process",), forms=(StageAddForm,)),
+    Endpoint("processes:stage_edit", "POST", ("@stage",), forms=(StageForm,)),
+    Endpoint("processes:stage_move", "POST", ("@stage",), forms=(DirectionForm,)),
+    Endpoint("processes:stage_remove", "POST", ("@stage",)),
+    Endpoint("processes:milestone_add", "POST", ("@stage",), forms=(MilestoneForm,)),
+    Endpoint("processes:milestone_edit", "POST", ("@milestone",), forms=(MilestoneForm,)),
+    Endpoint("processes:milestone_move", "POST", ("@milestone",), forms=(DirectionForm,)),
+    Endpoint("processes:milestone_remove", "POST", ("@milestone",)),
     # the board
     Endpoint("board:index", "GET", forms=(BoardFilterForm,)),
     Endpoint("board:process", "GET", ("@process",), forms=(BoardFilterForm,)),
@@ -287,6 +301,7 @@ URLS_NOT_FUZZED_HERE = {
             "process_stage_order",
             "stage_detail",
             "stage_milestones",
+            "stage_milestone_order",
             "stage_milestone_detail",
         )
     },
@@ -385,6 +400,7 @@ def test_every_form_in_the_code_is_fuzzed():
         postmortem.winloss,
         aids.forms,
         recommendations.forms,
+        pipeline.processes.forms,
     )
     in_code = set().union(*(_form_classes(module) for module in modules))
     fuzzed = {form_class.__name__ for endpoint in ENDPOINTS for form_class in endpoint.forms}

@@ -16,6 +16,7 @@ urlpatterns = [
     path("processes/<int:pk>/stages/", api.ProcessStageListApi.as_view(), name="process_stages"),
     path("processes/<int:pk>/stage-order/", api.ProcessStageOrderApi.as_view(), name="process_stage_order"),
     path("stages/<int:pk>/", api.StageDetailApi.as_view(), name="stage_detail"),
+    path("stages/<int:pk>/milestone-order/", api.StageMilestoneOrderApi.as_view(), name="stage_milestone_order"),
     path("stages/<int:pk>/milestones/", api.StageMilestoneListApi.as_view(), name="stage_milestones"),
     path(
         "stages/<int:pk>/milestones/<int:milestone_id>/",

@@ -26,7 +26,7 @@ from opportunities.api import (
 )
 from opportunities.api_fields import IdField, NameField
 from stages import services as process_services
-from stages.errors import ProcessAccessDenied, ProcessError
+from stages.errors import ProcessAccessDenied, ProcessError, ProcessInUse
 from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from ..models import Flag, FlagKind, Notification, Quota
@@ -198,6 +198,9 @@ class MilestoneSerializer(serializers.Serializer):
     description = serializers.CharField()
     is_required = serializers.BooleanField()
     order = serializers.IntegerField()
+    retired_at = serializers.DateTimeField(
+        allow_null=True, help_text="When an admin retired it (it no longer gates or takes ticks); null while in force."
+    )
 
 
 class StageSerializer(serializers.Serializer):
@@ -232,19 +235,23 @@ class MilestoneDetailSerializer(MilestoneSerializer):
 
 
 def _processes():
-    milestones = Prefetch("milestones", queryset=Milestone.objects.order_by("order", "id"))
+    milestones = Prefetch("milestones", queryset=Milestone.objects.live().order_by("order", "id"))
     stages = Prefetch("stages", queryset=Stage.objects.order_by("order", "id").prefetch_related(milestones))
     return SalesProcess.objects.prefetch_related(stages).order_by("name", "id")
 
 
 def _stage(pk: int) -> Stage:
-    milestones = Prefetch("milestones", queryset=Milestone.objects.order_by("order", "id"))
+    milestones = Prefetch("milestones", queryset=Milestone.objects.live().order_by("order", "id"))
     return get_object_or_404(Stage.objects.select_related("process").prefetch_related(milestones), pk=pk)
 
 
 CONFIGURE_ERRORS = {
     **WRITE_ERRORS,
     403: OpenApiResponse(ErrorSerializer, description="Only admins change sales processes."),
+}
+REMOVE_ERRORS = {
+    **CONFIGURE_ERRORS,
+    409: OpenApiResponse(ErrorSerializer, description="Deals or their history refer to it: it cannot be removed."),
 }
 
 
@@ -257,7 +264,12 @@ class ProcessApi(ServiceApi):
             body = {"detail": exc.message}
             if exc.field:
                 body["field"] = exc.field
-            code = status.HTTP_403_FORBIDDEN if isinstance(exc, ProcessAccessDenied) else status.HTTP_400_BAD_REQUEST
+            if isinstance(exc, ProcessAccessDenied):
+                code = status.HTTP_403_FORBIDDEN
+            elif isinstance(exc, ProcessInUse):
+                code = status.HTTP_409_CONFLICT
+            else:
+                code = status.HTTP_400_BAD_REQUEST
             return Response(body, status=code)
         return super().handle_exception(exc)
 
@@ -381,8 +393,9 @@ class ProcessStageOrderApi(ProcessApi):
 
 
 class StageDetailApi(ProcessApi):
-    """One stage with its milestones; admins change its name, place, objective, guidance, forecast
-    meaning and health thresholds (a stage is never deleted here: deals may be in it)."""
+    """One stage with its milestones in force; admins change its name, place, objective, guidance,
+    forecast meaning and health thresholds, or remove it while no deal or history refers to it
+    (409 otherwise)."""
 
     OutputSerializer = StageDetailSerializer
 
@@ -399,6 +412,34 @@ class StageDetailApi(ProcessApi):
         process_services.check_may_configure(request.user)
         data = _valid(self.InputSerializer, request, partial=True)
         process_services.stage_update(actor=request.user, stage=stage, **data)
+        return Response(self.OutputSerializer(_stage(pk)).data)
+
+    @extend_schema(request=None, responses={204: None, **REMOVE_ERRORS})
+    def delete(self, request, pk: int):
+        stage = _stage(pk)
+        process_services.check_may_configure(request.user)
+        process_services.stage_remove(actor=request.user, stage=stage)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StageMilestoneOrderApi(ProcessApi):
+    """Admins put the stage's milestones in force in a new order: every one's id, once, first to last."""
+
+    OutputSerializer = StageDetailSerializer
+
+    class InputSerializer(serializers.Serializer):
+        order = serializers.ListField(
+            child=IdField(),
+            max_length=50,
+            help_text="The ids of all the stage's milestones in force, in their new order.",
+        )
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer, **CONFIGURE_ERRORS})
+    def post(self, request, pk: int):
+        stage = _stage(pk)
+        process_services.check_may_configure(request.user)
+        ids = _valid(self.InputSerializer, request)["order"]
+        process_services.milestone_reorder(actor=request.user, stage=stage, order=ids)
         return Response(self.OutputSerializer(_stage(pk)).data)
 
 
@@ -421,7 +462,8 @@ class StageMilestoneListApi(ProcessApi):
 
 class StageMilestoneDetailApi(ProcessApi):
     """One milestone of the stage; admins change its name, description, whether it is required, or
-    its place."""
+    its place, or remove it: deleted (204) when no deal ever ticked it, retired (200, with
+    `retired_at`) when one did, so the history keeps it. A stage keeps at least two."""
 
     OutputSerializer = MilestoneDetailSerializer
 
@@ -439,6 +481,22 @@ class StageMilestoneDetailApi(ProcessApi):
         data = _valid(self.InputSerializer, request, partial=True)
         milestone = process_services.milestone_update(actor=request.user, milestone=milestone, **data)
         return Response(self.OutputSerializer(milestone).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="Retired: deals ticked it, the history keeps it."),
+            204: OpenApiResponse(description="Deleted: nothing referred to it."),
+            **REMOVE_ERRORS,
+        },
+    )
+    def delete(self, request, pk: int, milestone_id: int):
+        milestone = self._milestone(pk, milestone_id)
+        process_services.check_may_configure(request.user)
+        retired = process_services.milestone_remove(actor=request.user, milestone=milestone)
+        if retired is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(self.OutputSerializer(retired).data)
 
     @staticmethod
     def _milestone(stage_id: int, milestone_id: int) -> Milestone:

@@ -872,7 +872,7 @@ class Dashboard:
                 Column("difference", "Difference", "pp"),
             ],
         )
-        for m in self._milestones:
+        for m in self._milestones(ticked=list(done)):
             stage = self.stages[m.stage_id]
             total = totals.get(stage.process_id, {"won": 0, "lost": 0})
             with_won, with_lost = done[m.pk]["won"], done[m.pk]["lost"]
@@ -895,12 +895,14 @@ class Dashboard:
             )
         return table
 
-    @cached_property
-    def _milestones(self) -> "list[MilestoneInfo]":
-        """The milestones of the stages in view, in the stages' order (`stages`)."""
+    def _milestones(self, *, ticked) -> "list[MilestoneInfo]":
+        """The milestones of the stages in view, in the stages' order (`stages`): those in force,
+        and the retired ones the period's closed deals ticked (their history still counts)."""
         position = {pk: i for i, pk in enumerate(self.stages)}
-        rows = Milestone.objects.filter(stage_id__in=position).values_list(
-            "id", "stage_id", "name", "is_required", "order"
+        rows = (
+            Milestone.objects.live(keep=ticked)
+            .filter(stage_id__in=position)
+            .values_list("id", "stage_id", "name", "is_required", "order")
         )
         milestones = [MilestoneInfo(*row) for row in rows]
         return sorted(milestones, key=lambda m: (position[m.stage_id], m.order, m.pk))

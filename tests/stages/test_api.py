@@ -208,7 +208,7 @@ ADMIN_WRITES = [
 
 
 def test_the_admin_fuzz_covers_every_process_write():
-    assert len(ADMIN_WRITES) == 7
+    assert len(ADMIN_WRITES) == 10
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_WRITES, ids=lambda v: v)

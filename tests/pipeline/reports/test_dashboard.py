@@ -28,7 +28,7 @@ from opportunities import services
 from opportunities.models import OpportunityEvent
 from pipeline.models import Flag, FlagKind, Quota
 from pipeline.reports.dashboard import Dashboard, Filters, owner_ids_for, people_for
-from stages.models import ForecastCategory
+from stages.models import ForecastCategory, Milestone
 from tests.factories import AccountFactory
 
 
@@ -233,6 +233,17 @@ def test_milestone_win_rates(history, manager, now):
         ("Propose", "Check 2", 1, 100.0, 2, 50.0, 50.0),
         ("Propose", "Optional 1", 0, None, 3, 66.7, None),
     ]
+
+
+def test_milestone_win_rates_keep_retired_milestones_only_where_ticked(history, manager, now):
+    # Retiring (the history keeps them): Qualify's optional one, which a deal closed in the period
+    # ticked, stays; Discover's, which none did, is gone with the milestones no longer in force.
+    for stage in ("Qualify", "Discover"):
+        Milestone.objects.filter(stage__name=stage, name="Optional 1").update(retired_at=now)
+    shown = rows(board_for(manager, now).milestones, "stage", "milestone")
+    assert ("Qualify", "Optional 1") in shown
+    assert ("Discover", "Optional 1") not in shown
+    assert ("Propose", "Optional 1") in shown
 
 
 def test_flag_counts_by_kind_and_owner(history, manager, owner, teammate, now):

@@ -1,0 +1,1 @@
+"""The sales-process editor (`/processes/`): the pages over `stages.services`."""
