@@ -119,8 +119,9 @@ class Recommendations:
 
 
 def describe_steps(stats: list[StepStat]) -> dict[str, tuple[str, str, int | None]]:
-    """{step key: (label, action, milestone id)} for `stats`, one query for their milestones."""
-    milestones = Milestone.objects.in_bulk({s.milestone_id for s in stats if s.milestone_id})
+    """{step key: (label, action, milestone id)} for `stats`, one query for their milestones. A
+    retired milestone can no longer be ticked, so it is no step to take: it is left out."""
+    milestones = Milestone.objects.live().in_bulk({s.milestone_id for s in stats if s.milestone_id})
     described = {}
     for stat in stats:
         if stat.kind == StepKind.MILESTONE:

@@ -136,3 +136,16 @@ def test_a_step_taken_at_an_earlier_stage_counts_as_done_and_a_planned_one_does_
     deal_services.opportunity_move(deal, actor=owner, to_stage=discover, now=now)
     assert services.recommendations_for(user=owner, opportunity=deal, now=now).items  # planned, not done
     assert services.recommendations_for(user=owner, opportunity=deal, now=later).items == []
+
+
+def test_a_retired_milestone_is_no_step_to_recommend(deal, now):
+    from recommendations.models import StepKind, StepStat
+    from stages.models import Milestone
+
+    live = Milestone.objects.create(stage=deal.stage, name="Pain confirmed", order=91)
+    retired = Milestone.objects.create(stage=deal.stage, name="Old criterion", order=92, retired_at=now)
+    stats = [
+        StepStat(kind=StepKind.MILESTONE, milestone=milestone, step_key=f"milestone:{milestone.pk}")
+        for milestone in (live, retired)
+    ]
+    assert list(services.describe_steps(stats)) == [f"milestone:{live.pk}"]
