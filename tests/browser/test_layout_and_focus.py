@@ -107,7 +107,7 @@ def test_keyboard_focus_follows_every_htmx_action(world, page: Page):
     expect(page.get_by_role("textbox", name="What happens next")).to_be_focused()
 
     # A failed submit (no description, no date): focus moves to the error.
-    next_step = page.get_by_role("region", name="Next step")
+    next_step = page.get_by_role("region", name="Next step", exact=True)
     next_step.get_by_role("button", name="Commit", exact=True).click()
     expect(page.locator("#messages .msg-error").first).to_be_focused()
 

@@ -116,7 +116,7 @@ def test_rep_works_a_deal_from_account_to_closed_lost(world, page: Page, new_con
     expect(stage_path.get_by_role("listitem").filter(has_text="Qualify")).not_to_have_attribute("aria-current", "step")
 
     # Commit a next step (htmx), then complete it: the form asks for the following one.
-    next_step = page.get_by_role("region", name="Next step")
+    next_step = page.get_by_role("region", name="Next step", exact=True)
     expect(next_step).to_contain_text("No next step committed.")
     next_step.get_by_role("textbox", name="What happens next").fill("Send the proposal")
     next_step.get_by_role("textbox", name="Due", exact=True).fill((today + dt.timedelta(days=7)).isoformat())
