@@ -387,6 +387,17 @@ def opportunity_page(bench: Bench) -> dict:
     # The lessons that match the deal, which the page loads right after itself.
     lessons = reverse("opportunities:panel", args=[opp.pk, "lessons"])
     figures.update(bench.page("opportunity_lessons", lessons, bench.rep, htmx=True))
+    # The rep's open deal with the longest history: the page with every open deal's panels (signals,
+    # "For this step", buying-team coverage) and its stored signals, when guidance has scored it.
+    open_opp = (
+        Opportunity.objects.open()
+        .filter(owner=bench.rep)
+        .annotate(n_events=Count("events"))
+        .order_by("-n_events", "pk")
+        .first()
+    )
+    say(f"open opportunity: #{open_opp.pk} with {open_opp.n_events} events")
+    figures.update(bench.page("opportunity_page_open", reverse("opportunities:detail", args=[open_opp.pk]), bench.rep))
     return figures
 
 
