@@ -1,4 +1,4 @@
-"""A demo company of 300 deals, built once: each app's expectations of it (tests/<app>/test_demo.py)
+"""A demo company of 150 deals, built once: each app's expectations of it (tests/<app>/test_demo.py)
 run on the same company, since building it through the services is the slow part (over a minute
 on PostgreSQL). Sharing aids logs activities on the deals: the company still passes every check."""
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_the_demo_company_has_every_apps_content_and_passes_every_check(now):
-    call_command("seed_demo", "--opportunities", "300", "--quiet", "--force-demo-users", stdout=StringIO())
+    call_command("seed_demo", "--opportunities", "150", "--quiet", "--force-demo-users", stdout=StringIO())
     expect_a_library_playbooks_and_shares()
     expect_reviews_in_every_state_and_lessons()
     expect_a_working_calculator_per_process()
