@@ -18,6 +18,12 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 WHITENOISE_AUTOREFRESH = True
 
+# A test database needs no durability: on PostgreSQL the commits of the browser and end-to-end
+# tests (which run outside a rolled-back transaction) need not wait for the disk.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    _options = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+    _options["options"] = f"{_options.get('options', '')} -c synchronous_commit=off".strip()
+
 # On SQLite the test database is a file, not Django's default in-memory one, so that the Celery
 # worker the end-to-end tests start (another process) works on the database the test wrote. One
 # file per run, in the temp directory, removed at exit: concurrent runs must not share it.
