@@ -165,6 +165,15 @@ def _lock_process(process_id: int) -> SalesProcess:
         raise ProcessError("That sales process no longer exists.") from None
 
 
+def _lock_stage(stage: Stage) -> tuple[SalesProcess, Stage]:
+    """The stage's process, locked (`_lock_process`), and the stage as it is now in it."""
+    process = _lock_process(stage.process_id)
+    try:
+        return process, Stage.objects.get(pk=stage.pk, process=process)
+    except Stage.DoesNotExist:
+        raise ProcessError("That stage no longer exists.") from None
+
+
 def _values(row, fields: tuple[str, ...]) -> dict:
     return {field: getattr(row, field) for field in fields}
 
@@ -310,11 +319,7 @@ def stage_update(*, actor, stage: Stage, now: dt.datetime | None = None, **field
     _unknown(fields, STAGE_FIELDS)
     now = now or timezone.now()
     with transaction.atomic():
-        process = _lock_process(stage.process_id)
-        try:
-            stage = Stage.objects.get(pk=stage.pk, process=process)
-        except Stage.DoesNotExist:
-            raise ProcessError("That stage no longer exists.") from None
+        process, stage = _lock_stage(stage)
         data = _clean_stage({**_values(stage, STAGE_FIELDS), **fields})
         changed = _changed(stage, data)
         if not changed:
@@ -362,11 +367,7 @@ def milestone_create(*, actor, stage: Stage, name: str, now: dt.datetime | None 
     _unknown(fields, MILESTONE_FIELDS)
     now = now or timezone.now()
     with transaction.atomic():
-        process = _lock_process(stage.process_id)
-        try:
-            stage = Stage.objects.get(pk=stage.pk, process=process)
-        except Stage.DoesNotExist:
-            raise ProcessError("That stage no longer exists.") from None
+        process, stage = _lock_stage(stage)
         existing = stage.milestones.live().count()
         if existing >= MAX_MILESTONES:
             raise ProcessError(
@@ -443,11 +444,7 @@ def stage_remove(*, actor, stage: Stage, now: dt.datetime | None = None) -> None
     check_may_configure(actor)
     now = now or timezone.now()
     with transaction.atomic():
-        process = _lock_process(stage.process_id)
-        try:
-            stage = Stage.objects.get(pk=stage.pk, process=process)
-        except Stage.DoesNotExist:
-            raise ProcessError("That stage no longer exists.") from None
+        process, stage = _lock_stage(stage)
         milestones = list(stage.milestones.all())
         used = _references(stage) + sum(_references(m) for m in milestones)
         if used:
@@ -514,11 +511,7 @@ def milestone_reorder(*, actor, stage: Stage, order: list[int], now: dt.datetime
     check_may_configure(actor)
     now = now or timezone.now()
     with transaction.atomic():
-        process = _lock_process(stage.process_id)
-        try:
-            stage = Stage.objects.get(pk=stage.pk, process=process)
-        except Stage.DoesNotExist:
-            raise ProcessError("That stage no longer exists.") from None
+        process, stage = _lock_stage(stage)
         milestones = {m.pk: m for m in stage.milestones.live()}
         ids = [parse_int(pk, minimum=1) for pk in order] if isinstance(order, list | tuple) else None
         if ids is None or None in ids or len(set(ids)) != len(ids) or set(ids) != set(milestones):
