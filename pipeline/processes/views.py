@@ -76,6 +76,21 @@ def _act(request, process_id: int, call, success: str):
     return _back(request, process_id)
 
 
+def _saved(request, form, save, success):
+    """A posted edit form: `save(cleaned_data)` through the service, which returns the process
+    to go back to, then its page with `success(cleaned_data)`; None when the form or the
+    service refused, so that the view shows the form again with the reasons (400)."""
+    if not form.is_valid():
+        return None
+    try:
+        process_id = save(form.cleaned_data)
+    except ProcessError as exc:
+        _refused(request, exc, form)
+        return None
+    messages.success(request, success(form.cleaned_data))
+    return redirect(reverse("processes:detail", args=[process_id]))
+
+
 def _neighbours(ids: list[int], pk: int, direction: str) -> list[int] | None:
     """`ids` with `pk` swapped with the one before (up) or after (down); None at the end."""
     i = ids.index(pk)
@@ -99,14 +114,14 @@ def process_list(request):
     if request.method == "POST":
         if not can_edit:
             raise PermissionDenied("Only admins change sales processes, their stages and milestones.")
-        if form.is_valid():
-            try:
-                process = services.process_create(actor=request.user, **form.cleaned_data)
-            except ProcessError as exc:
-                _refused(request, exc, form)
-            else:
-                messages.success(request, f"Added “{process}”. Now give it its stages.")
-                return redirect(reverse("processes:detail", args=[process.pk]))
+        saved = _saved(
+            request,
+            form,
+            lambda data: services.process_create(actor=request.user, **data).pk,
+            lambda data: f"Added “{data['name']}”. Now give it its stages.",
+        )
+        if saved:
+            return saved
         status = 400
     processes = SalesProcess.objects.for_user(request.user).prefetch_related("stages").order_by("name", "id")
     return render(
@@ -147,14 +162,13 @@ def stage_edit(request, pk: int):
     form = StageForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.stage_update(actor=request.user, stage=stage, **form.cleaned_data)
-            except ProcessError as exc:
-                _refused(request, exc, form)
-            else:
-                messages.success(request, f"Saved the stage “{form.cleaned_data['name']}”.")
-                return redirect(reverse("processes:detail", args=[stage.process_id]))
+
+        def save(data) -> int:
+            return services.stage_update(actor=request.user, stage=stage, **data).process_id
+
+        saved = _saved(request, form, save, lambda data: f"Saved the stage “{data['name']}”.")
+        if saved:
+            return saved
         status = 400
     return render(request, "pipeline/processes/stage_form.html", {"form": form, "stage": stage}, status=status)
 
@@ -222,14 +236,14 @@ def milestone_edit(request, pk: int):
     form = MilestoneForm(request.POST or None, initial=initial)
     status = 200
     if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.milestone_update(actor=request.user, milestone=milestone, **form.cleaned_data)
-            except ProcessError as exc:
-                _refused(request, exc, form)
-            else:
-                messages.success(request, f"Saved the milestone “{form.cleaned_data['name']}”.")
-                return redirect(reverse("processes:detail", args=[milestone.stage.process_id]))
+
+        def save(data) -> int:
+            services.milestone_update(actor=request.user, milestone=milestone, **data)
+            return milestone.stage.process_id
+
+        saved = _saved(request, form, save, lambda data: f"Saved the milestone “{data['name']}”.")
+        if saved:
+            return saved
         status = 400
     return render(
         request, "pipeline/processes/milestone_form.html", {"form": form, "milestone": milestone}, status=status
