@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from opportunities.api import READ_ERRORS, WRITE_ERRORS, ServiceApi
+from opportunities.api import READ_ERRORS, WRITE_ERRORS, NamedRefSerializer, ServiceApi
 from opportunities.errors import AccessDenied, DomainError
 from opportunities.models import Opportunity
 from people.access import get_readable
@@ -20,11 +20,6 @@ class ExplanationLineSerializer(serializers.Serializer):
     factor = serializers.CharField()
     words = serializers.CharField()
     points = serializers.IntegerField(help_text="Percentage points; the lines add up to the probability.")
-
-
-class SimilarDealSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
 
 
 class QualificationItemSerializer(serializers.Serializer):
@@ -52,8 +47,8 @@ class SignalSerializer(serializers.Serializer):
 
 class DealSignalsSerializer(serializers.Serializer):
     signal = SignalSerializer(allow_null=True)
-    similar_won = SimilarDealSerializer(many=True, help_text="Those you may see.")
-    similar_lost = SimilarDealSerializer(many=True)
+    similar_won = NamedRefSerializer(many=True, help_text="Those you may see.")
+    similar_lost = NamedRefSerializer(many=True)
     hidden_similar = serializers.IntegerField(help_text="Similar deals you may not see: counted, never named.")
     qualification = QualificationItemSerializer(many=True)
 
