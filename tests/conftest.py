@@ -16,6 +16,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.test import Client
+from rest_framework.test import APIClient
 
 from opportunities import services
 from opportunities.models import AccountStatus
@@ -150,6 +151,18 @@ def client_for(db):
 
     def make(user) -> Client:
         client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def api_for(db):
+    """`api_for(user)`: an APIClient signed in as `user` through the real session path."""
+
+    def make(user) -> APIClient:
+        client = APIClient()
         client.force_login(user)
         return client
 

@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from opportunities import services
 from opportunities.errors import AccessDenied, DomainError
@@ -181,16 +180,6 @@ def test_the_history_page_is_404_for_a_missing_account_and_405_for_post(client_f
 
 
 # --- the API -------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def api_for(db):
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def test_api_writes_are_audited_and_the_trail_is_readable(api_for, owner, manager, now):

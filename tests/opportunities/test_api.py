@@ -41,18 +41,6 @@ from tests.factories import (
 DAY = dt.timedelta(days=1)
 
 
-@pytest.fixture
-def api_for(db):
-    """`api_for(user)`: an APIClient signed in as `user` through the real session path."""
-
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 def url(name: str, *args) -> str:
     return reverse(f"api:{name}", args=args)
 

@@ -1,21 +1,9 @@
 """The buying team through the API: the same service and rules as the deal page."""
 
-import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from opportunities.models import BuyingTeamMember, EventVerb, OpportunityEvent
 from tests.factories import ContactFactory
-
-
-@pytest.fixture
-def api_for(db):
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def team_url(opp) -> str:

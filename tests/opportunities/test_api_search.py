@@ -4,7 +4,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from opportunities import services
 from opportunities.models import AccountEvent, AccountEventVerb
@@ -15,16 +14,6 @@ SEARCH = reverse("api:search")
 
 def contact_url(contact) -> str:
     return reverse("api:contact_detail", args=[contact.pk])
-
-
-@pytest.fixture
-def api_for(db):
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ the API."""
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from opportunities import services
 from opportunities.errors import AccessDenied, DomainError
@@ -28,16 +27,6 @@ def rival(db):
 @pytest.fixture
 def other_rival(db):
     return Competitor.objects.create(name="Other Co")
-
-
-@pytest.fixture
-def api_for(db):
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def tick_all(opp, actor):

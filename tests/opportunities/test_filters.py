@@ -11,7 +11,6 @@ import pytest
 from django.http import QueryDict
 from django.test import RequestFactory
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from opportunities.filters import API, HTML, AccountFilter, ContactFilter, DealFilter
 from opportunities.models import OpportunityStatus
@@ -19,17 +18,6 @@ from people.models import AccountVisibility, OrgSettings, Visibility
 from tests.factories import AccountFactory, ContactFactory, OpportunityFactory, make_process
 from tests.opportunities.account_world import build_health_world
 from tests.pipeline.test_api_schemathesis import raw_schema
-
-
-@pytest.fixture
-def api_for(db):
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
-
 
 # --- deals -------------------------------------------------------------------------------------------
 

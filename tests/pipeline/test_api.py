@@ -1,9 +1,7 @@
 """The pipeline features' API: flags, notifications, quotas and the sales processes, with the
 same access rules as their pages."""
 
-import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from pipeline.models import Flag, FlagKind, Notification, Quota, QuotaChange
 from tests.factories import OpportunityFactory
@@ -11,16 +9,6 @@ from tests.factories import OpportunityFactory
 
 def url(name: str, *args) -> str:
     return reverse(f"pipeline_api:{name}", args=args)
-
-
-@pytest.fixture
-def api_for(db):
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def test_flags_are_those_of_deals_the_user_may_read(api_for, owner, outsider, opportunity):

@@ -1,22 +1,10 @@
 """The review API: the same services and rules as the pages."""
 
-import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from postmortem.models import Lesson, Reason, Review
 
 from .conftest import fill
-
-
-@pytest.fixture
-def api_for(db):
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def url(name, *args):

@@ -8,7 +8,6 @@ import pytest
 from django.urls import reverse
 from hypothesis import example, given
 from hypothesis import strategies as st
-from rest_framework.test import APIClient
 
 from stages.models import ProcessChange, SalesProcess
 from tests.fuzzing import FUZZ, HUGE, check_request
@@ -18,16 +17,6 @@ from tests.stages.test_services import snapshot
 
 def url(name: str, *args) -> str:
     return reverse(f"pipeline_api:{name}", args=args)
-
-
-@pytest.fixture
-def api_for(db):
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ deals or their history refer to a stage, 403 for anyone but an admin, 400 for a 
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from opportunities import services as deal_services
 from stages.models import Milestone, Stage
@@ -14,16 +13,6 @@ from tests.stages.test_remove_services import snapshot
 
 def url(name: str, *args) -> str:
     return reverse(f"pipeline_api:{name}", args=args)
-
-
-@pytest.fixture
-def api_for(db):
-    def make(user) -> APIClient:
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture
