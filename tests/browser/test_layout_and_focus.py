@@ -42,7 +42,11 @@ def test_every_page_fits_a_phone_with_its_menu_and_board(world, page: Page):
     page.set_viewport_size(PHONE)
     sign_in(page, "mia")
 
-    for url in main_pages(world):
+    long_deal = world["long_deal"].pk
+    # Guided selling's pages and the process editor (read-only for a manager) too.
+    later = ["/focus/", "/focus/team/", "/focus/model/", f"/deals/{long_deal}/signals/", "/recommendations/"]
+    later += ["/processes/", f"/processes/{world['process'].pk}/"]
+    for url in [*main_pages(world), *later]:
         for size in (PHONE, NARROWEST):
             page.set_viewport_size(size)
             page.goto(url)
