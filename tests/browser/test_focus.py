@@ -52,6 +52,8 @@ def test_rep_opens_focus_then_the_deal_and_ticks_a_qualification_item(world, pag
     budget.focus()
     page.keyboard.press("Enter")
     expect(page.locator('#signals button[data-item="Budget known"]')).to_have_attribute("aria-pressed", "true")
+    # The swapped-in checklist keeps the keyboard on the item just ticked.
+    expect(page.locator('#signals button[data-item="Budget known"]')).to_be_focused()
     assert QualificationTick.objects.get().item.label == "Budget known"
     page.reload()
     expect(page.locator('#signals button[data-item="Budget known"]')).to_have_attribute("aria-pressed", "true")

@@ -48,6 +48,9 @@ def test_an_admin_edits_milestones_and_a_rep_reads(process, page: Page, new_cont
     page.keyboard.press("Enter")
     expect(page.locator("#messages")).to_contain_text("Moved “Budget confirmed” up.")
     assert milestone_names(page, "Qualify") == ["Check 1", "Check 2", "Budget confirmed", "Optional 1"]
+    # The keyboard stays with the milestone just moved, on its new row.
+    focused = page.evaluate("() => document.activeElement.closest('li') && document.activeElement.closest('li').id")
+    assert focused == page.locator("li[id^=milestone-]", has_text="Budget confirmed").get_attribute("id")
 
     page.get_by_role("button", name="Remove milestone Optional 1 of Qualify").click()
     expect(page.locator("#messages")).to_contain_text("Removed the milestone “Optional 1”.")
