@@ -18,5 +18,8 @@ class Bell:
     def unread(self) -> int:
         if self.user is None or not self.user.is_authenticated:
             return 0
-        unread = Notification.objects.filter(user_id=self.user.pk, read_at__isnull=True)
+        # Without the model's newest-first ordering: kept, it made PostgreSQL sort every unread
+        # row before the LIMIT (14 ms for a manager with 28,000 unread) instead of reading the
+        # first hundred off the index.
+        unread = Notification.objects.filter(user_id=self.user.pk, read_at__isnull=True).order_by()
         return unread[: SHOWN_UP_TO + 1].count()
