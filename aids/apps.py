@@ -12,6 +12,16 @@ class AidsConfig(AppConfig):
         from .panel import deal_aids_panel
 
         # The deal page's "For this step" panel: the aids, battle cards and playbooks that help now.
-        register_deal_panel(DealPanel(name="aids", template="aids/_deal_panel.html", context=deal_aids_panel))
+        register_deal_panel(
+            DealPanel(
+                name="for-this-step",
+                template="aids/_deal_panel.html",
+                context=deal_aids_panel,
+                # Matching the library against the deal's stage, milestones, competitors and
+                # buying roles took a third of the page's time at 100,000 deals (bench/README.md).
+                lazy=True,
+                title="For this step",
+            )
+        )
         # The demo company gets a library and playbooks.
         register_demo_seeder("aids", seed_aids_demo)

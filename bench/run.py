@@ -398,6 +398,9 @@ def opportunity_page(bench: Bench) -> dict:
     )
     say(f"open opportunity: #{open_opp.pk} with {open_opp.n_events} events")
     figures.update(bench.page("opportunity_page_open", reverse("opportunities:detail", args=[open_opp.pk]), bench.rep))
+    # Its "For this step" panel (aids, battle cards, playbooks), which loads right after the page.
+    aids = reverse("opportunities:panel", args=[open_opp.pk, "for-this-step"])
+    figures.update(bench.page("opportunity_aids", aids, bench.rep, htmx=True))
     return figures
 
 

@@ -115,13 +115,17 @@ def test_playbooks_show_for_milestones_the_owner_rarely_completed(deal, admin, o
 def test_the_deal_page_shows_the_panel_with_share_links(deal, manager, owner, client_for):
     aid = text_aid(manager, title="Stage aid", stages=[deal.stage])
     page = client_for(owner).get(reverse("opportunities:detail", args=[deal.pk])).content.decode()
-    assert "For this step" in page and "Stage aid" in page
+    # The panel loads right after the page (a lazy panel); without JavaScript, a link asks for it.
+    assert "For this step" in page and "Stage aid" not in page and "?panel=for-this-step" in page
+    page = client_for(owner).get(reverse("opportunities:detail", args=[deal.pk]) + "?panel=for-this-step").content.decode()
+    assert "Stage aid" in page
     assert f"{reverse('aids:share', args=[deal.pk])}?aid={aid.pk}" in page
 
 
 def test_readers_get_the_panel_without_share_links(deal, manager, teammate, client_for):
     text_aid(manager, title="Stage aid", stages=[deal.stage])
-    page = client_for(teammate).get(reverse("opportunities:detail", args=[deal.pk])).content.decode()
+    url = reverse("opportunities:panel", args=[deal.pk, "for-this-step"])
+    page = client_for(teammate).get(url, headers={"HX-Request": "true"}).content.decode()
     assert "Stage aid" in page and reverse("aids:share", args=[deal.pk]) not in page
 
 

@@ -15,8 +15,9 @@ account's health in it) + the industry and owner filter choices; deal page
 = deal, stages, milestones, ticks, open flags, the latest activities, their contacts, buying
 team, the contacts to pick from, the latest events, lost reasons, the competitors in play and
 (for who may change the deal) the competitor list, the lessons that match it when asked for
-inline (the lessons, their milestones, competitors and deals), the "For this step" panel (its buying team, the aids with
-their role tags and competitors in play, the stage's playbooks), the ROI calculator
+inline (the lessons, their milestones, competitors and deals), the "For this step" panel when
+asked for inline (the aids with their role tags and competitors in play, the stage's
+playbooks), the ROI calculator
 (calculator, its inputs, the deal's latest results) and the buying-team coverage (the stages'
 role requirements, the last touch of each contact on the deal); account page = account,
 count + page of deals, the latest activities, their contacts, count + page of contacts, and
@@ -243,24 +244,30 @@ def test_deal_page_queries_do_not_grow_with_its_history(request, client_for, own
     calculator_for(process)
     opp = full_deal(owner=owner, account=account, process=process, now=now)
     client = client_for(request.getfixturevalue(viewer_name))
-    # With the lessons panel inline, as the page is without JavaScript: the most it ever runs.
-    url = reverse("opportunities:detail", args=[opp.pk]) + "?panel=lessons"
+    # With a lazy panel inline, as the page is without JavaScript: the most it ever runs.
+    plain = reverse("opportunities:detail", args=[opp.pk])
+    url, aids_url = plain + "?panel=lessons", plain + "?panel=for-this-step"
     grow_deal(opp, actor=owner, count=SMALL, now=now)
     client.get(url)
-    small = queries(client, url)
+    small, small_aids = queries(client, url), queries(client, aids_url)
     grow_deal(opp, actor=owner, count=LARGE - SMALL, now=now)
-    large = queries(client, url)
+    large, large_aids = queries(client, url), queries(client, aids_url)
 
     assert large[1].count('class="badge role"') >= 2 * LARGE
-    # 31: guidance's Signals panel reads the deal's stored signal and its qualification checklist.
-    assert_flat(small, large, ceiling=31, page="deal page")
-    assert large[1].count('class="aid-item"') >= LARGE
+    # 27: guidance's Signals panel reads the deal's stored signal and its qualification checklist.
+    assert_flat(small, large, ceiling=27, page="deal page with its lessons")
     assert large[1].count('class="lesson"') == 5
+    assert_flat(small_aids, large_aids, ceiling=28, page="deal page with its aids")
+    assert large_aids[1].count('class="aid-item"') >= LARGE
     assert queries(client, url, **HTMX)[0] <= large[0]
-    # Usually the lessons load on their own, right after the page (opportunities.hooks.DealPanel.lazy).
-    plain, panel = url.split("?")[0], reverse("opportunities:panel", args=[opp.pk, "lessons"])
-    assert queries(client, plain)[0] < large[0] and 'class="lesson"' not in queries(client, plain)[1]
+    # Usually both panels load on their own, right after the page (opportunities.hooks.DealPanel.lazy).
+    page = queries(client, plain)
+    assert page[0] < min(large[0], large_aids[0])
+    assert 'class="lesson"' not in page[1] and 'class="aid-item"' not in page[1]
+    panel = reverse("opportunities:panel", args=[opp.pk, "lessons"])
     assert queries(client, panel, **HTMX)[1].count('class="lesson"') == 5
+    panel = reverse("opportunities:panel", args=[opp.pk, "for-this-step"])
+    assert queries(client, panel, **HTMX)[1].count('class="aid-item"') >= LARGE
 
 
 def test_account_page_queries_do_not_grow_with_rows(client_for, owner, teammate, manager, account, process, now):
