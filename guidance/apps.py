@@ -8,6 +8,7 @@ class GuidanceConfig(AppConfig):
     def ready(self) -> None:
         from opportunities.hooks import DealPanel, register_deal_panel, register_demo_seeder
 
+        from . import receivers
         from .demo import seed_guidance_demo
         from .panel import deal_signals_panel
 
@@ -17,3 +18,5 @@ class GuidanceConfig(AppConfig):
         )
         # The demo company gets checklists, ticks, a trained model and scored deals.
         register_demo_seeder("guidance", seed_guidance_demo)
+        # A changed deal is rescored in the background, not only at night.
+        receivers.connect()

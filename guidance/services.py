@@ -84,18 +84,25 @@ SIGNAL_FIELDS = [
 ]  # fmt: skip
 
 
-def compute_signals(deals, *, model: WinModel | None, now: dt.datetime) -> dict[int, dict]:
-    """{deal id: signal fields} for the open `deals` (DealFacts), read in a fixed number of queries."""
+def compute_signals(
+    deals, *, model: WinModel | None, now: dt.datetime, among=None, with_icp: bool = True
+) -> dict[int, dict]:
+    """{deal id: signal fields} for the open `deals` (DealFacts), read in a fixed number of
+    queries. `among` is a queryset holding them (every open deal unless given), which the
+    checklist ticks, flags and next steps are read for. Without `with_icp` the ICP fit, which
+    compares each deal with every closed deal, is left out of the fields."""
     from pipeline.models import Flag  # the health flags lift priority
 
     today = now.date()
     catalogue = Catalogue()
     params = params_of(model)
-    closed = load_deals(closed_deals())
-    icp = scoring.IcpIndex(
-        [(d.id, scoring.icp_profile(d, amount_band(d.amount)), d.won, d.closed_on or today) for d in closed]
-    )
-    open_qs = Opportunity.objects.open()
+    icp = None
+    if with_icp:
+        closed = load_deals(closed_deals())
+        icp = scoring.IcpIndex(
+            [(d.id, scoring.icp_profile(d, amount_band(d.amount)), d.won, d.closed_on or today) for d in closed]
+        )
+    open_qs = Opportunity.objects.open() if among is None else among
     items_by_process: dict[int, list[tuple[int, str]]] = {}
     for item in QualificationItem.objects.filter(is_active=True).order_by("process_id", "order", "id"):
         items_by_process.setdefault(item.process_id, []).append((item.pk, item.label))
@@ -121,7 +128,6 @@ def compute_signals(deals, *, model: WinModel | None, now: dt.datetime) -> dict[
         via = scoring.viability(
             deal, items_by_process.get(deal.process_id, []), ticked.get(deal.id, set()), row["milestone_share"], now=now
         )
-        fit = icp.fit_of(scoring.icp_profile(deal, row["amount_band"]))
         is_overdue = deal.id in overdue
         out[deal.id] = {
             "viability": via["score"],
@@ -129,27 +135,23 @@ def compute_signals(deals, *, model: WinModel | None, now: dt.datetime) -> dict[
             "win_probability": explanation["probability"],
             "win_explanation": explanation,
             "model_version": model.version if model else None,
-            "icp_score": fit["score"],
-            "icp": {k: fit[k] for k in ("similar_won", "similar_lost", "attributes")},
             "priority": scoring.priority(
                 deal, shown, flagged=bool(flags.get(deal.id)), overdue=is_overdue, today=today
             ),
             "reason": scoring.reason(deal, shown, flags=flags.get(deal.id, []), overdue=is_overdue, today=today),
         }
+        if icp is not None:
+            fit = icp.fit_of(scoring.icp_profile(deal, row["amount_band"]))
+            out[deal.id]["icp_score"] = fit["score"]
+            out[deal.id]["icp"] = {k: fit[k] for k in ("similar_won", "similar_lost", "attributes")}
     return out
 
 
-@transaction.atomic
-def signals_score_all(*, now: dt.datetime | None = None, batch_size: int = 2000) -> dict:
-    """Score every open deal with the current model and store the signals: new rows created,
-    changed rows updated, unchanged rows left alone (a second run changes nothing), closed
-    deals' rows removed. Set-based: a fixed number of queries per batch of deals."""
-    now = now or timezone.now()
-    model = current_model()
-    deals = load_deals(Opportunity.objects.open())
-    computed = compute_signals(deals, model=model, now=now)
-    existing = {s.opportunity_id: s for s in DealSignal.objects.filter(opportunity__status=OpportunityStatus.OPEN)}
-    create, update = [], []
+def _store(computed: dict[int, dict], existing: dict, *, now, batch_size: int = 2000) -> tuple[int, int]:
+    """Write `computed` signals: rows for deals without one (`existing` maps deal ids to their
+    stored signals) created, changed rows updated, unchanged rows left alone. Returns (created,
+    updated). A row another worker created meanwhile is left as it is: both computed the same."""
+    create, update, fields = [], [], set()
     for deal_id, values in computed.items():
         signal = existing.get(deal_id)
         if signal is None:
@@ -159,10 +161,23 @@ def signals_score_all(*, now: dt.datetime | None = None, batch_size: int = 2000)
                 setattr(signal, f, v)
             signal.scored_at = now
             update.append(signal)
-    DealSignal.objects.bulk_create(create, batch_size=batch_size)
-    DealSignal.objects.bulk_update(update, [*SIGNAL_FIELDS, "scored_at"], batch_size=batch_size)
+            fields.update(values)
+    DealSignal.objects.bulk_create(create, batch_size=batch_size, ignore_conflicts=True)
+    DealSignal.objects.bulk_update(update, [*sorted(fields), "scored_at"], batch_size=batch_size)
+    return len(create), len(update)
+
+
+@transaction.atomic
+def signals_score_all(*, now: dt.datetime | None = None, batch_size: int = 2000) -> dict:
+    """Score every open deal with the current model and store the signals: new rows created,
+    changed rows updated, unchanged rows left alone (a second run changes nothing), closed
+    deals' rows removed. Set-based: a fixed number of queries per batch of deals."""
+    now = now or timezone.now()
+    computed = compute_signals(load_deals(Opportunity.objects.open()), model=current_model(), now=now)
+    existing = {s.opportunity_id: s for s in DealSignal.objects.filter(opportunity__status=OpportunityStatus.OPEN)}
+    created, updated = _store(computed, existing, now=now, batch_size=batch_size)
     removed, _ = DealSignal.objects.exclude(opportunity__status=OpportunityStatus.OPEN).delete()
-    return {"created": len(create), "updated": len(update), "removed": removed, "scored": len(computed)}
+    return {"created": created, "updated": updated, "removed": removed, "scored": len(computed)}
 
 
 @transaction.atomic
@@ -170,7 +185,7 @@ def qualification_tick(
     *, actor, opportunity: Opportunity, item: QualificationItem, ticked: bool, now: dt.datetime | None = None
 ) -> bool:
     """Tick or untick a qualification item on an open deal; returns whether anything changed.
-    The deal's stored viability is refreshed in the same transaction."""
+    The deal's stored signals are refreshed (`signals_rescore`)."""
     now = now or timezone.now()
     if not opportunity.can_edit(actor):
         raise AccessDenied("You can view this deal but not change it.")
@@ -189,26 +204,67 @@ def qualification_tick(
         opportunity=opportunity, actor=actor, created_at=now,
         verb=GuidanceVerb.TICKED if ticked else GuidanceVerb.UNTICKED, detail=item.label,
     )  # fmt: skip
-    _rescore_viability(opportunity, now=now)
+    if DealSignal.objects.filter(opportunity=opportunity).exists():
+        # In this transaction, so that the page that ticked shows the new viability.
+        signals_rescore(opportunity_ids=[opportunity.pk], now=now)
+    else:
+        signals_rescore_later(opportunity_id=opportunity.pk)
     return True
 
 
-def _rescore_viability(opportunity: Opportunity, *, now) -> None:
-    """Refresh one deal's stored viability after a tick (the rest waits for the nightly run)."""
-    signal = DealSignal.objects.filter(opportunity=opportunity).first()
-    if signal is None:
-        return
-    (deal,) = load_deals(Opportunity.objects.filter(pk=opportunity.pk))
-    catalogue = Catalogue()
-    row = row_at(deal, catalogue.stages[deal.stage_id], catalogue, now=now)
-    items = list(
-        QualificationItem.objects.filter(process_id=deal.process_id, is_active=True).values_list("pk", "label")
-    )
-    ticked = set(QualificationTick.objects.filter(opportunity=opportunity).values_list("item_id", flat=True))
-    via = scoring.viability(deal, items, ticked, row["milestone_share"], now=now)
-    signal.viability = via["score"]
-    signal.viability_facts = {"facts": via["facts"], "suggestions": via["suggestions"]}
-    signal.save(update_fields=["viability", "viability_facts"])
+@transaction.atomic
+def signals_rescore(*, opportunity_ids, now: dt.datetime | None = None) -> dict:
+    """Bring the stored signals of the deals that changed (a stage, an amount, a next step, a
+    tick) up to date: win probability with the explanation, viability, priority and reason,
+    with the current model. Their ICP fit, which compares each with every closed deal, is left
+    to the nightly run. A deal no longer open loses its signals; if some are not scored yet,
+    every open deal not scored yet is scored whole, in one pass over the closed deals (an import
+    of thousands of deals reads them once). Set-based, and idempotent: run again, it changes
+    nothing. Returns the counts of signals created, updated and removed."""
+    now = now or timezone.now()
+    ids = set(opportunity_ids)
+    model = current_model()
+    existing = {s.opportunity_id: s for s in DealSignal.objects.select_for_update().filter(opportunity_id__in=ids)}
+    still_open = Opportunity.objects.open().filter(pk__in=ids)
+    open_ids = set(still_open.values_list("pk", flat=True))
+    removed, _ = DealSignal.objects.filter(opportunity_id__in=ids - open_ids).delete()
+    created = 0
+    if open_ids - existing.keys():
+        unscored = Opportunity.objects.open().filter(signal__isnull=True)
+        computed = compute_signals(load_deals(unscored), model=model, now=now, among=unscored)
+        created, _ = _store(computed, {}, now=now)
+    scored = still_open.filter(pk__in=existing.keys())
+    computed = compute_signals(load_deals(scored), model=model, now=now, among=scored, with_icp=False)
+    _, updated = _store(computed, existing, now=now)
+    return {"created": created, "updated": updated, "removed": removed}
+
+
+def signals_rescore_later(*, opportunity_id: int) -> None:
+    """Have `signals_rescore` run for the deal in the background once the current transaction
+    commits (a deal scored for the first time is compared with every closed deal: seconds at
+    100,000 deals). The deals a transaction changes go in one task: the demo company, built in
+    one transaction, is one task of hundreds of deals, not thousands of tasks."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        for _savepoints, pending, _robust in connection.run_on_commit:
+            if isinstance(pending, _RescoreAfterCommit):
+                pending.ids.add(opportunity_id)
+                return
+    pending = _RescoreAfterCommit()
+    pending.ids.add(opportunity_id)
+    transaction.on_commit(pending)
+
+
+class _RescoreAfterCommit:
+    """The on-commit callback that sends the deals a transaction changed to be rescored."""
+
+    def __init__(self):
+        self.ids: set[int] = set()
+
+    def __call__(self) -> None:
+        from .tasks import rescore_deals
+
+        rescore_deals.delay(opportunity_ids=sorted(self.ids))
 
 
 def can_retrain(user) -> bool:
