@@ -124,6 +124,7 @@ COLUMNS = {
         "updated_at",
         "furthest_stage_id",
         "description",
+        "source",
     ],
     NextStep: [
         "id",
@@ -279,6 +280,7 @@ class BulkBuilder:
 
     def __init__(self, *, seed: int = 1, opportunities: int = 600, now: dt.datetime | None = None, log=None):
         self.rnd = random.Random(seed)
+        self.sources = build.source_draws(seed)
         self.seed = seed
         self.n_opps = max(0, opportunities)
         self.n_accounts = max(10, self.n_opps // 2)
@@ -633,6 +635,7 @@ class BulkBuilder:
         else:
             k = _STAGE_PICKS[(pi, "lost")](rand())
         is_open = outcome == "open"
+        source = build.lead_source(self.sources.random(), expansion=pi == 1, outcome=outcome)
 
         # Expansion deals go to existing customers, mostly the bigger ones; a few accounts get many.
         a = int(self.n_accounts * (0.4 if pi == 1 else 1.0) * rand() ** 2)
@@ -874,7 +877,7 @@ class BulkBuilder:
                 version = 1
                 data = (
                     f'{{"stage_name": {stages[0].js}, "amount": "{amount0}.00", '
-                    f'"expected_close_date": "{self.date(ecd_first)}", "owner_id": {owner}}}'
+                    f'"expected_close_date": "{self.date(ecd_first)}", "owner_id": {owner}, "source": "{source}"}}'
                 )
                 ev.append((f"{eid}\t{oid}\t{owner}\tcreated\t{NULL}\t{stages[0].pk}\t{data}\t1\t{when}\t{state}", when))
                 eid += 1
@@ -1134,8 +1137,8 @@ class BulkBuilder:
         B[Opportunity].append(
             f"{oid}\t{account_id}\t{process.pk}\t{stages[cur].pk}\t{owner}\t{account[1]} — {title}\t{amt}\t"
             f"{self.date(ecd_now)}\t{closed}\t{at(entered)}\t{push_count}\t{last_activity_s}\t{next_step}\t"
-            # The description is left empty (the last column): a demo deal's title says enough.
-            f"{version}\t{at(t0)}\t{at(updated)}\t{stages[furthest].pk}\t\n"
+            # The description is left empty: a demo deal's title says enough.
+            f"{version}\t{at(t0)}\t{at(updated)}\t{stages[furthest].pk}\t\t{source}\n"
         )
 
     def _final_due(self, mode: str, kind: str, set_on: dt.date, due: str) -> str:

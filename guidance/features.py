@@ -4,8 +4,14 @@ set of deals in a fixed number of grouped queries (never one per deal).
 A closed deal becomes one training row per stage it reached (its row "at" stage S counts the
 milestones of the stages up to S), so an open deal at stage S is compared with the deals that
 got to S, won or lost.
+
+Activities are counted relative to the stages, from the deal's stage-change events: for the row
+at S, those before the deal entered S and those while it was in S. A closed deal's row at S
+counts nothing from after the deal left S (first moved past it, or closed), so a training row
+knows only what an open deal at S could have known then.
 """
 
+import bisect
 import datetime as dt
 import math
 from collections import defaultdict
@@ -17,21 +23,30 @@ from opportunities.models import (
     ActivityKind,
     BuyingTeamMember,
     DealCompetitor,
+    EventVerb,
+    LeadSource,
     MilestoneCompletion,
     Opportunity,
+    OpportunityEvent,
     OpportunityStatus,
 )
 from stages.models import BuyingRole, Milestone, Stage
 
 AMOUNT_BANDS = [(10_000, "under 10k"), (50_000, "10k–50k"), (250_000, "50k–250k")]
 ACCOUNT_ATTRIBUTES = {"industry": "Industry", "size": "Size", "region": "Region", "revenue": "Revenue"}
-CATEGORICAL = ["stage", "process", "industry", "size", "region", "revenue", "amount_band"]
+CATEGORICAL = ["stage", "process", "industry", "size", "region", "revenue", "amount_band", "source"]
 ACTIVITY_KINDS = [k for k in ActivityKind.values if k not in ("note", "task")]
+# Each kind's activities before the deal entered the row's stage, and while it was in it.
+ACTIVITY_TIMINGS = ("before", "in_stage")
 NUMERIC = (
     ["milestone_share", "team_size", "pushes", "competitors", "age"]
-    + [f"act_{k}" for k in ACTIVITY_KINDS]
+    + [f"act_{k}_{when}" for k in ACTIVITY_KINDS for when in ACTIVITY_TIMINGS]
     + [f"role_{r}" for r in BuyingRole.values]
 )
+SOURCE_UNKNOWN = "unknown"  # a deal's source never recorded
+# The events that put a deal into a stage, and those that close it.
+ENTRY_VERBS = (EventVerb.CREATED, EventVerb.STAGE_MOVED, EventVerb.REOPENED)
+CLOSE_VERBS = (EventVerb.CLOSED_WON, EventVerb.CLOSED_LOST)
 # The attributes of a deal's account (and its size of deal) that ICP fit compares.
 ICP_ATTRIBUTES = ["industry", "size", "region", "revenue", "amount_band", "process"]
 
@@ -62,8 +77,13 @@ class DealFacts:
     last_activity_at: dt.datetime | None
     pushes: int
     account: dict
+    source: str = ""
+    stage_entered_at: dt.datetime | None = None  # when it entered its current stage
     milestones_by_order: dict = field(default_factory=dict)  # stage order → completions
     activities: dict = field(default_factory=dict)  # kind → count
+    activity_times: dict = field(default_factory=dict)  # kind → when each happened, in time order
+    entries: list = field(default_factory=list)  # (moment, stage order) of each way into a stage, in order
+    closed_at: dt.datetime | None = None  # its last close, for a closed deal
     roles: set = field(default_factory=set)
     team_size: int = 0
     competitors: int = 0
@@ -95,12 +115,12 @@ class Catalogue:
 
 
 def load_deals(queryset) -> list[DealFacts]:
-    """DealFacts of every deal in `queryset`, in six queries however many deals."""
+    """DealFacts of every deal in `queryset`, in seven queries however many deals."""
     rows = queryset.order_by("id").values(
         "id", "owner_id", "name", "status", "process_id", "stage_id", "stage__order", "furthest_stage__order",
         "closed_stage__order", "amount", "expected_close_date", "closed_on", "created_at", "last_activity_at",
         "close_date_push_count", "account__industry", "account__employee_band", "account__region",
-        "account__revenue_band",
+        "account__revenue_band", "source", "stage_entered_at",
     )  # fmt: skip
     deals = {}
     for r in rows:
@@ -111,7 +131,8 @@ def load_deals(queryset) -> list[DealFacts]:
             id=r["id"], owner_id=r["owner_id"], name=r["name"], status=r["status"], process_id=r["process_id"],
             stage_id=r["stage_id"], stage_order=r["stage__order"], reached_order=reached, amount=float(r["amount"]),
             close_date=r["expected_close_date"], closed_on=r["closed_on"], created_at=r["created_at"],
-            last_activity_at=r["last_activity_at"], pushes=r["close_date_push_count"],
+            last_activity_at=r["last_activity_at"], pushes=r["close_date_push_count"], source=r["source"],
+            stage_entered_at=r["stage_entered_at"],
             account={
                 "industry": r["account__industry"] or "unknown",
                 "size": r["account__employee_band"] or "unknown",
@@ -131,13 +152,24 @@ def load_deals(queryset) -> list[DealFacts]:
         deals[opp].milestones_by_order[order] = n
     from opportunities.models import Activity
 
-    for opp, kind, n in (
-        Activity.objects.filter(opportunity__in=ids)
-        .values_list("opportunity_id", "kind")
-        .annotate(n=Count("id"))
-        .order_by()
+    # Each activity's moment, not a count: where it falls against the stages differs per row.
+    for opp, kind, when in (
+        Activity.objects.filter(opportunity__in=ids, kind__in=ACTIVITY_KINDS)
+        .values_list("opportunity_id", "kind", "occurred_at")
+        .order_by("opportunity_id", "occurred_at", "id")
     ):
-        deals[opp].activities[kind] = n
+        deals[opp].activity_times.setdefault(kind, []).append(when)
+    for deal in deals.values():
+        deal.activities = {kind: len(times) for kind, times in deal.activity_times.items()}
+    for opp, verb, order, when in (
+        OpportunityEvent.objects.filter(opportunity__in=ids, verb__in=ENTRY_VERBS + CLOSE_VERBS)
+        .values_list("opportunity_id", "verb", "to_stage__order", "created_at")
+        .order_by("opportunity_id", "created_at", "id")
+    ):
+        if verb in CLOSE_VERBS:
+            deals[opp].closed_at = when
+        elif order is not None:
+            deals[opp].entries.append((when, order))
     for opp, roles in BuyingTeamMember.objects.filter(opportunity__in=ids).values_list("opportunity_id", "roles"):
         deals[opp].team_size += 1
         deals[opp].roles.update(roles or [])
@@ -151,6 +183,33 @@ def load_deals(queryset) -> list[DealFacts]:
     return list(deals.values())
 
 
+def stage_window(deal: DealFacts, order: int) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """(entered, left): when `deal` first got to the stage of `order` (or past it, when it skipped
+    it), and when it first moved past that stage or else closed. None for "not known" (entered:
+    no event shows it; it then counts as entered when it left) and for "not yet" (left: open, or
+    still in the stage). An open deal's current stage is never left, whatever came before."""
+    entered = next((when for when, o in deal.entries if o >= order), None)
+    if deal.status == OpportunityStatus.OPEN and order == deal.stage_order:
+        return entered or deal.stage_entered_at, None
+    left = next((when for when, o in deal.entries if o > order), None) or deal.closed_at
+    if left is None and deal.closed_on is not None:  # closed without a close event (old rows)
+        left = dt.datetime.combine(deal.closed_on + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    return entered or left, left
+
+
+def activity_counts(deal: DealFacts, order: int) -> dict[str, tuple[int, int]]:
+    """{kind: (before, in_stage)}: the deal's activities of each kind before it entered the stage
+    of `order`, and while it was in it; none from after it left."""
+    entered, left = stage_window(deal, order)
+    out = {}
+    for kind in ACTIVITY_KINDS:
+        times = deal.activity_times.get(kind, [])
+        end = len(times) if left is None else bisect.bisect_left(times, left)
+        start = end if entered is None else min(end, bisect.bisect_left(times, entered))
+        out[kind] = (start, end - start)
+    return out
+
+
 def row_at(deal: DealFacts, stage: Stage, catalogue: Catalogue, *, now: dt.datetime) -> dict:
     """The raw features of `deal` as it stood at `stage`: categorical values and numbers."""
     done = sum(n for o, n in deal.milestones_by_order.items() if o <= stage.order)
@@ -161,14 +220,16 @@ def row_at(deal: DealFacts, stage: Stage, catalogue: Catalogue, *, now: dt.datet
         "process": str(deal.process_id),
         **deal.account,
         "amount_band": amount_band(deal.amount),
+        "source": deal.source if deal.source in LeadSource.values else SOURCE_UNKNOWN,
         "milestone_share": (done / total) if total else 0.0,
         "team_size": float(deal.team_size),
         "pushes": float(deal.pushes),
         "competitors": float(deal.competitors),
         "age": math.log1p(max(0, (end - deal.created_at.date()).days)),
     }
-    for kind in ACTIVITY_KINDS:
-        row[f"act_{kind}"] = math.log1p(deal.activities.get(kind, 0))
+    for kind, (before, in_stage) in activity_counts(deal, stage.order).items():
+        row[f"act_{kind}_before"] = math.log1p(before)
+        row[f"act_{kind}_in_stage"] = math.log1p(in_stage)
     for role in BuyingRole.values:
         row[f"role_{role}"] = 1.0 if role in deal.roles else 0.0
     return row

@@ -5,7 +5,7 @@ from opportunities.models import Opportunity
 
 from .learn import factor_of
 from .models import DealSignal, WinModel
-from .scoring import describe
+from .scoring import describe, factor_words
 
 FOCUS_SIZE = 10
 
@@ -60,7 +60,7 @@ def model_weights(model: WinModel | None, top: int = 12) -> list[dict]:
             else:
                 words = describe(factor, {factor: value})
         else:
-            words = factor.replace("_", " ")
+            words = factor_words(factor)
         rows.append({"words": words, "weight": coef})
     rows.sort(key=lambda r: -abs(r["weight"]))
     return rows[:top]

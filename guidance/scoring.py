@@ -7,13 +7,25 @@ from collections import Counter
 
 import numpy as np
 
+from opportunities.models import ActivityKind
 from stages.models import BuyingRole
 
-from .features import ACCOUNT_ATTRIBUTES, ICP_ATTRIBUTES, DealFacts
+from .features import ACCOUNT_ATTRIBUTES, ICP_ATTRIBUTES, SOURCE_UNKNOWN, DealFacts
 
 ACTIVE_DAYS = 14  # buyer activity within this many days counts as an engaged buyer
 KEY_ROLES = [BuyingRole.ECONOMIC_BUYER, BuyingRole.CHAMPION, BuyingRole.DECISION_MAKER]
 ROLE_LABELS = dict(BuyingRole.choices)
+KIND_LABELS = {kind: label.lower() for kind, label in ActivityKind.choices}
+SOURCE_WORDS = {
+    "inbound": "Came in as an inbound enquiry",
+    "outbound": "Came from outbound prospecting",
+    "referral": "Came from a referral",
+    "partner": "Came from a partner",
+    "event": "Came from an event",
+    "existing_customer": "Came from an existing customer",
+    SOURCE_UNKNOWN: "Lead source not set",
+}
+TIMING_WORDS = {"before": "before this stage", "in_stage": "while in this stage", "": ""}
 SIMILAR_SHOWN = 5
 NEIGHBOURS = 10
 
@@ -38,13 +50,37 @@ def describe(factor: str, row: dict) -> str:
         return f"{int(row['competitors'])} competitors in the deal"
     if factor == "age":
         return f"{int(round(np.expm1(row['age'])))} days old"
+    if factor == "source":
+        return SOURCE_WORDS.get(row["source"], f"Lead source: {row['source']}")
     if factor.startswith("act_"):
+        kind, when = activity_factor(factor)
+        if factor not in row:  # a factor of an older model that rows no longer carry
+            return f"{KIND_LABELS.get(kind, kind)} activities".capitalize()
         n = int(round(np.expm1(row[factor])))
-        return f"{n} {factor[4:].replace('_', ' ')} activities"
+        noun = "activity" if n == 1 else "activities"
+        return f"{n} {KIND_LABELS.get(kind, kind)} {noun} {TIMING_WORDS[when]}".strip()
     if factor.startswith("role_"):
         label = ROLE_LABELS.get(factor[5:], factor[5:])
         return f"{label} on the buying team" if row[factor] else f"No {label.lower()} on the buying team"
     return factor
+
+
+def activity_factor(factor: str) -> tuple[str, str]:
+    """("demo", "in_stage") of the factor "act_demo_in_stage"; the timing is "" for an older
+    model's "act_demo" (all of a deal's activities)."""
+    name = factor.removeprefix("act_")
+    for when in ("before", "in_stage"):
+        if name.endswith(f"_{when}"):
+            return name.removesuffix(f"_{when}"), when
+    return name, ""
+
+
+def factor_words(factor: str) -> str:
+    """A numeric factor in words, without any deal's value: what the model page lists."""
+    if factor.startswith("act_"):
+        kind, when = activity_factor(factor)
+        return f"{KIND_LABELS.get(kind, kind).capitalize()} activities {TIMING_WORDS[when]}".strip()
+    return factor.replace("_", " ")
 
 
 def viability(deal: DealFacts, items: list[tuple[int, str]], ticked: set[int], milestone_share: float, *, now) -> dict:

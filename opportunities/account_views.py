@@ -168,6 +168,7 @@ def account_deal_create(request, pk: int):
             amount=data["amount"],
             expected_close_date=data["expected_close_date"],
             owner=data.get("owner") or request.user,
+            source=data["source"],
             next_step_description=data["next_step_description"],
             next_step_due_date=data["next_step_due_date"],
         )

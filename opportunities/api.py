@@ -40,6 +40,7 @@ from .models import (
     DealCompetitor,
     DealCompetitorStatus,
     EmployeeBand,
+    LeadSource,
     LostReason,
     MilestoneCompletion,
     Opportunity,
@@ -85,6 +86,20 @@ class NextStepSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+SOURCE_HELP = ", ".join(LeadSource.values)
+
+
+def _source_field(**kwargs) -> serializers.ChoiceField:
+    """The lead source as input: one of `LeadSource`, or "" for not set."""
+    return serializers.ChoiceField(
+        choices=LeadSource.choices,
+        allow_blank=True,
+        help_text="Where the deal came from; empty for not set.",
+        error_messages={"invalid_choice": f"“{{input}}” is not a lead source: use one of {SOURCE_HELP}, or empty."},
+        **kwargs,
+    )
+
+
 class OpportunitySummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
@@ -98,6 +113,7 @@ class OpportunitySummarySerializer(serializers.Serializer):
     # collide in the schema (the inputs, which validate, keep theirs).
     status = serializers.CharField(help_text="open, won or lost.")
     closed_on = serializers.DateField(allow_null=True)
+    source = serializers.CharField(help_text=f"Where the deal came from: {SOURCE_HELP}; empty when not set.")
     next_step = NextStepSerializer(allow_null=True)
     version = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
@@ -258,6 +274,7 @@ class OpportunityListApi(ServiceApi):
             required=False,
             help_text="Leave out to own the deal yourself.",
         )
+        source = _source_field(required=False)
         next_step_description = NameField(max_length=300, required=False, allow_blank=True)
         next_step_due_date = serializers.DateField(required=False, allow_null=True)
 
@@ -298,6 +315,7 @@ class OpportunityDetailApi(ServiceApi):
             help_text="Reassign (managers within their teams, admins).",
         )
         description = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+        source = _source_field(required=False)
         account = PkField(queryset=Account.objects.none(), required=False, help_text="An account you can see.")
         process = PkField(
             queryset=SalesProcess.objects.active(),

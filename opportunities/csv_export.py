@@ -21,6 +21,7 @@ COLUMNS = (
     "closed_on",
     "next_step",
     "next_step_due",
+    "source",
 )
 
 
@@ -47,6 +48,7 @@ def deal_row(deal) -> list:
         deal.closed_on.isoformat() if deal.closed_on else "",
         str(step) if step else "",
         step.due_date.isoformat() if step else "",
+        deal.source,
     ]
 
 

@@ -17,6 +17,7 @@ from .models import (
     Contact,
     DealCompetitorStatus,
     EmployeeBand,
+    LeadSource,
     LostReason,
     RevenueBand,
 )
@@ -35,6 +36,10 @@ class StageChoiceField(forms.ModelChoiceField):
         return f"{obj.process.name} · {obj.name}"
 
 
+# Blank first: the deals whose source nobody knows (and every deal from before it was asked for).
+SOURCE_CHOICES = [("", "Not set"), *LeadSource.choices]
+
+
 class OpportunityForm(forms.Form):
     # Picked with the type-ahead (`_account_picker.html`), never listed in full.
     account = forms.ModelChoiceField(queryset=Account.objects.none(), widget=forms.HiddenInput)
@@ -43,6 +48,7 @@ class OpportunityForm(forms.Form):
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     expected_close_date = forms.DateField(widget=DateInput)
     owner = forms.ModelChoiceField(queryset=None, required=False, help_text="Leave empty to own it yourself.")
+    source = forms.ChoiceField(choices=SOURCE_CHOICES, required=False, label="Lead source")
     next_step_description = NameField(max_length=300, required=False, label="Next step")
     next_step_due_date = forms.DateField(required=False, widget=DateInput, label="Next step due")
 
@@ -70,6 +76,7 @@ class OpportunityEditForm(forms.Form):
     amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
     expected_close_date = forms.DateField(widget=DateInput)
     description = forms.CharField(required=False, max_length=10000, widget=forms.Textarea(attrs={"rows": 4}))
+    source = forms.ChoiceField(choices=SOURCE_CHOICES, required=False, label="Lead source")
     owner = forms.ModelChoiceField(queryset=None, required=False)
     # Picked with the type-ahead (`_account_picker.html`), never listed in full.
     account = forms.ModelChoiceField(queryset=Account.objects.none(), required=False, widget=forms.HiddenInput)
@@ -88,7 +95,7 @@ class OpportunityEditForm(forms.Form):
     )
 
     # The fields that may be left out of a POST, each then keeping the deal's current value.
-    OPTIONAL = ("description", "owner", "account", "process", "to_stage", "override_reason")
+    OPTIONAL = ("description", "source", "owner", "account", "process", "to_stage", "override_reason")
 
     def __init__(self, *args, owner_choices=None, user=None, **kwargs):
         super().__init__(*args, **kwargs)

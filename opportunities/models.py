@@ -307,6 +307,20 @@ class OpportunityStatus(models.TextChoices):
     LOST = "lost", "Lost"
 
 
+class LeadSource(models.TextChoices):
+    """Where a deal came from. Deals recorded before it was asked for have none ("Not set")."""
+
+    INBOUND = "inbound", "Inbound"
+    OUTBOUND = "outbound", "Outbound"
+    REFERRAL = "referral", "Referral"
+    PARTNER = "partner", "Partner"
+    EVENT = "event", "Event"
+    EXISTING_CUSTOMER = "existing_customer", "Existing customer"
+
+
+SOURCE_NOT_SET = "Not set"
+
+
 class OpportunityQuerySet(models.QuerySet):
     def for_user(self, user):
         if not user.is_authenticated:
@@ -368,6 +382,11 @@ class Opportunity(models.Model):
     # `DealCompetitor` rows).
     lost_to = models.ForeignKey(Competitor, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     close_notes = models.TextField(blank=True)
+    # Blank for the deals from before it was asked for. The database default too, so that adding
+    # the column is a catalogue change on PostgreSQL and older writers (COPY, scripts) still work.
+    source = models.CharField(
+        max_length=20, choices=LeadSource.choices, blank=True, default="", db_default="", verbose_name="lead source"
+    )
     # Derived from the event history, kept on the row so lists and sweeps need no aggregation.
     stage_entered_at = models.DateTimeField(default=timezone.now)
     # The stage furthest along the process the deal has ever been in (moving back does not lower
@@ -458,6 +477,11 @@ class Opportunity(models.Model):
     @property
     def is_closed(self) -> bool:
         return not self.is_open
+
+    @property
+    def source_label(self) -> str:
+        """The lead source in words, "Not set" for the deals without one."""
+        return self.get_source_display() if self.source else SOURCE_NOT_SET
 
     def days_in_stage(self, now: dt.datetime | None = None) -> int:
         return ((now or timezone.now()) - self.stage_entered_at).days

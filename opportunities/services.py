@@ -22,6 +22,7 @@ from stages.models import Milestone, RoleEnforcement, SalesProcess, Stage, Stage
 from .errors import AccessDenied, ConcurrentEdit, DomainError, MissingMilestones
 from .history import event_states_rebuild
 from .models import (
+    SOURCE_NOT_SET,
     Account,
     AccountContactRole,
     AccountEvent,
@@ -38,6 +39,7 @@ from .models import (
     DealCompetitor,
     DealCompetitorStatus,
     EventVerb,
+    LeadSource,
     LostReason,
     MilestoneCompletion,
     NextStep,
@@ -87,6 +89,20 @@ def _clean_amount(amount) -> Decimal:
     if value >= Decimal("1e12"):
         raise DomainError("Amount is too large.", field="amount")
     return value.quantize(Decimal("0.01"))
+
+
+def _clean_source(source) -> str:
+    """A lead source from `LeadSource`, or "" for not set."""
+    value = "" if source is None else source
+    if not isinstance(value, str) or (value and value not in LeadSource.values):
+        known = ", ".join(LeadSource.labels)
+        raise DomainError(f"Lead source must be one of: {known} (or left empty).", field="source")
+    return value
+
+
+def _source_words(source: str) -> str:
+    """A lead source as the history shows it."""
+    return LeadSource(source).label if source else SOURCE_NOT_SET
 
 
 def _check_date(value: dt.date | None, label: str, *, today: dt.date, not_before: dt.date | None = None) -> dt.date:
@@ -441,6 +457,7 @@ def opportunity_create(
     amount,
     expected_close_date: dt.date,
     owner=None,
+    source: str = "",
     next_step_description: str = "",
     next_step_due_date: dt.date | None = None,
     now: dt.datetime | None = None,
@@ -463,6 +480,7 @@ def opportunity_create(
         name=_require_text(name, "Name", max_length=200),
         amount=_clean_amount(amount),
         expected_close_date=_check_date(expected_close_date, "Expected close date", today=today, not_before=today),
+        source=_clean_source(source),
         stage_entered_at=now,
         created_at=now,
         updated_at=now,
@@ -478,6 +496,7 @@ def opportunity_create(
             "amount": str(opportunity.amount),
             "expected_close_date": opportunity.expected_close_date.isoformat(),
             "owner_id": owner.pk,
+            "source": opportunity.source,
         },
     )
     if Account.objects.filter(pk=account.pk, status=AccountStatus.TARGET).update(status=AccountStatus.PROSPECT):
@@ -518,6 +537,7 @@ def opportunity_update(
     expected_close_date: dt.date | None = None,
     owner=None,
     description: str | None = None,
+    source: str | None = None,
     account: Account | None = None,
     process: SalesProcess | None = None,
     stage: Stage | None = None,
@@ -547,6 +567,8 @@ def opportunity_update(
     )
     if opp.is_closed and worth_changes and not can_override(actor, opp):
         raise DomainError("This deal is closed: only its manager or an admin can change its amount or close date.")
+    # Checked before anything is written: a bad source refuses the whole edit.
+    new_source = None if source is None else _clean_source(source)
     changed: list[str] = []
     if name is not None:
         new_name = _require_text(name, "Name", max_length=200)
@@ -605,6 +627,12 @@ def opportunity_update(
             _record(opp, actor=actor, verb=EventVerb.EDITED, now=now, data={"changes": change})
             opp.description = new_description
             changed.append("description")
+    if new_source is not None and new_source != opp.source:
+        opp.version += 1
+        change = {"source": {"old": _source_words(opp.source), "new": _source_words(new_source)}}
+        _record(opp, actor=actor, verb=EventVerb.EDITED, now=now, data={"changes": change})
+        opp.source = new_source
+        changed.append("source")
     if account is not None and account.pk != opp.account_id:
         _change_account(opp, actor=actor, account=account, now=now)
         changed.append("account")

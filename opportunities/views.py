@@ -495,6 +495,7 @@ def opportunity_create(request):
             amount=data["amount"],
             expected_close_date=data["expected_close_date"],
             owner=data.get("owner") or request.user,
+            source=data["source"],
             next_step_description=data["next_step_description"],
             next_step_due_date=data["next_step_due_date"],
         )
@@ -520,6 +521,7 @@ def opportunity_edit(request, pk: int):
         "amount": opp.amount,
         "expected_close_date": opp.expected_close_date,
         "description": opp.description,
+        "source": opp.source,
         "owner": opp.owner_id,
         "process": opp.process_id,
         "to_stage": opp.stage_id,
@@ -539,6 +541,7 @@ def opportunity_edit(request, pk: int):
                 expected_close_date=data["expected_close_date"],
                 owner=given.get("owner"),
                 description=given.get("description"),
+                source=given.get("source"),
                 account=given.get("account"),
                 process=given.get("process"),
                 stage=given.get("to_stage"),

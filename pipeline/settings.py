@@ -427,6 +427,7 @@ SPECTACULAR_SETTINGS = {
         "OpportunityStatusEnum": "opportunities.models.OpportunityStatus",
         "AccountStatusEnum": "opportunities.models.AccountStatus",
         "BuyingRoleEnum": "opportunities.models.BuyingRole",
+        "LeadSourceEnum": "opportunities.models.LeadSource",
     },
 }
 

@@ -184,6 +184,7 @@ def deal_rows(user):
                 "expected_close_date": d.expected_close_date.isoformat(),
                 "created_date": (created.get(d.pk) or d.created_at).date().isoformat(),
                 "closed_date": d.closed_on.isoformat() if d.closed_on else "",
+                "source": d.source,
                 "lost_reason": d.lost_reason.name if d.lost_reason and d.status == OpportunityStatus.LOST else "",
                 "competitor": competitor,
                 "stage_history": "|".join(history),

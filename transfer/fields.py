@@ -68,6 +68,13 @@ DEAL_FIELDS = (
     Field("expected_close_date", "Expected close date", False, ("close date", "expected close date")),
     Field("created_date", "Created", False, ("created date", "create date", "deal created", "add time")),
     Field("closed_date", "Closed on", False, ("closed date", "won time", "lost time", "close time", "closed on")),
+    Field(
+        "source",
+        "Lead source",
+        False,
+        ("lead source", "source", "deal source", "opportunity source", "lead channel"),
+        "inbound, outbound, referral, partner, event or existing customer; empty for not set.",
+    ),
     Field("lost_reason", "Lost reason", False, ("lost reason", "closed lost reason", "loss reason", "reason lost")),
     Field("competitor", "Competitor", False, ("competitor", "primary competitor", "competitors", "lost to")),
     Field(

@@ -22,6 +22,7 @@ from opportunities.models import (
     BuyingRole,
     Competitor,
     EmployeeBand,
+    LeadSource,
     LostReason,
     OpportunityStatus,
     RevenueBand,
@@ -410,6 +411,7 @@ def _deal_row(ctx: Context, raw: dict, row: Row, labels: dict) -> None:
     v["name"] = _read(row, labels, "name", _text, raw, "Deal name", 200, required=True)
     v["account"] = _read(row, labels, "account", _text, raw, "Account", 200, required=True)
     v["amount"] = _read(row, labels, "amount", parse_amount, raw)
+    v["source"] = _read(row, labels, "source", _choice, raw, LeadSource, "lead source") or ""
     owner = _mapped(ctx, row, labels, "owner", raw, ctx.owners)
     v["owner_id"] = owner.pk if owner else ctx.actor.pk
     if ctx.process is None:

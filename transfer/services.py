@@ -522,6 +522,7 @@ def deal_history(v: dict, *, process: SalesProcess, actor, now: dt.datetime, sta
         name=v["name"],
         amount=v["amount"],
         expected_close_date=v["expected"],
+        source=v.get("source", ""),
         stage_entered_at=created_at,
         created_at=created_at,
         updated_at=created_at,
@@ -543,6 +544,7 @@ def deal_history(v: dict, *, process: SalesProcess, actor, now: dt.datetime, sta
             "amount": str(opp.amount),
             "expected_close_date": opp.expected_close_date.isoformat(),
             "owner_id": opp.owner_id,
+            "source": opp.source,
         },
     )
     # Everything else that happened, by day; on one day in the order people work a deal.

@@ -63,6 +63,7 @@ from .content import (
     PASSWORD,
     PROCESSES,
     REGIONS,
+    SOURCE_WEIGHTS,
     TEAMS,
     TITLES,
     USERS,
@@ -83,6 +84,24 @@ COUNTED = {
     "activities": Activity,
     "events": OpportunityEvent,
 }
+
+
+def lead_source(u: float, *, expansion: bool, outcome: str) -> str:
+    """The lead source for the draw `u` in [0, 1) of a deal of this kind and outcome: the demo's and
+    the bulk generator's one rule (`SOURCE_WEIGHTS`)."""
+    weights = SOURCE_WEIGHTS["expansion" if expansion else outcome]
+    total = sum(weights.values())
+    for source, weight in weights.items():
+        u -= weight / total
+        if u < 0:
+            return source
+    return ""
+
+
+def source_draws(seed: int) -> random.Random:
+    """The lead sources' own draws, apart from the company's: adding them left every other draw,
+    and so every demo company of a seed, as it was."""
+    return random.Random(f"lead-source-{seed}")
 
 
 @dataclass
@@ -113,6 +132,7 @@ class Demo:
     managers: list[User] = field(default_factory=list)
     manager_of_team: dict[int, User] = field(default_factory=dict)
     accounts: list[dict] = field(default_factory=list)  # the plan of each account, then its row
+    sources: random.Random = field(default_factory=lambda: source_draws(1))
 
     def pick(self, seq):
         return seq[int(self.rnd.random() * len(seq))]
@@ -147,7 +167,13 @@ class Demo:
 def seed_demo(*, now: dt.datetime, seed: int = 1, opportunities: int = 600, log=None) -> Counter:
     """Build the demo company in one transaction and return how many rows of each kind it made.
     The caller has checked `demo_present()`."""
-    demo = Demo(rnd=random.Random(seed), now=now, opportunities=max(0, opportunities), log=log or (lambda m: None))
+    demo = Demo(
+        rnd=random.Random(seed),
+        now=now,
+        opportunities=max(0, opportunities),
+        log=log or (lambda m: None),
+        sources=source_draws(seed),
+    )
     before = {label: model.objects.count() for label, model in COUNTED.items()}
     with transaction.atomic():
         for step in STEPS:
@@ -460,6 +486,7 @@ def open_deal(deal: Deal) -> None:
     when = demo.at(deal.start, 0.05 + 0.3 * demo.rnd.random())
     account_row(demo, deal.account, when - dt.timedelta(days=1 + int(demo.rnd.random() * 30)))
     close_date = demo.date(deal.start + sum(deal.info.typical) + int(demo.rnd.random() * 20))
+    source = lead_source(demo.sources.random(), expansion=deal.pi == 1, outcome=deal.outcome)
 
     def create(when):
         deal.opp = services.opportunity_create(
@@ -469,6 +496,7 @@ def open_deal(deal: Deal) -> None:
             name=deal.name,
             amount=deal.amount,
             expected_close_date=close_date,
+            source=source,
             now=when,
         )
 

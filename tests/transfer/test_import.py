@@ -154,10 +154,13 @@ DEALS = ["Deal Name", "Account", "Amount", "Stage", "Owner", "Close Date"]
         (["D", "Acme", "10", "Qualify", "", ""], "Row 2: Expected close date: an open deal needs"),
         (["", "Acme", "10", "Qualify", "", "2030-01-01"], "Row 2: Deal name: Deal name is required."),
         (["D", "Acme", "10", "Closed Lost", "", "2024-01-01"], "Row 2: Lost reason: a lost deal needs"),
+        (["D", "Acme", "10", "Qualify", "", "2030-01-01", "Pigeon"], "Row 2: Lead source: “Pigeon” is not a valid"),
     ],
 )
 def test_bad_rows_are_named_and_nothing_is_written(admin, process, now, row, message):
     good = ["Fine", "Acme", "10", "Qualify", "", "2030-01-01"]
+    if len(row) > len(DEALS):  # a row with a lead source: the file has the column
+        return _bad_rows_with_a_source(admin, now, row, message, good)
     counts = (Account.objects.count(), Opportunity.objects.count(), OpportunityEvent.objects.count())
     with pytest.raises(DomainError, match="nothing was imported"):
         run_import(admin, Kind.DEALS, csv_bytes([DEALS, row, good]), now=now)
@@ -165,6 +168,33 @@ def test_bad_rows_are_named_and_nothing_is_written(admin, process, now, row, mes
     assert job.status == ImportStatus.FAILED
     assert job.errors[0].startswith(message), job.errors
     assert (Account.objects.count(), Opportunity.objects.count(), OpportunityEvent.objects.count()) == counts
+
+
+def _bad_rows_with_a_source(admin, now, row, message, good):
+    counts = (Account.objects.count(), Opportunity.objects.count(), OpportunityEvent.objects.count())
+    with pytest.raises(DomainError, match="nothing was imported"):
+        run_import(admin, Kind.DEALS, csv_bytes([[*DEALS, "Lead Source"], row, [*good, "Referral"]]), now=now)
+    job = services.ImportJob.objects.get()
+    assert job.errors[0].startswith(message), job.errors
+    assert (Account.objects.count(), Opportunity.objects.count(), OpportunityEvent.objects.count()) == counts
+
+
+def test_deals_keep_their_lead_source(admin, process, now):
+    rows = [
+        [*DEALS, "Lead Source"],
+        ["Referred", "Acme", "10", "Qualify", "", "2030-01-01", "Referral"],
+        ["Customer", "Acme", "10", "Qualify", "", "2030-01-01", "existing_customer"],
+        ["Unknown", "Acme", "10", "Qualify", "", "2030-01-01", ""],
+    ]
+    job = run_import(admin, Kind.DEALS, csv_bytes(rows), now=now)
+    deals = Opportunity.objects.filter(pk__in=job.created_ids["opportunity"])
+    assert dict(deals.values_list("name", "source")) == {
+        "Referred": "referral",
+        "Customer": "existing_customer",
+        "Unknown": "",
+    }
+    created = OpportunityEvent.objects.get(opportunity__name="Referred", verb="created")
+    assert created.data["source"] == "referral"
 
 
 def test_a_missing_required_column_is_refused(admin, now):
