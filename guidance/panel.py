@@ -1,7 +1,10 @@
 """The deal page's Signals section (`opportunities.hooks.DealPanel`): the stored scores and the
-qualification checklist. Two queries, whatever the deal; nothing is computed per request."""
+qualification checklist. Two queries, whatever the deal; nothing is computed per request. And
+My deals' signal columns (`opportunities.hooks.DealColumns`): one query per page of deals."""
 
 from django.db.models import Exists, OuterRef
+
+from opportunities.hooks import DealColumns
 
 from .models import DealSignal, QualificationItem, QualificationTick
 
@@ -34,3 +37,18 @@ def deal_signals_panel(deal, user) -> dict | None:
         "items": items,
         "can_tick": deal.can_edit(user),
     }
+
+
+def deal_signal_columns() -> DealColumns:
+    """Win %, viability, ICP fit and priority (its reason, as on the deal page) on My deals."""
+    return DealColumns(
+        name="signals",
+        related_name="signal",
+        # The figures only: the explanations are the deal page's.
+        queryset=lambda: DealSignal.objects.only(
+            "opportunity", "win_probability", "viability", "icp_score", "priority", "reason"
+        ),
+        header_template="guidance/_deal_columns_head.html",
+        cell_template="guidance/_deal_columns.html",
+        width=4,
+    )
