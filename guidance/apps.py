@@ -20,7 +20,7 @@ class GuidanceConfig(AppConfig):
         register_deal_panel(
             DealPanel(name="signals", template="guidance/_deal_signals.html", context=deal_signals_panel)
         )
-        # My deals shows each open deal's stored figures as columns.
+        # My deals shows each open deal's stored figures as columns and sorts by them.
         register_deal_columns(deal_signal_columns())
         # The demo company gets checklists, ticks, a trained model and scored deals.
         register_demo_seeder("guidance", seed_guidance_demo)

@@ -2,9 +2,10 @@
 qualification checklist. Two queries, whatever the deal; nothing is computed per request. And
 My deals' signal columns (`opportunities.hooks.DealColumns`): one query per page of deals."""
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Exists, F, OuterRef, When
 
-from opportunities.hooks import DealColumns
+from opportunities.hooks import DealColumns, DealSort
+from opportunities.models import OpportunityStatus
 
 from .models import DealSignal, QualificationItem, QualificationTick
 
@@ -39,8 +40,15 @@ def deal_signals_panel(deal, user) -> dict | None:
     }
 
 
+def _highest_first(field: str):
+    """An open deal's stored `field`, highest first; deals without one last, closed deals too
+    (their rows wait for the nightly scoring to remove them, and show none)."""
+    return Case(When(status=OpportunityStatus.OPEN, then=F(f"signal__{field}"))).desc(nulls_last=True)
+
+
 def deal_signal_columns() -> DealColumns:
-    """Win %, viability, ICP fit and priority (its reason, as on the deal page) on My deals."""
+    """Win %, viability, ICP fit and priority (its reason, as on the deal page) on My deals, and
+    its sorts by priority and by win probability; deals without a stored signal sort last."""
     return DealColumns(
         name="signals",
         related_name="signal",
@@ -51,4 +59,16 @@ def deal_signal_columns() -> DealColumns:
         header_template="guidance/_deal_columns_head.html",
         cell_template="guidance/_deal_columns.html",
         width=4,
+        sorts=(
+            DealSort(
+                key="priority",
+                label="Priority, highest first",
+                order_by=(_highest_first("priority"), "expected_close_date", "id"),
+            ),
+            DealSort(
+                key="win",
+                label="Win probability, highest first",
+                order_by=(_highest_first("win_probability"), _highest_first("priority"), "id"),
+            ),
+        ),
     )

@@ -48,6 +48,16 @@ def deal_badges(deal) -> list[dict]:
 
 
 @dataclass(frozen=True)
+class DealSort:
+    """An order a higher app adds to the deal lists' sort menu (and the API's `ordering`), as
+    `order_by` terms over Opportunity, e.g. `F("signal__priority").desc(nulls_last=True)`."""
+
+    key: str  # the value of `sort` / `ordering`, unique among all the deal lists' sorts
+    label: str  # what the sort menu says: the order in words
+    order_by: tuple
+
+
+@dataclass(frozen=True)
 class DealColumns:
     """Columns a higher app adds to My deals, e.g. guided selling's stored signals. The page
     fetches the rows of `related_name` for its page of deals in one query (`queryset()`), then
@@ -61,6 +71,7 @@ class DealColumns:
     header_template: str  # the <th> cells
     cell_template: str  # as many <td> cells, each with a data-label for the phone's cards
     width: int  # how many columns the templates add
+    sorts: tuple[DealSort, ...] = ()  # orders by these columns, added to the sort menu and the API
 
 
 _columns: dict[str, DealColumns] = {}
@@ -85,6 +96,11 @@ def deal_column_cells(deal) -> list[dict]:
     if any(not hasattr(deal, f"_columns_{c.name}") for c in _columns.values()):
         prefetch_related_objects([deal], *column_prefetches())
     return [{"template": c.cell_template, "row": getattr(deal, f"_columns_{c.name}")} for c in _columns.values()]
+
+
+def deal_sorts() -> dict[str, DealSort]:
+    """The registered columns' sorts by key, in registration order."""
+    return {sort.key: sort for c in _columns.values() for sort in c.sorts}
 
 
 # --- panels: sections of a higher app on the deal page -----------------------------------------------

@@ -1,6 +1,7 @@
 """My deals' signal columns (`guidance.panel.deal_signal_columns`, registered through
 `opportunities.hooks.DealColumns`): each open deal's stored win probability, viability, ICP fit
-and priority, "—" for a deal without a stored signal, and only on rows the user may see."""
+and priority, "—" for a deal without a stored signal, only on rows the user may see, and the
+sorts by priority and by win probability, on the page and in the API."""
 
 import datetime as dt
 import re
@@ -38,6 +39,12 @@ def rows(client, params: dict | None = None) -> dict[str, dict[str, str]]:
             cells = dict(re.findall(r'<td[^>]*data-label="([^"]+)">\s*([^<]*?)\s*</td>', row))
             shown[name[1]] = {label: cells[label] for label in FIGURES}
     return shown
+
+
+def api_names(client, params: dict) -> list[str]:
+    response = client.get(reverse("api:opportunity_list"), params)
+    assert response.status_code == 200, response.content
+    return [row["name"] for row in response.json()["results"]]
 
 
 @pytest.fixture
@@ -94,3 +101,35 @@ def test_the_columns_show_only_deals_the_user_may_see(deals, client_for, teammat
     # A teammate may read the owner's deals, and sees their figures with them.
     shown = rows(client_for(teammate), everything)
     assert shown["Scored"]["Win %"] == "63%" and shown["Teammate deal"]["Priority"] == "Theirs to work"
+
+
+def test_sorting_by_priority_puts_the_highest_first_and_unscored_deals_last(deals, client_for, owner):
+    assert list(rows(client_for(owner), {"sort": "priority"})) == ["Urgent", "Scored", "Fresh"]
+
+
+def test_sorting_by_win_probability_puts_the_likeliest_first(deals, client_for, owner):
+    assert list(rows(client_for(owner), {"sort": "win"})) == ["Scored", "Urgent", "Fresh"]
+    # A closed deal's leftover signal (shown as none) does not count either.
+    all_mine = {"sort": "win", "status": ""}
+    assert list(rows(client_for(owner), all_mine)) == ["Scored", "Urgent", "Fresh", "Closed"]
+    assert list(rows(client_for(owner), {**all_mine, "sort": "priority"})) == ["Urgent", "Scored", "Fresh", "Closed"]
+
+
+def test_the_sort_menu_offers_the_signal_sorts(deals, client_for, owner):
+    page = client_for(owner).get(reverse("opportunities:my_deals"), {"sort": "priority"}).content.decode()
+    assert '<option value="priority" selected>Priority, highest first</option>' in page
+    assert '<option value="win">Win probability, highest first</option>' in page
+
+
+def test_the_api_orders_by_the_same_sorts(deals, api_for, owner, teammate):
+    assert api_names(api_for(owner), {"ordering": "priority", "status": "open", "owner": "me"}) == [
+        "Urgent",
+        "Scored",
+        "Fresh",
+    ]
+    assert api_names(api_for(teammate), {"ordering": "win", "status": "open"}) == [
+        "Scored",
+        "Teammate deal",
+        "Urgent",
+        "Fresh",
+    ]
