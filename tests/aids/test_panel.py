@@ -117,7 +117,9 @@ def test_the_deal_page_shows_the_panel_with_share_links(deal, manager, owner, cl
     page = client_for(owner).get(reverse("opportunities:detail", args=[deal.pk])).content.decode()
     # The panel loads right after the page (a lazy panel); without JavaScript, a link asks for it.
     assert "For this step" in page and "Stage aid" not in page and "?panel=for-this-step" in page
-    page = client_for(owner).get(reverse("opportunities:detail", args=[deal.pk]) + "?panel=for-this-step").content.decode()
+    page = (
+        client_for(owner).get(reverse("opportunities:detail", args=[deal.pk]) + "?panel=for-this-step").content.decode()
+    )
     assert "Stage aid" in page
     assert f"{reverse('aids:share', args=[deal.pk])}?aid={aid.pk}" in page
 
