@@ -27,6 +27,7 @@ from stages.models import SalesProcess, Stage
 
 from .accounts import COLD_DAYS, HEALTH_BY_NAME, HEALTH_CHOICES, TOUCH_DAYS, with_health
 from .forms import MonthSelect
+from .hooks import deal_sorts
 from .models import Account, Contact, Opportunity, OpportunityStatus
 
 HTML, API = "html", "api"
@@ -98,8 +99,18 @@ class ListFilterSet(django_filters.FilterSet):
             return self.DEFAULT_SORT
         return self.form.cleaned_data.get(name) or self.DEFAULT_SORT
 
+    @classmethod
+    def sorts(cls) -> dict:
+        """Each sort key's `order_by` terms."""
+        return cls.SORTS
+
+    @classmethod
+    def sort_labels(cls) -> dict:
+        """Each sort key's words in the sort menu."""
+        return cls.SORT_LABELS
+
     def filter_queryset(self, queryset):
-        return super().filter_queryset(queryset).order_by(*self.SORTS[self.current_sort])
+        return super().filter_queryset(queryset).order_by(*self.sorts()[self.current_sort])
 
     def valid_or_400(self):
         """The filtered rows, or a 400 naming each invalid input (the API's answer)."""
@@ -144,11 +155,19 @@ class ListFilterSet(django_filters.FilterSet):
             else:
                 kind = OpenApiTypes.STR
                 choices = filter_.extra.get("choices")
+                if callable(choices):
+                    choices = choices()
                 if choices:
                     enum = [str(value) for value, _ in choices]
                 elif filter_.extra.get("max_length"):
                     kind = {"type": "string", "maxLength": filter_.extra["max_length"]}
             description = cls.DESCRIPTIONS.get(name) or str(filter_.label or name.replace("_", " ").capitalize())
+            if name == "ordering":
+                description = (
+                    f"The order, `{cls.DEFAULT_SORT}` when left out: "
+                    + "; ".join(f"`{key}` {label[0].lower()}{label[1:]}" for key, label in cls.sort_labels().items())
+                    + "."
+                )
             params.append(OpenApiParameter(name, kind, OpenApiParameter.QUERY, description=description, enum=enum))
         return params
 
@@ -198,9 +217,6 @@ class DealFilter(ListFilterSet):
         "close_month": "Deals expected to close in this month, as 2026-03.",
         "status": "Deals of this status; any status when left out.",
         "owner": "`me`: only the deals you own; left out, every deal you may see.",
-        "ordering": "The order, `close` when left out: "
-        + "; ".join(f"`{key}` {label[0].lower()}{label[1:]}" for key, label in SORT_LABELS.items())
-        + ".",
     }
 
     q = django_filters.CharFilter(
@@ -227,12 +243,13 @@ class DealFilter(ListFilterSet):
     owner = django_filters.ChoiceFilter(
         label="Owner", choices=[("me", "Only deals I own")], empty_label=None, method="filter_owner"
     )
+    # Their choices include the sorts higher apps register (`deal_sorts`), read when first needed.
     sort = django_filters.ChoiceFilter(
-        label="Sort by", choices=list(SORT_LABELS.items()), empty_label=None, method="unchanged"
+        label="Sort by", choices=lambda: list(DealFilter.sort_labels().items()), empty_label=None, method="unchanged"
     )
     ordering = django_filters.ChoiceFilter(
         label="Ordering",
-        choices=[(key, key) for key in SORTS],
+        choices=lambda: [(key, key) for key in DealFilter.sorts()],
         empty_label=None,
         method="unchanged",
     )
@@ -244,6 +261,14 @@ class DealFilter(ListFilterSet):
     def __init__(self, data, *, request, interface: str = HTML, today: dt.date | None = None):
         super().__init__(data, request=request, interface=interface)
         self.filters["close_month"].extra["widget"] = MonthSelect(today=today)
+
+    @classmethod
+    def sorts(cls) -> dict:
+        return {**cls.SORTS, **{key: sort.order_by for key, sort in deal_sorts().items()}}
+
+    @classmethod
+    def sort_labels(cls) -> dict:
+        return {**cls.SORT_LABELS, **{key: sort.label for key, sort in deal_sorts().items()}}
 
     def visible(self):
         return Opportunity.objects.for_user(self.user).with_list_relations()
@@ -332,9 +357,6 @@ class AccountFilter(ListFilterSet):
         "no_next_step": "`true`: only accounts without an open next step.",
         "industry": "Accounts of this industry (as spelled on the accounts).",
         "owner": "The owner's user id.",
-        "ordering": "The order, `name` when left out: "
-        + "; ".join(f"`{key}` {label[0].lower()}{label[1:]}" for key, label in SORT_LABELS.items())
-        + ".",
     }
 
     q = django_filters.CharFilter(method="filter_search", max_length=100, label="Search")

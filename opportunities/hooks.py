@@ -4,7 +4,8 @@ Imports flow one way (people, stages ← opportunities ← pipeline, postmortem)
 shows things a higher app owns, such as its open pipeline-health flags. The higher app registers
 them here from its `AppConfig.ready()`; the deal page and the deal lists render each registered
 template next to the deal's name with that deal's rows as `items` and, as `can_act`, whether the
-user may change the deal.
+user may change the deal. Columns, panels, reminders, demo seeders and back-test sections work
+the same way.
 """
 
 from collections.abc import Callable
@@ -41,6 +42,65 @@ def deal_badges(deal) -> list[dict]:
     if any(not hasattr(deal, f"_badges_{b.name}") for b in _registered.values()):
         prefetch_related_objects([deal], *badge_prefetches())
     return [{"template": b.template, "items": getattr(deal, f"_badges_{b.name}")} for b in _registered.values()]
+
+
+# --- columns: a higher app's figures on each row of My deals -----------------------------------------
+
+
+@dataclass(frozen=True)
+class DealSort:
+    """An order a higher app adds to the deal lists' sort menu (and the API's `ordering`), as
+    `order_by` terms over Opportunity, e.g. `F("signal__priority").desc(nulls_last=True)`."""
+
+    key: str  # the value of `sort` / `ordering`, unique among all the deal lists' sorts
+    label: str  # what the sort menu says: the order in words
+    order_by: tuple
+
+
+@dataclass(frozen=True)
+class DealColumns:
+    """Columns a higher app adds to My deals, e.g. guided selling's stored signals. The page
+    fetches the rows of `related_name` for its page of deals in one query (`queryset()`), then
+    renders `header_template` in the header row and `cell_template` in each deal's row, with
+    `deal` and `row`: the deal's related row, None when it has none (a reverse one-to-one), or
+    the list of them (a reverse foreign key)."""
+
+    name: str  # unique among the registered column sets
+    related_name: str  # the reverse relation from Opportunity to the rows shown
+    queryset: Callable[[], QuerySet]
+    header_template: str  # the <th> cells
+    cell_template: str  # as many <td> cells, each with a data-label for the phone's cards
+    width: int  # how many columns the templates add
+    sorts: tuple[DealSort, ...] = ()  # orders by these columns, added to the sort menu and the API
+
+
+_columns: dict[str, DealColumns] = {}
+
+
+def register_deal_columns(columns: DealColumns) -> None:
+    """Show `columns` on My deals (registering the same name again replaces it)."""
+    _columns[columns.name] = columns
+
+
+def deal_columns() -> list[DealColumns]:
+    return list(_columns.values())
+
+
+def column_prefetches() -> list[Prefetch]:
+    """One prefetch per registered column set: a page of deals costs one query each, not one per deal."""
+    return [Prefetch(c.related_name, queryset=c.queryset(), to_attr=f"_columns_{c.name}") for c in _columns.values()]
+
+
+def deal_column_cells(deal) -> list[dict]:
+    """[{"template", "row"}] for `deal`, from the prefetched rows (fetched now if they were not)."""
+    if any(not hasattr(deal, f"_columns_{c.name}") for c in _columns.values()):
+        prefetch_related_objects([deal], *column_prefetches())
+    return [{"template": c.cell_template, "row": getattr(deal, f"_columns_{c.name}")} for c in _columns.values()]
+
+
+def deal_sorts() -> dict[str, DealSort]:
+    """The registered columns' sorts by key, in registration order."""
+    return {sort.key: sort for c in _columns.values() for sort in c.sorts}
 
 
 # --- panels: sections of a higher app on the deal page -----------------------------------------------

@@ -40,7 +40,15 @@ from .forms import (
     ReassignForm,
     ReopenForm,
 )
-from .hooks import badge_prefetches, deal_badges, deal_panel, deal_panels
+from .hooks import (
+    badge_prefetches,
+    column_prefetches,
+    deal_badges,
+    deal_column_cells,
+    deal_columns,
+    deal_panel,
+    deal_panels,
+)
 from .models import (
     Account,
     AccountEvent,
@@ -209,18 +217,22 @@ def my_deals(request):
     if request.GET.get("format") == "csv":
         # Every deal the filters select, not one page of them.
         return deals_csv_response(deals.iterator(chunk_size=2000))
-    deals = deals.prefetch_related(*badge_prefetches())
+    deals = deals.prefetch_related(*badge_prefetches(), *column_prefetches())
     page = Paginator(deals, _page_size(request)).get_page(request.GET.get("page"))
     today = timezone.localdate()
     for deal in page:
         deal.step_state = deal.next_step_state(today)
         deal.can_act = deal.can_edit(request.user)
         deal.badges = deal_badges(deal)
+        deal.column_cells = deal_column_cells(deal)
     query = request.GET.copy()
     query.pop("page", None)
+    columns = deal_columns()
     context = {
         "form": filters.form,
         "page": page,
+        "columns": columns,
+        "column_count": 7 + (scope == "all") + sum(c.width for c in columns),
         "query": query.urlencode(),
         "scope": scope,
         "sort": sort,

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from guidance.models import DealSignal
 from tests.browser.everyday import build_world, main_pages
 from tests.browser.signing_in import sign_in
 
@@ -43,6 +44,11 @@ def test_every_page_fits_a_phone_with_its_menu_and_board(world, page: Page):
     sign_in(page, "mia")
 
     long_deal = world["long_deal"].pk
+    # My deals' signal columns: one deal scored with a long priority reason, one not scored ("—").
+    DealSignal.objects.create(
+        opportunity_id=long_deal, win_probability=64, viability=100, icp_score=100, priority=76543.21,
+        reason="Worth 1,234,567,890 expected of 9,876,543,210",
+    )  # fmt: skip
     # Guided selling's pages and the process editor (read-only for a manager) too.
     later = ["/focus/", "/focus/team/", "/focus/model/", f"/deals/{long_deal}/signals/", "/recommendations/"]
     later += ["/processes/", f"/processes/{world['process'].pk}/"]
@@ -79,11 +85,20 @@ def test_every_page_fits_a_phone_with_its_menu_and_board(world, page: Page):
     box = row.bounding_box()
     assert box["width"] <= PHONE["width"]
     expect(page.get_by_role("status").filter(has_text="2 deals")).to_be_visible()
+    expect(row.locator('td[data-label="Win %"]')).to_have_text("—")
 
 
-def test_desktop_board_fits_1440_and_a_card_says_no_next_step_once(world, page: Page):
+def test_desktop_board_and_my_deals_fit_and_a_card_says_no_next_step_once(world, page: Page):
     page.set_viewport_size({"width": 1440, "height": 900})
     sign_in(page, "rita")
+    # My deals with guided selling's columns fits a desktop row, down to a small laptop's.
+    DealSignal.objects.create(opportunity=world["planned"], win_probability=35, reason="Closes in 40 days")
+    for width in (1440, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto("/deals/")
+        assert sideways_overflow(page) <= 0, f"My deals scrolls sideways at {width} px"
+    expect(page.get_by_role("row").filter(has_text="Globex rollout").get_by_role("cell", name="35%")).to_be_visible()
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto("/board/")
     assert sideways_overflow(page) <= 0
     last = page.locator("section.board-col").last.bounding_box()
