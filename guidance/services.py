@@ -4,10 +4,12 @@ qualification checklist and asking for a retrain."""
 import datetime as dt
 import hashlib
 import json
+import logging
 
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from opportunities.errors import AccessDenied, DomainError
 from opportunities.models import NextStep, Opportunity, OpportunityStatus
@@ -15,6 +17,8 @@ from opportunities.models import NextStep, Opportunity, OpportunityStatus
 from . import learn, scoring
 from .features import Catalogue, amount_band, closed_deals, load_deals, row_at, training_rows
 from .models import DealSignal, GuidanceEvent, GuidanceVerb, QualificationItem, QualificationTick, WinModel
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_ITEMS = [
     ("Pain confirmed", "The buyer has said, in their words, what problem costs them."),
@@ -264,7 +268,12 @@ class _RescoreAfterCommit:
     def __call__(self) -> None:
         from .tasks import rescore_deals
 
-        rescore_deals.delay(opportunity_ids=sorted(self.ids))
+        try:
+            rescore_deals.delay(opportunity_ids=sorted(self.ids))
+        except KombuOperationalError:
+            # The broker is down: the change itself has committed and the page must answer;
+            # the nightly run rescores every open deal anyway.
+            logger.warning("Could not ask for %d changed deals to be rescored: the broker is down.", len(self.ids))
 
 
 def can_retrain(user) -> bool:

@@ -111,3 +111,22 @@ def test_rescoring_is_set_based(history, owner, now):
             services.signals_rescore(opportunity_ids=[d.pk for d in batch], now=now + dt.timedelta(days=3))
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_a_broker_that_is_down_leaves_the_change_committed(
+    history, owner, now, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from guidance import tasks
+
+    def broker_down(**kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.rescore_deals, "delay", broker_down)
+    deal = open_deal(owner, history["process"], history["stages"][0], now=now)
+    with django_capture_on_commit_callbacks(execute=True):
+        deals.opportunity_move(deal, actor=owner, to_stage=history["stages"][1], now=now)
+    deal.refresh_from_db()
+    assert deal.stage == history["stages"][1]
+    assert "the broker is down" in caplog.text
