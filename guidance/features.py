@@ -214,7 +214,11 @@ def row_at(deal: DealFacts, stage: Stage, catalogue: Catalogue, *, now: dt.datet
     """The raw features of `deal` as it stood at `stage`: categorical values and numbers."""
     done = sum(n for o, n in deal.milestones_by_order.items() if o <= stage.order)
     total = catalogue.milestones_up_to(deal.process_id, stage.order)
-    end = deal.closed_on or now.date()
+    # Its age when it left the stage (or now, in its current one): a closed deal's whole life
+    # would tell the model how long deals that got further lived, which an open deal at this
+    # stage cannot know yet.
+    _, left = stage_window(deal, stage.order)
+    end = left.date() if left is not None else (deal.closed_on or now.date())
     row = {
         "stage": str(stage.pk),
         "process": str(deal.process_id),

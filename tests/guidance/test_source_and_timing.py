@@ -142,6 +142,13 @@ def test_a_training_row_counts_only_the_activities_before_the_deal_left_its_stag
     assert activity_counts(facts, timeline["stages"][2].order)["demo"] == (3, 0)
 
 
+def test_a_training_row_knows_the_deals_age_when_it_left_its_stage(timeline, now):
+    (facts,) = load_deals(Opportunity.objects.filter(pk=timeline["opp"].pk))
+    rows, _, _ = training_rows([facts], Catalogue(), now=now)
+    # Qualify left on day 10, Discover first left on day 20, Propose at the close on day 30.
+    assert [int(round(math.expm1(row["age"]))) for row in rows] == [10, 20, 30]
+
+
 def test_an_open_deal_counts_everything_in_its_current_stage(timeline, manager, now):
     opp = Opportunity.objects.get(pk=timeline["opp"].pk)
     deals.opportunity_reopen(opp, actor=manager, waiting_until=now.date() + DAY, now=now - 10 * DAY)
