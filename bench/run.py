@@ -18,6 +18,7 @@ add one per page or job (board, dashboard, sweep) and it runs after the others. 
 (comma-separated section names, e.g. `my_deals,account_page`) runs only those.
 """
 
+import datetime as dt
 import os
 import statistics
 import sys
@@ -529,7 +530,10 @@ def recommendations_mining(bench: Bench) -> dict:
 def guidance_signals(bench: Bench) -> dict:
     """Guided selling over the whole database: `train_s` fits the win model on every closed deal,
     `score_all_s` scores and stores every open deal's signals (set-based, one transaction), then
-    the rep's Focus page reads them (`focus_p50_ms`, target 50 ms)."""
+    the rep's Focus page reads them (`focus_p50_ms`, target 50 ms). `rescore_1_s` and
+    `rescore_500_s`: the background rescoring of the deals one transaction changed
+    (`signals_rescore`), for one of the rep's open deals and for 500 of them, after a day has
+    passed (so that their signals do change)."""
     from django.urls import reverse
 
     from guidance import services
@@ -546,6 +550,17 @@ def guidance_signals(bench: Bench) -> dict:
         return {"train_s": "n/a", "score_all_s": "n/a"}
     say(f"guidance: scored {scored['scored']:,} open deals")
     figures = {"train_s": f"{train_s:.1f}", "score_all_s": f"{score_s:.1f}"}
+    from django.utils import timezone
+
+    from opportunities.models import Opportunity
+
+    ids = list(Opportunity.objects.open().filter(owner=bench.rep).order_by("pk").values_list("pk", flat=True)[:500])
+    tomorrow = timezone.now() + dt.timedelta(days=1)
+    for name, batch in (("rescore_1_s", ids[:1]), ("rescore_500_s", ids)):
+        started = time.perf_counter()
+        rescored = services.signals_rescore(opportunity_ids=batch, now=tomorrow)
+        figures[name] = f"{time.perf_counter() - started:.2f}"
+        say(f"guidance: {name} {rescored}")
     figures.update(bench.page("focus", reverse("guidance:focus"), bench.rep))
     return figures
 
