@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
+from django.db.models.fields.json import KT
 
 from opportunities.models import (
     ActivityKind,
@@ -47,6 +48,8 @@ SOURCE_UNKNOWN = "unknown"  # a deal's source never recorded
 # The events that put a deal into a stage, and those that close it.
 ENTRY_VERBS = (EventVerb.CREATED, EventVerb.STAGE_MOVED, EventVerb.REOPENED)
 CLOSE_VERBS = (EventVerb.CLOSED_WON, EventVerb.CLOSED_LOST)
+# A change of the expected close date; its data holds the deal's pushes so far.
+PUSH_VERB = EventVerb.CLOSE_DATE_CHANGED
 # The attributes of a deal's account (and its size of deal) that ICP fit compares.
 ICP_ATTRIBUTES = ["industry", "size", "region", "revenue", "amount_band", "process"]
 
@@ -87,6 +90,10 @@ class DealFacts:
     roles: set = field(default_factory=set)
     team_size: int = 0
     competitors: int = 0
+    # When each was added or happened, for the features of a stage the deal has left.
+    members: list = field(default_factory=list)  # (added at, roles) of each buying-team member
+    competitors_added: list = field(default_factory=list)  # when each competitor came into play
+    push_counts: list = field(default_factory=list)  # (moment, pushes so far) of each close-date change
 
     @property
     def won(self) -> bool:
@@ -161,25 +168,26 @@ def load_deals(queryset) -> list[DealFacts]:
         deals[opp].activity_times.setdefault(kind, []).append(when)
     for deal in deals.values():
         deal.activities = {kind: len(times) for kind, times in deal.activity_times.items()}
-    for opp, verb, order, when in (
-        OpportunityEvent.objects.filter(opportunity__in=ids, verb__in=ENTRY_VERBS + CLOSE_VERBS)
-        .values_list("opportunity_id", "verb", "to_stage__order", "created_at")
+    for opp, verb, order, when, push_count in (
+        OpportunityEvent.objects.filter(opportunity__in=ids, verb__in=(*ENTRY_VERBS, *CLOSE_VERBS, PUSH_VERB))
+        .values_list("opportunity_id", "verb", "to_stage__order", "created_at", KT("data__push_count"))
         .order_by("opportunity_id", "created_at", "id")
     ):
         if verb in CLOSE_VERBS:
             deals[opp].closed_at = when
+        elif verb == PUSH_VERB:
+            deals[opp].push_counts.append((when, int(push_count or 0)))
         elif order is not None:
             deals[opp].entries.append((when, order))
-    for opp, roles in BuyingTeamMember.objects.filter(opportunity__in=ids).values_list("opportunity_id", "roles"):
+    for opp, roles, added in BuyingTeamMember.objects.filter(opportunity__in=ids).values_list(
+        "opportunity_id", "roles", "added_at"
+    ):
         deals[opp].team_size += 1
         deals[opp].roles.update(roles or [])
-    for opp, n in (
-        DealCompetitor.objects.filter(opportunity__in=ids)
-        .values_list("opportunity_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    ):
-        deals[opp].competitors = n
+        deals[opp].members.append((added, roles or []))
+    for opp, added in DealCompetitor.objects.filter(opportunity__in=ids).values_list("opportunity_id", "added_at"):
+        deals[opp].competitors += 1
+        deals[opp].competitors_added.append(added)
     return list(deals.values())
 
 
@@ -219,6 +227,7 @@ def row_at(deal: DealFacts, stage: Stage, catalogue: Catalogue, *, now: dt.datet
     # stage cannot know yet.
     _, left = stage_window(deal, stage.order)
     end = left.date() if left is not None else (deal.closed_on or now.date())
+    team, competitors, pushes = known_when_left(deal, left)
     row = {
         "stage": str(stage.pk),
         "process": str(deal.process_id),
@@ -226,17 +235,30 @@ def row_at(deal: DealFacts, stage: Stage, catalogue: Catalogue, *, now: dt.datet
         "amount_band": amount_band(deal.amount),
         "source": deal.source if deal.source in LeadSource.values else SOURCE_UNKNOWN,
         "milestone_share": (done / total) if total else 0.0,
-        "team_size": float(deal.team_size),
-        "pushes": float(deal.pushes),
-        "competitors": float(deal.competitors),
+        "team_size": float(len(team)),
+        "pushes": float(pushes),
+        "competitors": float(competitors),
         "age": math.log1p(max(0, (end - deal.created_at.date()).days)),
     }
     for kind, (before, in_stage) in activity_counts(deal, stage.order).items():
         row[f"act_{kind}_before"] = math.log1p(before)
         row[f"act_{kind}_in_stage"] = math.log1p(in_stage)
+    roles = {role for member_roles in team for role in member_roles}
     for role in BuyingRole.values:
-        row[f"role_{role}"] = 1.0 if role in deal.roles else 0.0
+        row[f"role_{role}"] = 1.0 if role in roles else 0.0
     return row
+
+
+def known_when_left(deal: DealFacts, left: dt.datetime | None) -> tuple[list, int, int]:
+    """(the buying-team members' roles, the competitors in play, the close-date pushes) of
+    `deal` as they stood when it left a stage at `left`: what came later is information an open
+    deal at that stage does not have yet. With `left` None (its current stage), as they stand."""
+    if left is None:
+        return [roles for _, roles in deal.members], deal.competitors, deal.pushes
+    team = [roles for added, roles in deal.members if added < left]
+    competitors = sum(1 for added in deal.competitors_added if added < left)
+    pushes = next((count for when, count in reversed(deal.push_counts) if when < left), 0)
+    return team, competitors, pushes
 
 
 def training_rows(deals: list[DealFacts], catalogue: Catalogue, *, now) -> tuple[list[dict], list[int], list[int]]:

@@ -15,8 +15,18 @@ from guidance import learn, scoring, services
 from guidance.features import NUMERIC, Catalogue, activity_counts, load_deals, row_at, training_rows
 from guidance.queries import model_weights
 from opportunities import services as deals
-from opportunities.models import ActivityKind, LeadSource, Opportunity, OpportunityStatus
-from tests.factories import AccountFactory, ActivityFactory, OpportunityFactory, make_process
+from opportunities.models import (
+    ActivityKind,
+    BuyingTeamMember,
+    Competitor,
+    DealCompetitor,
+    EventVerb,
+    LeadSource,
+    Opportunity,
+    OpportunityEvent,
+    OpportunityStatus,
+)
+from tests.factories import AccountFactory, ActivityFactory, ContactFactory, OpportunityFactory, make_process
 from tests.guidance.world import open_deal
 
 DAY = dt.timedelta(days=1)
@@ -147,6 +157,25 @@ def test_a_training_row_knows_the_deals_age_when_it_left_its_stage(timeline, now
     rows, _, _ = training_rows([facts], Catalogue(), now=now)
     # Qualify left on day 10, Discover first left on day 20, Propose at the close on day 30.
     assert [int(round(math.expm1(row["age"]))) for row in rows] == [10, 20, 30]
+
+
+def test_a_training_row_knows_only_the_team_competitors_and_pushes_of_its_time(timeline, now):
+    opp, t0 = timeline["opp"], timeline["t0"]
+    for day, roles in ((5, ["champion"]), (15, ["economic_buyer"])):
+        contact = ContactFactory(account=opp.account)
+        BuyingTeamMember.objects.create(opportunity=opp, contact=contact, roles=roles, added_at=t0 + day * DAY)
+    rival = Competitor.objects.create(name="Rival")
+    DealCompetitor.objects.create(opportunity=opp, competitor=rival, added_at=t0 + 22 * DAY)
+    for day, pushes in ((8, 1), (18, 2)):
+        OpportunityEvent.objects.create(
+            opportunity=opp, verb=EventVerb.CLOSE_DATE_CHANGED, created_at=t0 + day * DAY, data={"push_count": pushes}
+        )
+    (facts,) = load_deals(Opportunity.objects.filter(pk=opp.pk))
+    rows, _, _ = training_rows([facts], Catalogue(), now=now)
+    # Qualify, left on day 10: the champion and one push. Discover, first left on day 20: both
+    # members and two pushes. Propose, left at the close on day 30: the rival too.
+    assert [(row["team_size"], row["competitors"], row["pushes"]) for row in rows] == [(1, 0, 1), (2, 0, 2), (2, 1, 2)]
+    assert [(row["role_champion"], row["role_economic_buyer"]) for row in rows] == [(1, 0), (1, 1), (1, 1)]
 
 
 def test_an_open_deal_counts_everything_in_its_current_stage(timeline, manager, now):
