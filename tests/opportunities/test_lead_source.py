@@ -10,22 +10,9 @@ from django.urls import reverse
 from opportunities import services
 from opportunities.errors import DomainError
 from opportunities.models import EventVerb, LeadSource, Opportunity, OpportunityEvent
+from tests.opportunities.test_deal_edit_form import edit as edit_page
+from tests.opportunities.test_deal_edit_form import fresh
 from transfer.fields import DEAL_FIELDS
-
-
-def fresh(opp) -> Opportunity:
-    return Opportunity.objects.get(pk=opp.pk)
-
-
-def edit_page(client, opp, **fields):
-    data = {
-        "version": fresh(opp).version,
-        "name": opp.name,
-        "amount": str(opp.amount),
-        "expected_close_date": opp.expected_close_date.isoformat(),
-        **fields,
-    }
-    return client.post(reverse("opportunities:edit", args=[opp.pk]), data)
 
 
 def source_events(opp):
@@ -91,35 +78,25 @@ def test_an_unknown_source_refuses_the_whole_edit(opportunity, owner, now):
 # --- the pages -----------------------------------------------------------------------------------
 
 
-def test_the_create_form_sets_the_source(client_for, owner, account, process, today):
+@pytest.mark.parametrize(
+    "page, source",
+    [("opportunities:create", "event"), ("opportunities:account_deal_create", "existing_customer")],
+)
+def test_the_create_forms_set_the_source(page, source, client_for, owner, account, process, today):
+    on_account = page == "opportunities:account_deal_create"
     response = client_for(owner).post(
-        reverse("opportunities:create"),
+        reverse(page, args=[account.pk] if on_account else []),
         {
-            "account": account.pk,
+            **({} if on_account else {"account": account.pk}),
             "process": process.pk,
-            "name": "From the fair",
+            "name": "New deal",
             "amount": "900",
             "expected_close_date": (today + dt.timedelta(days=20)).isoformat(),
-            "source": "event",
+            "source": source,
         },
     )
     assert response.status_code == 302
-    assert Opportunity.objects.get(name="From the fair").source == "event"
-
-
-def test_the_account_deal_form_sets_the_source(client_for, owner, account, process, today):
-    response = client_for(owner).post(
-        reverse("opportunities:account_deal_create", args=[account.pk]),
-        {
-            "process": process.pk,
-            "name": "Upsell",
-            "amount": "900",
-            "expected_close_date": (today + dt.timedelta(days=20)).isoformat(),
-            "source": "existing_customer",
-        },
-    )
-    assert response.status_code == 302
-    assert Opportunity.objects.get(name="Upsell").source == "existing_customer"
+    assert Opportunity.objects.get(name="New deal").source == source
 
 
 def test_the_edit_form_sets_shows_and_keeps_the_source(client_for, owner, opportunity):
