@@ -32,16 +32,26 @@ def register_deal_badges(badges: DealBadges) -> None:
     _registered[badges.name] = badges
 
 
+def _prefetches(registered: dict, prefix: str) -> list[Prefetch]:
+    """One prefetch per registered badge or column set (each has `related_name`, `queryset` and
+    `name`), into `<prefix><name>`: a page of deals costs one query each, not one per deal."""
+    return [Prefetch(r.related_name, queryset=r.queryset(), to_attr=f"{prefix}{r.name}") for r in registered.values()]
+
+
+def _prefetched(deal, registered: dict, prefix: str) -> list[tuple]:
+    """[(registered, its rows for `deal`)], from the prefetched rows (fetched now if they were not)."""
+    if any(not hasattr(deal, f"{prefix}{r.name}") for r in registered.values()):
+        prefetch_related_objects([deal], *_prefetches(registered, prefix))
+    return [(r, getattr(deal, f"{prefix}{r.name}")) for r in registered.values()]
+
+
 def badge_prefetches() -> list[Prefetch]:
-    """One prefetch per registered badge: a page of deals costs one query each, not one per deal."""
-    return [Prefetch(b.related_name, queryset=b.queryset(), to_attr=f"_badges_{b.name}") for b in _registered.values()]
+    return _prefetches(_registered, "_badges_")
 
 
 def deal_badges(deal) -> list[dict]:
-    """[{"template", "items"}] for `deal`, from the prefetched rows (fetched now if they were not)."""
-    if any(not hasattr(deal, f"_badges_{b.name}") for b in _registered.values()):
-        prefetch_related_objects([deal], *badge_prefetches())
-    return [{"template": b.template, "items": getattr(deal, f"_badges_{b.name}")} for b in _registered.values()]
+    """[{"template", "items"}] for `deal`."""
+    return [{"template": b.template, "items": items} for b, items in _prefetched(deal, _registered, "_badges_")]
 
 
 # --- columns: a higher app's figures on each row of My deals -----------------------------------------
@@ -87,15 +97,12 @@ def deal_columns() -> list[DealColumns]:
 
 
 def column_prefetches() -> list[Prefetch]:
-    """One prefetch per registered column set: a page of deals costs one query each, not one per deal."""
-    return [Prefetch(c.related_name, queryset=c.queryset(), to_attr=f"_columns_{c.name}") for c in _columns.values()]
+    return _prefetches(_columns, "_columns_")
 
 
 def deal_column_cells(deal) -> list[dict]:
-    """[{"template", "row"}] for `deal`, from the prefetched rows (fetched now if they were not)."""
-    if any(not hasattr(deal, f"_columns_{c.name}") for c in _columns.values()):
-        prefetch_related_objects([deal], *column_prefetches())
-    return [{"template": c.cell_template, "row": getattr(deal, f"_columns_{c.name}")} for c in _columns.values()]
+    """[{"template", "row"}] for `deal`."""
+    return [{"template": c.cell_template, "row": row} for c, row in _prefetched(deal, _columns, "_columns_")]
 
 
 def deal_sorts() -> dict[str, DealSort]:
