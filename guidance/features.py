@@ -82,7 +82,7 @@ class DealFacts:
     account: dict
     source: str = ""
     stage_entered_at: dt.datetime | None = None  # when it entered its current stage
-    milestones_by_order: dict = field(default_factory=dict)  # stage order → completions
+    milestones_by_order: dict = field(default_factory=dict)  # stage order → when each was ticked, in time order
     activities: dict = field(default_factory=dict)  # kind → count
     activity_times: dict = field(default_factory=dict)  # kind → when each happened, in time order
     entries: list = field(default_factory=list)  # (moment, stage order) of each way into a stage, in order
@@ -150,13 +150,14 @@ def load_deals(queryset) -> list[DealFacts]:
     if not deals:
         return []
     ids = queryset.values("pk")
-    for opp, order, n in (
+    # Each tick's moment, not a count: a milestone ticked after the deal left a stage is not
+    # known at that stage.
+    for opp, order, when in (
         MilestoneCompletion.objects.filter(opportunity__in=ids)
-        .values_list("opportunity_id", "milestone__stage__order")
-        .annotate(n=Count("id"))
-        .order_by()
+        .values_list("opportunity_id", "milestone__stage__order", "completed_at")
+        .order_by("opportunity_id", "completed_at", "id")
     ):
-        deals[opp].milestones_by_order[order] = n
+        deals[opp].milestones_by_order.setdefault(order, []).append(when)
     from opportunities.models import Activity
 
     # Each activity's moment, not a count: where it falls against the stages differs per row.
@@ -220,12 +221,16 @@ def activity_counts(deal: DealFacts, order: int) -> dict[str, tuple[int, int]]:
 
 def row_at(deal: DealFacts, stage: Stage, catalogue: Catalogue, *, now: dt.datetime) -> dict:
     """The raw features of `deal` as it stood at `stage`: categorical values and numbers."""
-    done = sum(n for o, n in deal.milestones_by_order.items() if o <= stage.order)
     total = catalogue.milestones_up_to(deal.process_id, stage.order)
-    # Its age when it left the stage (or now, in its current one): a closed deal's whole life
-    # would tell the model how long deals that got further lived, which an open deal at this
-    # stage cannot know yet.
+    # What it had when it left the stage (or now, in its current one): a closed deal's whole
+    # life would tell the model what deals that got further went on to do, which an open deal
+    # at this stage cannot know yet. Its age then, its milestones ticked by then, and so on.
     _, left = stage_window(deal, stage.order)
+    done = sum(
+        len(times) if left is None else bisect.bisect_left(times, left)
+        for order, times in deal.milestones_by_order.items()
+        if order <= stage.order
+    )
     end = left.date() if left is not None else (deal.closed_on or now.date())
     team, competitors, pushes = known_when_left(deal, left)
     row = {

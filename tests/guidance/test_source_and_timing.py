@@ -22,6 +22,7 @@ from opportunities.models import (
     DealCompetitor,
     EventVerb,
     LeadSource,
+    MilestoneCompletion,
     Opportunity,
     OpportunityEvent,
     OpportunityStatus,
@@ -176,6 +177,22 @@ def test_a_training_row_knows_only_the_team_competitors_and_pushes_of_its_time(t
     # members and two pushes. Propose, left at the close on day 30: the rival too.
     assert [(row["team_size"], row["competitors"], row["pushes"]) for row in rows] == [(1, 0, 1), (2, 0, 2), (2, 1, 2)]
     assert [(row["role_champion"], row["role_economic_buyer"]) for row in rows] == [(1, 0), (1, 1), (1, 1)]
+
+
+def test_a_training_row_counts_only_the_milestones_ticked_before_the_deal_left_its_stage(timeline, now):
+    opp, t0 = timeline["opp"], timeline["t0"]
+    MilestoneCompletion.objects.filter(opportunity=opp).delete()
+    qualify, discover, _ = (stage.milestones.get() for stage in timeline["stages"])
+    # Qualify's milestone on day 5; Discover's on day 24, after the deal first left Discover.
+    MilestoneCompletion.objects.create(
+        opportunity=opp, milestone=qualify, completed_by=opp.owner, completed_at=t0 + 5 * DAY
+    )
+    MilestoneCompletion.objects.create(
+        opportunity=opp, milestone=discover, completed_by=opp.owner, completed_at=t0 + 24 * DAY
+    )
+    (facts,) = load_deals(Opportunity.objects.filter(pk=opp.pk))
+    rows, _, _ = training_rows([facts], Catalogue(), now=now)
+    assert [round(row["milestone_share"], 2) for row in rows] == [1.0, 0.5, 0.67]
 
 
 def test_an_open_deal_counts_everything_in_its_current_stage(timeline, manager, now):
