@@ -76,6 +76,15 @@ def _act(request, process_id: int, call, success: str):
     return _back(request, process_id)
 
 
+def _added(request, process_id: int, form, create, success):
+    """An add form posted on the process page: its errors as messages, or `create(cleaned_data)`
+    through the service with `success(cleaned_data)`; back to the process page either way."""
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(request, process_id)
+    return _act(request, process_id, lambda: create(form.cleaned_data), success(form.cleaned_data))
+
+
 def _saved(request, form, save, success):
     """A posted edit form: `save(cleaned_data)` through the service, which returns the process
     to go back to, then its page with `success(cleaned_data)`; None when the form or the
@@ -143,15 +152,12 @@ def process_detail(request, pk: int):
 @require_POST
 def stage_add(request, pk: int):
     process = get_readable(SalesProcess.objects, request.user, pk, write=True)
-    form = StageAddForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return _back(request, process.pk)
-    return _act(
+    return _added(
         request,
         process.pk,
-        lambda: services.stage_create(actor=request.user, process=process, **form.cleaned_data),
-        f"Added the stage “{form.cleaned_data['name']}”.",
+        StageAddForm(request.POST),
+        lambda data: services.stage_create(actor=request.user, process=process, **data),
+        lambda data: f"Added the stage “{data['name']}”.",
     )
 
 
@@ -212,15 +218,12 @@ def stage_remove(request, pk: int):
 @require_POST
 def milestone_add(request, pk: int):
     stage = get_readable(Stage.objects.select_related("process"), request.user, pk, write=True)
-    form = MilestoneForm(request.POST)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return _back(request, stage.process_id)
-    return _act(
+    return _added(
         request,
         stage.process_id,
-        lambda: services.milestone_create(actor=request.user, stage=stage, **form.cleaned_data),
-        f"Added the milestone “{form.cleaned_data['name']}” to “{stage}”.",
+        MilestoneForm(request.POST),
+        lambda data: services.milestone_create(actor=request.user, stage=stage, **data),
+        lambda data: f"Added the milestone “{data['name']}” to “{stage}”.",
     )
 
 
