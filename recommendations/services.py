@@ -302,14 +302,7 @@ def recommendation_accept(*, actor, opportunity: Opportunity, step: str, now: dt
     deal, _, action = _lock_for_feedback(actor, opportunity, step)
     due = timezone.localdate(now) + dt.timedelta(days=NEXT_STEP_DAYS)
     deal_services.next_step_set(deal, actor=actor, description=action, due_date=due, now=now)
-    return Feedback.objects.create(
-        opportunity=deal,
-        stage_id=deal.stage_id,
-        step_key=step,
-        verdict=FeedbackVerdict.ACCEPTED,
-        actor=actor,
-        created_at=now,
-    )
+    return _feedback(deal, actor=actor, step=step, verdict=FeedbackVerdict.ACCEPTED, now=now)
 
 
 @transaction.atomic
@@ -324,12 +317,13 @@ def recommendation_dismiss(
     if len(reason) > REASON_MAX:
         raise RecommendationError(f"The reason must be at most {REASON_MAX} characters.", field="reason")
     deal, _, _ = _lock_for_feedback(actor, opportunity, step)
+    return _feedback(deal, actor=actor, step=step, verdict=FeedbackVerdict.DISMISSED, now=now, reason=reason)
+
+
+def _feedback(deal: Opportunity, *, actor, step: str, verdict: str, now: dt.datetime, reason: str = "") -> Feedback:
+    """The record of an accepted or dismissed recommendation, at the deal's stage, which is
+    what lets recommendations be judged later."""
     return Feedback.objects.create(
-        opportunity=deal,
-        stage_id=deal.stage_id,
-        step_key=step,
-        verdict=FeedbackVerdict.DISMISSED,
-        reason=reason,
-        actor=actor,
+        opportunity=deal, stage_id=deal.stage_id, step_key=step, verdict=verdict, reason=reason, actor=actor,
         created_at=now,
-    )
+    )  # fmt: skip
