@@ -9,17 +9,9 @@ from opportunities import services as deal_services
 from opportunities.errors import DomainError, MissingMilestones
 from stages import services
 from stages.errors import ProcessAccessDenied, ProcessError, ProcessInUse
-from stages.models import Milestone, ProcessChange, SalesProcess, Stage
+from stages.models import Milestone, ProcessChange, Stage
 from tests.factories import MilestoneFactory, OpportunityFactory
-
-
-def snapshot() -> tuple:
-    return (
-        list(SalesProcess.objects.order_by("pk").values()),
-        list(Stage.objects.order_by("pk").values()),
-        list(Milestone.objects.order_by("pk").values()),
-        ProcessChange.objects.count(),
-    )
+from tests.stages.test_services import snapshot
 
 
 @pytest.fixture
