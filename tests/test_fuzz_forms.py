@@ -117,6 +117,7 @@ ENDPOINTS = [
     Endpoint("opportunities:create", "POST", forms=(OpportunityForm,)),
     Endpoint("opportunities:detail", "GET", DEAL, extra=("contact_q",)),
     Endpoint("opportunities:panel", "GET", ("@deal", "lessons")),
+    Endpoint("opportunities:panel", "GET", ("@deal", "for-this-step")),
     Endpoint("opportunities:edit", "POST", DEAL, forms=(OpportunityEditForm,)),
     Endpoint("opportunities:edit", "GET", DEAL, extra=("account_q",)),
     Endpoint("opportunities:move", "POST", DEAL, forms=(MoveForm,), extra=("anchor",)),

@@ -134,3 +134,10 @@ def test_readers_get_the_panel_without_share_links(deal, manager, teammate, clie
 def test_closed_deals_get_no_panel(opportunity, owner):
     opportunity.status = "won"
     assert deal_aids_panel(opportunity, owner) is None
+
+
+def test_the_lazy_panel_is_only_for_those_who_see_the_deal(deal, manager, outsider, client_for):
+    text_aid(manager, title="Stage aid", stages=[deal.stage])
+    url = reverse("opportunities:panel", args=[deal.pk, "for-this-step"])
+    response = client_for(outsider).get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 404 and b"Stage aid" not in response.content
