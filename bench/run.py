@@ -48,6 +48,13 @@ def configure() -> str:
     return url
 
 
+def busiest(deals):
+    """The deal of `deals` with the longest history (the most events), with `n_events`."""
+    from django.db.models import Count
+
+    return deals.annotate(n_events=Count("events")).order_by("-n_events", "pk").first()
+
+
 def say(message: str) -> None:
     print(f"# {message}", flush=True)  # noqa: T201 — a command-line script
 
@@ -368,18 +375,12 @@ def my_deals(bench: Bench) -> dict:
 
 @section
 def opportunity_page(bench: Bench) -> dict:
-    from django.db.models import Count
     from django.urls import reverse
 
     from opportunities.models import Opportunity
 
     # The rep's deal with the longest history.
-    opp = (
-        Opportunity.objects.filter(owner=bench.rep)
-        .annotate(n_events=Count("events"))
-        .order_by("-n_events", "pk")
-        .first()
-    )
+    opp = busiest(Opportunity.objects.filter(owner=bench.rep))
     say(f"opportunity: #{opp.pk} with {opp.n_events} events")
     figures = bench.page("opportunity_page", reverse("opportunities:detail", args=[opp.pk]), bench.rep)
     figures.update(
@@ -388,15 +389,9 @@ def opportunity_page(bench: Bench) -> dict:
     # The lessons that match the deal, which the page loads right after itself.
     lessons = reverse("opportunities:panel", args=[opp.pk, "lessons"])
     figures.update(bench.page("opportunity_lessons", lessons, bench.rep, htmx=True))
-    # The rep's open deal with the longest history: the page with every open deal's panels (signals,
-    # "For this step", buying-team coverage) and its stored signals, when guidance has scored it.
-    open_opp = (
-        Opportunity.objects.open()
-        .filter(owner=bench.rep)
-        .annotate(n_events=Count("events"))
-        .order_by("-n_events", "pk")
-        .first()
-    )
+    # The rep's open deal with the longest history: the page with every open deal's panels (its
+    # stored signals, buying-team coverage; "For this step" loads right after it).
+    open_opp = busiest(Opportunity.objects.open().filter(owner=bench.rep))
     say(f"open opportunity: #{open_opp.pk} with {open_opp.n_events} events")
     figures.update(bench.page("opportunity_page_open", reverse("opportunities:detail", args=[open_opp.pk]), bench.rep))
     # Its "For this step" panel (aids, battle cards, playbooks), which loads right after the page.
@@ -501,7 +496,6 @@ def recommendations_mining(bench: Bench) -> dict:
     stage, over every closed deal (a second run, which changes nothing, as `stats_refresh_noop_s`);
     then the deal page's recommendations panel, which the page loads right after itself, on the
     rep's busiest open deal. Target: p50 <= 50 ms."""
-    from django.db.models import Count
     from django.urls import reverse
 
     from opportunities.models import Opportunity
@@ -514,13 +508,7 @@ def recommendations_mining(bench: Bench) -> dict:
     started = time.perf_counter()
     stats_refresh()
     figures["stats_refresh_noop_s"] = f"{time.perf_counter() - started:.1f}"
-    opp = (
-        Opportunity.objects.open()
-        .filter(owner=bench.rep)
-        .annotate(n_events=Count("events"))
-        .order_by("-n_events", "pk")
-        .first()
-    )
+    opp = busiest(Opportunity.objects.open().filter(owner=bench.rep))
     panel = reverse("opportunities:panel", args=[opp.pk, "recommendations"])
     figures.update(bench.page("opportunity_recommendations", panel, bench.rep, htmx=True))
     return figures
