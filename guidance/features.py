@@ -83,13 +83,9 @@ class DealFacts:
     source: str = ""
     stage_entered_at: dt.datetime | None = None  # when it entered its current stage
     milestones_by_order: dict = field(default_factory=dict)  # stage order → when each was ticked, in time order
-    activities: dict = field(default_factory=dict)  # kind → count
     activity_times: dict = field(default_factory=dict)  # kind → when each happened, in time order
     entries: list = field(default_factory=list)  # (moment, stage order) of each way into a stage, in order
     closed_at: dt.datetime | None = None  # its last close, for a closed deal
-    roles: set = field(default_factory=set)
-    team_size: int = 0
-    competitors: int = 0
     # When each was added or happened, for the features of a stage the deal has left.
     members: list = field(default_factory=list)  # (added at, roles) of each buying-team member
     competitors_added: list = field(default_factory=list)  # when each competitor came into play
@@ -98,6 +94,16 @@ class DealFacts:
     @property
     def won(self) -> bool:
         return self.status == OpportunityStatus.WON
+
+    @property
+    def roles(self) -> set:
+        """The buying roles its team covers now."""
+        return {role for _, roles in self.members for role in roles}
+
+    @property
+    def competitors(self) -> int:
+        """How many competitors are (or were, for a closed deal) in play."""
+        return len(self.competitors_added)
 
 
 class Catalogue:
@@ -167,8 +173,6 @@ def load_deals(queryset) -> list[DealFacts]:
         .order_by("opportunity_id", "occurred_at", "id")
     ):
         deals[opp].activity_times.setdefault(kind, []).append(when)
-    for deal in deals.values():
-        deal.activities = {kind: len(times) for kind, times in deal.activity_times.items()}
     for opp, verb, order, when, push_count in (
         OpportunityEvent.objects.filter(opportunity__in=ids, verb__in=(*ENTRY_VERBS, *CLOSE_VERBS, PUSH_VERB))
         .values_list("opportunity_id", "verb", "to_stage__order", "created_at", KT("data__push_count"))
@@ -183,11 +187,8 @@ def load_deals(queryset) -> list[DealFacts]:
     for opp, roles, added in BuyingTeamMember.objects.filter(opportunity__in=ids).values_list(
         "opportunity_id", "roles", "added_at"
     ):
-        deals[opp].team_size += 1
-        deals[opp].roles.update(roles or [])
         deals[opp].members.append((added, roles or []))
     for opp, added in DealCompetitor.objects.filter(opportunity__in=ids).values_list("opportunity_id", "added_at"):
-        deals[opp].competitors += 1
         deals[opp].competitors_added.append(added)
     return list(deals.values())
 
