@@ -9,6 +9,7 @@ There is deliberately no skip: a missing Chromium or Playwright fails the test r
 """
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -63,9 +64,50 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+class InFlight:
+    """The live server's application, counting the requests it is still answering.
+
+    A page may still be loading something when its test ends (a lazy panel fired on load, a click
+    the test did not wait for). That request runs in a live-server thread which closing the
+    browser does not stop; left running, it meets the flush that empties the tables after the test
+    (a deadlock on PostgreSQL, rows gone half-way through a page) and fails the next test. So each
+    test waits until no request is in flight before its tables are emptied.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.busy = 0
+        self.quiet = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.quiet:
+            self.busy += 1
+        try:
+            # Read the whole body and close the response here, so that everything the request does
+            # (closing its database connection included) is over before it counts as done.
+            response = self.app(environ, start_response)
+            try:
+                return list(response)
+            finally:
+                if hasattr(response, "close"):
+                    response.close()
+        finally:
+            with self.quiet:
+                self.busy -= 1
+                self.quiet.notify_all()
+
+    def wait(self, timeout):
+        with self.quiet:
+            self.quiet.wait_for(lambda: self.busy == 0, timeout=timeout)
+
+
 @pytest.fixture
 def new_context(browser, live_server):
     """`new_context()`: a fresh browser context whose relative URLs resolve against the live server."""
+    httpd = live_server.thread.httpd
+    if not isinstance(httpd.get_app(), InFlight):
+        httpd.set_app(InFlight(httpd.get_app()))
+    in_flight = httpd.get_app()
     contexts = []
 
     def make():
@@ -77,6 +119,7 @@ def new_context(browser, live_server):
     yield make
     for context in contexts:
         context.close()
+    in_flight.wait(timeout=TIMEOUT_MS / 1000)
 
 
 @pytest.fixture
