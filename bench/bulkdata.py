@@ -125,6 +125,9 @@ COLUMNS = {
         "furthest_stage_id",
         "description",
         "source",
+        "closed_industry",
+        "closed_employee_band",
+        "closed_region",
     ],
     NextStep: [
         "id",
@@ -1129,7 +1132,10 @@ class BulkBuilder:
         if is_open:
             closed = f"open\t{NULL}\t{NULL}\t{NULL}\t"
             next_step = step[0] if step else NULL
+            segment = "\t\t"
         else:
+            # The account's segment as it closed (the generator never changes an account's).
+            segment = "\t".join(account[3:6])
             if status == "won" and t_end > self.acc_won[a]:
                 self.acc_won[a] = t_end
             closed = f"{status}\t{closed_on}\t{closed_stage}\t{reason_id}\t{close_notes}"
@@ -1138,7 +1144,7 @@ class BulkBuilder:
             f"{oid}\t{account_id}\t{process.pk}\t{stages[cur].pk}\t{owner}\t{account[1]} — {title}\t{amt}\t"
             f"{self.date(ecd_now)}\t{closed}\t{at(entered)}\t{push_count}\t{last_activity_s}\t{next_step}\t"
             # The description is left empty: a demo deal's title says enough.
-            f"{version}\t{at(t0)}\t{at(updated)}\t{stages[furthest].pk}\t\t{source}\n"
+            f"{version}\t{at(t0)}\t{at(updated)}\t{stages[furthest].pk}\t\t{source}\t{segment}\n"
         )
 
     def _final_due(self, mode: str, kind: str, set_on: dt.date, due: str) -> str:

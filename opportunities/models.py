@@ -331,7 +331,7 @@ class OpportunityQuerySet(models.QuerySet):
         return self.filter(status=OpportunityStatus.OPEN)
 
     def closed(self):
-        # Written as the predicate of `opportunity_closed_idx`, so that the planner may read
+        # Written as the predicate of `opportunity_closed_facts_idx`, so that the planner may read
         # the closed deals from that index alone; "not open" does not tell it they are in it.
         return self.filter(status__in=[OpportunityStatus.WON, OpportunityStatus.LOST])
 
@@ -382,6 +382,15 @@ class Opportunity(models.Model):
     # `DealCompetitor` rows).
     lost_to = models.ForeignKey(Competitor, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     close_notes = models.TextField(blank=True)
+    # The account's segment as it was when the deal closed (blank while open; see
+    # `remember_closing_segment`). Win/loss analysis groups closed deals by it from their own rows,
+    # and a deal decided in one segment stays counted there when the account is edited later.
+    # Database defaults, like `source`, so that adding the columns rewrites nothing.
+    closed_industry = models.CharField(max_length=100, blank=True, default="", db_default="")
+    closed_employee_band = models.CharField(
+        max_length=20, choices=EmployeeBand.choices, blank=True, default="", db_default=""
+    )
+    closed_region = models.CharField(max_length=100, blank=True, default="", db_default="")
     # Blank for the deals from before it was asked for. The database default too, so that adding
     # the column is a catalogue change on PostgreSQL and older writers (COPY, scripts) still work.
     source = models.CharField(
@@ -412,8 +421,9 @@ class Opportunity(models.Model):
             SearchIndex(SearchVector("name", config="english"), name="opportunity_name_fts_idx"),
             SearchIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="opportunity_name_trgm_idx"),
             # Covering indexes for the dashboard's aggregates (index-only on PostgreSQL; SQLite
-            # ignores INCLUDE): the open pipeline, the deals closed in a period, and the deals
-            # created in a period (conversion), with the owner for a manager's view of them.
+            # ignores INCLUDE): the open pipeline, the deals closed in a period (with what the
+            # win/loss analysis groups them by), and the deals created in a period (conversion),
+            # with the owner for a manager's view of them.
             # Partial conditions are spelled as ORs: the planner proves that a query's `IN (…)`
             # implies them, which it cannot for the ARRAY of varchar that Django renders from
             # `__in`.
@@ -427,9 +437,22 @@ class Opportunity(models.Model):
             # with the account and the creation time too, each pass is index-only.
             models.Index(
                 fields=["closed_on"],
-                include=["status", "process", "owner", "amount", "id", "account", "created_at"],
+                include=[
+                    "status",
+                    "process",
+                    "owner",
+                    "amount",
+                    "id",
+                    "account",
+                    "created_at",
+                    "closed_industry",
+                    "closed_employee_band",
+                    "closed_region",
+                    "closed_stage",
+                    "lost_to",
+                ],
                 condition=Q(status="won") | Q(status="lost"),
-                name="opportunity_closed_idx",
+                name="opportunity_closed_facts_idx",
             ),
             models.Index(
                 fields=["created_at"],
@@ -477,6 +500,20 @@ class Opportunity(models.Model):
     @property
     def is_closed(self) -> bool:
         return not self.is_open
+
+    # The account fields a closed deal keeps a copy of, by the deal's field.
+    CLOSING_SEGMENT = {
+        "closed_industry": "industry",
+        "closed_employee_band": "employee_band",
+        "closed_region": "region",
+    }
+
+    def remember_closing_segment(self) -> list[str]:
+        """As the deal closes, copy its account's segment onto it (or clear the copy as it
+        reopens); returns the fields set, for `save(update_fields=…)`."""
+        for field, account_field in self.CLOSING_SEGMENT.items():
+            setattr(self, field, getattr(self.account, account_field) if self.is_closed else "")
+        return list(self.CLOSING_SEGMENT)
 
     @property
     def source_label(self) -> str:

@@ -991,6 +991,7 @@ def _close(
     opp.closed_stage = opp.stage
     opp.lost_reason = reason
     opp.close_notes = notes
+    segment = opp.remember_closing_segment()
     verb = EventVerb.CLOSED_WON if status == OpportunityStatus.WON else EventVerb.CLOSED_LOST
     _record(
         opp, actor=actor, verb=verb, now=now, from_stage=opp.stage, stage_entered_at=opp.stage_entered_at, data=data
@@ -1007,6 +1008,7 @@ def _close(
             "next_step",
             "version",
             "updated_at",
+            *segment,
             *also,
         ]
     )
@@ -1064,6 +1066,7 @@ def opportunity_reopen(
     opp.closed_stage = None
     opp.lost_reason = None
     opp.lost_to = None
+    segment = opp.remember_closing_segment()
     # What the close said about the competition no longer holds for a deal being worked again.
     DealCompetitor.objects.filter(opportunity=opp, beaten=True).update(beaten=False)
     opp.stage_entered_at = now
@@ -1078,6 +1081,7 @@ def opportunity_reopen(
             "stage_entered_at",
             "version",
             "updated_at",
+            *segment,
         ]
     )
     opportunity_reopened.send(sender=Opportunity, opportunity=opp, actor=actor, now=now)

@@ -450,6 +450,11 @@ class Writer:
             plans.append(
                 deal_history(v, process=self.ctx.process, actor=self.actor, now=self.now, stages=self.ctx.ordered)
             )
+        # A closed deal keeps its account's segment as it closed, as closing through the services does.
+        accounts_by_id = Account.objects.in_bulk({p.opportunity.account_id for p in plans})
+        for plan in plans:
+            plan.opportunity.account = accounts_by_id[plan.opportunity.account_id]
+            plan.opportunity.remember_closing_segment()
         created = Opportunity.objects.bulk_create([p.opportunity for p in plans])
         self.created_ids["opportunity"] += [o.pk for o in created]
         self.counts["created"] += len(created)

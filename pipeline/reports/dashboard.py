@@ -191,7 +191,7 @@ def _closed_between(filters: Filters, statuses: tuple[str, ...], first: dt.date,
     owner and amount at the moment keeps the work to the period's closes rather than every deal
     ever closed."""
     if filters.as_of is None:
-        # Off the row alone (the deal's process is on it too): `opportunity_closed_idx`
+        # Off the row alone (the deal's process is on it too): `opportunity_closed_facts_idx`
         # covers every column, and no join to the stage is made for each closed deal.
         return (
             live_deals(filters.scope(statuses))

@@ -46,10 +46,10 @@ def test_the_contacts_list_order_is_an_index():
 
 def test_the_closed_deals_are_asked_for_as_their_index_selects_them():
     # "Not open" would be the same deals, but the planner could not tell that they are all in
-    # `opportunity_closed_idx` and would read the table instead (bench/README.md).
+    # `opportunity_closed_facts_idx` and would read the table instead (bench/README.md).
     from opportunities.models import Opportunity
 
-    index = next(index for index in Opportunity._meta.indexes if index.name == "opportunity_closed_idx")
+    index = next(index for index in Opportunity._meta.indexes if index.name == "opportunity_closed_facts_idx")
     assert {value for _, value in index.condition.children} == {"won", "lost"}
     where = str(Opportunity.objects.closed().query).partition(" WHERE ")[2]
     assert "NOT" not in where and "IN (" in where

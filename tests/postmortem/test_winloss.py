@@ -77,6 +77,17 @@ def filters(now):
     return winloss.WinLossFilterForm(today=now.date()).usable()
 
 
+def test_a_deal_stays_in_the_segment_it_closed_in_when_its_account_changes(closed, admin, now):
+    from opportunities.models import Account
+
+    Account.objects.filter(industry="Retail").update(industry="Banking", region="US")
+    result = winloss.analysis(admin, filters(now))
+    assert table(result, "industry") == {"Retail": (2, 1), "Banking": (1, 2), "Not set": (0, 1)}
+    assert table(result, "region") == {"EU": (1, 3), "US": (2, 0), "Not set": (0, 1)}
+    behind = winloss.deals_behind(admin, filters(now), selections={"industry": "Retail"}, outcome=None)
+    assert behind.count() == 3
+
+
 def test_the_figures_equal_a_direct_count(closed, admin, now):
     result = winloss.analysis(admin, filters(now))
     assert (result["overall"]["won"], result["overall"]["lost"]) == (3, 4)

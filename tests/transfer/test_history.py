@@ -61,6 +61,9 @@ DEAL_FIELDS = (
     "version",
     "created_at",
     "updated_at",
+    "closed_industry",
+    "closed_employee_band",
+    "closed_region",
 )
 
 
@@ -147,6 +150,8 @@ def test_an_imported_past_deal_has_the_history_the_services_write(
     admin, owner, account, process, contact, lost_reason, now, won
 ):
     competitor = Competitor.objects.create(name="Rival")
+    type(account).objects.filter(pk=account.pk).update(industry="Retail", region="EU")
+    account.refresh_from_db()
     worked = by_services(admin, owner, account, process, contact, lost_reason, competitor, won=won)
     expected_history, expected_facts = history(worked), facts(worked)
     worked.delete()
@@ -163,6 +168,7 @@ def test_an_imported_past_deal_has_the_history_the_services_write(
     imported = Opportunity.objects.get(pk__in=job.created_ids["opportunity"])
     assert history(imported) == expected_history
     assert facts(imported) == expected_facts
+    assert (imported.closed_industry, imported.closed_region) == ("Retail", "EU")
     created = imported.events.get(verb="created")
     assert created.data["import_id"] == job.pk
     assert created.describe() == "Created in Qualify (imported)"
