@@ -170,21 +170,27 @@ def health_flags() -> None:
     say(f"sweep opened {sum(result.opened.values()):,} flags in {time.perf_counter() - started:.1f} s")
 
 
+BENCH_COMPETITORS = ["Northwind CRM", "Contoso Sales", "Fabrikam Pipeline", "Globex Deals", "Initech Revenue"]
+
+
 def learning_rows() -> None:
     """Give the database what a team that has used Lockstep for a while has beside its deals
     (bench/bulkdata.py writes none of it), so that the deal page's lessons and "For this step"
     panels read as many rows as they would there: a post-mortem for every closed deal (the close
     opens one), four in five of them accepted, one accepted review in five teaching two lessons
-    tagged like the demo's; and a library of published sales aids tagged to stages, milestones,
-    roles and competitors, with a playbook for every other milestone. Deterministic; written once."""
+    tagged like the demo's; a handful of competitors, in play on half of the deals (beaten by the
+    won ones, and the one a lost deal went to two times in three), so that the win/loss analysis
+    counts them; an accepted review names its reason and the milestone that decided the deal; and
+    a library of published sales aids tagged to stages, milestones, roles and competitors, with a
+    playbook for every other milestone. Deterministic; written once."""
     import random
 
     from django.db import transaction
 
     from aids.models import Aid, AidKind, AidSource, AidStatus, AidTag, AidVersion, Playbook, TagKind
-    from opportunities.models import BuyingRole, Competitor, Opportunity
+    from opportunities.models import BuyingRole, Competitor, DealCompetitor, DealCompetitorStatus, Opportunity
     from people.models import Role, User
-    from postmortem.models import Lesson, Outcome, Review, ReviewState
+    from postmortem.models import Lesson, Outcome, Reason, Review, ReviewState
     from stages.models import Milestone, Stage
 
     if Review.objects.exists() or Aid.objects.exists():
@@ -192,31 +198,72 @@ def learning_rows() -> None:
     started = time.perf_counter()
     rng = random.Random(20261205)
     roles = [value for value, _ in BuyingRole.choices]
+    if not Competitor.objects.exists():
+        Competitor.objects.bulk_create(Competitor(name=name) for name in BENCH_COMPETITORS)
     competitors = list(Competitor.objects.values_list("pk", flat=True))
+    reasons = {
+        outcome: list(Reason.objects.filter(outcome=outcome, is_active=True).values_list("pk", flat=True))
+        for outcome in (Outcome.WON, Outcome.LOST)
+    }
     stages_of = {}
     for stage in Stage.objects.order_by("order"):
         stages_of.setdefault(stage.process_id, []).append(stage)
     milestones_of = {}
     for milestone in Milestone.objects.all():
         milestones_of.setdefault(milestone.stage_id, []).append(milestone)
-    closed = Opportunity.objects.exclude(status="open").values_list(
-        "pk", "status", "owner_id", "closed_on", "process_id", "account__industry"
-    )
+    order_of = {stage.pk: stage.order for stages in stages_of.values() for stage in stages}
+    deals = Opportunity.objects.values_list(
+        "pk", "status", "owner_id", "closed_on", "process_id", "account__industry", "closed_stage_id", "created_at"
+    ).order_by("pk")
     with transaction.atomic():
-        reviews, taught = [], []
-        for pk, status, owner_id, closed_on, process_id, industry in closed.iterator(chunk_size=10_000):
+        reviews, taught, in_play, lost_to = [], [], [], {}
+        for pk, status, owner_id, closed_on, process_id, industry, closed_stage_id, created_at in deals.iterator(
+            chunk_size=10_000
+        ):
+            if rng.random() < 0.5:
+                evaluating = DealCompetitorStatus.ELIMINATED if status == "won" else DealCompetitorStatus.EVALUATING
+                for competitor in rng.sample(competitors, rng.choice((1, 1, 2))):
+                    in_play.append(
+                        DealCompetitor(
+                            opportunity_id=pk,
+                            competitor_id=competitor,
+                            status=evaluating,
+                            beaten=status == "won",
+                            added_at=created_at,
+                        )
+                    )
+                if status == "lost" and rng.random() < 2 / 3:
+                    lost_to[pk] = in_play[-1].competitor_id
+                    in_play[-1].status = DealCompetitorStatus.PREFERRED
+            if status == "open":
+                continue
             accepted = rng.random() < 0.8
+            outcome = Outcome.WON if status == "won" else Outcome.LOST
+            reached = [
+                m
+                for stage in stages_of[process_id]
+                if stage.order <= order_of.get(closed_stage_id, 0)
+                for m in milestones_of.get(stage.pk, [])
+            ]
             reviews.append(
                 Review(
                     opportunity_id=pk,
-                    outcome=Outcome.WON if status == "won" else Outcome.LOST,
+                    outcome=outcome,
                     state=ReviewState.ACCEPTED if accepted else ReviewState.DRAFT,
                     author_id=owner_id,
                     due_on=closed_on,
+                    primary_reason_id=rng.choice(reasons[outcome]) if accepted and reasons[outcome] else None,
+                    decisive_milestone=rng.choice(reached) if accepted and reached else None,
                 )
             )
             if accepted and rng.random() < 0.2:
                 taught.append((len(reviews) - 1, process_id, industry))
+        DealCompetitor.objects.bulk_create(in_play, batch_size=5_000)
+        went_to = {}
+        for pk, competitor in lost_to.items():
+            went_to.setdefault(competitor, []).append(pk)
+        for competitor, pks in went_to.items():
+            Opportunity.objects.filter(pk__in=pks).update(lost_to_id=competitor)
         Review.objects.bulk_create(reviews, batch_size=5_000)
         lessons = []
         for index, process_id, industry in taught:
@@ -269,7 +316,8 @@ def learning_rows() -> None:
             Playbook(milestone=m, how_to_run=f"How to run {m.name}.", updated_by=author) for m in all_milestones[::2]
         )
     say(
-        f"{len(reviews):,} post-mortems, {len(lessons):,} lessons and {len(aids)} sales aids written in "
+        f"{len(in_play):,} competitors in play, {len(reviews):,} post-mortems, {len(lessons):,} lessons and "
+        f"{len(aids)} sales aids written in "
         f"{time.perf_counter() - started:.1f} s"
     )
 
