@@ -65,13 +65,13 @@ class _Postgres:
     def older_than(self, instant: str, days: str) -> str:
         return f"{instant} < {self.now} - {days} * INTERVAL '24 hours'"
 
-    def crossed(self, instant: str, days: str) -> str:
-        # Bounds on the bare column, so that a range of an index on it can serve them.
-        previous = "CAST(%(previous)s AS timestamptz)"
-        return (
-            f"{instant} >= {previous} - {days} * INTERVAL '24 hours'"
-            f" AND {instant} < {self.now} - {days} * INTERVAL '24 hours'"
-        )
+    def instant(self, instant: str) -> str:
+        """`instant` as `days_before` values compare with it."""
+        return instant
+
+    def days_before(self, moment: str, days: str) -> str:
+        """The instant `days` days before the parameter `moment` ("now", "previous")."""
+        return f"CAST(%({moment})s AS timestamptz) - {days} * INTERVAL '24 hours'"
 
     def whole_days_since(self, instant: str) -> str:
         # The difference of two instants comes back justified into days and hours (50 hours is
@@ -110,12 +110,11 @@ class _SQLite:
     def older_than(self, instant: str, days: str) -> str:
         return f"{self._ms(instant)} < {self._ms('%(now)s')} - {days} * {MS_PER_DAY}"
 
-    def crossed(self, instant: str, days: str) -> str:
-        ms = self._ms(instant)
-        return (
-            f"{ms} >= {self._ms('%(previous)s')} - {days} * {MS_PER_DAY}"
-            f" AND {ms} < {self._ms('%(now)s')} - {days} * {MS_PER_DAY}"
-        )
+    def instant(self, instant: str) -> str:
+        return self._ms(instant)
+
+    def days_before(self, moment: str, days: str) -> str:
+        return f"{self._ms(f'%({moment})s')} - {days} * {MS_PER_DAY}"
 
     def whole_days_since(self, instant: str) -> str:
         return f"(({self._ms('%(now)s')} - {self._ms(instant)}) / {MS_PER_DAY})"
@@ -333,37 +332,71 @@ def crossed_thresholds_sql(connection=None) -> str:
 
     One statement. On PostgreSQL the first part reads the open deals' covering index
     (`opportunity_open_health_idx`, index-only); the others are ranges of the indexes on the
-    next steps' due dates, the members' `added_at` and the activities' `occurred_at`, one range
-    per stage. Deals may appear that turn out to need nothing: it is a superset, which the
-    definition then judges.
+    next steps' due dates, the members' `added_at` and the activities' `occurred_at`. The last two
+    are written once per distinct number of touch days among the stages (read here through the
+    ORM; usually one or two), with that number in the SQL: a range whose bounds come from a join
+    to the stages is one the planner cannot size, and it then reads every member and every
+    activity rather than a few index entries. Deals may appear that turn out to need nothing: it
+    is a superset, which the definition then judges.
     """
     d = dialect(connection)
     deals, stages = Opportunity._meta.db_table, Stage._meta.db_table
     team, activities = BuyingTeamMember._meta.db_table, Activity._meta.db_table
     activity_contacts = Activity.contacts.through._meta.db_table
     is_open = f"o.status = '{OpportunityStatus.OPEN.value}'"
-    return f"""
+    # Each stage's windows, computed once per stage rather than once per deal.
+    windows = ", ".join(
+        f"{d.days_before(moment, f's.{threshold}')} AS {name}"
+        for name, moment, threshold in (
+            ("idle_since", "previous", "idle_after_days"),
+            ("idle_until", "now", "idle_after_days"),
+            ("stuck_since", "previous", "stuck_after_days"),
+            ("stuck_until", "now", "stuck_after_days"),
+        )
+    )
+    parts = [
+        f"""
 SELECT o.id AS opportunity_id
-  FROM {deals} o JOIN {stages} s ON s.id = o.stage_id
+  FROM {deals} o JOIN w ON w.stage_id = o.stage_id
  WHERE {is_open}
-   AND (({d.crossed(_last_touch(d), "s.idle_after_days")})
-        OR ({d.crossed("o.stage_entered_at", "s.stuck_after_days")})
-        OR ({_date_crossed("o.expected_close_date")}))
-UNION
+   AND (({_crossed(d, _last_touch(d), "w.idle_since", "w.idle_until")})
+        OR ({_crossed(d, "o.stage_entered_at", "w.stuck_since", "w.stuck_until")})
+        OR ({_date_crossed("o.expected_close_date")}))""",
+        f"""
 SELECT ns.opportunity_id FROM {NextStep._meta.db_table} ns
- WHERE ns.completed_at IS NULL AND {_date_crossed("ns.due_date")}
-UNION
-SELECT o.id FROM {stages} s
-  JOIN {team} b ON {d.crossed("b.added_at", "s.buying_team_touch_days")}
-  JOIN {deals} o ON o.id = b.opportunity_id AND o.stage_id = s.id
- WHERE s.buying_team_touch_days > 0 AND {is_open}
-UNION
-SELECT o.id FROM {stages} s
-  JOIN {activities} a ON a.opportunity_id IS NOT NULL AND {d.crossed("a.occurred_at", "s.buying_team_touch_days")}
-  JOIN {deals} o ON o.id = a.opportunity_id AND o.stage_id = s.id
- WHERE s.buying_team_touch_days > 0 AND {is_open}
-   AND EXISTS (SELECT 1 FROM {activity_contacts} ac WHERE ac.activity_id = a.id)
-"""
+ WHERE ns.completed_at IS NULL AND {_date_crossed("ns.due_date")}""",
+    ]
+    touch_days = (
+        Stage.objects.using((connection or default_connection).alias)
+        .filter(buying_team_touch_days__gt=0)
+        .order_by("buying_team_touch_days")
+        .values_list("buying_team_touch_days", flat=True)
+        .distinct()
+    )
+    for days in map(int, touch_days):
+        since, until = d.days_before("previous", str(days)), d.days_before("now", str(days))
+        parts += [
+            f"""
+SELECT o.id FROM {team} b
+  JOIN {deals} o ON o.id = b.opportunity_id
+  JOIN {stages} s ON s.id = o.stage_id AND s.buying_team_touch_days = {days}
+ WHERE {_crossed(d, "b.added_at", since, until)} AND {is_open}""",
+            f"""
+SELECT o.id FROM {activities} a
+  JOIN {deals} o ON o.id = a.opportunity_id
+  JOIN {stages} s ON s.id = o.stage_id AND s.buying_team_touch_days = {days}
+ WHERE a.opportunity_id IS NOT NULL AND {_crossed(d, "a.occurred_at", since, until)} AND {is_open}
+   AND EXISTS (SELECT 1 FROM {activity_contacts} ac WHERE ac.activity_id = a.id)""",
+        ]
+    return f"WITH w AS MATERIALIZED (SELECT s.id AS stage_id, {windows} FROM {stages} s)" + "\nUNION".join(parts) + "\n"
+
+
+def _crossed(d, instant: str, since: str, until: str) -> str:
+    """`instant` fell in [since, until): it was not "more than N days ago" at the previous sweep and
+    is now, `since` and `until` being those two moments minus the N days (`d.days_before`). On
+    PostgreSQL the bounds are on the bare column, so that a range of an index on it serves them."""
+    moment = d.instant(instant)
+    return f"{moment} >= {since} AND {moment} < {until}"
 
 
 def _date_crossed(date: str) -> str:

@@ -172,6 +172,9 @@ def candidates_sql(crossed: str, vendor: str) -> list[str]:
 WITH consumed AS (DELETE FROM {CHANGES} RETURNING opportunity_id)
 INSERT INTO {CANDIDATES_TABLE} (opportunity_id)
 SELECT opportunity_id FROM consumed UNION SELECT opportunity_id FROM ({crossed}) crossed""",
+            # No autovacuum sees a temporary table: without its row count the planner guesses a
+            # few thousand candidates and hashes every open next step to join a handful of deals.
+            f"ANALYZE {CANDIDATES_TABLE}",
         ]
     return [
         f"CREATE TEMPORARY TABLE {CANDIDATES_TABLE} (opportunity_id integer PRIMARY KEY)",
