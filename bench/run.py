@@ -640,7 +640,7 @@ def sweep(bench: Bench) -> dict:
     (1,000,000; seeded once, which takes long): see bench/sweep.py for what each figure measures."""
     from bench import sweep as sweep_bench
 
-    names = ["sweep_s", "sweep_reference_sql_s", "sweep_ratio", "sweep_noop_s", "sweep_tasks_enqueued"]
+    names = ["sweep_s", "sweep_full_s", "sweep_reference_sql_s", "sweep_ratio", "sweep_noop_s", "sweep_tasks_enqueued"]
     try:
         return sweep_bench.run(emit=lambda line: None)
     except Exception as exc:  # like a failing page, a failing sweep must not stop the other figures

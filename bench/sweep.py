@@ -2,33 +2,50 @@
 
 `bench/run.py` calls `run()`; `python bench/sweep.py` runs it alone. Figures, one per line:
 
-    sweep_s                 a full sweep as the beat runs it, BENCH_SWEEP_INTERVAL_MIN (15, the
-                            beat's default) minutes after the previous one: every open deal
-                            evaluated against every flag, and the differences written (the flags
-                            those minutes open, with their notifications). The median of
-                            BENCH_SWEEP_RUNS (5) such sweeps in a row, each as of 15 minutes after
-                            the one before, the last one as of now
+    sweep_s                 an incremental sweep as the beat runs it between two daily full ones,
+                            BENCH_SWEEP_INTERVAL_MIN (15, the beat's default) minutes after the
+                            previous sweep: the deals changed meanwhile (BENCH_SWEEP_CHANGES, 1,000,
+                            recorded as the services record them: `health_changes_record`, spread
+                            over the open deals) and those a time threshold crossed in those
+                            minutes are evaluated, and the differences written (the flags those
+                            minutes open, with their notifications). The median of BENCH_SWEEP_RUNS
+                            (5) such sweeps in a row, each as of 15 minutes after the one before,
+                            the last one as of now; sweep_evaluated, the deals each evaluated
+    sweep_full_s            a full sweep (`full=True`, what the daily reconciliation and a change of
+                            configuration run: every open deal evaluated against every flag) at the
+                            same moment as each of those, right after it (median)
     sweep_reference_sql_s   `health.expected_open_flags_sql()` run at the same `now` as each of
-                            those sweeps, right after it, every row fetched: the cost of merely
-                            computing that same flag set (median; one warm-up run first, so both
-                            sides run with warm caches)
-    sweep_ratio             the median of each pair's sweep time / reference time (target: at most
-                            1.2). Timed in turn, a change in the machine's load weighs on both
+                            those sweeps, right after the full one, every row fetched: the cost of
+                            merely computing that same flag set (median; one warm-up run first, so
+                            both sides run with warm caches)
+    sweep_ratio             the median of each pair's full-sweep time / reference time (target: at
+                            most 1.2). Timed in turn, a change in the machine's load weighs on both
                             sides of a pair alike
-    sweep_day_s             context: a full sweep a day after the previous one (after a day with no
-                            sweeps, say), which opens and notifies a day's worth of flags;
+    sweep_full_after_incremental_changes
+                            flags the full sweeps opened, resolved or reworded right after the
+                            incremental ones at the same moments: 0 when the incremental sweeps left
+                            exactly the flags the definition computes over every deal
+    sweep_day_s             context: an incremental sweep a day after the previous (full) one (after
+                            a day with no sweeps, say, and no changes recorded), crossing a day
+                            boundary: it evaluates the deals a day of thresholds crossed and opens
+                            and notifies a day's worth of flags; sweep_day_evaluated, and
                             sweep_day_ratio, sweep_day_s / sweep_reference_sql_s
-    sweep_noop_s            the sweep repeated straight away, when nothing changed (target: < 1 s)
+    sweep_noop_s            the sweep task run again straight away, when nothing changed
+                            (incremental; target: < 1 s); sweep_noop_evaluated, the deals it
+                            evaluated
     sweep_first_s           context: the first sweep ever, from no flags at all (a day before the
-                            timed ones, untimed by the ratio), which opens and
+                            timed ones, untimed by the ratio; full), which opens and
                             notifies every flag the pipeline needs (the most work a sweep does;
                             hundreds of thousands of rows written at 1,000,000 deals)
     sweep_tasks_enqueued    Celery tasks published while the sweep task ran (must not grow with
                             the data; the sweep is set-based, no task per deal)
 
 plus context lines (sweep_opportunities, sweep_open_opportunities, sweep_first_flags_opened,
-sweep_day_flags_opened, sweep_day_notifications, sweep_s_runs (each beat sweep's time),
-sweep_flags_opened, sweep_flags_resolved and sweep_notifications (per beat sweep, on average),
+sweep_day_flags_opened, sweep_day_notifications, sweep_s_runs and sweep_full_s_runs (each
+sweep's time), sweep_s_full (how many of the beat sweeps were full: 0), sweep_changes (change
+rows recorded before each beat sweep), sweep_flags_opened, sweep_flags_resolved and
+sweep_notifications (per beat sweep, on average), sweep_task_s and sweep_task_evaluated (the
+task's first run, as of its own now, a few minutes after the last beat sweep), sweep_noop_full,
 sweep_noop_changes). The timed sweeps call `services.pipeline_sweep`, which is all the task does;
 then the task `pipeline.tasks.sweep_pipeline` runs twice, as of its own now, executed in this process
 (`apply()`) with Celery publishing for real to an in-memory broker, so that any task it enqueued
@@ -162,7 +179,10 @@ def run(emit=_line) -> dict[str, str]:
 
 
 def _reset_flags(cursor) -> None:
-    cursor.execute("TRUNCATE pipeline_notification, pipeline_flag RESTART IDENTITY")
+    """No flags, no sweep on record and no change waiting: the first sweep starts from nothing."""
+    cursor.execute(
+        "TRUNCATE pipeline_notification, pipeline_flag, pipeline_healthsweep, pipeline_healthchange RESTART IDENTITY"
+    )
 
 
 def _time_reference(now) -> tuple[float, int]:
@@ -207,6 +227,16 @@ def _sweep_counting_tasks():
     return elapsed, result, len(published)
 
 
+def _record_changes(open_ids: list[int], count: int, run: int, at) -> None:
+    """`count` deals written since the previous sweep, as the services record them: a different
+    spread of the open deals each run."""
+    from pipeline.health.services import health_changes_record
+
+    if count:
+        step = max(1, len(open_ids) // count)
+        health_changes_record(opportunity_ids=open_ids[run % step :: step][:count], now=at)
+
+
 def measure() -> None:
     import django
 
@@ -226,39 +256,50 @@ def measure() -> None:
 
     now = timezone.now()
     interval = dt.timedelta(minutes=int(os.environ.get("BENCH_SWEEP_INTERVAL_MIN", "15")))
+    changes = int(os.environ.get("BENCH_SWEEP_CHANGES", "1000"))
+    open_ids = list(Opportunity.objects.open().order_by("pk").values_list("pk", flat=True))
     # The first sweep ever, from no flags, a day ago: the state the beat's sweeps keep the flags in.
     day = dt.timedelta(days=1)
     started = time.perf_counter()
-    first = pipeline_sweep(now=now - day).as_dict()
+    first = pipeline_sweep(now=now - day, full=True).as_dict()
     first_s = time.perf_counter() - started
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE pipeline_flag")
         cursor.execute("ANALYZE pipeline_notification")
     # A day later, `runs` beat intervals before now: the day's flags up to then are caught up
-    # (timed as sweep_day_s). Then the beat's sweeps, one every `interval` up to now, each
-    # timed and followed by the reference at the same moment.
+    # (timed as sweep_day_s), incrementally, the full sweep being less than a day old. Then the
+    # beat's sweeps, one every `interval` up to now, each timed, then a full sweep at the same
+    # moment and the reference, timed in turn.
     runs = max(1, int(os.environ.get("BENCH_SWEEP_RUNS", "5")))
     started = time.perf_counter()
     daily = pipeline_sweep(now=now - runs * interval).as_dict()
     day_s = time.perf_counter() - started
     _time_reference(now - runs * interval)  # warms the caches the reference reads
-    sweeps, references, ratios, opened, resolved, notified = [], [], [], 0, 0, 0
+    sweeps, fulls, references, ratios, evaluated = [], [], [], [], []
+    opened = resolved = notified = full_runs = full_fixes = 0
     for k in range(runs - 1, -1, -1):
         at = now - k * interval
+        _record_changes(open_ids, changes, k, at - interval / 2)
         started = time.perf_counter()
         result = pipeline_sweep(now=at)
         sweeps.append(time.perf_counter() - started)
-        reference, expected_rows = _time_reference(at)
-        references.append(reference)
-        ratios.append(sweeps[-1] / reference)
+        evaluated.append(result.evaluated)
+        full_runs += result.full
         opened += sum(result.opened.values())
         resolved += sum(result.resolved.values())
         notified += result.notified
-    sweep_s, reference_s = statistics.median(sweeps), statistics.median(references)
+        started = time.perf_counter()
+        full = pipeline_sweep(now=at, full=True)
+        fulls.append(time.perf_counter() - started)
+        full_fixes += sum(full.opened.values()) + sum(full.resolved.values()) + full.details_refreshed
+        reference, expected_rows = _time_reference(at)
+        references.append(reference)
+        ratios.append(fulls[-1] / reference)
+    sweep_s, full_s, reference_s = statistics.median(sweeps), statistics.median(fulls), statistics.median(references)
 
     # The task as the worker runs it, as of its own now: what it publishes, and a sweep right
     # after it, when nothing changed.
-    _, _, enqueued = _sweep_counting_tasks()
+    task_s, task, enqueued = _sweep_counting_tasks()
     noop_s, again, enqueued_noop = _sweep_counting_tasks()
 
     _line(f"sweep_opportunities = {Opportunity.objects.count()}")
@@ -266,19 +307,31 @@ def measure() -> None:
     _line(f"sweep_first_flags_opened = {sum(first['opened'].values())}")
     _line(f"sweep_day_flags_opened = {sum(daily['opened'].values())}")
     _line(f"sweep_day_notifications = {daily['notified']}")
+    _line(f"sweep_changes = {changes}")
     _line(f"sweep_flags_opened = {opened / runs:.0f}")  # per beat sweep, on average
     _line(f"sweep_flags_resolved = {resolved / runs:.0f}")
     _line(f"sweep_expected_flags = {expected_rows}")
     _line(f"sweep_notifications = {notified / runs:.0f}")
     _line(f"sweep_s = {sweep_s:.3f}")
     _line(f"sweep_s_runs = {' '.join(f'{t:.3f}' for t in sweeps)}")
+    _line(f"sweep_s_full = {full_runs}")
+    _line(f"sweep_evaluated = {' '.join(str(n) for n in evaluated)}")
+    _line(f"sweep_full_s = {full_s:.3f}")
+    _line(f"sweep_full_s_runs = {' '.join(f'{t:.3f}' for t in fulls)}")
+    _line(f"sweep_full_after_incremental_changes = {full_fixes}")
     _line(f"sweep_reference_sql_s = {reference_s:.3f}")
     _line(f"sweep_ratio = {statistics.median(ratios):.2f}")
+    _line(f"sweep_task_s = {task_s:.3f}")
+    _line(f"sweep_task_evaluated = {task['evaluated']}")
     _line(f"sweep_noop_s = {noop_s:.3f}")
+    _line(f"sweep_noop_full = {again['full']}")
+    _line(f"sweep_noop_evaluated = {again['evaluated']}")
     noop_changes = sum(again["opened"].values()) + sum(again["resolved"].values())
     _line(f"sweep_noop_changes = {noop_changes}")
     _line(f"sweep_tasks_enqueued = {max(enqueued, enqueued_noop)}")
     _line(f"sweep_day_s = {day_s:.3f}")
+    _line(f"sweep_day_full = {daily['full']}")
+    _line(f"sweep_day_evaluated = {daily['evaluated']}")
     _line(f"sweep_day_ratio = {day_s / reference_s:.2f}")
     _line(f"sweep_first_s = {first_s:.3f}")
 
@@ -287,7 +340,9 @@ def explain() -> None:
     """EXPLAIN ANALYZE of the reference SQL and of each sweep statement, from no flags, rolled back.
 
     The sweep's statements run for real in order (the later ones read the temporary table of
-    differences the first one fills), each under EXPLAIN ANALYZE."""
+    differences the first one fills), each under EXPLAIN ANALYZE. Then those an incremental sweep
+    adds, 15 minutes later with BENCH_SWEEP_CHANGES deals changed: its candidates (the change rows
+    and the crossed thresholds) and its differences over them."""
     import django
 
     django.setup()
@@ -324,6 +379,42 @@ def explain() -> None:
         started = time.perf_counter()
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         _line(f"--- foreign-key checks of the rows written (at commit): {time.perf_counter() - started:.3f} s")
+        try:
+            # On PostgreSQL: create the table, fill it consuming the change rows, analyze it.
+            create, fill, analyze = sql_statements.candidates_sql(health.crossed_thresholds_sql(), connection.vendor)
+            incremental = [
+                ("candidates", fill),
+                ("analyze the candidates", analyze),
+                (
+                    "diff, incremental",
+                    sql_statements.diff_sql(
+                        health.expected_open_flags_sql(now=now, among=sql_statements.CANDIDATES_TABLE)[0],
+                        connection.vendor,
+                        among=sql_statements.CANDIDATES_TABLE,
+                    ),
+                ),
+            ]
+        except AttributeError as exc:  # before the incremental sweep
+            _line(f"(incremental sweep statements not found: {exc})")
+            incremental = []
+        if incremental:
+            from opportunities.models import Opportunity
+
+            later = now + dt.timedelta(minutes=15)
+            open_ids = list(Opportunity.objects.open().order_by("pk").values_list("pk", flat=True))
+            _record_changes(open_ids, int(os.environ.get("BENCH_SWEEP_CHANGES", "1000")), 0, now)
+            cursor.execute(sql_statements.DROP_DIFF_SQL)
+            cursor.execute(create)
+            later_params = {**params, **health.sql_params(now=later, previous=now)}
+            for name, statement in incremental:
+                if statement.startswith("ANALYZE"):
+                    started = time.perf_counter()
+                    cursor.execute(statement)
+                    _line(f"--- {name}: {time.perf_counter() - started:.3f} s")
+                    continue
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", later_params)
+                _line(f"--- {name}")
+                _line("\n".join(row[0] for row in cursor.fetchall()))
         transaction.set_rollback(True)
 
 

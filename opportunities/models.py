@@ -553,6 +553,12 @@ class BuyingTeamMember(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["opportunity", "contact"], name="buying_team_contact_once"),
         ]
+        indexes = [
+            # The members whose time to be contacted ran out between two pipeline-health sweeps
+            # (`pipeline.health.definition.crossed_thresholds_sql`): a range of `added_at` per
+            # stage, instead of reading every member of every deal each time.
+            models.Index(fields=["added_at"], include=["opportunity"], name="buying_team_added_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact} on {self.opportunity}"
@@ -659,6 +665,16 @@ class Activity(models.Model):
         indexes = [
             models.Index(fields=["opportunity", "-occurred_at"]),
             models.Index(fields=["account", "-occurred_at"]),
+            # The deal activities that left a buying team's contact window between two
+            # pipeline-health sweeps (`pipeline.health.definition.crossed_thresholds_sql`): a
+            # range of `occurred_at` per stage, instead of reading every activity each time.
+            # Account-only activities never count for a deal's buying team.
+            models.Index(
+                fields=["occurred_at"],
+                include=["opportunity"],
+                condition=Q(opportunity__isnull=False),
+                name="activity_deal_occurred_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -703,6 +719,15 @@ class NextStep(models.Model):
                 include=["due_date"],
                 condition=Q(completed_at__isnull=True),
                 name="nextstep_open_due_idx",
+            ),
+            # The open next steps that fell due between two pipeline-health sweeps
+            # (`pipeline.health.definition.crossed_thresholds_sql`): a range of due dates, where
+            # the index above would be read whole.
+            models.Index(
+                fields=["due_date"],
+                include=["opportunity"],
+                condition=Q(completed_at__isnull=True),
+                name="nextstep_open_due_date_idx",
             ),
         ]
 

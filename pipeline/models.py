@@ -168,12 +168,31 @@ class HealthSweep(models.Model):
     """One run of the pipeline-health sweep (`pipeline.health.services.pipeline_sweep`): the
     moment it computed the time-based flags for and what it changed, written in the sweep's own
     transaction. Needs attention says from it how fresh its flags are: a stopped beat otherwise
-    looks exactly like a healthy pipeline. A sweep that found another one running writes none."""
+    looks exactly like a healthy pipeline. A sweep that found another one running writes none.
+
+    The next run starts from it: an incremental sweep evaluates only the deals changed since
+    (`HealthChange`) and those whose time thresholds fell between its `ran_at` and the new now,
+    which holds only while the configuration the flags read is the one it ran with
+    (`config_fingerprint`) and a full run is recent enough to have caught the writes that bypass
+    the services."""
 
     ran_at = models.DateTimeField(help_text="The moment the flags were computed for.")
     opened = models.PositiveIntegerField(default=0)
     resolved = models.PositiveIntegerField(default=0)
     notified = models.PositiveIntegerField(default=0)
+    # The runs recorded before sweeps could be incremental were all full.
+    full = models.BooleanField(
+        default=True, help_text="Whether it evaluated every open deal, not only the changed and time-crossed ones."
+    )
+    evaluated = models.PositiveIntegerField(
+        null=True, blank=True, help_text="How many deals it evaluated. Empty for the runs from before it was counted."
+    )
+    config_fingerprint = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="A hash of what the flags read besides the deals (stage thresholds and order, required "
+        "buying roles, the definition itself) when it ran; empty for the runs from before it was kept.",
+    )
 
     class Meta:
         ordering = ["-ran_at", "-id"]
@@ -184,7 +203,34 @@ class HealthSweep(models.Model):
 
     @classmethod
     def last(cls) -> "HealthSweep | None":
+        """The run with the latest `ran_at`: how fresh the flags are."""
         return cls.objects.order_by("-ran_at", "-id").first()
+
+    @classmethod
+    def previous(cls, *, full: bool = False) -> "HealthSweep | None":
+        """The run recorded last (the last full one with `full`), whatever moment it ran for: the
+        flag table is in the state it left, even when it was run for an earlier moment than the
+        one before it."""
+        runs = cls.objects.filter(full=True) if full else cls.objects.all()
+        return runs.order_by("-id").first()
+
+
+class HealthChange(models.Model):
+    """A deal written through the services since the last pipeline-health sweep: one row each time
+    `opportunities.signals.opportunity_changed` announces it (the receiver in
+    `pipeline.health.signals`), or an import creates it. The next sweep re-evaluates those deals
+    and deletes the rows it read, in its own transaction; a row committed while it runs is left
+    for the one after.
+
+    `opportunity_id` is a bare column, not a foreign key: the row is written inside the user's
+    transaction, where a key would add a lookup at commit and an index to maintain, and a row
+    naming a deal deleted since simply evaluates nothing."""
+
+    opportunity_id = models.BigIntegerField()
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Deal {self.opportunity_id} changed at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class Quota(models.Model):

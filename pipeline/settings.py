@@ -236,6 +236,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 # Minutes between pipeline-health sweeps: a divisor of 60 gives even gaps (with 7, the run at
 # :56 is followed by :00).
 SWEEP_EVERY_MINUTES = env_int("SWEEP_EVERY_MINUTES", 15, minimum=1, maximum=59)
+# Hours after which a sweep evaluates every open deal again rather than only the deals changed
+# through the services and those a time threshold crossed: the reconciliation that catches the
+# writes that bypass the services (a script, raw SQL, a bulk load).
+SWEEP_FULL_EVERY_HOURS = env_int("SWEEP_FULL_EVERY_HOURS", 24, minimum=1)
 CELERY_BEAT_SCHEDULE: dict = {
     # https://crontab.guru/#*/15_*_*_*_* (SWEEP_EVERY_MINUTES=15): flag stalled deals, notify
     # people. Idempotent, and a second beat's run waits for or skips the first (see the sweep).

@@ -8,7 +8,9 @@ and the post-mortem facts read them like any other deal. The created event carri
 id (`data["import_id"]`), which with the job's `created_ids` marks them as imported.
 
 Not sent: `opportunity_closed`, which opens a post-mortem review per closed deal; a team
-bringing years of closed deals has no use for thousands of overdue reviews.
+bringing years of closed deals has no use for thousands of overdue reviews. Nor
+`opportunity_changed`, whose listeners work one deal at a time: the open deals imported are
+handed to the next pipeline-health sweep in one bulk write instead (`health_changes_record`).
 """
 
 import datetime as dt
@@ -41,6 +43,7 @@ from opportunities.models import (
     OpportunityEvent,
     OpportunityStatus,
 )
+from pipeline.health.services import health_changes_record
 from stages.models import SalesProcess
 
 from . import progress, rows
@@ -458,6 +461,9 @@ class Writer:
         created = Opportunity.objects.bulk_create([p.opportunity for p in plans])
         self.created_ids["opportunity"] += [o.pk for o in created]
         self.counts["created"] += len(created)
+        # The services announce each deal they write, and the next pipeline-health sweep evaluates
+        # the deals announced; these are written around the services, so they say so themselves.
+        health_changes_record(opportunity_ids=[o.pk for o in created if o.is_open], now=self.now)
         events, milestones, activities, members, competitors, steps = [], [], [], [], [], []
         for plan in plans:
             for event in plan.events:

@@ -2,8 +2,11 @@
 
 `expected_open_flags_sql()` is the definition. The sweep (`services.pipeline_sweep`) and the
 immediate re-evaluation after a user action (`services.flags_reevaluate`) both run it, and tests
-and benchmarks compare the `pipeline_flag` table against it. It returns one row
-(opportunity_id, kind, detail) per flag that ought to be open at `now`:
+and benchmarks compare the `pipeline_flag` table against it. Between two full sweeps the sweep
+runs it over some deals only: those changed since the previous sweep, and those the passing of
+time may have changed (`crossed_thresholds_sql`), which holds while what else it reads stays
+the same (`config_fingerprint`). It returns one row (opportunity_id, kind, detail) per flag that
+ought to be open at `now`:
 
 * **idle** — open, and the deal's last touch (the latest of `updated_at`, `last_activity_at` and
   `stage_entered_at`) is more than `stage.idle_after_days` days before `now`;
@@ -41,7 +44,9 @@ shape (with and without microseconds), so instants are compared as whole millise
 """
 
 import datetime as dt
+import hashlib
 
+from django.conf import settings
 from django.db import connection as default_connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -59,6 +64,14 @@ class _Postgres:
 
     def older_than(self, instant: str, days: str) -> str:
         return f"{instant} < {self.now} - {days} * INTERVAL '24 hours'"
+
+    def instant(self, instant: str) -> str:
+        """`instant` as `days_before` values compare with it."""
+        return instant
+
+    def days_before(self, moment: str, days: str) -> str:
+        """The instant `days` days before the parameter `moment` ("now", "previous")."""
+        return f"CAST(%({moment})s AS timestamptz) - {days} * INTERVAL '24 hours'"
 
     def whole_days_since(self, instant: str) -> str:
         # The difference of two instants comes back justified into days and hours (50 hours is
@@ -96,6 +109,12 @@ class _SQLite:
 
     def older_than(self, instant: str, days: str) -> str:
         return f"{self._ms(instant)} < {self._ms('%(now)s')} - {days} * {MS_PER_DAY}"
+
+    def instant(self, instant: str) -> str:
+        return self._ms(instant)
+
+    def days_before(self, moment: str, days: str) -> str:
+        return f"{self._ms(f'%({moment})s')} - {days} * {MS_PER_DAY}"
 
     def whole_days_since(self, instant: str) -> str:
         return f"(({self._ms('%(now)s')} - {self._ms(instant)}) / {MS_PER_DAY})"
@@ -138,14 +157,24 @@ def _counted(n: str, one: str, many: str) -> str:
     return f"CAST({n} AS TEXT) || CASE WHEN {n} = 1 THEN ' {one}' ELSE ' {many}' END"
 
 
-def sql_params(*, now: dt.datetime, connection=None, **extra) -> dict:
-    """The parameters every health statement takes, adapted for the connection's database."""
+def sql_params(*, now: dt.datetime, previous: dt.datetime | None = None, connection=None, **extra) -> dict:
+    """The parameters every health statement takes, adapted for the connection's database; with
+    `previous` (the moment of the previous sweep), those of `crossed_thresholds_sql` too."""
     ops = (connection or default_connection).ops
-    return {
+    params = {
         "now": ops.adapt_datetimefield_value(now),
         "today": ops.adapt_datefield_value(timezone.localdate(now)),
         **extra,
     }
+    if previous is not None:
+        params["previous"] = ops.adapt_datetimefield_value(previous)
+        params["previous_today"] = ops.adapt_datefield_value(timezone.localdate(previous))
+    return params
+
+
+def _last_touch(d) -> str:
+    """The deal's last touch, what idle counts from: its latest change, activity or stage entry."""
+    return d.latest("o.updated_at", "o.stage_entered_at", "COALESCE(o.last_activity_at, o.updated_at)")
 
 
 def _coverage_kinds(d) -> list[tuple[str, str, str, str]]:
@@ -192,7 +221,7 @@ def _flag_kinds(d) -> list[tuple[str, str, str, str]]:
     """(kind, condition, detail, since) of each flag, as SQL over `o` (an open deal), `s` (its
     stage) and `ns` (its next step, NULL when it has none)."""
     today = "%(today)s"
-    last_touch = d.latest("o.updated_at", "o.stage_entered_at", "COALESCE(o.last_activity_at, o.updated_at)")
+    last_touch = _last_touch(d)
     close_passed = f"o.expected_close_date < {today}"
     pushed_over = "o.close_date_push_count > s.slip_push_limit"
     passed_text = f"'close date ' || {d.date_text('o.expected_close_date')} || ' passed'"
@@ -235,13 +264,36 @@ def explanation_sql(flag: str, connection=None) -> str:
          ELSE {days} || ' ' || {flag}.detail END"""
 
 
+def _definition(d, only: str) -> str:
+    kinds = _flag_kinds(d)
+    each_kind = " UNION ALL ".join(f"SELECT '{kind.value}' AS kind" for kind, _, _, _ in kinds)
+    condition = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, sql, _, _ in kinds)
+    detail = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, sql, _ in kinds)
+    since = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, _, sql in kinds)
+    return f"""
+SELECT o.id AS opportunity_id, k.kind, CASE k.kind {detail} END AS detail, CASE k.kind {since} END AS since
+  FROM {Opportunity._meta.db_table} o
+  JOIN {Stage._meta.db_table} s ON s.id = o.stage_id
+  LEFT JOIN {NextStep._meta.db_table} ns ON ns.id = o.next_step_id AND ns.completed_at IS NULL
+ CROSS JOIN ({each_kind}) k
+ WHERE o.status = '{OpportunityStatus.OPEN.value}' {only}
+   AND CASE k.kind {condition} END
+"""
+
+
 def expected_open_flags_sql(
-    *, now: dt.datetime | None = None, opportunity_id: int | None = None, connection=None
+    *,
+    now: dt.datetime | None = None,
+    opportunity_id: int | None = None,
+    among: str | None = None,
+    connection=None,
 ) -> tuple[str, dict]:
     """The SQL (and its parameters) of every flag that should be open at `now`.
 
-    Rows: (opportunity_id, kind, detail, since). With `opportunity_id`, only that deal's. Run it with
-    `cursor.execute(sql, params)` on the same connection; it only reads.
+    Rows: (opportunity_id, kind, detail, since). With `opportunity_id`, only that deal's; with
+    `among`, the name of a table of deal ids (column `opportunity_id`), only those deals' (the
+    incremental sweep's candidates). Run it with `cursor.execute(sql, params)` on the same
+    connection; it only reads.
 
     One pass over the open deals, each paired with the five kinds and kept where the kind's
     condition holds; the detail is only worded for the rows kept. On PostgreSQL the deal columns
@@ -251,24 +303,126 @@ def expected_open_flags_sql(
     partial index serve the join.
     """
     now = now or timezone.now()
-    d = dialect(connection)
-    kinds = _flag_kinds(d)
-    only = "AND o.id = %(opportunity_id)s" if opportunity_id is not None else ""
-    each_kind = " UNION ALL ".join(f"SELECT '{kind.value}' AS kind" for kind, _, _, _ in kinds)
-    condition = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, sql, _, _ in kinds)
-    detail = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, sql, _ in kinds)
-    since = " ".join(f"WHEN '{kind.value}' THEN {sql}" for kind, _, _, sql in kinds)
-    sql = f"""
-SELECT o.id AS opportunity_id, k.kind, CASE k.kind {detail} END AS detail, CASE k.kind {since} END AS since
-  FROM {Opportunity._meta.db_table} o
-  JOIN {Stage._meta.db_table} s ON s.id = o.stage_id
-  LEFT JOIN {NextStep._meta.db_table} ns ON ns.id = o.next_step_id AND ns.completed_at IS NULL
- CROSS JOIN ({each_kind}) k
- WHERE o.status = '{OpportunityStatus.OPEN.value}' {only}
-   AND CASE k.kind {condition} END
-"""
+    only = ""
+    if opportunity_id is not None:
+        only = "AND o.id = %(opportunity_id)s"
+    elif among is not None:
+        only = f"AND o.id IN (SELECT opportunity_id FROM {among})"
     extra = {"opportunity_id": opportunity_id} if opportunity_id is not None else {}
-    return sql, sql_params(now=now, connection=connection, **extra)
+    return _definition(dialect(connection), only), sql_params(now=now, connection=connection, **extra)
+
+
+def crossed_thresholds_sql(connection=None) -> str:
+    """The ids of the deals for which the passing of time alone, from `%(previous)s` to `%(now)s`
+    (`%(previous_today)s` to `%(today)s` for the dates), may have changed what the definition
+    says of them (parameters: `sql_params(now=…, previous=…)`).
+
+    The time-based conditions only ever turn true as time passes ("more than N days ago",
+    "before today"), and the one detail that moves with time, the number of members not
+    contacted, moves only when such a condition turns true for a member. So a deal whose own
+    rows and whose configuration did not change needs evaluating again only when one of these
+    fell in between, against its current stage's thresholds:
+
+    * idle: its last touch, in [previous − idle days, now − idle days);
+    * stuck: its stage entry, likewise with the stuck days;
+    * close date slipped: its expected close date, in [previous today, today);
+    * next step overdue: its open next step's due date, likewise;
+    * member not contacted: a member's `added_at`, or the moment of one of its activities with
+      contacts, in [previous − touch days, now − touch days).
+
+    One statement. On PostgreSQL the first part reads the open deals' covering index
+    (`opportunity_open_health_idx`, index-only); the others are ranges of the indexes on the
+    next steps' due dates, the members' `added_at` and the activities' `occurred_at`. The last two
+    are written once per distinct number of touch days among the stages (read here through the
+    ORM; usually one or two), with that number in the SQL: a range whose bounds come from a join
+    to the stages is one the planner cannot size, and it then reads every member and every
+    activity rather than a few index entries. Deals may appear that turn out to need nothing: it
+    is a superset, which the definition then judges.
+    """
+    d = dialect(connection)
+    deals, stages = Opportunity._meta.db_table, Stage._meta.db_table
+    team, activities = BuyingTeamMember._meta.db_table, Activity._meta.db_table
+    activity_contacts = Activity.contacts.through._meta.db_table
+    is_open = f"o.status = '{OpportunityStatus.OPEN.value}'"
+    # Each stage's windows, computed once per stage rather than once per deal.
+    windows = ", ".join(
+        f"{d.days_before(moment, f's.{threshold}')} AS {name}"
+        for name, moment, threshold in (
+            ("idle_since", "previous", "idle_after_days"),
+            ("idle_until", "now", "idle_after_days"),
+            ("stuck_since", "previous", "stuck_after_days"),
+            ("stuck_until", "now", "stuck_after_days"),
+        )
+    )
+    parts = [
+        f"""
+SELECT o.id AS opportunity_id
+  FROM {deals} o JOIN w ON w.stage_id = o.stage_id
+ WHERE {is_open}
+   AND (({_crossed(d, _last_touch(d), "w.idle_since", "w.idle_until")})
+        OR ({_crossed(d, "o.stage_entered_at", "w.stuck_since", "w.stuck_until")})
+        OR ({_date_crossed("o.expected_close_date")}))""",
+        f"""
+SELECT ns.opportunity_id FROM {NextStep._meta.db_table} ns
+ WHERE ns.completed_at IS NULL AND {_date_crossed("ns.due_date")}""",
+    ]
+    touch_days = (
+        Stage.objects.using((connection or default_connection).alias)
+        .filter(buying_team_touch_days__gt=0)
+        .order_by("buying_team_touch_days")
+        .values_list("buying_team_touch_days", flat=True)
+        .distinct()
+    )
+    for days in map(int, touch_days):
+        since, until = d.days_before("previous", str(days)), d.days_before("now", str(days))
+        parts += [
+            f"""
+SELECT o.id FROM {team} b
+  JOIN {deals} o ON o.id = b.opportunity_id
+  JOIN {stages} s ON s.id = o.stage_id AND s.buying_team_touch_days = {days}
+ WHERE {_crossed(d, "b.added_at", since, until)} AND {is_open}""",
+            f"""
+SELECT o.id FROM {activities} a
+  JOIN {deals} o ON o.id = a.opportunity_id
+  JOIN {stages} s ON s.id = o.stage_id AND s.buying_team_touch_days = {days}
+ WHERE a.opportunity_id IS NOT NULL AND {_crossed(d, "a.occurred_at", since, until)} AND {is_open}
+   AND EXISTS (SELECT 1 FROM {activity_contacts} ac WHERE ac.activity_id = a.id)""",
+        ]
+    return f"WITH w AS MATERIALIZED (SELECT s.id AS stage_id, {windows} FROM {stages} s)" + "\nUNION".join(parts) + "\n"
+
+
+def _crossed(d, instant: str, since: str, until: str) -> str:
+    """`instant` fell in [since, until): it was not "more than N days ago" at the previous sweep and
+    is now, `since` and `until` being those two moments minus the N days (`d.days_before`). On
+    PostgreSQL the bounds are on the bare column, so that a range of an index on it serves them."""
+    moment = d.instant(instant)
+    return f"{moment} >= {since} AND {moment} < {until}"
+
+
+def _date_crossed(date: str) -> str:
+    return f"{date} >= %(previous_today)s AND {date} < %(today)s"
+
+
+def config_fingerprint(connection=None) -> str:
+    """A hash of what the definition reads besides the deals' own rows and the clock: each stage's
+    name, place (process and order) and thresholds, the required buying roles, the time zone that
+    says what "today" is, and the definition's SQL itself, which a release may change. While it
+    stays the same, a deal whose rows did not change is judged by the same rules as at the
+    previous sweep; when it differs, every open deal must be judged again. A few small tables,
+    read through the ORM."""
+    stages = Stage.objects.order_by("pk").values_list(
+        "pk",
+        "process_id",
+        "order",
+        "name",
+        "idle_after_days",
+        "stuck_after_days",
+        "slip_push_limit",
+        "buying_team_touch_days",
+    )
+    requirements = StageRoleRequirement.objects.order_by("pk").values_list("pk", "stage_id", "role", "enforcement")
+    text = repr((list(stages), list(requirements), settings.TIME_ZONE, _definition(dialect(connection), "")))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def expected_open_flags(*, now: dt.datetime | None = None, connection=None) -> set[tuple]:

@@ -1,16 +1,17 @@
-"""Pipeline health's hand-written SQL: the sweep's set difference under its lock, and one deal's
-re-evaluation.
+"""Pipeline health's hand-written SQL: the sweep's set difference under its lock, the incremental
+sweep's candidates, and one deal's re-evaluation.
 
 Which flags should be open is defined once, in `definition.expected_open_flags_sql()`. The sweep
 (`services.pipeline_sweep`) makes the flag table agree with it in a fixed number of set-based
 statements under one lock, whatever the number of deals: the ORM has no FULL JOIN, no
-UPDATE … FROM a set difference and no INSERT … SELECT … RETURNING, which is what keeps the work
-to the differences. Everything else pipeline health reads and writes goes through the ORM.
+UPDATE … FROM a set difference, no INSERT … SELECT … RETURNING and no DELETE … RETURNING into
+another table, which is what keeps the work to the differences (and, incremental, to the deals
+that changed). Everything else pipeline health reads and writes goes through the ORM.
 
 Each statement is a named constant or function with named parameters (`%(name)s`) and table
-names taken from the models' `_meta`; the sweep's tests (tests/pipeline/health/test_health.py)
-check the flag table they leave against the definition computed over the same rows
-(`definition.expected_open_flags`).
+names taken from the models' `_meta`; the sweep's tests (tests/pipeline/health/test_health.py,
+test_incremental_sweep.py) check the flag table they leave against the definition computed over
+the same rows (`definition.expected_open_flags`).
 
 SQLite: these statements need SQLite 3.35 or later (RETURNING and `AS MATERIALIZED` arrived in
 3.35, UPDATE … FROM in 3.33). `pipeline.apps` checks the version at start-up
@@ -20,8 +21,9 @@ SQLite: these statements need SQLite 3.35 or later (RETURNING and `AS MATERIALIZ
 from opportunities.models import Opportunity
 from people.models import Team, User
 
-from ..models import Flag, Notification
+from ..models import Flag, HealthChange, Notification
 
+CHANGES = HealthChange._meta.db_table
 FLAGS = Flag._meta.db_table
 NOTIFICATIONS = Notification._meta.db_table
 OPPORTUNITIES = Opportunity._meta.db_table
@@ -103,21 +105,29 @@ RETURNING {FLAGS}.kind"""
 # default is small, and SQLite before 3.39 lacks FULL JOIN: there, two left joins.
 DIFF_TABLE = "pipeline_sweep_diff"
 
-_OPEN_FLAGS = f"SELECT id, opportunity_id, kind, detail, since FROM {FLAGS} WHERE resolved_at IS NULL"
+
+def _open_flags(among: str | None) -> str:
+    """The open flags, of the deals in the table `among` only if given."""
+    only = f" AND opportunity_id IN (SELECT opportunity_id FROM {among})" if among else ""
+    return f"SELECT id, opportunity_id, kind, detail, since FROM {FLAGS} WHERE resolved_at IS NULL{only}"
 
 
-def diff_sql(expected: str, vendor: str) -> str:
-    """Create `DIFF_TABLE`: the differences between `expected` and the open flags."""
+def diff_sql(expected: str, vendor: str, among: str | None = None) -> str:
+    """Create `DIFF_TABLE`: the differences between `expected` and the open flags. With `among`
+    (the incremental sweep's `CANDIDATES_TABLE`), only the open flags of those deals are
+    compared, and `expected` must be restricted to them too
+    (`definition.expected_open_flags_sql(among=…)`): the other deals' flags stay as they are."""
+    open_flags = _open_flags(among)
     if vendor == "postgresql":
         return f"""
 CREATE TEMPORARY TABLE {DIFF_TABLE} ON COMMIT DROP AS
 SELECT f.id AS flag_id, e.opportunity_id, e.kind, e.detail, e.since
   FROM ({expected}) e
-  FULL JOIN ({_OPEN_FLAGS}) f ON f.opportunity_id = e.opportunity_id AND f.kind = e.kind
+  FULL JOIN ({open_flags}) f ON f.opportunity_id = e.opportunity_id AND f.kind = e.kind
  WHERE f.id IS NULL OR e.opportunity_id IS NULL OR f.detail <> e.detail OR f.since IS DISTINCT FROM e.since"""
     return f"""
 CREATE TEMPORARY TABLE {DIFF_TABLE} AS
-WITH e AS MATERIALIZED ({expected}), f AS ({_OPEN_FLAGS})
+WITH e AS MATERIALIZED ({expected}), f AS ({open_flags})
 SELECT f.id AS flag_id, e.opportunity_id, e.kind, e.detail, e.since
   FROM e LEFT JOIN f ON f.opportunity_id = e.opportunity_id AND f.kind = e.kind
  WHERE f.id IS NULL OR f.detail <> e.detail OR f.since IS NOT e.since
@@ -128,6 +138,52 @@ SELECT f.id, NULL, NULL, NULL, NULL
 
 
 DROP_DIFF_SQL = f"DROP TABLE {DIFF_TABLE}"
+
+
+# --- the incremental sweep: which deals to evaluate ------------------------------------------------
+#
+# An incremental sweep (`services.pipeline_sweep`) evaluates only its candidates, in a temporary
+# table: the deals announced as changed since the previous sweep (the `HealthChange` rows, which
+# it consumes) and those a time threshold crossed since (`definition.crossed_thresholds_sql`).
+# The change rows it consumes are exactly the ones it reads. On PostgreSQL the DELETE … RETURNING
+# that reads them sees only the rows committed when it starts: a change committed during the
+# sweep stays for the next one, and a separate SELECT and DELETE could not promise that (a row
+# committed between the two would be deleted unread). SQLite runs one writer at a time (IMMEDIATE
+# transactions): nobody adds a row between its SELECT and its DELETE, and its CTEs cannot
+# DELETE anyway.
+CANDIDATES_TABLE = "pipeline_sweep_candidates"
+
+# Every change row, read or not, when the sweep evaluates every deal: run first, before the
+# definition, so that every change it deletes was committed before the definition read the deals.
+CONSUME_CHANGES_SQL = f"DELETE FROM {CHANGES}"
+
+COUNT_CANDIDATES_SQL = f"SELECT COUNT(*) FROM {CANDIDATES_TABLE}"
+
+DROP_CANDIDATES_SQL = f"DROP TABLE {CANDIDATES_TABLE}"
+
+
+def candidates_sql(crossed: str, vendor: str) -> list[str]:
+    """The statements that fill `CANDIDATES_TABLE` with the changed deals and `crossed` (the SQL
+    of `definition.crossed_thresholds_sql`) and consume the change rows, in order."""
+    if vendor == "postgresql":
+        return [
+            f"CREATE TEMPORARY TABLE {CANDIDATES_TABLE} (opportunity_id bigint PRIMARY KEY) ON COMMIT DROP",
+            f"""
+WITH consumed AS (DELETE FROM {CHANGES} RETURNING opportunity_id)
+INSERT INTO {CANDIDATES_TABLE} (opportunity_id)
+SELECT opportunity_id FROM consumed UNION SELECT opportunity_id FROM ({crossed}) crossed""",
+            # No autovacuum sees a temporary table: without its row count the planner guesses a
+            # few thousand candidates and hashes every open next step to join a handful of deals.
+            f"ANALYZE {CANDIDATES_TABLE}",
+        ]
+    return [
+        f"CREATE TEMPORARY TABLE {CANDIDATES_TABLE} (opportunity_id integer PRIMARY KEY)",
+        f"""
+INSERT INTO {CANDIDATES_TABLE} (opportunity_id)
+SELECT opportunity_id FROM {CHANGES} UNION SELECT opportunity_id FROM ({crossed}) crossed""",
+        CONSUME_CHANGES_SQL,
+    ]
+
 
 # `resolved_at IS NULL` again in the updates: a user action may have resolved the flag since the
 # comparison (on PostgreSQL the UPDATE re-checks a row changed meanwhile and then skips it).

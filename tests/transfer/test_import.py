@@ -227,6 +227,24 @@ def test_open_deals_get_their_next_step_and_the_dashboard_state(admin, process, 
     assert (current.state_stage, current.state_status) == (deal.stage, "open")
 
 
+def test_imported_open_deals_are_evaluated_by_the_next_incremental_sweep(admin, process, now):
+    """An import writes its deals around the services, which announce each deal they change: it
+    hands its open deals to the next pipeline-health sweep itself."""
+    from pipeline.health.services import pipeline_sweep
+    from pipeline.models import Flag, HealthChange
+
+    pipeline_sweep(now=now)  # the sweeps that follow are incremental
+    rows = [DEALS, ["Open", "Acme", "10", "Qualify", "", "2030-01-01"]]
+    job = run_import(admin, Kind.DEALS, csv_bytes(rows), now=now)
+    (deal,) = job.created_ids["opportunity"]
+    assert list(HealthChange.objects.values_list("opportunity_id", flat=True)) == [deal]
+
+    result = pipeline_sweep(now=now + dt.timedelta(minutes=15))
+
+    assert (result.full, result.evaluated) == (False, 1)
+    assert set(Flag.objects.open().filter(opportunity_id=deal).values_list("kind", flat=True)) == {"no_next_step"}
+
+
 # --- undo ---------------------------------------------------------------------------------------------
 
 

@@ -1,6 +1,8 @@
-"""`manage.py sweep_pipeline [--now ISO]`: run the pipeline-health sweep by hand.
+"""`manage.py sweep_pipeline [--now ISO] [--full]`: run the pipeline-health sweep by hand.
 
-The same code the Celery beat runs every SWEEP_EVERY_MINUTES; prints what it did.
+The same code the Celery beat runs every SWEEP_EVERY_MINUTES, incremental when it can be;
+`--full` evaluates every open deal, as after a change made around the application (a script,
+raw SQL) that the next daily full sweep would otherwise be the first to see. Prints what it did.
 """
 
 import datetime as dt
@@ -32,8 +34,14 @@ def format_result(result: SweepResult, open_totals: dict[str, int]) -> str:
     ]
     rows.append(("Total", sum(result.opened.values()), sum(result.resolved.values()), sum(open_totals.values())))
     width = max(len(row[0]) for row in rows)
+    evaluated = (
+        f"Full sweep: every open deal evaluated ({result.evaluated})."
+        if result.full
+        else f"Incremental sweep: {result.evaluated} changed or time-crossed deals evaluated."
+    )
     lines = [
         f"Sweep at {result.now.isoformat()}",
+        evaluated,
         f"{'Flag':<{width}}  {'Opened':>8}  {'Resolved':>8}  {'Open':>8}",
     ]
     lines += [f"{label:<{width}}  {opened:>8}  {resolved:>8}  {total:>8}" for label, opened, resolved, total in rows]
@@ -51,7 +59,12 @@ class Command(BaseCommand):
             default=None,
             help="Sweep as of this moment (ISO 8601; naive means the installation's time zone).",
         )
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="Evaluate every open deal, not only those changed or crossing a time threshold since the last sweep.",
+        )
 
-    def handle(self, *args, now=None, **options):
-        result = pipeline_sweep(now=now)
+    def handle(self, *args, now=None, full=False, **options):
+        result = pipeline_sweep(now=now, full=full)
         self.stdout.write(format_result(result, Flag.objects.open().counts_by_kind()))

@@ -18,7 +18,7 @@ from opportunities import services as opp_services
 from opportunities.models import Opportunity
 from pipeline.health import definition as health
 from pipeline.health import services, sql
-from pipeline.models import Flag, FlagKind, Notification
+from pipeline.models import Flag, FlagKind, HealthSweep, Notification
 from tests.factories import AccountFactory, OpportunityFactory, StageFactory, UserFactory
 
 DAY = dt.timedelta(days=1)
@@ -86,8 +86,9 @@ def test_idle_counts_from_the_latest_of_change_activity_and_stage_entry(owner, o
     services.pipeline_sweep(now=now + 24 * DAY + SECOND)
     assert open_flags(opportunity, now + 24 * DAY + SECOND)[IDLE] == "idle 14 days"
 
+    # Written around the services (which never set a stage entry by itself): a full sweep sees it.
     Opportunity.objects.filter(pk=opportunity.pk).update(stage_entered_at=now + 20 * DAY)
-    services.pipeline_sweep(now=now + 30 * DAY)
+    services.pipeline_sweep(now=now + 30 * DAY, full=True)
     assert IDLE not in kinds(opportunity)  # moved 10 days ago
 
 
@@ -224,12 +225,13 @@ def test_closing_a_deal_resolves_all_its_flags_at_once_and_keeps_them(owner, opp
     assert services.pipeline_sweep(now=later + DAY).opened == {}
 
 
-def test_closed_deals_flags_are_resolved_by_the_sweep_too(opportunity, now):
+def test_closed_deals_flags_are_resolved_by_the_full_sweep_too(opportunity, now):
     services.pipeline_sweep(now=now)
-    # A write that bypassed the services (an admin's bulk edit, a script): the sweep repairs it.
+    # A write that bypassed the services (an admin's bulk edit, a script): the full sweep repairs
+    # it (an incremental one does not see it: tests/pipeline/health/test_incremental_sweep.py).
     Opportunity.objects.filter(pk=opportunity.pk).update(status="won")
 
-    result = services.pipeline_sweep(now=now + SECOND)
+    result = services.pipeline_sweep(now=now + SECOND, full=True)
 
     assert result.resolved == {NO_STEP: 1}
     assert Flag.objects.get(opportunity=opportunity).resolved_at == now + SECOND
@@ -275,7 +277,7 @@ def test_a_flag_that_clears_and_comes_back_is_a_new_flag(owner, opportunity, now
     opportunity.__class__.objects.filter(pk=opportunity.pk).update(next_step=None)
     step.delete()
 
-    services.pipeline_sweep(now=later + SECOND)
+    services.pipeline_sweep(now=later + SECOND, full=True)  # the step went around the services
 
     flags = Flag.objects.filter(opportunity=opportunity, kind=NO_STEP).order_by("opened_at")
     assert [(f.opened_at, f.resolved_at) for f in flags] == [(now, later), (later + SECOND, None)]
@@ -325,7 +327,7 @@ def test_one_sweep_resolves_rewords_and_opens_at_once_and_notifies_only_the_new_
     Flag.objects.create(opportunity=fresh, kind=IDLE, detail="idle 1 day", opened_at=now)
     notifications = Notification.objects.count()
 
-    result = services.pipeline_sweep(now=later)
+    result = services.pipeline_sweep(now=later, full=True)  # the flags were written around the services
 
     assert result.resolved == {NO_STEP: 1}
     assert result.details_refreshed == 1 and open_flags(fresh, later)[IDLE] == "idle 20 days"
@@ -351,7 +353,10 @@ def test_a_second_sweep_right_after_the_first_opens_resolves_and_sends_nothing(o
     for second_now in (later, later + SECOND, later + dt.timedelta(minutes=15)):
         second = services.pipeline_sweep(now=second_now)
         assert (second.opened, second.resolved, second.notified, second.details_refreshed) == ({}, {}, 0, 0)
+        assert (second.full, second.evaluated) == (False, 0)  # nothing changed, no threshold crossed
         assert Flag.objects.open().counts_by_kind() == totals
+    again = services.pipeline_sweep(now=later + dt.timedelta(minutes=15), full=True)
+    assert (again.opened, again.resolved, again.notified, again.details_refreshed) == ({}, {}, 0, 0)
     assert list(Flag.objects.order_by("pk").values()) == flags
     assert list(Notification.objects.order_by("pk").values()) == notifications
 
@@ -451,30 +456,67 @@ def test_resolved_flags_do_not_notify(owner, opportunity, now):
 # --- set-based: statements do not grow with the pipeline ------------------------------------------------
 
 
-def _sweep_statements(now) -> int:
+def _sweep_statements(now, **kwargs) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        services.pipeline_sweep(now=now)
+        services.pipeline_sweep(now=now, **kwargs)
     return len(ctx)
 
 
+def _start_over(team, process, now, count: int):
+    Flag.objects.all().delete()
+    Opportunity.objects.all().delete()
+    HealthSweep.objects.all().delete()
+    owner = UserFactory(team=team)
+    return owner, [make_deal(owner, process, now - 40 * DAY, close_in=i + 1) for i in range(count)]
+
+
 @pytest.mark.parametrize("scenario", ["open", "resolve", "nothing"])
-def test_the_sweep_runs_the_same_statements_for_3_or_30_deals(team, process, now, scenario):
+def test_the_full_sweep_runs_the_same_statements_for_3_or_30_deals(team, process, now, scenario):
     def run(count: int) -> int:
-        Flag.objects.all().delete()
-        Opportunity.objects.all().delete()
-        owner = UserFactory(team=team)
-        deals = [make_deal(owner, process, now - 40 * DAY, close_in=i + 1) for i in range(count)]
+        _, deals = _start_over(team, process, now, count)
         if scenario == "open":
-            return _sweep_statements(now)
+            return _sweep_statements(now, full=True)
         services.pipeline_sweep(now=now)
         if scenario == "resolve":
             Opportunity.objects.filter(pk__in=[d.pk for d in deals]).update(status="won")
-        return _sweep_statements(now + SECOND)
+        return _sweep_statements(now + SECOND, full=True)
 
     small, large = run(3), run(30)
     assert small == large
-    # lock, plan, differences, resolve, refresh, open, notify, drop, the run's record, a savepoint
-    assert large <= 11
+    # lock, the configuration (stages, role requirements), consume the changes, plan,
+    # differences, count the deals, resolve, refresh, open, notify, drop, the run's record,
+    # a savepoint and its release
+    assert large <= 15
+
+
+@pytest.mark.parametrize("scenario", ["open", "resolve", "nothing"])
+def test_the_incremental_sweep_runs_the_same_statements_for_3_or_30_changed_deals(
+    team, process, lost_reason, now, scenario
+):
+    def run(count: int) -> int:
+        owner, deals = _start_over(team, process, now, count)
+        services.pipeline_sweep(now=now)
+        services.pipeline_sweep(now=now + SECOND)  # incremental: the previous run is not the full one
+        later = now + 2 * SECOND
+        for deal in deals:
+            if scenario == "open":
+                opp_services.next_step_set(deal, actor=owner, description="Call", due_date=later.date(), now=later)
+            elif scenario == "resolve":
+                opp_services.opportunity_close_lost(deal, actor=owner, reason=lost_reason, now=later)
+        if scenario == "open":
+            Flag.objects.all().delete()  # around the services: the changed deals' flags to open again
+        statements = _sweep_statements(later)
+        assert HealthSweep.previous().evaluated == (0 if scenario == "nothing" else count)
+        assert not HealthSweep.previous().full
+        return statements
+
+    small, large = run(3), run(30)
+    assert small == large
+    # lock, the configuration (stages, role requirements), the previous run and the last full
+    # one, the stages' touch days, the candidates (create, fill, then analyze them on PostgreSQL
+    # or consume the changes on SQLite, count), differences, resolve, refresh, open, notify, drop
+    # both tables, the run's record, a savepoint and its release
+    assert large <= 20
 
 
 def test_the_sweep_counts_match_the_statements_effects(team, process, now):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
 
+from opportunities.models import Opportunity
 from pipeline.celery import app
 from pipeline.health import services, tasks
 from pipeline.management.commands.sweep_pipeline import format_result
@@ -72,6 +73,19 @@ def test_the_command_defaults_to_now_and_reads_naive_times_in_the_installation_z
     assert f"Sweep at {now.isoformat()}" in run_command("--now", now.replace(tzinfo=None).isoformat())
 
 
+def test_the_command_says_whether_the_sweep_was_full_and_sweeps_fully_when_asked(opportunity, now):
+    assert "Full sweep: every open deal evaluated (1)." in run_command("--now", now.isoformat())
+    later = (now + dt.timedelta(minutes=15)).isoformat()
+    assert "Incremental sweep: 0 changed or time-crossed deals evaluated." in run_command("--now", later)
+    # Written around the services: only a full sweep sees it.
+    Opportunity.objects.filter(pk=opportunity.pk).update(status="won")
+
+    output = run_command("--now", later, "--full")
+
+    assert "Full sweep: every open deal evaluated (0)." in output
+    assert table(output)["No next step"] == [0, 1, 0]
+
+
 def test_the_command_refuses_a_malformed_time(db):
     with pytest.raises(CommandError, match="not an ISO 8601"):
         call_command("sweep_pipeline", "--now", "yesterday")
@@ -99,7 +113,10 @@ def test_the_task_runs_the_sweep_and_returns_json(opportunity, now):
     assert result["opened"] == {FlagKind.NO_NEXT_STEP: 1}
     assert result["notified"] == 1
     assert result["skipped"] is False
+    assert (result["full"], result["evaluated"]) == (True, 1)  # the first sweep ever
     assert Flag.objects.open().count() == 1
+    again = tasks.sweep_pipeline.delay().get()
+    assert (again["full"], again["evaluated"], again["opened"]) == (False, 0, {})
 
 
 def test_the_task_retries_a_transient_database_error(opportunity, now):
@@ -163,3 +180,19 @@ def test_a_bad_sweep_interval_stops_the_app_with_the_variables_name(value):
     result = _settings_with(SWEEP_EVERY_MINUTES=value)
     assert result.returncode != 0
     assert "SWEEP_EVERY_MINUTES" in result.stderr
+
+
+def test_the_full_sweep_interval_comes_from_the_environment():
+    code = "import pipeline.settings as s; print(s.SWEEP_FULL_EVERY_HOURS)"
+    environ = {k: v for k, v in os.environ.items() if k not in ("SWEEP_FULL_EVERY_HOURS", "DATABASE_URL")}
+    environ.update(LOCKSTEP_INSECURE_DEV_KEY="true")
+
+    def run(**env):
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env={**environ, **env}, capture_output=True, text=True, timeout=60
+        )
+
+    assert run().stdout.strip() == "24"
+    assert run(SWEEP_FULL_EVERY_HOURS="6").stdout.strip() == "6"
+    refused = run(SWEEP_FULL_EVERY_HOURS="0")
+    assert refused.returncode != 0 and "SWEEP_FULL_EVERY_HOURS" in refused.stderr
