@@ -220,6 +220,13 @@ def learning_rows() -> None:
         for pk, status, owner_id, closed_on, process_id, industry, closed_stage_id, created_at in deals.iterator(
             chunk_size=10_000
         ):
+            # The deal's filing, which its competitors and review carry (`Opportunity.filing`).
+            filing = {
+                "deal_status": status,
+                "deal_closed_on": closed_on,
+                "deal_owner_id": owner_id,
+                "deal_process_id": process_id,
+            }
             if rng.random() < 0.5:
                 evaluating = DealCompetitorStatus.ELIMINATED if status == "won" else DealCompetitorStatus.EVALUATING
                 for competitor in rng.sample(competitors, rng.choice((1, 1, 2))):
@@ -230,6 +237,7 @@ def learning_rows() -> None:
                             status=evaluating,
                             beaten=status == "won",
                             added_at=created_at,
+                            **filing,
                         )
                     )
                 if status == "lost" and rng.random() < 2 / 3:
@@ -254,6 +262,7 @@ def learning_rows() -> None:
                     due_on=closed_on,
                     primary_reason_id=rng.choice(reasons[outcome]) if accepted and reasons[outcome] else None,
                     decisive_milestone=rng.choice(reached) if accepted and reached else None,
+                    **filing,
                 )
             )
             if accepted and rng.random() < 0.2:

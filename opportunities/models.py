@@ -508,6 +508,18 @@ class Opportunity(models.Model):
         "closed_region": "region",
     }
 
+    def filing(self) -> dict:
+        """The deal's status, close day, owner and process, which its competitors' rows (and
+        apps above, a post-mortem's) carry as `deal_*`, so that the win/loss analysis counts them
+        and filters them as it filters the deals without joining the deals (bench/README.md). The
+        services copy it whenever one of these changes (`opportunities.services._filing_follows`)."""
+        return {
+            "deal_status": self.status,
+            "deal_closed_on": self.closed_on,
+            "deal_owner_id": self.owner_id,
+            "deal_process_id": self.process_id,
+        }
+
     def remember_closing_segment(self) -> list[str]:
         """As the deal closes, copy its account's segment onto it (or clear the copy as it
         reopens); returns the fields set, for `save(update_fields=…)`."""
@@ -574,6 +586,18 @@ class DealCompetitorStatus(models.TextChoices):
     ELIMINATED = "eliminated", "Eliminated"
 
 
+class DealCompetitorQuerySet(models.QuerySet):
+    def for_user(self, user):
+        """The rows of the deals `user` may read, by the owner the row carries."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(visible_owner_q(user, prefix="deal_owner"))
+
+    def of_closed_deals(self):
+        # The predicate of `dealcompetitor_closed_idx`, as `OpportunityQuerySet.closed` is its index's.
+        return self.filter(Q(deal_status=OpportunityStatus.WON) | Q(deal_status=OpportunityStatus.LOST))
+
+
 class DealCompetitor(models.Model):
     """A competitor in play on a deal, with where the buyer stands on it; `beaten` marks the
     ones a won deal beat (set at close, cleared on reopen)."""
@@ -585,11 +609,34 @@ class DealCompetitor(models.Model):
     )
     beaten = models.BooleanField(default=False)
     added_at = models.DateTimeField(default=timezone.now)
+    # The deal's filing (`Opportunity.filing`), copied by the services that change it.
+    deal_status = models.CharField(
+        max_length=10, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN, db_default="open"
+    )
+    deal_closed_on = models.DateField(null=True, blank=True)
+    deal_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+    deal_process = models.ForeignKey(
+        SalesProcess, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+
+    objects = DealCompetitorQuerySet.as_manager()
 
     class Meta:
         ordering = ["added_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["opportunity", "competitor"], name="deal_competitor_once"),
+        ]
+        indexes = [
+            # The competitors of the closed deals, read from this index alone by the win/loss
+            # analysis (`DealCompetitorQuerySet.of_closed_deals`).
+            models.Index(
+                fields=["deal_closed_on"],
+                include=["deal_status", "deal_owner", "deal_process", "competitor"],
+                condition=Q(deal_status=OpportunityStatus.WON) | Q(deal_status=OpportunityStatus.LOST),
+                name="dealcompetitor_closed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

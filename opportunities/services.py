@@ -49,7 +49,7 @@ from .models import (
     OpportunityStatus,
     account_can_edit,
 )
-from .signals import opportunity_changed, opportunity_closed, opportunity_reopened
+from .signals import opportunity_changed, opportunity_closed, opportunity_refiled, opportunity_reopened
 
 EARLIEST_DATE = dt.date(2000, 1, 1)
 # The following step committed when a completed one leaves the deal closing.
@@ -163,6 +163,14 @@ def _announces(service):
         return result
 
     return wrapper
+
+
+def _filing_follows(opp: Opportunity, *, actor) -> None:
+    """After the deal's status, close day, owner or process changed (and was saved): the rows
+    that carry them (`Opportunity.filing`) follow, its competitors' here and, through
+    `opportunity_refiled`, those of the apps above."""
+    DealCompetitor.objects.filter(opportunity=opp).update(**opp.filing())
+    opportunity_refiled.send(sender=Opportunity, opportunity=opp, actor=actor)
 
 
 def _lock(opportunity: Opportunity) -> Opportunity:
@@ -645,6 +653,8 @@ def opportunity_update(
     if changed:
         opp.updated_at = now
         opp.save(update_fields=[*changed, "version", "updated_at"])
+    if "owner" in changed or "process" in changed:
+        _filing_follows(opp, actor=actor)
     return opp
 
 
@@ -760,6 +770,7 @@ def opportunity_reassign(opportunity: Opportunity, *, actor, owner, now: dt.date
     _reassign(opp, actor=actor, owner=owner, now=now)
     opp.updated_at = now
     opp.save(update_fields=["owner", "version", "updated_at"])
+    _filing_follows(opp, actor=actor)
     return opp
 
 
@@ -1012,6 +1023,7 @@ def _close(
             *also,
         ]
     )
+    _filing_follows(opp, actor=actor)
     opportunity_closed.send(sender=Opportunity, opportunity=opp, actor=actor, now=now)
     return opp
 
@@ -1084,6 +1096,7 @@ def opportunity_reopen(
             *segment,
         ]
     )
+    _filing_follows(opp, actor=actor)
     opportunity_reopened.send(sender=Opportunity, opportunity=opp, actor=actor, now=now)
     next_step_set(
         opp, actor=actor, description=next_description, due_date=next_due_date, waiting_until=waiting_until, now=now
@@ -1535,7 +1548,9 @@ def deal_competitor_set(
     existing = DealCompetitor.objects.filter(opportunity=opp, competitor=competitor).first()
     if existing is None:
         _ensure_active_competitor(competitor, "competitor")
-        row = DealCompetitor.objects.create(opportunity=opp, competitor=competitor, status=status, added_at=now)
+        row = DealCompetitor.objects.create(
+            opportunity=opp, competitor=competitor, status=status, added_at=now, **opp.filing()
+        )
         action = "added"
     elif existing.status == status:
         return existing

@@ -17,3 +17,8 @@ opportunity_changed = Signal()
 # (datetime).
 opportunity_closed = Signal()
 opportunity_reopened = Signal()
+
+# Sent inside the service's transaction when the deal's status, close day, owner or process has
+# changed and been saved (closing, reopening, reassigning, moving to another process), for the
+# rows above that carry them (`Opportunity.filing`). kwargs: opportunity (the saved Opportunity), actor (User).
+opportunity_refiled = Signal()

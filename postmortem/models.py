@@ -11,8 +11,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from opportunities.models import BuyingRole, Competitor, Opportunity
-from stages.models import Milestone, Stage
+from opportunities.models import BuyingRole, Competitor, Opportunity, OpportunityStatus
+from people.access import visible_owner_q
+from stages.models import Milestone, SalesProcess, Stage
 
 
 class Outcome(models.TextChoices):
@@ -75,6 +76,20 @@ class ReviewQuerySet(models.QuerySet):
     def current(self):
         return self.filter(is_current=True)
 
+    def of_closed_deals(self):
+        """The current reviews of the deals closed now, with their deal's filing (`deal_*`). The
+        predicate of `review_current_closed_idx`."""
+        return self.filter(
+            Q(is_current=True) & (Q(deal_status=OpportunityStatus.WON) | Q(deal_status=OpportunityStatus.LOST))
+        )
+
+    def of_deals_for(self, user):
+        """The reviews of the deals `user` may read, by the owner their deal's filing names
+        (where `for_user` is the review's own access: author, reviewer, team)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(visible_owner_q(user, prefix="deal_owner"))
+
     def overdue(self, today):
         return self.filter(state__in=OWNER_STATES, due_on__lt=today)
 
@@ -111,6 +126,19 @@ class Review(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # The deal's filing (`Opportunity.filing`: its status, close day, owner, process), copied when
+    # the review opens and whenever the deal's changes (`receivers`), so that the win/loss analysis
+    # counts the current reviews by their deal's filters without joining the deals.
+    deal_status = models.CharField(
+        max_length=10, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN, db_default="open"
+    )
+    deal_closed_on = models.DateField(null=True, blank=True)
+    deal_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
+    deal_process = models.ForeignKey(
+        SalesProcess, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
 
     objects = ReviewQuerySet.as_manager()
 
@@ -121,7 +149,19 @@ class Review(models.Model):
                 fields=["opportunity"], condition=Q(is_current=True), name="one_current_review_per_deal"
             ),
         ]
-        indexes = [models.Index(fields=["state", "due_on"]), models.Index(fields=["author", "state"])]
+        indexes = [
+            models.Index(fields=["state", "due_on"]),
+            models.Index(fields=["author", "state"]),
+            # The current reviews of the closed deals, read from this index alone by the win/loss
+            # analysis (`ReviewQuerySet.of_closed_deals`).
+            models.Index(
+                fields=["deal_closed_on"],
+                include=["deal_status", "deal_owner", "deal_process", "primary_reason", "decisive_milestone"],
+                condition=Q(is_current=True)
+                & (Q(deal_status=OpportunityStatus.WON) | Q(deal_status=OpportunityStatus.LOST)),
+                name="review_current_closed_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Post-mortem of {self.opportunity}"

@@ -98,6 +98,7 @@ def review_open(*, opportunity: Opportunity, actor, now: dt.datetime | None = No
         due_on=timezone.localdate(now) + dt.timedelta(days=days),
         facts=deal_facts(opportunity, now=now),
         opened_at=now,
+        **opportunity.filing(),
     )
     _record(review, actor=actor, verb="opened", now=now)
     return review
@@ -119,6 +120,13 @@ def review_cancel(*, opportunity: Opportunity, actor, now: dt.datetime | None = 
     review.save(update_fields=["state", "is_current", "finished_at", "version"])
     _record(review, actor=actor, verb="cancelled", now=now, from_state=before, reason="The deal was reopened.")
     return review
+
+
+def review_filing_follow(*, opportunity: Opportunity, actor) -> None:
+    """The deal's current review carries its filing (`Opportunity.filing`) as it changes (called
+    inside the deal's service's transaction, by its `actor`). Derived data, so no event of its
+    own: the deal's change is recorded on the deal."""
+    Review.objects.filter(opportunity=opportunity, is_current=True).update(**opportunity.filing())
 
 
 # --- the owner writes ---------------------------------------------------------------------------------

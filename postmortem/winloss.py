@@ -26,7 +26,7 @@ from people.models import Team, User
 from stages.cleaning import IdField
 from stages.models import Milestone, SalesProcess, Stage
 
-from .models import Reason
+from .models import Reason, Review
 
 EARLIEST = dt.date(2000, 1, 1)
 DEFAULT_DAYS = 365
@@ -73,24 +73,40 @@ class WinLossFilterForm(forms.Form):
         return values
 
 
+def _filtered(rows, filters: dict, prefix: str = ""):
+    """`rows` whose deal closed in the filters' period, in their process, team and rep: the deals
+    themselves, or (`prefix="deal_"`) rows that carry their deal's filing (`Opportunity.filing`)."""
+    rows = rows.filter(**{f"{prefix}closed_on__gte": filters["start"], f"{prefix}closed_on__lte": filters["end"]})
+    if filters.get("process"):
+        rows = rows.filter(**{f"{prefix}process_id": filters["process"]})
+    if filters.get("team"):
+        rows = rows.filter(**{f"{prefix}owner__team_id": filters["team"]})
+    if filters.get("rep"):
+        rows = rows.filter(**{f"{prefix}owner_id": filters["rep"]})
+    return rows
+
+
 def closed_deals(user, filters: dict):
     """The closed deals `user` may read that the filters select (404-worthy ids are simply
     nothing: a team or rep outside the user's view gives no deals)."""
-    deals = Opportunity.objects.for_user(user).closed()
-    deals = deals.filter(closed_on__gte=filters["start"], closed_on__lte=filters["end"])
-    if filters.get("process"):
-        deals = deals.filter(process_id=filters["process"])
-    if filters.get("team"):
-        deals = deals.filter(owner__team_id=filters["team"])
-    if filters.get("rep"):
-        deals = deals.filter(owner_id=filters["rep"])
-    return deals
+    return _filtered(Opportunity.objects.for_user(user).closed(), filters)
+
+
+def closed_deals_reviews(user, filters: dict):
+    """The current reviews of `closed_deals(user, filters)`, selected by the filing they carry:
+    counted without joining the deals (bench/README.md)."""
+    return _filtered(Review.objects.of_closed_deals().of_deals_for(user), filters, "deal_")
+
+
+def closed_deals_competitors(user, filters: dict):
+    """The competitors in play on `closed_deals(user, filters)`, as `closed_deals_reviews`."""
+    return _filtered(DealCompetitor.objects.of_closed_deals().for_user(user), filters, "deal_")
 
 
 def _with_current_review(deals):
-    """`deals` joined to their current review, if any, as `current_review`. A deal has at most one
-    (`one_current_review_per_deal`); joined rather than asked for deal by deal, the reviews of
-    every closed deal cost one hash join instead of one probe per deal (bench/README.md)."""
+    """`deals` joined to their current review, if any, as `current_review` (a deal has at most one,
+    `one_current_review_per_deal`): to list the deals behind a reason's or a decisive milestone's
+    figure."""
     return deals.annotate(current_review=FilteredRelation("reviews", condition=Q(reviews__is_current=True)))
 
 
@@ -101,19 +117,21 @@ class Dimension:
 
     name: str
     label: str
-    field: str  # the grouped column (but the quarter is computed), annotated as `<name>_key`
+    field: str  # the deal's column, or the related one (but the quarter is computed)
+    # The column its pass counts, on the rows the pass reads (`PASSES`), if not `field`.
+    counted: str = ""
 
     @property
     def key(self) -> str:
         return f"{self.name}_key"
 
     def keys(self) -> dict:
-        """The expressions the deals are grouped by for this breakdown, by annotation name."""
+        """The expressions its pass groups by for this breakdown, by annotation name."""
         if self.name == "quarter":
             # The quarter's first day: one truncation per deal, where a year and a quarter
             # extracted apart are two (and PostgreSQL's EXTRACT computes in numeric).
             return {self.key: TruncQuarter("closed_on")}
-        return {self.key: F(self.field)}
+        return {self.key: F(self.counted or self.field)}
 
     def key_of(self, row: dict):
         """This breakdown's group in a row grouped by (at least) its `keys()`."""
@@ -121,11 +139,6 @@ class Dimension:
             first_day = row[self.key]
             return (first_day.year, (first_day.month - 1) // 3 + 1)
         return row[self.key]
-
-    def annotate(self, deals):
-        if self.field.startswith("current_review__"):
-            deals = _with_current_review(deals)
-        return deals.annotate(**self.keys())
 
     def select(self, deals, value: str):
         """The deals whose group is `value` (as written in a link)."""
@@ -141,7 +154,9 @@ class Dimension:
             return deals.filter(
                 pk__in=DealCompetitor.objects.filter(competitor_id=_int(value)).values("opportunity_id")
             )
-        annotated, key = self.annotate(deals), self.key
+        if self.field.startswith("current_review__"):
+            deals = _with_current_review(deals)
+        annotated, key = deals.annotate(**{self.key: F(self.field)}), self.key
         text = self.name in ("industry", "region", "size")
         if value == NONE:
             missing = Q(**{f"{key}__isnull": True})
@@ -160,8 +175,8 @@ def _int(value: str) -> int:
 DIMENSIONS = {
     d.name: d
     for d in (
-        Dimension("reason", "Reason (from the post-mortem)", "current_review__primary_reason_id"),
-        Dimension("competitor", "Competitor in play", "competitors__competitor_id"),
+        Dimension("reason", "Reason (from the post-mortem)", "current_review__primary_reason_id", "primary_reason_id"),
+        Dimension("competitor", "Competitor in play", "competitors__competitor_id", "competitor_id"),
         # The account's segment as it was when the deal closed, kept on the deal's row
         # (`Opportunity.remember_closing_segment`): no join to the accounts (bench/README.md).
         Dimension("industry", "Industry", "closed_industry"),
@@ -175,22 +190,22 @@ DIMENSIONS = {
 # Not a breakdown table of its own, but their figures link to deals too.
 EXTRA_DIMENSIONS = {
     "decisive_milestone": Dimension(
-        "decisive_milestone", "Decisive milestone", "current_review__decisive_milestone_id"
+        "decisive_milestone", "Decisive milestone", "current_review__decisive_milestone_id", "decisive_milestone_id"
     ),
     "lost_stage": Dimension("lost_stage", "Stage lost in", "closed_stage_id"),
     "lost_to": Dimension("lost_to", "Lost to", "lost_to_id"),
 }
 ALL_DIMENSIONS = DIMENSIONS | EXTRA_DIMENSIONS
-# The breakdowns counted together, by one grouped query over the closed deals each: those read from
-# the deal's own columns, from the segment it closed in (also on its row), from its current
-# review's; the competitors give one row per competitor in play, so they go alone. Each pass reads
-# every closed deal, while its groups (combinations of the values) stay few: hundreds at 100,000
-# deals (bench/README.md).
+# The breakdowns counted together, by one grouped query each, and the rows it reads: the closed
+# deals for their own columns and for the segment they closed in (also on their rows); their
+# current reviews, and their competitors in play, which carry their deal's filing, so that neither
+# joins the deals (bench/README.md). Each pass's groups (combinations of the values) stay few:
+# hundreds at 100,000 deals.
 PASSES = (
-    ("process", "owner", "quarter"),
-    ("industry", "size", "region"),
-    ("reason", "decisive_milestone"),
-    ("competitor",),
+    (closed_deals, ("process", "owner", "quarter")),
+    (closed_deals, ("industry", "size", "region")),
+    (closed_deals_reviews, ("reason", "decisive_milestone")),
+    (closed_deals_competitors, ("competitor",)),
 )
 
 
@@ -215,7 +230,13 @@ def _labels(name: str, keys) -> dict:
     return {k: k for k in keys}
 
 
-WON, LOST = Count("pk", filter=Q(status=OpportunityStatus.WON)), Count("pk", filter=Q(status=OpportunityStatus.LOST))
+def _won_lost(status: str) -> dict:
+    """Counts of the rows whose `status` column says won, and lost: of that column, which the
+    covering indexes carry (their rows' ids they do not all carry)."""
+    return {
+        "won": Count(status, filter=Q(**{status: OpportunityStatus.WON})),
+        "lost": Count(status, filter=Q(**{status: OpportunityStatus.LOST})),
+    }
 
 
 class DaysBetween(Func):
@@ -256,17 +277,22 @@ def _row(dimension: str, key, label: str, won: int, lost: int) -> dict:
     }
 
 
-def counts(deals, dimensions: list[Dimension], **aggregates) -> list[dict]:
-    """Won and lost deals (and any other `aggregates`) per combination of the groups of
-    `dimensions`, in one query."""
-    if any(d.field.startswith("current_review__") for d in dimensions):
-        deals = _with_current_review(deals)
-    if any(d.name == "competitor" for d in dimensions):
-        # A deal with no competitor in play is no competitor's figure (`breakdown` leaves it out),
-        # so it is not joined at all: an inner join, cheaper than an outer one keeping every deal.
-        deals = deals.filter(competitors__isnull=False)
+def counts(rows, dimensions: list[Dimension], *, status: str = "status", **aggregates) -> list[dict]:
+    """Won and lost `rows` (and any other `aggregates`) per combination of the groups of
+    `dimensions`, in one query; `status` is the column that says won or lost."""
     keys = {name: expression for d in dimensions for name, expression in d.keys().items()}
-    return list(deals.values(**keys).annotate(won=WON, lost=LOST, **aggregates).order_by())
+    return list(rows.values(**keys).annotate(**_won_lost(status), **aggregates).order_by())
+
+
+def _not_reviewed(reviewed: list[dict], won: int, lost: int) -> dict:
+    """The row of the deals with no current review, grouped as those whose review names no
+    reason yet: all the closed deals (`won`, `lost`) but those `reviewed` counts."""
+    return {
+        "reason_key": None,
+        "decisive_milestone_key": None,
+        "won": won - sum(r["won"] for r in reviewed),
+        "lost": lost - sum(r["lost"] for r in reviewed),
+    }
 
 
 def breakdown(rows: list[dict], dimension: Dimension) -> list[dict]:
@@ -326,14 +352,17 @@ def lost_to_by_stage(deals) -> list[dict]:
 
 
 def analysis(user, filters: dict) -> dict:
-    deals = closed_deals(user, filters)
     rows = {}
-    for names in PASSES:
-        own_columns = names == PASSES[0]
-        grouped = counts(deals, [ALL_DIMENSIONS[name] for name in names], **(CYCLE_DAYS if own_columns else {}))
+    for source, names in PASSES:
+        own_columns = names == PASSES[0][1]
+        extra = CYCLE_DAYS if own_columns else {}
+        status = "status" if source is closed_deals else "deal_status"
+        grouped = counts(source(user, filters), [ALL_DIMENSIONS[name] for name in names], status=status, **extra)
         rows |= dict.fromkeys(names, grouped)
     # Every closed deal is in exactly one row of a pass over the deal's own columns.
     won, lost = sum(r["won"] for r in rows["owner"]), sum(r["lost"] for r in rows["owner"])
+    rows["reason"].append(_not_reviewed(rows["reason"], won, lost))
+    deals = closed_deals(user, filters)
     return {
         "overall": _row("", "", "All closed deals", won, lost),
         "breakdowns": [{"dimension": d, "rows": breakdown(rows[d.name], d)} for d in DIMENSIONS.values()],

@@ -472,6 +472,11 @@ class Writer:
             events.extend(plan.events)
             for obj in plan.milestones + plan.activities + plan.members + plan.competitors + plan.steps:
                 obj.opportunity_id = plan.opportunity.pk
+            # A deal's competitors carry its filing, as the services keep it on them.
+            filing = plan.opportunity.filing()
+            for competitor in plan.competitors:
+                for name, value in filing.items():
+                    setattr(competitor, name, value)
             milestones += plan.milestones
             activities += plan.activities
             members += plan.members

@@ -52,10 +52,12 @@ def closed(owner, teammate, process, now):
             lost_to=lost_to,
             amount=Decimal("1000"),
         )
+        # Written around the services, so with the deal's filing as they copy it.
         for c in competitors:
-            DealCompetitor.objects.create(opportunity=deal, competitor=c)
+            DealCompetitor.objects.create(opportunity=deal, competitor=c, **deal.filing())
         if reason:
             Review.objects.create(
+                **deal.filing(),
                 opportunity=deal,
                 outcome=status,
                 author=who,

@@ -169,6 +169,8 @@ def test_an_imported_past_deal_has_the_history_the_services_write(
     assert history(imported) == expected_history
     assert facts(imported) == expected_facts
     assert (imported.closed_industry, imported.closed_region) == ("Retail", "EU")
+    # Its competitor carries its filing, as the services keep it (win/loss counts it so).
+    assert list(imported.competitors.values(*imported.filing())) == [imported.filing()]
     created = imported.events.get(verb="created")
     assert created.data["import_id"] == job.pk
     assert created.describe() == "Created in Qualify (imported)"
