@@ -586,30 +586,28 @@ class DealCompetitorStatus(models.TextChoices):
     ELIMINATED = "eliminated", "Eliminated"
 
 
-class DealCompetitorQuerySet(models.QuerySet):
-    def for_user(self, user):
-        """The rows of the deals `user` may read, by the owner the row carries."""
+CLOSED_FILING = Q(deal_status=OpportunityStatus.WON) | Q(deal_status=OpportunityStatus.LOST)
+
+
+class FilingQuerySet(models.QuerySet):
+    """Filters on rows that carry their deal's filing (`CarriesFiling`)."""
+
+    def of_deals_for(self, user):
+        """The rows of the deals `user` may read, by the owner their deal's filing names."""
         if not user.is_authenticated:
             return self.none()
         return self.filter(visible_owner_q(user, prefix="deal_owner"))
 
     def of_closed_deals(self):
-        # The predicate of `dealcompetitor_closed_idx`, as `OpportunityQuerySet.closed` is its index's.
-        return self.filter(Q(deal_status=OpportunityStatus.WON) | Q(deal_status=OpportunityStatus.LOST))
+        # Written as the predicate of the partial indexes on closed deals' rows (`CLOSED_FILING`).
+        return self.filter(CLOSED_FILING)
 
 
-class DealCompetitor(models.Model):
-    """A competitor in play on a deal, with where the buyer stands on it; `beaten` marks the
-    ones a won deal beat (set at close, cleared on reopen)."""
+class CarriesFiling(models.Model):
+    """A row that carries its deal's filing (`Opportunity.filing`: status, close day, owner,
+    process), copied by the services whenever it changes (`services._filing_follows`), so that
+    an analysis counts such rows by their deal's filters without joining the deals."""
 
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="competitors")
-    competitor = models.ForeignKey(Competitor, on_delete=models.PROTECT, related_name="deals")
-    status = models.CharField(
-        max_length=20, choices=DealCompetitorStatus.choices, default=DealCompetitorStatus.EVALUATING
-    )
-    beaten = models.BooleanField(default=False)
-    added_at = models.DateTimeField(default=timezone.now)
-    # The deal's filing (`Opportunity.filing`), copied by the services that change it.
     deal_status = models.CharField(
         max_length=10, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN, db_default="open"
     )
@@ -621,7 +619,23 @@ class DealCompetitor(models.Model):
         SalesProcess, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
     )
 
-    objects = DealCompetitorQuerySet.as_manager()
+    class Meta:
+        abstract = True
+
+
+class DealCompetitor(CarriesFiling):
+    """A competitor in play on a deal, with where the buyer stands on it; `beaten` marks the
+    ones a won deal beat (set at close, cleared on reopen)."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="competitors")
+    competitor = models.ForeignKey(Competitor, on_delete=models.PROTECT, related_name="deals")
+    status = models.CharField(
+        max_length=20, choices=DealCompetitorStatus.choices, default=DealCompetitorStatus.EVALUATING
+    )
+    beaten = models.BooleanField(default=False)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    objects = FilingQuerySet.as_manager()
 
     class Meta:
         ordering = ["added_at", "id"]
@@ -634,7 +648,7 @@ class DealCompetitor(models.Model):
             models.Index(
                 fields=["deal_closed_on"],
                 include=["deal_status", "deal_owner", "deal_process", "competitor"],
-                condition=Q(deal_status=OpportunityStatus.WON) | Q(deal_status=OpportunityStatus.LOST),
+                condition=CLOSED_FILING,
                 name="dealcompetitor_closed_idx",
             ),
         ]

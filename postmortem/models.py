@@ -11,9 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from opportunities.models import BuyingRole, Competitor, Opportunity, OpportunityStatus
-from people.access import visible_owner_q
-from stages.models import Milestone, SalesProcess, Stage
+from opportunities.models import CLOSED_FILING, BuyingRole, CarriesFiling, Competitor, FilingQuerySet, Opportunity
+from stages.models import Milestone, Stage
 
 
 class Outcome(models.TextChoices):
@@ -69,7 +68,7 @@ def visible_review_q(user, prefix: str = "") -> Q:
     return q
 
 
-class ReviewQuerySet(models.QuerySet):
+class ReviewQuerySet(FilingQuerySet):
     def for_user(self, user):
         return self.filter(visible_review_q(user)) if user.is_authenticated else self.none()
 
@@ -77,26 +76,19 @@ class ReviewQuerySet(models.QuerySet):
         return self.filter(is_current=True)
 
     def of_closed_deals(self):
-        """The current reviews of the deals closed now, with their deal's filing (`deal_*`). The
-        predicate of `review_current_closed_idx`."""
-        return self.filter(
-            Q(is_current=True) & (Q(deal_status=OpportunityStatus.WON) | Q(deal_status=OpportunityStatus.LOST))
-        )
-
-    def of_deals_for(self, user):
-        """The reviews of the deals `user` may read, by the owner their deal's filing names
-        (where `for_user` is the review's own access: author, reviewer, team)."""
-        if not user.is_authenticated:
-            return self.none()
-        return self.filter(visible_owner_q(user, prefix="deal_owner"))
+        """The current reviews of the deals closed now (the predicate of
+        `review_current_closed_idx`). `of_deals_for(user)` selects by the deal's owner, where
+        `for_user` is the review's own access (author, reviewer, team)."""
+        return self.filter(Q(is_current=True) & CLOSED_FILING)
 
     def overdue(self, today):
         return self.filter(state__in=OWNER_STATES, due_on__lt=today)
 
 
-class Review(models.Model):
+class Review(CarriesFiling):
     """The post-mortem of one close of a deal. Closing opens one; reopening cancels it if it is
-    unfinished; closing again opens another. `is_current` marks the latest close's review.
+    unfinished; closing again opens another. `is_current` marks the latest close's review; it
+    carries its deal's filing (`CarriesFiling`) for the win/loss analysis.
 
     `facts` is the deal's history at the close (`postmortem.facts`), kept so the review reads
     the same later; the rest is what the owner adds and what the manager answers."""
@@ -126,19 +118,6 @@ class Review(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     overdue_notified_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
-    # The deal's filing (`Opportunity.filing`: its status, close day, owner, process), copied when
-    # the review opens and whenever the deal's changes (`receivers`), so that the win/loss analysis
-    # counts the current reviews by their deal's filters without joining the deals.
-    deal_status = models.CharField(
-        max_length=10, choices=OpportunityStatus.choices, default=OpportunityStatus.OPEN, db_default="open"
-    )
-    deal_closed_on = models.DateField(null=True, blank=True)
-    deal_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
-    )
-    deal_process = models.ForeignKey(
-        SalesProcess, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
-    )
 
     objects = ReviewQuerySet.as_manager()
 
@@ -157,8 +136,7 @@ class Review(models.Model):
             models.Index(
                 fields=["deal_closed_on"],
                 include=["deal_status", "deal_owner", "deal_process", "primary_reason", "decisive_milestone"],
-                condition=Q(is_current=True)
-                & (Q(deal_status=OpportunityStatus.WON) | Q(deal_status=OpportunityStatus.LOST)),
+                condition=Q(is_current=True) & CLOSED_FILING,
                 name="review_current_closed_idx",
             ),
         ]

@@ -100,7 +100,7 @@ def closed_deals_reviews(user, filters: dict):
 
 def closed_deals_competitors(user, filters: dict):
     """The competitors in play on `closed_deals(user, filters)`, as `closed_deals_reviews`."""
-    return _filtered(DealCompetitor.objects.of_closed_deals().for_user(user), filters, "deal_")
+    return _filtered(DealCompetitor.objects.of_closed_deals().of_deals_for(user), filters, "deal_")
 
 
 def _with_current_review(deals):
