@@ -81,11 +81,13 @@ def seed_postmortem_demo(*, seed: int = 1, now: dt.datetime) -> dict:
     competitors = [
         Competitor.objects.get_or_create(name=name, defaults={"website": site})[0] for name, site in COMPETITORS
     ]
-    open_deals = list(Opportunity.objects.open().order_by("pk").values_list("pk", flat=True)[:400])
+    fields = ("pk", "status", "closed_on", "owner_id", "process_id")
+    open_deals = list(Opportunity.objects.open().order_by("pk").only(*fields)[:400])
+    # Written around the services, so with the deal's filing as they would copy it.
     DealCompetitor.objects.bulk_create(
         [
-            DealCompetitor(opportunity_id=pk, competitor=rnd.choice(competitors), added_at=now)
-            for pk in open_deals
+            DealCompetitor(opportunity_id=deal.pk, competitor=rnd.choice(competitors), added_at=now, **deal.filing())
+            for deal in open_deals
             if rnd.random() < 0.3
         ],
         ignore_conflicts=True,

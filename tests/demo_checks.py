@@ -18,6 +18,7 @@ from opportunities.models import (
     Activity,
     BuyingTeamMember,
     Contact,
+    DealCompetitor,
     LostReason,
     MilestoneCompletion,
     NextStep,
@@ -130,6 +131,16 @@ def denormalized_fields_agree_with_the_events(now):
             assert closes[-1].verb == f"closed_{opp.status}" and closes[-1].from_stage_id == opp.closed_stage_id
             assert opp.created_at <= closes[-1].created_at
     assert max(pushes_seen) >= 3
+
+
+def competitors_and_reviews_carry_their_deals_filing(now):
+    """What win/loss counts without joining the deals (`opportunities.models.CarriesFiling`)."""
+    from postmortem.models import Review
+
+    for rows in (DealCompetitor.objects.all(), Review.objects.current()):
+        for row in rows.select_related("opportunity"):
+            filing = row.opportunity.filing()
+            assert {name: getattr(row, name) for name in filing} == filing, row
 
 
 def required_milestones_of_passed_stages_are_ticked(now):
@@ -247,6 +258,7 @@ CHECKS = [
     people_and_logins,
     every_stage_and_outcome_is_represented,
     denormalized_fields_agree_with_the_events,
+    competitors_and_reviews_carry_their_deals_filing,
     required_milestones_of_passed_stages_are_ticked,
     next_steps,
     state_intervals_equal_the_replayed_history,
