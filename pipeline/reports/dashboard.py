@@ -37,7 +37,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 from django.db import connection
 from django.db.models import (
@@ -377,24 +377,25 @@ def _display(value, kind: str) -> str:
     return str(value)
 
 
-class DisplayCell(NamedTuple):
-    """A table cell as printed: its formatted text, and whether it is a number (right-aligned)."""
+class DisplayRow(TypedDict):
+    """A table row as printed: the first cell (a row header, linked when `link` is set), then the
+    row's text cells and its numbers (right-aligned), each formatted for its column.
 
-    text: str
-    numeric: bool
-
-
-class DisplayRow(NamedTuple):
-    """A table row as printed: the first cell (a row header, linked when `link` is set) and the rest."""
+    A plain dict: the template engine looks a key up in a dict directly, where an attribute of a
+    tuple or object costs it a failed `[]` first, on every cell of every table."""
 
     head: str
     link: str | None
-    cells: list[DisplayCell]
+    texts: list[str]
+    numbers: list[str]
 
 
 @dataclass
 class Table:
-    """One block of numbers: what the page shows, the chart draws and the CSV holds."""
+    """One block of numbers: what the page shows, the chart draws and the CSV holds.
+
+    Its text columns come before its numbers (checked here), so the page prints each row as two
+    runs of cells, the numbers right-aligned, and decides that once per table, not once per cell."""
 
     name: str
     title: str
@@ -404,19 +405,38 @@ class Table:
     note: str = ""
     chart: str = ""
 
+    def __post_init__(self):
+        numeric = [c.numeric for c in self.columns]
+        if numeric != sorted(numeric):
+            raise ValueError(f"Table {self.name}: the text columns must come before the numbers.")
+
+    @property
+    def first_number(self) -> int:
+        """The index of the first numeric column (the number of columns if there is none)."""
+        return next((i for i, c in enumerate(self.columns) if c.numeric), len(self.columns))
+
+    @property
+    def text_labels(self) -> list[str]:
+        return [c.label for c in self.columns[: self.first_number]]
+
+    @property
+    def number_labels(self) -> list[str]:
+        return [c.label for c in self.columns[self.first_number :]]
+
     @property
     def display_rows(self) -> "list[DisplayRow]":
         """The rows as the page prints them: each value formatted for its column, the first
         cell with its link. The template loops over them and escapes every text."""
-        numeric = [c.numeric for c in self.columns]
         kinds = [c.kind for c in self.columns]
+        split = max(self.first_number, 1)  # the first cell is the row's header, whatever its kind
         links = self.links or [None] * len(self.rows)
         return [
-            DisplayRow(
-                head=_display(row[0], kinds[0]),
-                link=link,
-                cells=[DisplayCell(_display(row[i], kinds[i]), numeric[i]) for i in range(1, len(row))],
-            )
+            {
+                "head": _display(row[0], kinds[0]),
+                "link": link,
+                "texts": [_display(value, kind) for value, kind in zip(row[1:split], kinds[1:split], strict=True)],
+                "numbers": [_display(value, kind) for value, kind in zip(row[split:], kinds[split:], strict=True)],
+            }
             for link, row in zip(links, self.rows, strict=True)
         ]
 
