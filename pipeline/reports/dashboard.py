@@ -286,10 +286,10 @@ def _db_datetime(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _accumulate(sums: dict, key, values: tuple) -> None:
-    """Add `values` to the running totals of `key` in `sums`, element by element."""
-    row = sums.get(key)
-    sums[key] = list(values) if row is None else [total + value for total, value in zip(row, values, strict=True)]
+def _running_totals(amounts: int) -> defaultdict:
+    """Running totals by key, each [count, amount…] with `amounts` amounts, added to in place:
+    a new key starts at zero."""
+    return defaultdict(lambda: [0, *[ZERO] * amounts])
 
 
 class MonthStart(Func):
@@ -532,10 +532,8 @@ class Dashboard:
         category = {pk: stage.forecast_category for pk, stage in self.stages.items()}
         (y1, q1), (y2, q2) = self.quarters
         first, last = quarter_start(y1, q1), quarter_end(y2, q2)
-        by_stage: dict = {}
-        by_owner: dict = {}
-        by_month: dict = {}
-        forecast: dict = {}
+        by_stage, by_owner, by_month = _running_totals(2), _running_totals(2), _running_totals(2)
+        forecast = _running_totals(1)
         months: dict = {}  # month → (label, quarter or None): a few dozen months, hundreds of cells
         pipeline = ForecastCategory.PIPELINE.value
         # One row per stage, owner and month, added into each table's totals.
@@ -549,11 +547,16 @@ class Dashboard:
                 in_window = day is not None and first <= day <= last
                 labelled = months[month] = (_month(day), quarter_of(day) if in_window else None)
             label, quarter = labelled
-            for sums, key in ((by_stage, stage), (by_owner, owner), (by_month, label)):
-                _accumulate(sums, key, (n, amount, weighted))
+            for totals in (by_stage[stage], by_owner[owner], by_month[label]):
+                totals[0] += n
+                totals[1] += amount
+                totals[2] += weighted
             if quarter is not None:
-                _accumulate(forecast, (quarter, category.get(stage, pipeline), owner), (n, amount))
-        return {"stage": by_stage, "owner": by_owner, "month": by_month, "forecast": forecast}
+                totals = forecast[(quarter, category.get(stage, pipeline), owner)]
+                totals[0] += n
+                totals[1] += amount
+        # Plain dicts from here on: reading a key that is not there must not add it.
+        return {"stage": dict(by_stage), "owner": dict(by_owner), "month": dict(by_month), "forecast": dict(forecast)}
 
     @staticmethod
     def _money_row(row) -> list:
