@@ -26,3 +26,14 @@ def test_a_chart_escapes_its_texts_and_draws_a_bar_per_value():
 
 def test_no_labels_no_chart():
     assert bar_chart("Empty", [], [("Amount", [])]) == ""
+
+
+def test_every_bar_prints_the_fixed_position_height_and_its_series_colour():
+    from pipeline.reports.charts import BAR_HEIGHT, LABEL_WIDTH, PALETTE
+
+    svg = bar_chart("Two series", ["Ann"], [("Amount", [100]), ("Weighted", [50])])
+    rects = re.findall(r'<rect class="bar" x="(\d+)" y="\d+" width="[\d.]+" height="(\d+)" fill="([^"]+)"/>', svg)
+    assert rects == [(str(LABEL_WIDTH), str(BAR_HEIGHT), PALETTE[0]), (str(LABEL_WIDTH), str(BAR_HEIGHT), PALETTE[1])]
+    assert f'<text x="{LABEL_WIDTH - 8}" y="' in svg
+    # The first series' legend swatch, as plain text: escaping the fixed texts changed none of them.
+    assert '<rect x="240" y="4" width="12" height="12" fill="#2f5bd3"/>' in svg
