@@ -37,7 +37,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict
 
 from django.db import connection
 from django.db.models import (
@@ -286,10 +286,10 @@ def _db_datetime(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _accumulate(sums: dict, key, values: tuple) -> None:
-    """Add `values` to the running totals of `key` in `sums`, element by element."""
-    row = sums.get(key)
-    sums[key] = list(values) if row is None else [total + value for total, value in zip(row, values, strict=True)]
+def _running_totals(amounts: int) -> defaultdict:
+    """Running totals by key, each [count, amount…] with `amounts` amounts, added to in place:
+    a new key starts at zero."""
+    return defaultdict(lambda: [0, *[ZERO] * amounts])
 
 
 class MonthStart(Func):
@@ -377,24 +377,25 @@ def _display(value, kind: str) -> str:
     return str(value)
 
 
-class DisplayCell(NamedTuple):
-    """A table cell as printed: its formatted text, and whether it is a number (right-aligned)."""
+class DisplayRow(TypedDict):
+    """A table row as printed: the first cell (a row header, linked when `link` is set), then the
+    row's text cells and its numbers (right-aligned), each formatted for its column.
 
-    text: str
-    numeric: bool
-
-
-class DisplayRow(NamedTuple):
-    """A table row as printed: the first cell (a row header, linked when `link` is set) and the rest."""
+    A plain dict: the template engine looks a key up in a dict directly, where an attribute of a
+    tuple or object costs it a failed `[]` first, on every cell of every table."""
 
     head: str
     link: str | None
-    cells: list[DisplayCell]
+    texts: list[str]
+    numbers: list[str]
 
 
 @dataclass
 class Table:
-    """One block of numbers: what the page shows, the chart draws and the CSV holds."""
+    """One block of numbers: what the page shows, the chart draws and the CSV holds.
+
+    Its text columns come before its numbers (checked here), so the page prints each row as two
+    runs of cells, the numbers right-aligned, and decides that once per table, not once per cell."""
 
     name: str
     title: str
@@ -404,19 +405,38 @@ class Table:
     note: str = ""
     chart: str = ""
 
+    def __post_init__(self):
+        numeric = [c.numeric for c in self.columns]
+        if numeric != sorted(numeric):
+            raise ValueError(f"Table {self.name}: the text columns must come before the numbers.")
+
+    @property
+    def first_number(self) -> int:
+        """The index of the first numeric column (the number of columns if there is none)."""
+        return next((i for i, c in enumerate(self.columns) if c.numeric), len(self.columns))
+
+    @property
+    def text_labels(self) -> list[str]:
+        return [c.label for c in self.columns[: self.first_number]]
+
+    @property
+    def number_labels(self) -> list[str]:
+        return [c.label for c in self.columns[self.first_number :]]
+
     @property
     def display_rows(self) -> "list[DisplayRow]":
         """The rows as the page prints them: each value formatted for its column, the first
         cell with its link. The template loops over them and escapes every text."""
-        numeric = [c.numeric for c in self.columns]
         kinds = [c.kind for c in self.columns]
+        split = max(self.first_number, 1)  # the first cell is the row's header, whatever its kind
         links = self.links or [None] * len(self.rows)
         return [
-            DisplayRow(
-                head=_display(row[0], kinds[0]),
-                link=link,
-                cells=[DisplayCell(_display(row[i], kinds[i]), numeric[i]) for i in range(1, len(row))],
-            )
+            {
+                "head": _display(row[0], kinds[0]),
+                "link": link,
+                "texts": [_display(value, kind) for value, kind in zip(row[1:split], kinds[1:split], strict=True)],
+                "numbers": [_display(value, kind) for value, kind in zip(row[split:], kinds[split:], strict=True)],
+            }
             for link, row in zip(links, self.rows, strict=True)
         ]
 
@@ -512,10 +532,8 @@ class Dashboard:
         category = {pk: stage.forecast_category for pk, stage in self.stages.items()}
         (y1, q1), (y2, q2) = self.quarters
         first, last = quarter_start(y1, q1), quarter_end(y2, q2)
-        by_stage: dict = {}
-        by_owner: dict = {}
-        by_month: dict = {}
-        forecast: dict = {}
+        by_stage, by_owner, by_month = _running_totals(2), _running_totals(2), _running_totals(2)
+        forecast = _running_totals(1)
         months: dict = {}  # month → (label, quarter or None): a few dozen months, hundreds of cells
         pipeline = ForecastCategory.PIPELINE.value
         # One row per stage, owner and month, added into each table's totals.
@@ -529,11 +547,16 @@ class Dashboard:
                 in_window = day is not None and first <= day <= last
                 labelled = months[month] = (_month(day), quarter_of(day) if in_window else None)
             label, quarter = labelled
-            for sums, key in ((by_stage, stage), (by_owner, owner), (by_month, label)):
-                _accumulate(sums, key, (n, amount, weighted))
+            for totals in (by_stage[stage], by_owner[owner], by_month[label]):
+                totals[0] += n
+                totals[1] += amount
+                totals[2] += weighted
             if quarter is not None:
-                _accumulate(forecast, (quarter, category.get(stage, pipeline), owner), (n, amount))
-        return {"stage": by_stage, "owner": by_owner, "month": by_month, "forecast": forecast}
+                totals = forecast[(quarter, category.get(stage, pipeline), owner)]
+                totals[0] += n
+                totals[1] += amount
+        # Plain dicts from here on: reading a key that is not there must not add it.
+        return {"stage": dict(by_stage), "owner": dict(by_owner), "month": dict(by_month), "forecast": dict(forecast)}
 
     @staticmethod
     def _money_row(row) -> list:

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from django.urls import reverse
 
 from opportunities import services
 from pipeline.models import Quota
+from pipeline.reports.dashboard import Column, Table
 from pipeline.reports.views import _csv_cell
 from tests.factories import AccountFactory
 
@@ -92,6 +94,26 @@ def test_names_in_the_tables_and_charts_are_escaped(client_for, manager, teammat
     assert '<th scope="row">&lt;b&gt;Tom Teammate</th><td class="num">1</td>' in card
     assert ">&lt;b&gt;Tom Teammate</text>" in card  # the chart's bar label
     assert "<b>Tom" not in body
+
+
+def test_a_table_prints_its_text_cells_then_its_numbers_right_aligned(client_for, manager, deals):
+    body = client_for(manager).get(URL).content.decode()
+    card = body[body.index('id="milestones"') :]
+    card = card[: card.index("</article>")]
+    assert (
+        '<th scope="col">Process</th><th scope="col">Stage</th><th scope="col">Milestone</th>'
+        '<th scope="col">Required</th><th scope="col" class="num">Closed with it</th>'
+    ) in card
+    rows = re.findall(r'<tr><th scope="row">[^<]*</th>(.*?)</tr>', card)
+    assert rows
+    for cells in rows:
+        # Stage, milestone and required as text; the five numbers right-aligned.
+        assert re.fullmatch(r'(<td>[^<]*</td>){3}(<td class="num">[^<]*</td>){5}', cells), cells
+
+
+def test_a_table_with_a_number_before_its_text_columns_is_refused():
+    with pytest.raises(ValueError, match="text columns must come before the numbers"):
+        Table("odd", "Odd", [Column("who", "Who"), Column("n", "Deals", "int"), Column("note", "Note")])
 
 
 def test_the_flag_tables_link_each_row_to_needs_attention(client_for, manager, deals):
