@@ -196,17 +196,6 @@ EXTRA_DIMENSIONS = {
     "lost_to": Dimension("lost_to", "Lost to", "lost_to_id"),
 }
 ALL_DIMENSIONS = DIMENSIONS | EXTRA_DIMENSIONS
-# The breakdowns counted together, by one grouped query each, and the rows it reads: the closed
-# deals for their own columns and for the segment they closed in (also on their rows); their
-# current reviews, and their competitors in play, which carry their deal's filing, so that neither
-# joins the deals (bench/README.md). Each pass's groups (combinations of the values) stay few:
-# hundreds at 100,000 deals.
-PASSES = (
-    (closed_deals, ("process", "owner", "quarter")),
-    (closed_deals, ("industry", "size", "region")),
-    (closed_deals_reviews, ("reason", "decisive_milestone")),
-    (closed_deals_competitors, ("competitor",)),
-)
 
 
 def _labels(name: str, keys) -> dict:
@@ -351,14 +340,35 @@ def lost_to_by_stage(deals) -> list[dict]:
     ]
 
 
+@dataclass(frozen=True)
+class Pass:
+    """Breakdowns counted together by one grouped query: the rows it reads (`rows(user,
+    filters)`), the column of those rows that says won or lost, and any other aggregates."""
+
+    rows: object
+    status: str
+    names: tuple[str, ...]
+    aggregates: tuple = ()
+
+
+# The closed deals, for their own columns (and the cycle lengths, at no scan of their own) and for
+# the segment they closed in (also on their rows); their current reviews, and their competitors in
+# play, which carry their deal's filing, so that neither joins the deals (bench/README.md). Each
+# pass's groups (combinations of the values) stay few: hundreds at 100,000 deals.
+PASSES = (
+    Pass(closed_deals, "status", ("process", "owner", "quarter"), tuple(CYCLE_DAYS.items())),
+    Pass(closed_deals, "status", ("industry", "size", "region")),
+    Pass(closed_deals_reviews, "deal_status", ("reason", "decisive_milestone")),
+    Pass(closed_deals_competitors, "deal_status", ("competitor",)),
+)
+
+
 def analysis(user, filters: dict) -> dict:
     rows = {}
-    for source, names in PASSES:
-        own_columns = names == PASSES[0][1]
-        extra = CYCLE_DAYS if own_columns else {}
-        status = "status" if source is closed_deals else "deal_status"
-        grouped = counts(source(user, filters), [ALL_DIMENSIONS[name] for name in names], status=status, **extra)
-        rows |= dict.fromkeys(names, grouped)
+    for p in PASSES:
+        dimensions = [ALL_DIMENSIONS[name] for name in p.names]
+        grouped = counts(p.rows(user, filters), dimensions, status=p.status, **dict(p.aggregates))
+        rows |= dict.fromkeys(p.names, grouped)
     # Every closed deal is in exactly one row of a pass over the deal's own columns.
     won, lost = sum(r["won"] for r in rows["owner"]), sum(r["lost"] for r in rows["owner"])
     rows["reason"].append(_not_reviewed(rows["reason"], won, lost))
