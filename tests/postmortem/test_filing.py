@@ -13,22 +13,12 @@ from opportunities import services as deal_services
 from opportunities.models import DealCompetitor, DealCompetitorStatus, Opportunity
 from postmortem import services, winloss
 from postmortem.models import Review
+from tests.demo_checks import unfollowed_filings
 from tests.factories import make_process
 
 from .conftest import fill
 
 DAY = dt.timedelta(days=1)
-
-
-def unfollowed() -> list:
-    """Every competitor row and current review whose filing differs from its deal's."""
-    wrong = []
-    for model, rows in ((DealCompetitor, DealCompetitor.objects.all()), (Review, Review.objects.current())):
-        for row in rows.select_related("opportunity"):
-            carried = {name: getattr(row, name) for name in row.opportunity.filing()}
-            if carried != row.opportunity.filing():
-                wrong.append((model.__name__, row.pk, carried, row.opportunity.filing()))
-    return wrong
 
 
 def reload(opp) -> Opportunity:
@@ -39,7 +29,7 @@ def test_every_write_that_refiles_a_deal_is_followed(opportunity, owner, teammat
     deal_services.deal_competitor_set(
         opportunity, actor=owner, competitor=rival, status=DealCompetitorStatus.EVALUATING, now=now
     )
-    assert unfollowed() == []
+    assert unfollowed_filings() == []
     row = DealCompetitor.objects.get()
     assert (row.deal_status, row.deal_closed_on, row.deal_owner, row.deal_process) == (
         "open",
@@ -60,17 +50,17 @@ def test_every_write_that_refiles_a_deal_is_followed(opportunity, owner, teammat
         override_reason="Filed under the wrong process",
         now=now,
     )
-    assert unfollowed() == []
+    assert unfollowed_filings() == []
     assert DealCompetitor.objects.get().deal_process == other
 
     deal_services.opportunity_close_lost(reload(opportunity), actor=owner, reason=lost_reason, lost_to=rival, now=now)
-    assert unfollowed() == []
+    assert unfollowed_filings() == []
     review = Review.objects.current().get()
     assert (review.deal_status, review.deal_closed_on) == ("lost", now.date())
 
     # A closed deal handed to another rep: its rows follow the new owner.
     deal_services.opportunity_reassign(reload(opportunity), actor=manager, owner=teammate, now=now + DAY)
-    assert unfollowed() == []
+    assert unfollowed_filings() == []
     assert DealCompetitor.objects.get().deal_owner == teammate
 
     # Reopened: the unfinished review is cancelled, the competitor rows say open again.
@@ -81,14 +71,14 @@ def test_every_write_that_refiles_a_deal_is_followed(opportunity, owner, teammat
         next_due_date=now.date() + 3 * DAY,
         now=now + 2 * DAY,
     )
-    assert unfollowed() == []
+    assert unfollowed_filings() == []
     assert not Review.objects.current().exists()
     assert DealCompetitor.objects.get().deal_status == "open"
 
     deal_services.opportunity_close_won(
         reload(opportunity), actor=manager, override_reason="Signed", beaten=[rival], now=now + 3 * DAY
     )
-    assert unfollowed() == []
+    assert unfollowed_filings() == []
     assert Review.objects.current().get().deal_closed_on == (now + 3 * DAY).date()
     assert Review.objects.current().get().deal_process == other
 
@@ -106,7 +96,7 @@ def test_a_finished_review_of_a_reopened_deal_is_no_closed_deals_review(opportun
     )
     # It stays current (what it taught still holds) but its deal is open again.
     assert Review.objects.current().get() == review
-    assert unfollowed() == []
+    assert unfollowed_filings() == []
     assert not Review.objects.of_closed_deals().exists()
 
 
@@ -171,7 +161,7 @@ def test_the_analysis_counts_reviews_and_competitors_as_a_join_of_the_deals_woul
         next_due_date=now.date() + 9 * DAY,
         now=now + 7 * DAY,
     )
-    assert unfollowed() == []
+    assert unfollowed_filings() == []
 
     user = request.getfixturevalue(who)
     filters = winloss.WinLossFilterForm(today=(now + 10 * DAY).date()).usable()
@@ -190,9 +180,9 @@ def test_the_migrations_give_the_rows_written_before_them_their_deals_filing(
     blank = {"deal_status": "open", "deal_closed_on": None, "deal_owner": None, "deal_process": None}
     DealCompetitor.objects.update(**blank)
     Review.objects.update(**blank)
-    assert len(unfollowed()) == 2
+    assert len(unfollowed_filings()) == 2
 
     importlib.import_module("opportunities.migrations.0022_deal_competitor_filing").copy_filing(apps, None)
     importlib.import_module("postmortem.migrations.0003_review_deal_filing").copy_filing(apps, None)
 
-    assert unfollowed() == []
+    assert unfollowed_filings() == []
