@@ -7,6 +7,8 @@ from django.utils import timezone
 from people.access import visible_owner_q
 from people.models import User
 
+from .reports.quarters import quarter_name
+
 
 class FlagKind(models.TextChoices):
     IDLE = "idle", "Idle"
@@ -254,7 +256,7 @@ class Quota(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user}: {self.amount} in {self.year} Q{self.quarter}"
+        return f"{self.user}: {self.amount} in {quarter_name(self.year, self.quarter)}"
 
 
 class QuotaChange(models.Model):
@@ -274,4 +276,4 @@ class QuotaChange(models.Model):
         indexes = [models.Index(fields=["year", "quarter", "-created_at"], name="quota_change_quarter_idx")]
 
     def __str__(self) -> str:
-        return f"{self.user}'s quota for {self.year} Q{self.quarter}: {self.old_amount} → {self.new_amount}"
+        return f"{self.user}'s quota for {quarter_name(self.year, self.quarter)}: {self.old_amount} → {self.new_amount}"

@@ -66,7 +66,7 @@ from stages.models import ForecastCategory, Milestone, SalesProcess, Stage
 
 from ..models import Flag, FlagKind, Quota
 from . import charts, sql
-from .quarters import next_quarter, previous_quarter, quarter_end, quarter_of, quarter_start
+from .quarters import next_quarter, previous_quarter, quarter_end, quarter_name, quarter_of, quarter_start
 from .snapshot import Scope, deal_states, end_of_day, live_deals, live_q
 
 ALL_STATUSES = ("open", "won", "lost")
@@ -494,9 +494,6 @@ class Dashboard:
         this = quarter_of(self.f.day)
         return [this, next_quarter(*this)]
 
-    def quarter_label(self, yq: tuple[int, int]) -> str:
-        return f"Q{yq[1]} {yq[0]}"
-
     @cached_property
     def people_in_view(self) -> list[User]:
         """Whose quotas add up to the view's quota."""
@@ -658,7 +655,7 @@ class Dashboard:
     def forecast(self) -> Table:
         columns = [Column("category", "Category")]
         for yq in self.quarters:
-            label = self.quarter_label(yq)
+            label = quarter_name(*yq)
             columns += [
                 Column(f"deals_{yq[0]}q{yq[1]}", f"{label} deals", "int"),
                 Column(f"amount_{yq[0]}q{yq[1]}", f"{label} amount", "money"),
@@ -711,7 +708,7 @@ class Dashboard:
                     quota = self.quotas.get((owner_id, yq))
                     attained = _pct(sums[0], quota) if quota is not None else None
                     without = None
-                table.rows.append([who, self.quarter_label(yq), quota, *sums, attained, without])
+                table.rows.append([who, quarter_name(*yq), quota, *sums, attained, without])
         return table
 
     def _sellers(self, yq) -> set[int]:
@@ -989,7 +986,7 @@ class Dashboard:
             "deals": sum(r[3] for r in stage_rows),
             "amount": sum((r[4] for r in stage_rows), ZERO),
             "weighted": sum((r[5] for r in stage_rows), ZERO),
-            "quarter": self.quarter_label(this),
+            "quarter": quarter_name(*this),
             "won": won,
             "quota": team.quota,
             "attainment": team.attainment,
@@ -1021,7 +1018,7 @@ class Dashboard:
             labels_from, series, unit = CHARTS[name]
             rows = table.rows
             if name == "attainment":
-                rows = [r for r in rows if r[1] == self.quarter_label(self.quarters[0])]
+                rows = [r for r in rows if r[1] == quarter_name(*self.quarters[0])]
             keys = [c.key for c in table.columns]
             if series is None:
                 series = [(c.label, c.key) for c in table.columns if c.key.startswith("amount_")]

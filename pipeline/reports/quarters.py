@@ -28,9 +28,14 @@ def previous_quarter(year: int, quarter: int) -> tuple[int, int]:
     return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
 
 
+def quarter_name(year: int, quarter: int) -> str:
+    """A quarter as people write it and as every page shows it: "2026-Q3"."""
+    return f"{year}-Q{quarter}"
+
+
 def quarter_label(day: dt.date) -> str:
-    """The quarter `day` falls in, as people write it: "2026-Q3"."""
-    return "{}-Q{}".format(*quarter_of(day))
+    """The quarter `day` falls in, named: "2026-Q3"."""
+    return quarter_name(*quarter_of(day))
 
 
 def quarter_bounds(text: str) -> tuple[dt.date, dt.date]:

@@ -29,7 +29,7 @@ from .dashboard import (
     teams_for,
 )
 from .forms import DashboardFilterForm, QuotaForm, QuotaQuarterForm
-from .quarters import quarter_of
+from .quarters import next_quarter, previous_quarter, quarter_name, quarter_of
 
 SECTIONS = (
     ("Pipeline", ("by_stage", "by_owner", "by_month")),
@@ -164,14 +164,14 @@ def quotas(request):
         .select_related("user", "actor")
         .order_by("-created_at", "-id")[: QUOTA_CHANGES_SHOWN + 1]
     )
-    prev_q = (year - 1, 4) if quarter == 1 else (year, quarter - 1)
-    next_q = (year + 1, 1) if quarter == 4 else (year, quarter + 1)
+    prev_q, next_q = previous_quarter(year, quarter), next_quarter(year, quarter)
     return render(
         request,
         "pipeline/quotas.html",
         {
             "year": year,
             "quarter": quarter,
+            "quarter_name": quarter_name(year, quarter),
             "rows": rows,
             "prev": urlencode({"year": prev_q[0], "quarter": prev_q[1]}),
             "next": urlencode({"year": next_q[0], "quarter": next_q[1]}),
@@ -197,7 +197,7 @@ def quota_set(request, user_id: int):
         except DomainError as exc:
             messages.error(request, f"{person}: {exc.message}")
         else:
-            messages.success(request, f"{person}'s quota for Q{quarter} {year} is saved.")
+            messages.success(request, f"{person}'s quota for {quarter_name(year, quarter)} is saved.")
     else:
         if not services.quota_may_set(actor, person):
             raise PermissionDenied(f"You cannot set {person}'s quota.")

@@ -14,7 +14,7 @@ The history (all in 2026, events at 09:00 UTC; "now" is 2 March 10:00, in Q1). S
                                     closing) → reopened 02-01 in Propose → won 02-25 (override)
 
 Flags: F stuck (opened 02-01), F no next step (02-05, resolved 02-25), D idle (02-20), C idle (02-22).
-Quotas for Q1 2026: owner 10000, teammate 5000.
+Quotas for 2026-Q1: owner 10000, teammate 5000.
 """
 
 import datetime as dt
@@ -171,12 +171,12 @@ def test_forecast_by_category_with_quota_and_attainment(history, manager, now):
         ("Pipeline", 0, D(0), 1, D(4000)),
     ]
     assert rows(board.attainment, "who", "quarter", "quota", "won", "attainment") == [
-        ("Everyone in view", "Q1 2026", D(15000), D(1500), 10.0),
-        ("Everyone in view", "Q2 2026", None, D(0), None),
-        ("Olivia Owner", "Q1 2026", D(10000), D(1500), 15.0),
-        ("Olivia Owner", "Q2 2026", None, D(0), None),
-        ("Tom Teammate", "Q1 2026", D(5000), D(0), 0.0),
-        ("Tom Teammate", "Q2 2026", None, D(0), None),
+        ("Everyone in view", "2026-Q1", D(15000), D(1500), 10.0),
+        ("Everyone in view", "2026-Q2", None, D(0), None),
+        ("Olivia Owner", "2026-Q1", D(10000), D(1500), 15.0),
+        ("Olivia Owner", "2026-Q2", None, D(0), None),
+        ("Tom Teammate", "2026-Q1", D(5000), D(0), 0.0),
+        ("Tom Teammate", "2026-Q2", None, D(0), None),
     ]
     assert board.summary["attainment"] == 10.0
 
@@ -461,8 +461,8 @@ def test_team_attainment_counts_only_the_people_with_a_quota(history, manager, o
     team = board.team_attainment((2026, 1))
     assert (team.quota, team.won, team.attainment, team.without_quota) == (D(5000), D(0), 0.0, 1)
     assert rows(board.attainment, "who", "quarter", "quota", "won", "attainment", "without_quota")[:2] == [
-        ("Everyone in view", "Q1 2026", D(5000), D(1500), 0.0, 1),
-        ("Everyone in view", "Q2 2026", None, D(0), None, 2),
+        ("Everyone in view", "2026-Q1", D(5000), D(1500), 0.0, 1),
+        ("Everyone in view", "2026-Q2", None, D(0), None, 2),
     ]
     assert board.summary["attainment"] == 0.0 and board.summary["without_quota"] == 1
 

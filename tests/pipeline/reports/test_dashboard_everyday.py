@@ -22,7 +22,7 @@ def test_headline_cards_name_their_period_when_the_filter_names_another(client_f
 
     assert "tiles-note" not in client.get(URL).content.decode()
     body = client.get(URL, {"period": "last_year"}).content.decode()
-    assert "These cards show the open pipeline now and closed won in Q1 2026" in body
+    assert "These cards show the open pipeline now and closed won in 2026-Q1" in body
     assert "(2025-01-01 – 2025-12-31) applies to the sections below" in body
 
 

@@ -68,9 +68,9 @@ def test_the_summary_tiles_show_the_formatted_totals(client_for, manager, owner,
     currency = settings.LOCKSTEP_CURRENCY
     assert "<dt>Open deals</dt><dd>2</dd>" in body
     assert f"<dt>Open pipeline</dt><dd>3,000 {currency}</dd>" in body
-    assert f"<dt>Closed won Q{quarter} {year}</dt><dd>0 {currency}</dd>" in body
+    assert f"<dt>Closed won {year}-Q{quarter}</dt><dd>0 {currency}</dd>" in body
     # Only the owner has a quota: the teammate is counted apart, not divided into it.
-    assert f"<dt>Attainment Q{quarter} {year}</dt><dd>0.0\u00a0% <small" in body
+    assert f"<dt>Attainment {year}-Q{quarter}</dt><dd>0.0\u00a0% <small" in body
     assert "1 seller without a quota, not counted" in body
 
 
