@@ -4,8 +4,9 @@ import csv
 
 from django.http import HttpResponse
 
-# A cell starting with one of these is run as a formula by spreadsheets ("CSV injection"); the
-# same rule as the reports' exports (pipeline.reports.csv_export), which this app may not import.
+# A cell starting with one of these is run as a formula by spreadsheets ("CSV injection"). Every
+# export (deals, accounts, reports, win/loss) writes its text cells through `neutralise`, and the
+# import (`transfer.reading`) strips the same characters.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS = (
@@ -26,8 +27,8 @@ COLUMNS = (
 
 
 def neutralise(value):
-    """Text a spreadsheet would run as a formula gets a leading quote (only text: numbers and
-    dates are written by us)."""
+    """Text a spreadsheet would run as a formula gets a leading quote. Only text needs it:
+    numbers and dates are written by us, and a negative amount must stay a number."""
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
     return value

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
-from opportunities.csv_export import csv_response
+from opportunities.csv_export import csv_response, neutralise
 from opportunities.errors import AccessDenied, DomainError
 from people.access import visible_owner_q
 from people.models import User
@@ -308,12 +308,6 @@ def winloss_page(request):
     return render(request, "postmortem/winloss.html", context)
 
 
-def _neutralise(value):
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
-
-
 def _csv(result: dict, filters: dict) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"win-loss-{filters['start']:%Y%m%d}-{filters['end']:%Y%m%d}.csv"
@@ -327,7 +321,7 @@ def _csv(result: dict, filters: dict) -> HttpResponse:
             writer.writerow(
                 [
                     block["dimension"].name,
-                    _neutralise(row["label"]),
+                    neutralise(row["label"]),
                     row["won"],
                     row["lost"],
                     row["total"],
@@ -336,11 +330,11 @@ def _csv(result: dict, filters: dict) -> HttpResponse:
             )
     for row in result["decisive"]:
         writer.writerow(
-            ["decisive milestone", _neutralise(row["label"]), row["won"], row["lost"], row["total"], row["win_rate"]]
+            ["decisive milestone", neutralise(row["label"]), row["won"], row["lost"], row["total"], row["win_rate"]]
         )
     for row in result["lost_to_by_stage"]:
         writer.writerow(
-            ["lost to, by stage", _neutralise(f"{row['stage']}: {row['competitor']}"), 0, row["count"], row["count"], 0]
+            ["lost to, by stage", neutralise(f"{row['stage']}: {row['competitor']}"), 0, row["count"], row["count"], 0]
         )
     cycle = result["cycle"]
     writer.writerow(["average cycle days", "won", cycle["won"], "", "", ""])

@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 
+from opportunities.csv_export import FORMULA_TRIGGERS
 from opportunities.errors import DomainError
 
 # Above these an upload is refused before it is read: a file this large is a mistake or an
@@ -18,10 +19,6 @@ MAX_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 200_000
 MAX_COLUMNS = 200
 MAX_CELL = 10_000
-
-# A cell starting with one of these is run as a formula by spreadsheets ("CSV injection"); the
-# same rule as opportunities.csv_export, which the exports use.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FileRefused(DomainError):

@@ -15,13 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from opportunities.csv_export import neutralise
 from opportunities.services import EARLIEST_DATE
 from stages.cleaning import IdField
 from stages.models import SalesProcess
 
 from ..board.queries import visible_owners, visible_teams
 from .changes import CATEGORIES, CATEGORY_KEYS, PipelineChanges, pipeline_changes
-from .csv_export import neutralise
 
 DEFAULT_DAYS = 7
 PAGE_SIZE = 50

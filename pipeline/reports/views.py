@@ -13,11 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from opportunities.csv_export import neutralise
 from opportunities.errors import AccessDenied, DomainError
 
 from ..models import Quota, QuotaChange
 from . import services
-from .csv_export import neutralise
 from .dashboard import (
     PERIODS,
     Dashboard,

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from pipeline.reports.csv_export import neutralise
+from opportunities.csv_export import neutralise
 from pipeline.reports.quarters import (
     next_quarter,
     previous_quarter,
