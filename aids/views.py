@@ -11,7 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from opportunities.errors import AccessDenied, DomainError
+from opportunities.errors import DomainError
+from opportunities.form_pages import form_page, refuse
 from opportunities.models import BuyingTeamMember, Opportunity
 from people.access import get_readable
 from stages.models import Milestone
@@ -27,16 +28,6 @@ PAGE_SIZE = 25
 
 def _aid(request, pk: int) -> Aid:
     return get_object_or_404(Aid.objects.for_user(request.user).select_related("current_version", "created_by"), pk=pk)
-
-
-def _fail(request, form, exc: DomainError) -> None:
-    """A refusal: 403 when the actor may not, else the message on its field (or the page)."""
-    if isinstance(exc, AccessDenied):
-        raise PermissionDenied(exc.message)
-    if form is not None and exc.field in form.fields:
-        form.add_error(exc.field, exc.message)
-    else:
-        messages.error(request, exc.message)
 
 
 def _with_tags(aids):
@@ -99,25 +90,19 @@ def aid_create(request):
     form = AidCreateForm(request.POST or None, request.FILES or None, initial={"source": AidSource.TEXT})
     if not may_curate(user):
         del form.fields["publish"]
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                aid = services.aid_create(
-                    actor=user,
-                    publish=form.cleaned_data.get("publish", False),
-                    **form.meta(),
-                    **form.content(),
-                    **form.tags(),
-                )
-            except DomainError as exc:
-                _fail(request, form, exc)
-            else:
-                done = "Published." if aid.is_published else "Saved as a suggestion: a manager will review it."
-                messages.success(request, done)
-                return redirect("aids:detail", pk=aid.pk)
-        status = 400
-    return render(request, "aids/form.html", {"form": form, "curator": may_curate(user)}, status=status)
+
+    def create(data) -> Aid:
+        return services.aid_create(
+            actor=user, publish=data.get("publish", False), **form.meta(), **form.content(), **form.tags()
+        )
+
+    def done(aid: Aid):
+        message = "Published." if aid.is_published else "Saved as a suggestion: a manager will review it."
+        return message, redirect("aids:detail", pk=aid.pk)
+
+    return form_page(
+        request, form, write=create, done=done, template="aids/form.html", context={"curator": may_curate(user)}
+    )
 
 
 def _tag_initial(aid: Aid) -> dict:
@@ -142,18 +127,14 @@ def aid_edit(request, pk: int):
     if not services.can_edit_aid(request.user, aid):
         raise PermissionDenied("Only managers and admins edit this aid.")
     form = AidTagsForm(request.POST or None, initial=_tag_initial(aid))
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.aid_update(aid, actor=request.user, **form.meta(), **form.tags())
-            except DomainError as exc:
-                _fail(request, form, exc)
-            else:
-                messages.success(request, "Saved.")
-                return redirect("aids:detail", pk=aid.pk)
-        status = 400
-    return render(request, "aids/edit.html", {"form": form, "aid": aid}, status=status)
+    return form_page(
+        request,
+        form,
+        write=lambda data: services.aid_update(aid, actor=request.user, **form.meta(), **form.tags()),
+        done=lambda _: ("Saved.", redirect("aids:detail", pk=aid.pk)),
+        template="aids/edit.html",
+        context={"aid": aid},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -164,20 +145,14 @@ def aid_new_version(request, pk: int):
     current = aid.current_version
     initial = {"source": current.source, "url": current.url, "body": current.body} if current else {}
     form = VersionForm(request.POST or None, request.FILES or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                version = services.aid_add_version(
-                    aid, actor=request.user, note=form.cleaned_data["note"], **form.content()
-                )
-            except DomainError as exc:
-                _fail(request, form, exc)
-            else:
-                messages.success(request, f"Version {version.number} is now the current one.")
-                return redirect("aids:detail", pk=aid.pk)
-        status = 400
-    return render(request, "aids/version_form.html", {"form": form, "aid": aid}, status=status)
+    return form_page(
+        request,
+        form,
+        write=lambda data: services.aid_add_version(aid, actor=request.user, note=data["note"], **form.content()),
+        done=lambda version: (f"Version {version.number} is now the current one.", redirect("aids:detail", pk=aid.pk)),
+        template="aids/version_form.html",
+        context={"aid": aid},
+    )
 
 
 def _curate(request, pk: int, service, done: str):
@@ -187,7 +162,7 @@ def _curate(request, pk: int, service, done: str):
     try:
         service(aid, actor=request.user)
     except DomainError as exc:
-        _fail(request, None, exc)
+        refuse(request, exc)
     else:
         messages.success(request, done)
     return redirect("aids:detail", pk=aid.pk)
@@ -245,40 +220,37 @@ def deal_share(request, pk: int):
     form = ShareForm(request.POST or None, initial=initial, team=team)
     shareable = Aid.objects.for_user(request.user).published().select_related("current_version").order_by("title")
     aids = list(shareable.prefetch_related(Prefetch("versions", queryset=AidVersion.objects.order_by("-number"))))
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            aid = next((a for a in aids if a.pk == data["aid"]), None)
-            version = None
-            if aid is not None and data.get("version"):
-                version = next((v for v in aid.versions.all() if v.pk == data["version"]), None)
-            if aid is None:
-                form.add_error("aid", "Choose a published aid.")
-            elif data.get("version") and version is None:
-                form.add_error("version", "Choose a version of this aid.")
-            else:
-                chosen = {int(c) for c in data["contacts"]}
-                contacts = [m.contact for m in team if m.contact_id in chosen]
-                try:
-                    services.aid_share(
-                        aid,
-                        actor=request.user,
-                        opportunity=deal,
-                        contacts=contacts,
-                        version=version,
-                        channel=data["channel"],
-                        message=data["message"],
-                    )
-                except DomainError as exc:
-                    _fail(request, form, exc)
-                else:
-                    names = ", ".join(str(c) for c in contacts)
-                    messages.success(request, f"Shared “{aid.title}” with {names}.")
-                    return redirect("aids:matrix", pk=deal.pk)
-        status = 400
-    context = {"opp": deal, "form": form, "aids": aids, "team": team}
-    return render(request, "aids/share.html", context, status=status)
+
+    def share(data) -> tuple[Aid, list]:
+        # The form checks the ids; which of them name a published aid and its version, here.
+        aid = next((a for a in aids if a.pk == data["aid"]), None)
+        if aid is None:
+            raise DomainError("Choose a published aid.", field="aid")
+        version = None
+        if data.get("version"):
+            version = next((v for v in aid.versions.all() if v.pk == data["version"]), None)
+            if version is None:
+                raise DomainError("Choose a version of this aid.", field="version")
+        chosen = {int(c) for c in data["contacts"]}
+        contacts = [m.contact for m in team if m.contact_id in chosen]
+        services.aid_share(
+            aid,
+            actor=request.user,
+            opportunity=deal,
+            contacts=contacts,
+            version=version,
+            channel=data["channel"],
+            message=data["message"],
+        )
+        return aid, contacts
+
+    def done(shared: tuple[Aid, list]):
+        aid, contacts = shared
+        names = ", ".join(str(c) for c in contacts)
+        return f"Shared “{aid.title}” with {names}.", redirect("aids:matrix", pk=deal.pk)
+
+    context = {"opp": deal, "aids": aids, "team": team}
+    return form_page(request, form, write=share, done=done, template="aids/share.html", context=context)
 
 
 @require_GET
@@ -322,18 +294,14 @@ def playbook_edit(request, milestone_pk: int):
         else {}
     )
     form = PlaybookForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.playbook_save(actor=request.user, milestone=milestone, **form.cleaned_data)
-            except DomainError as exc:
-                _fail(request, form, exc)
-            else:
-                messages.success(request, "Playbook saved.")
-                return redirect(reverse("aids:playbooks"))
-        status = 400
-    return render(request, "aids/playbook_form.html", {"form": form, "milestone": milestone}, status=status)
+    return form_page(
+        request,
+        form,
+        write=lambda data: services.playbook_save(actor=request.user, milestone=milestone, **data),
+        done=lambda _: ("Playbook saved.", redirect(reverse("aids:playbooks"))),
+        template="aids/playbook_form.html",
+        context={"milestone": milestone},
+    )
 
 
 # --- measured use ---------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ from .accounts import COLD_DAYS, HEALTH_LABELS, TOUCH_DAYS
 from .csv_export import accounts_csv_response
 from .errors import DomainError
 from .filters import AccountFilter
+from .form_pages import form_page, refuse
 from .forms import AccountDealForm, AccountPlanForm, BuyingTeamForm, NextStepForm
 from .models import Account, AccountContactRole
-from .views import _account, _fail, _form_errors, _form_page, _owner_choices, _page_size, _posted, _search_text
+from .views import _account, _form_errors, _owner_choices, _page_size, _posted, _search_text
 
 
 @require_http_methods(["GET"])
@@ -68,7 +69,7 @@ def _write(request, account: Account, form, call, success: str):
         try:
             call(form.cleaned_data)
         except DomainError as exc:
-            _fail(request, exc)
+            refuse(request, exc)
         else:
             messages.success(request, success)
     else:
@@ -111,7 +112,7 @@ def account_team_remove(request, pk: int, contact_pk: int):
     try:
         services.account_team_remove(account, actor=request.user, contact=contact)
     except DomainError as exc:
-        _fail(request, exc)
+        refuse(request, exc)
     else:
         messages.success(request, f"Removed {contact} from the account's buying team.")
     return _back_to_plan(account)
@@ -174,7 +175,7 @@ def account_deal_create(request, pk: int):
         )
 
     team = list(AccountContactRole.objects.filter(account=account).select_related("contact"))
-    return _form_page(
+    return form_page(
         request,
         form,
         write=write,

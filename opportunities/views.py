@@ -20,8 +20,9 @@ from . import services
 from .accounts import plan_context
 from .coverage import deal_coverage
 from .csv_export import activities_csv_response, contacts_csv_response, deals_csv_response
-from .errors import AccessDenied, ConcurrentEdit, DomainError
+from .errors import ConcurrentEdit, DomainError
 from .filters import ContactFilter, DealFilter
+from .form_pages import form_page, refuse
 from .forms import (
     AccountForm,
     ActivityForm,
@@ -163,39 +164,10 @@ def _back_to_deal(request, opp: Opportunity):
     return redirect(reverse("opportunities:detail", args=[opp.pk]) + "#" + request.POST.get("anchor", "top"))
 
 
-def _fail(request, exc: DomainError) -> None:
-    if isinstance(exc, AccessDenied):
-        raise PermissionDenied(exc.message)
-    messages.error(request, exc.message)
-    if isinstance(exc, ConcurrentEdit) and exc.changes:
-        # The page is reloaded after the refusal; say what it now shows that the person had not seen.
-        shown = exc.changes[-5:]
-        more = len(exc.changes) - len(shown)
-        messages.info(request, "Changed meanwhile: " + "; ".join(shown) + (f" (and {more} earlier)" if more else ""))
-
-
 def _log_activity(request, data: dict, **target):
     """Log what an `ActivityForm` holds, on a deal (`opportunity=`) or an account (`account=`)."""
     fields = ("kind", "subject", "notes", "occurred_at", "contacts")
     return services.activity_log(actor=request.user, **{f: data[f] for f in fields}, **target)
-
-
-def _form_page(request, form, *, write, done, template: str, context: dict | None = None, on_field: bool = True):
-    """The form pages' one pattern. A valid POST runs `write(cleaned_data)` (a service); on
-    success `done(result)` gives the message and the redirect. A refusal (DomainError) goes onto
-    the form (beside its field, if the form has it and `on_field`), and the page comes back with
-    400, nothing changed."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = write(form.cleaned_data)
-        except DomainError as exc:
-            _fail(request, exc)
-            form.add_error(exc.field if on_field and exc.field in form.fields else None, exc.message)
-        else:
-            message, response = done(result)
-            messages.success(request, message)
-            return response
-    return render(request, template, {"form": form, **(context or {})}, status=400 if form.errors else 200)
 
 
 def _form_errors(request, form) -> None:
@@ -512,7 +484,7 @@ def opportunity_create(request):
             next_step_due_date=data["next_step_due_date"],
         )
 
-    return _form_page(
+    return form_page(
         request,
         form,
         write=write,
@@ -566,7 +538,7 @@ def opportunity_edit(request, pk: int):
             form.data["version"] = exc.current_version
             opp.refresh_from_db()
         except DomainError as exc:
-            _fail(request, exc)
+            refuse(request, exc)
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, "Saved.")
@@ -615,7 +587,7 @@ def _act(request, opp: Opportunity, call, success: str):
     try:
         call()
     except DomainError as exc:
-        _fail(request, exc)
+        refuse(request, exc)
         if request.htmx:
             return _render_deal(request, _opportunity(request, opp.pk), status=200)
         return _back_to_deal(request, opp)
@@ -703,7 +675,7 @@ def opportunity_reassign(request, pk: int):
     if not (user.is_admin or user.is_manager):
         raise PermissionDenied("Only managers and admins can reassign deals.")
     form = ReassignForm(_posted(request), owner_choices=_owner_choices(user), initial={"owner": opp.owner_id})
-    return _form_page(
+    return form_page(
         request,
         form,
         write=lambda data: services.opportunity_reassign(opp, actor=user, owner=data["owner"]),
@@ -812,7 +784,7 @@ def next_step_complete(request, pk: int):
             return f"Done — waiting on the buyer until {step.due_date:%Y-%m-%d}.", _back_to_deal(request, opp)
         return "Done — and the next step is committed.", _back_to_deal(request, opp)
 
-    return _form_page(
+    return form_page(
         request,
         form,
         write=write,
@@ -1012,7 +984,7 @@ def account_activities(request, pk: int):
 @require_http_methods(["GET", "POST"])
 def account_create(request):
     form = AccountForm(_posted(request), initial={"status": "target"})
-    return _form_page(
+    return form_page(
         request,
         form,
         write=lambda data: services.account_create(actor=request.user, **data),
@@ -1035,7 +1007,7 @@ def account_edit(request, pk: int):
         # The current owner stays a valid choice even when they could not be chosen anew.
         owners = _owner_choices(user) | get_user_model().objects.filter(pk=account.owner_id)
     form = AccountForm(_posted(request), initial=initial, owner_choices=owners)
-    return _form_page(
+    return form_page(
         request,
         form,
         write=lambda data: services.account_update(account, actor=request.user, **data),
@@ -1055,7 +1027,7 @@ def account_activity_log(request, pk: int):
         try:
             _log_activity(request, data, account=account)
         except DomainError as exc:
-            _fail(request, exc)
+            refuse(request, exc)
         else:
             messages.success(request, "Activity logged.")
     else:
@@ -1067,7 +1039,7 @@ def account_activity_log(request, pk: int):
 def contact_create(request, pk: int):
     account = _account(request, pk)
     form = ContactForm(_posted(request))
-    return _form_page(
+    return form_page(
         request,
         form,
         write=lambda data: services.contact_create(actor=request.user, account=account, **data),
@@ -1083,7 +1055,7 @@ def contact_edit(request, pk: int):
     contact = get_readable(Contact.objects.select_related("account", "account__owner"), request.user, pk, write=True)
     initial = {f: getattr(contact, f) for f in services.CONTACT_FIELDS}
     form = ContactForm(_posted(request), initial=initial)
-    return _form_page(
+    return form_page(
         request,
         form,
         write=lambda data: services.contact_update(contact, actor=request.user, **data),

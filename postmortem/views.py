@@ -16,7 +16,8 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_http_methods, require_POST
 
 from opportunities.csv_export import csv_response, neutralise
-from opportunities.errors import AccessDenied, DomainError
+from opportunities.errors import DomainError
+from opportunities.form_pages import refuse
 from people.access import visible_owner_q
 from people.models import User
 
@@ -37,12 +38,6 @@ def _review(request, pk: int) -> Review:
         ),
         pk=pk,
     )
-
-
-def _fail(request, exc: DomainError) -> None:
-    if isinstance(exc, AccessDenied):
-        raise PermissionDenied(exc.message)
-    messages.error(request, exc.message)
 
 
 def _initial(review: Review) -> tuple[dict, list[dict]]:
@@ -95,7 +90,7 @@ def review_detail(request, pk: int):
                     if submitting:
                         services.review_submit(review, actor=user)
             except DomainError as exc:
-                _fail(request, exc)
+                refuse(request, exc)
                 status = 400
             else:
                 messages.success(request, "Submitted to your manager." if submitting else "Saved.")
@@ -138,7 +133,7 @@ def review_decide(request, pk: int):
             services.review_request_changes(review, actor=request.user, comments=data["comments"])
             messages.success(request, "Sent back to the owner.")
     except DomainError as exc:
-        _fail(request, exc)
+        refuse(request, exc)
     return redirect("postmortem:review", pk=review.pk)
 
 
@@ -150,7 +145,7 @@ def review_close(request, pk: int):
     try:
         services.review_close(review, actor=request.user)
     except DomainError as exc:
-        _fail(request, exc)
+        refuse(request, exc)
     else:
         messages.success(request, "Closed.")
     return redirect("postmortem:review", pk=review.pk)
@@ -239,7 +234,7 @@ def lesson_endorse(request, pk: int):
     try:
         services.lesson_endorse(lesson, actor=request.user)
     except DomainError as exc:
-        _fail(request, exc)
+        refuse(request, exc)
     else:
         messages.success(request, "Endorsed.")
     return _back(request, reverse("postmortem:lessons"))
@@ -253,7 +248,7 @@ def lesson_retire(request, pk: int):
     try:
         services.lesson_retire(lesson, actor=request.user)
     except DomainError as exc:
-        _fail(request, exc)
+        refuse(request, exc)
     else:
         messages.success(request, "Retired: it no longer shows on deals.")
     return _back(request, reverse("postmortem:lessons"))
