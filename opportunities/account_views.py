@@ -17,10 +17,10 @@ from .accounts import COLD_DAYS, HEALTH_LABELS, TOUCH_DAYS
 from .csv_export import accounts_csv_response
 from .errors import DomainError
 from .filters import AccountFilter
-from .form_pages import form_page, refuse
+from .form_pages import form_page, refuse, show_form_problems
 from .forms import AccountDealForm, AccountPlanForm, BuyingTeamForm, NextStepForm
 from .models import Account, AccountContactRole
-from .views import _account, _form_errors, _owner_choices, _page_size, _posted, _search_text
+from .views import _account, _owner_choices, _page_size, _posted, _search_text
 
 
 @require_http_methods(["GET"])
@@ -73,7 +73,7 @@ def _write(request, account: Account, form, call, success: str):
         else:
             messages.success(request, success)
     else:
-        _form_errors(request, form)
+        show_form_problems(request, form)
     return _back_to_plan(account)
 
 

@@ -25,6 +25,22 @@ def refuse(request, exc: DomainError) -> None:
         messages.info(request, "Changed meanwhile: " + "; ".join(shown) + (f" (and {more} earlier)" if more else ""))
 
 
+def form_problems(form) -> list[str]:
+    """Each of a bound form's errors as one line: "Label: message", or the message alone for an
+    error of the whole form."""
+    problems = []
+    for field, errors in form.errors.items():
+        label = form.fields[field].label or field.replace("_", " ").capitalize() if field in form.fields else ""
+        problems += [f"{label}: {error}" if label else error for error in errors]
+    return problems
+
+
+def show_form_problems(request, form) -> None:
+    """A form posted from another page: its errors as messages on the page it goes back to."""
+    for problem in form_problems(form):
+        messages.error(request, problem)
+
+
 def form_page(request, form, *, write, done, template: str, context: dict | None = None, on_field: bool = True):
     """A valid POST runs `write(cleaned_data)` (a service); on success `done(result)` gives the
     message and the redirect. A refusal (DomainError) goes onto the form (beside its field, if

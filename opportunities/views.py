@@ -22,7 +22,7 @@ from .coverage import deal_coverage
 from .csv_export import activities_csv_response, contacts_csv_response, deals_csv_response
 from .errors import ConcurrentEdit, DomainError
 from .filters import ContactFilter, DealFilter
-from .form_pages import form_page, refuse
+from .form_pages import form_page, refuse, show_form_problems
 from .forms import (
     AccountForm,
     ActivityForm,
@@ -170,15 +170,6 @@ def _log_activity(request, data: dict, **target):
     return services.activity_log(actor=request.user, **{f: data[f] for f in fields}, **target)
 
 
-def _form_errors(request, form) -> None:
-    for field, errors in form.errors.items():
-        label = ""
-        if field in form.fields:
-            label = form.fields[field].label or field.replace("_", " ").capitalize()
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
-
-
 # --- lists -------------------------------------------------------------------------------------------
 
 
@@ -265,7 +256,7 @@ def deals_bulk(request):
     query = QueryDict(request.POST.get("query", "")[:2000]).urlencode()
     back = reverse("opportunities:my_deals") + (f"?{query}" if query else "")
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return redirect(back)
     data = form.cleaned_data
     selected = list(data["ids"].with_list_relations().order_by("expected_close_date", "id"))
@@ -603,7 +594,7 @@ def opportunity_move(request, pk: int):
     opp = _opportunity(request, pk, write=True)
     form = MoveForm(request.POST, opportunity=opp)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back_to_deal(request, opp)
     to_stage = form.cleaned_data["to_stage"]
     return _act(
@@ -625,7 +616,7 @@ def opportunity_close_won(request, pk: int):
     opp = _opportunity(request, pk, write=True)
     form = CloseWonForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back_to_deal(request, opp)
     data = form.cleaned_data
     return _act(
@@ -648,7 +639,7 @@ def opportunity_close_lost(request, pk: int):
     opp = _opportunity(request, pk, write=True)
     form = CloseLostForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back_to_deal(request, opp)
     data = form.cleaned_data
     return _act(
@@ -692,7 +683,7 @@ def opportunity_reopen(request, pk: int):
         raise PermissionDenied("Only the deal's manager or an admin can reopen it (its owner, soon after closing).")
     form = ReopenForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back_to_deal(request, opp)
     data = form.cleaned_data
     return _act(
@@ -718,7 +709,7 @@ def milestone_toggle(request, pk: int, milestone_pk: int):
     )
     form = MilestoneToggleForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back_to_deal(request, opp)
     if form.cleaned_data["done"]:
         return _act(
@@ -737,7 +728,7 @@ def next_step_set(request, pk: int):
     opp = _opportunity(request, pk, write=True)
     form = NextStepForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         if request.htmx:
             return _render_deal(request, opp)
         return _back_to_deal(request, opp)
@@ -800,7 +791,7 @@ def activity_log(request, pk: int):
     opp = _opportunity(request, pk, write=True)
     form = ActivityForm(request.POST, account=opp.account)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back_to_deal(request, opp) if not request.htmx else _render_deal(request, opp)
     data = form.cleaned_data
     return _act(
@@ -816,7 +807,7 @@ def buying_team_add(request, pk: int):
     opp = _opportunity(request, pk, write=True)
     form = BuyingTeamForm(request.POST, account=opp.account)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back_to_deal(request, opp) if not request.htmx else _render_deal(request, opp)
     data = form.cleaned_data
 
@@ -849,7 +840,7 @@ def competitor_set(request, pk: int):
     opp = _opportunity(request, pk, write=True)
     form = DealCompetitorForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back_to_deal(request, opp) if not request.htmx else _render_deal(request, opp)
     data = form.cleaned_data
     return _act(
@@ -1031,7 +1022,7 @@ def account_activity_log(request, pk: int):
         else:
             messages.success(request, "Activity logged.")
     else:
-        _form_errors(request, form)
+        show_form_problems(request, form)
     return redirect("opportunities:account_detail", pk=account.pk)
 
 

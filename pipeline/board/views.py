@@ -20,6 +20,7 @@ from django_htmx.http import reswap, retarget
 
 from opportunities import services
 from opportunities.errors import AccessDenied, ConcurrentEdit, DomainError
+from opportunities.form_pages import form_problems
 from opportunities.models import Opportunity
 from people.access import get_readable
 from stages.cleaning import INT_MAX, parse_int, parse_pk
@@ -92,11 +93,7 @@ class BoardFilterForm(forms.Form):
         return day
 
     def problems(self) -> list[str]:
-        return [
-            f"{self.fields[name].label or name.replace('_', ' ').capitalize()}: {error}"
-            for name, errors in self.errors.items()
-            for error in errors
-        ]
+        return form_problems(self)
 
     def valid(self, name: str):
         """The field's cleaned value, or None when it was empty or refused."""

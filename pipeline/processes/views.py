@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from opportunities.form_pages import show_form_problems
 from people.access import get_readable
 from stages import services
 from stages.errors import ProcessAccessDenied, ProcessError
@@ -34,13 +35,6 @@ def _refused(request, exc: ProcessError, form=None) -> None:
         form.add_error(exc.field, exc.message)
     else:
         messages.error(request, exc.message)
-
-
-def _form_errors(request, form) -> None:
-    for field, errors in form.errors.items():
-        label = form.fields[field].label or field.replace("_", " ").capitalize() if field in form.fields else ""
-        for error in errors:
-            messages.error(request, f"{label}: {error}" if label else error)
 
 
 def _back(request, process_id: int, *, status: int = 200):
@@ -80,7 +74,7 @@ def _added(request, process_id: int, form, create, success):
     """An add form posted on the process page: its errors as messages, or `create(cleaned_data)`
     through the service with `success(cleaned_data)`; back to the process page either way."""
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back(request, process_id)
     return _act(request, process_id, lambda: create(form.cleaned_data), success(form.cleaned_data))
 
@@ -184,7 +178,7 @@ def stage_move(request, pk: int):
     stage = get_readable(Stage.objects.select_related("process"), request.user, pk, write=True)
     form = DirectionForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back(request, stage.process_id)
     ids = list(stage.process.stages.order_by("order", "id").values_list("pk", flat=True))
     order = _neighbours(ids, stage.pk, form.cleaned_data["direction"])
@@ -259,7 +253,7 @@ def milestone_move(request, pk: int):
     stage = milestone.stage
     form = DirectionForm(request.POST)
     if not form.is_valid():
-        _form_errors(request, form)
+        show_form_problems(request, form)
         return _back(request, stage.process_id)
     ids = list(stage.milestones.live().order_by("order", "id").values_list("pk", flat=True))
     order = _neighbours(ids, milestone.pk, form.cleaned_data["direction"])

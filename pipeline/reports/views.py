@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from opportunities.csv_export import neutralise
 from opportunities.errors import AccessDenied, DomainError
+from opportunities.form_pages import form_problems
 
 from ..models import Quota, QuotaChange
 from . import services
@@ -201,10 +202,8 @@ def quota_set(request, user_id: int):
     else:
         if not services.quota_may_set(actor, person):
             raise PermissionDenied(f"You cannot set {person}'s quota.")
-        for field, errors in form.errors.items():
-            label = form.fields[field].label or field.capitalize() if field in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{person} — {label}: {error}" if label else f"{person}: {error}")
+        for problem in form_problems(form):
+            messages.error(request, f"{person} — {problem}")
         year = form.cleaned_data.get("year", year)
         quarter = form.cleaned_data.get("quarter", quarter)
     return redirect(reverse("pipeline:quotas") + "?" + urlencode({"year": year, "quarter": quarter}))
