@@ -1,7 +1,8 @@
-"""How a page answers a write that a service refused, and the form pages' one pattern.
+"""How a page answers a write that a service refused, the form pages' one pattern, and a form's
+problems as lines.
 
-Every app's views above `opportunities` use these two, so that a refusal reads the same
-everywhere: a 403 when the person may not act at all, otherwise the service's message on the
+The views of `opportunities` and of every app above it use these, so that a refusal reads the
+same everywhere: a 403 when the person may not act at all, otherwise the service's message on the
 page (and beside its field on a form page), and nothing changed.
 """
 
