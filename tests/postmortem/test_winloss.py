@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from opportunities.models import Competitor, DealCompetitor, EmployeeBand
+from opportunities.models import Account, Competitor, DealCompetitor, EmployeeBand, Opportunity
 from postmortem import winloss
 from postmortem.models import Reason, Review
 from tests.factories import AccountFactory, OpportunityFactory
@@ -204,3 +204,11 @@ def test_a_reason_and_a_decisive_milestone_together_list_their_deals(closed, adm
         outcome="lost",
     )
     assert deals.count() == 2
+
+
+def test_the_csv_quotes_a_label_a_spreadsheet_would_run(client_for, closed, manager):
+    # An industry is typed by users: in the CSV it must stay text, never a formula.
+    Account.objects.filter(pk=closed[0].account_id).update(industry="=HYPERLINK(1)")
+    Opportunity.objects.filter(pk=closed[0].pk).update(closed_industry="=HYPERLINK(1)")
+    body = client_for(manager).get(reverse("postmortem:winloss"), {"format": "csv"}).content.decode()
+    assert "industry,'=HYPERLINK(1),1,0,1,100.0" in body.replace("\r", "")
