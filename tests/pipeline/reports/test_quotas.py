@@ -120,3 +120,18 @@ def test_a_failed_quota_change_row_rolls_the_quota_back(manager, owner, monkeypa
         quota_set(actor=manager, user=owner, year=2026, quarter=1, amount=200)
     assert Quota.objects.get().amount == 100
     assert QuotaChange.objects.count() == 1
+
+
+def test_the_quotas_page_names_its_quarter_and_steps_across_the_year(client_for, manager, owner):
+    from django.urls import reverse
+
+    client = client_for(manager)
+    body = client.get(reverse("pipeline:quotas"), {"year": 2026, "quarter": 1}).content.decode()
+    assert '<small class="muted">2026-Q1</small>' in body
+    assert 'href="?year=2025&amp;quarter=4"' in body and 'href="?year=2026&amp;quarter=2"' in body
+    body = client.get(reverse("pipeline:quotas"), {"year": 2026, "quarter": 4}).content.decode()
+    assert 'href="?year=2026&amp;quarter=3"' in body and 'href="?year=2027&amp;quarter=1"' in body
+    saved = client.post(
+        reverse("pipeline:quota_set", args=[owner.pk]), {"year": 2026, "quarter": 4, "amount": "500"}, follow=True
+    )
+    assert "Olivia Owner&#x27;s quota for 2026-Q4 is saved." in saved.content.decode()
